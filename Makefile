@@ -1,0 +1,30 @@
+# The two commands of the README, and a few helpers. The real build is CMake (CMakeLists.txt).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test demo sanitize clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps
+
+build: deps
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Every test through ctest; non-zero exit on any failure.
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# PostgreSQL + simulators + gateway in the foreground; Ctrl-C stops all of it.
+demo: build
+	@bash scripts/demo --build $(BUILD)
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+sanitize:
+	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DENABLE_SANITIZERS=ON -DCMAKE_BUILD_TYPE=Debug"
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,166 @@
+/*
+ * pide_adapter.h — the one public header of the pide-gateway adapter plugin ABI.
+ *
+ * An adapter is a shared object that translates one consumer-facing SOAP contract into a
+ * provider agency's own protocol. It exports exactly one symbol, PIDE_ADAPTER_ENTRY_SYMBOL,
+ * returning a pide_adapter descriptor that starts with the ABI version and its own size (so the
+ * host can refuse a plugin built against another ABI before touching anything else), then the
+ * name, the operations it serves and its lifecycle functions.
+ *
+ * The host hands the adapter its services as a function table (pide_host_api), so an adapter
+ * never links against the daemon: it links only libxml2 (the request and response are libxml2
+ * trees) and whatever its provider protocol needs.
+ *
+ * Threading: init() and fini() run once per configured service, on one thread, at start-up and
+ * shut-down. handle() runs concurrently on many worker threads with the same instance pointer:
+ * keep the instance read-only after init(), or protect what you mutate.
+ *
+ * Memory: everything an adapter needs for one exchange comes from host->alloc() / host->strdup()
+ * and is released by the host when the exchange ends. libxml2 nodes appended under
+ * call->response_body belong to the response document, which the host frees.
+ *
+ * See docs/adapter-abi.md for the rules and docs/integrator-guide.md for a walk-through.
+ */
+#ifndef PIDE_ADAPTER_H
+#define PIDE_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <libxml/tree.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped on any incompatible change. Compatible additions append members to the end of a
+ * struct and are detected through its struct_size, so the version stays. */
+#define PIDE_ADAPTER_ABI_VERSION 1u
+
+/* The one symbol an adapter exports. */
+#define PIDE_ADAPTER_ENTRY_SYMBOL "pide_adapter_entry"
+
+/* What handle() and init() return. The host maps each to a stable SOAP Fault code. */
+typedef enum pide_result {
+    PIDE_OK = 0,
+    PIDE_ERR_BAD_REQUEST,           /* the request cannot be translated: Client.BadRequest */
+    PIDE_ERR_PROVIDER_TIMEOUT,      /* Server.Provider.Timeout */
+    PIDE_ERR_PROVIDER_UNAVAILABLE,  /* Server.Provider.Unavailable (connect refused, 5xx...) */
+    PIDE_ERR_PROVIDER_BAD_RESPONSE, /* Server.Provider.BadResponse (unparseable, wrong shape) */
+    PIDE_ERR_CONFIG,                /* init(): missing or invalid configuration parameter */
+    PIDE_ERR_NOMEM,
+    PIDE_ERR_INTERNAL               /* Server.Adapter */
+} pide_result;
+
+typedef enum pide_log_level {
+    PIDE_LOG_ERROR = 0,
+    PIDE_LOG_WARN,
+    PIDE_LOG_INFO,
+    PIDE_LOG_DEBUG
+} pide_log_level;
+
+/* The host's per-exchange context; opaque to adapters. */
+typedef struct pide_exchange pide_exchange;
+
+/* One configured service that uses this adapter, as given to init(). */
+typedef struct pide_service_config {
+    const char *service_name;   /* e.g. "ReniecConsultaDni" */
+    const char *endpoint_url;   /* the provider's address, e.g. "http://127.0.0.1:8091/..." */
+    unsigned timeout_ms;        /* default timeout for calls to the provider */
+    size_t param_count;         /* free-form <param name= value=> pairs from the configuration */
+    const char *const *param_names;
+    const char *const *param_values;
+} pide_service_config;
+
+/* An outbound HTTP call to a provider, made by the host (keep-alive, timeouts, timestamps). */
+typedef struct pide_http_request {
+    const char *url;            /* NULL: the service's endpoint_url */
+    const char *method;         /* "GET" or "POST" */
+    const char *content_type;   /* POST only, e.g. "text/xml; charset=utf-8" */
+    const char *soap_action;    /* NULL: no SOAPAction header */
+    const char *body;           /* POST only */
+    size_t body_len;
+    unsigned timeout_ms;        /* 0: the service's timeout_ms */
+} pide_http_request;
+
+typedef struct pide_http_response {
+    int status;                 /* HTTP status code */
+    const char *content_type;   /* may be NULL */
+    const char *body;           /* NUL-terminated, in exchange memory */
+    size_t body_len;
+} pide_http_response;
+
+/* One exchange handed to handle(). */
+typedef struct pide_call {
+    const char *service_name;
+    const char *operation;      /* local name of the operation element, e.g. "consultar" */
+    xmlNodePtr request;         /* the operation element inside the request's soap:Body;
+                                   already validated against the service's XSD */
+    xmlNodePtr response_body;   /* the response's soap:Body: append the response element here */
+} pide_call;
+
+/* The host's services. Check struct_size before using members added after version 1. */
+typedef struct pide_host_api {
+    uint32_t abi_version;
+    uint32_t struct_size;
+
+    /* Per-exchange memory, freed by the host when the exchange ends. */
+    void *(*alloc)(pide_exchange *ex, size_t size);
+    char *(*strdup)(pide_exchange *ex, const char *s);
+
+    /* Operational log (not the exchange log). ex may be NULL outside an exchange. */
+    void (*log)(pide_exchange *ex, pide_log_level level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* A configuration parameter of the service, or NULL when it is not set. */
+    const char *(*config_param)(const pide_service_config *cfg, const char *name);
+
+    /* Calls the provider. Records the provider-out and provider-in timestamps of the exchange.
+     * Returns PIDE_OK when an HTTP response arrived (any status), PIDE_ERR_PROVIDER_TIMEOUT or
+     * PIDE_ERR_PROVIDER_UNAVAILABLE otherwise. */
+    pide_result (*http_call)(pide_exchange *ex, const pide_http_request *req,
+                             pide_http_response *resp);
+
+    /* Whom the exchange is about, logged as searchable columns: e.g. ("DNI", "45678912"). */
+    void (*set_subject)(pide_exchange *ex, const char *id_type, const char *id);
+    /* Why it was asked: the declared purpose and the procedure/case it serves (may be NULL). */
+    void (*set_purpose)(pide_exchange *ex, const char *purpose, const char *procedure);
+    /* The contract's own result code (coResultado, strNumRespuesta...), logged with the row. */
+    void (*set_result_code)(pide_exchange *ex, const char *code);
+
+    /* Signs an outbound document with the gateway's key (enveloped XML-DSig, exclusive C14N,
+     * SHA-256); the ds:Signature element is appended to `parent`. */
+    pide_result (*sign_document)(pide_exchange *ex, xmlDocPtr doc, xmlNodePtr parent);
+} pide_host_api;
+
+/* What the adapter exports. */
+typedef struct pide_adapter {
+    uint32_t abi_version;       /* PIDE_ADAPTER_ABI_VERSION the adapter was built with */
+    uint32_t struct_size;       /* sizeof(pide_adapter) the adapter was built with */
+    const char *name;           /* e.g. "reniec"; unique among loaded adapters */
+    const char *version;        /* the adapter's own version, for logs */
+    const char *const *operations; /* NULL-terminated operation element names it handles */
+
+    /* Once per configured service. Store what handle() needs in *instance. */
+    pide_result (*init)(const pide_host_api *host, const pide_service_config *cfg,
+                        void **instance);
+    /* Once per exchange, concurrently on many threads. */
+    pide_result (*handle)(void *instance, pide_exchange *ex, const pide_call *call);
+    /* Once per configured service at shut-down; may be NULL. */
+    void (*fini)(void *instance);
+} pide_adapter;
+
+typedef const pide_adapter *(*pide_adapter_entry_fn)(void);
+
+/* Exports the entry point returning `descriptor` (a static const pide_adapter). */
+#define PIDE_ADAPTER_EXPORT(descriptor)                                              \
+    __attribute__((visibility("default"))) const pide_adapter *pide_adapter_entry(void); \
+    const pide_adapter *pide_adapter_entry(void) { return &(descriptor); }
+
+/* Initialiser for the two leading members. */
+#define PIDE_ADAPTER_HEADER PIDE_ADAPTER_ABI_VERSION, (uint32_t)sizeof(pide_adapter)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PIDE_ADAPTER_H */

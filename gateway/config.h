@@ -1,0 +1,104 @@
+/*
+ * config.h — the gateway's configuration: loaded once from an XML file validated against
+ * schemas/gateway-config.xsd, then read-only for the life of the process.
+ *
+ * Errors name the file and line and say what is wrong ("conf/x.xml:12: service
+ * 'ReniecConsultaDni': adapter 'renic' has no file build/adapters/renic.so").
+ * Relative paths in the file are resolved against the directory of the configuration file.
+ */
+#ifndef PIDE_GW_CONFIG_H
+#define PIDE_GW_CONFIG_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+typedef struct gw_param {
+    char *name;
+    char *value;
+} gw_param;
+
+/* A legacy PIDE credential: the official's DNI and a salted password hash
+ * ("pbkdf2-sha256$<iterations>$<salt-b64>$<hash-b64>"), never the password itself. */
+typedef struct gw_legacy_credential {
+    char *user_dni;
+    char *password_hash;
+} gw_legacy_credential;
+
+/* A member agency, identified by its RUC (11 digits). */
+typedef struct gw_member {
+    char *id;            /* RUC */
+    char *name;
+    gw_legacy_credential *credentials;
+    size_t credential_count;
+} gw_member;
+
+/* An access right: member may call these operations of the service. */
+typedef struct gw_grant {
+    char *member_id;
+    char **operations;   /* NULL-terminated; a single "*" means every operation */
+} gw_grant;
+
+typedef struct gw_service_config {
+    char *name;              /* URL path segment: /services/<name> */
+    char *adapter;           /* adapter name; loaded from <adapterDir>/pide_adapter_<name>.so */
+    char *wsdl_path;         /* absolute path of the WSDL served on ?wsdl */
+    char *schema_path;       /* absolute path of the XSD the request payload is validated against */
+    char *endpoint_url;      /* provider address */
+    unsigned timeout_ms;     /* provider call timeout */
+    int legacy_credentials;  /* 1: body credentials (nuRucUsuario/nuDniUsuario/password) accepted */
+    gw_param *params;
+    size_t param_count;
+    gw_grant *grants;
+    size_t grant_count;
+    int line;                /* where it was declared, for later error messages */
+} gw_service_config;
+
+typedef struct gw_config {
+    char *path;              /* the file it came from */
+
+    /* <listen> */
+    char *listen_address;    /* "127.0.0.1" */
+    int listen_port;         /* 8080 */
+    int workers;             /* worker threads */
+    int backlog;
+
+    /* <limits> */
+    size_t max_body_bytes;
+    int max_xml_depth;
+    size_t max_xml_nodes;    /* elements + attributes */
+    int recv_timeout_s;      /* a stalled read ends the connection */
+    int send_timeout_s;
+    int keepalive_idle_s;    /* an idle keep-alive connection is closed after this */
+
+    /* <paths> */
+    char *adapter_dir;
+
+    /* <signing> */
+    char *signing_key_path;  /* PEM private key; refused when readable by group/others */
+    char *signing_cert_path; /* PEM certificate, included in KeyInfo */
+
+    /* <database> */
+    char *db_conninfo;       /* libpq conninfo without the password */
+    char *db_password_file;  /* optional; refused when readable by group/others */
+    int log_batch_max;       /* rows per group commit */
+    int log_commit_timeout_ms; /* how long a worker waits for its row before Server.LogUnavailable */
+
+    gw_member *members;
+    size_t member_count;
+    gw_service_config *services;
+    size_t service_count;
+} gw_config;
+
+/* Loads and validates `path`. On failure returns GW_ERR_CONFIG and writes "file:line: reason"
+ * into err (size errlen). `schema_dir` holds gateway-config.xsd. */
+gw_status gw_config_load(const char *path, const char *schema_dir, gw_config **out,
+                         char *err, size_t errlen);
+void gw_config_free(gw_config *cfg);
+
+const gw_service_config *gw_config_find_service(const gw_config *cfg, const char *name);
+const gw_member *gw_config_find_member(const gw_config *cfg, const char *id);
+/* The value of a service's <param>, or NULL. */
+const char *gw_service_param(const gw_service_config *svc, const char *name);
+
+#endif

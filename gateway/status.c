@@ -1,0 +1,69 @@
+/* status.c — one table maps each gw_status to its name, message, Fault code and HTTP status. */
+#include "status.h"
+
+struct status_info {
+    const char *name;
+    const char *fault_code;
+    int http_code;
+    const char *message;
+};
+
+static const struct status_info status_table[GW_STATUS_COUNT] = {
+    [GW_OK] = {"GW_OK", "", 200, "success"},
+    [GW_ERR_NOMEM] = {"GW_ERR_NOMEM", "Server.Internal", 500, "the gateway ran out of memory"},
+    [GW_ERR_INVALID_ARG] = {"GW_ERR_INVALID_ARG", "Server.Internal", 500, "invalid argument"},
+    [GW_ERR_IO] = {"GW_ERR_IO", "Server.Internal", 500, "input/output error"},
+    [GW_ERR_CONFIG] = {"GW_ERR_CONFIG", "Server.Internal", 500, "invalid configuration"},
+    [GW_ERR_BAD_HTTP] = {"GW_ERR_BAD_HTTP", "Client.BadHttpRequest", 405,
+                         "the HTTP request is not a SOAP POST or a WSDL GET"},
+    [GW_ERR_REQUEST_TOO_LARGE] = {"GW_ERR_REQUEST_TOO_LARGE", "Client.RequestTooLarge", 413,
+                                  "the request body exceeds the gateway's size limit"},
+    [GW_ERR_MALFORMED_XML] = {"GW_ERR_MALFORMED_XML", "Client.MalformedXml", 500,
+                              "the request is not well-formed XML"},
+    [GW_ERR_XML_LIMIT] = {"GW_ERR_XML_LIMIT", "Client.XmlLimitExceeded", 500,
+                          "the request exceeds the gateway's XML depth or size limits"},
+    [GW_ERR_NOT_SOAP] = {"GW_ERR_NOT_SOAP", "Client.NotSoap", 500,
+                         "the request is not a SOAP 1.1 Envelope with a Body"},
+    [GW_ERR_UNKNOWN_SERVICE] = {"GW_ERR_UNKNOWN_SERVICE", "Client.UnknownService", 404,
+                                "no such service on this gateway"},
+    [GW_ERR_UNKNOWN_OPERATION] = {"GW_ERR_UNKNOWN_OPERATION", "Client.UnknownOperation", 500,
+                                  "the service has no such operation"},
+    [GW_ERR_SCHEMA_INVALID] = {"GW_ERR_SCHEMA_INVALID", "Client.SchemaInvalid", 500,
+                               "the request does not conform to the service's schema"},
+    [GW_ERR_AUTHENTICATION] = {"GW_ERR_AUTHENTICATION", "Client.AuthenticationFailed", 500,
+                               "the caller could not be authenticated"},
+    [GW_ERR_ACCESS_DENIED] = {"GW_ERR_ACCESS_DENIED", "Client.AccessDenied", 500,
+                              "the caller is not granted this service operation"},
+    [GW_ERR_BAD_REQUEST] = {"GW_ERR_BAD_REQUEST", "Client.BadRequest", 500,
+                            "the request cannot be translated for the provider"},
+    [GW_ERR_PROVIDER_TIMEOUT] = {"GW_ERR_PROVIDER_TIMEOUT", "Server.Provider.Timeout", 500,
+                                 "the provider did not answer in time"},
+    [GW_ERR_PROVIDER_UNAVAILABLE] = {"GW_ERR_PROVIDER_UNAVAILABLE",
+                                     "Server.Provider.Unavailable", 500,
+                                     "the provider is unavailable"},
+    [GW_ERR_PROVIDER_BAD_RESPONSE] = {"GW_ERR_PROVIDER_BAD_RESPONSE",
+                                      "Server.Provider.BadResponse", 500,
+                                      "the provider's answer could not be understood"},
+    [GW_ERR_ADAPTER] = {"GW_ERR_ADAPTER", "Server.Adapter", 500,
+                        "the service adapter failed"},
+    [GW_ERR_SIGNATURE] = {"GW_ERR_SIGNATURE", "Server.Signature", 500,
+                          "the gateway could not sign the response"},
+    [GW_ERR_LOG_UNAVAILABLE] = {"GW_ERR_LOG_UNAVAILABLE", "Server.LogUnavailable", 503,
+                                "the exchange could not be logged; no answer is given without "
+                                "its log record"},
+    [GW_ERR_DATABASE] = {"GW_ERR_DATABASE", "Server.Internal", 500, "database error"},
+    [GW_ERR_ABI] = {"GW_ERR_ABI", "Server.Internal", 500, "adapter plugin rejected"},
+    [GW_ERR_INTERNAL] = {"GW_ERR_INTERNAL", "Server.Internal", 500, "internal gateway error"},
+};
+
+static const struct status_info *status_lookup(gw_status st)
+{
+    if ((unsigned)st >= GW_STATUS_COUNT)
+        st = GW_ERR_INTERNAL;
+    return &status_table[st];
+}
+
+const char *gw_status_name(gw_status st) { return status_lookup(st)->name; }
+const char *gw_status_message(gw_status st) { return status_lookup(st)->message; }
+const char *gw_status_fault_code(gw_status st) { return status_lookup(st)->fault_code; }
+int gw_status_http_code(gw_status st) { return status_lookup(st)->http_code; }

@@ -1,0 +1,49 @@
+/*
+ * status.h — the gateway's one error enum, its names, SOAP Fault codes and HTTP statuses.
+ *
+ * Every gateway function that can fail returns a gw_status. A failure that ends an exchange is
+ * answered with the Fault code from gw_status_fault_code(): these strings are part of the public
+ * contract (docs/integrator-guide.md) and never change meaning.
+ */
+#ifndef PIDE_GW_STATUS_H
+#define PIDE_GW_STATUS_H
+
+typedef enum gw_status {
+    GW_OK = 0,
+    GW_ERR_NOMEM,
+    GW_ERR_INVALID_ARG,
+    GW_ERR_IO,
+    GW_ERR_CONFIG,
+    GW_ERR_BAD_HTTP,            /* method not allowed, unreadable request */
+    GW_ERR_REQUEST_TOO_LARGE,
+    GW_ERR_MALFORMED_XML,
+    GW_ERR_XML_LIMIT,           /* depth, element or attribute count exceeded */
+    GW_ERR_NOT_SOAP,            /* well-formed XML but not a SOAP 1.1 envelope */
+    GW_ERR_UNKNOWN_SERVICE,
+    GW_ERR_UNKNOWN_OPERATION,
+    GW_ERR_SCHEMA_INVALID,
+    GW_ERR_AUTHENTICATION,
+    GW_ERR_ACCESS_DENIED,
+    GW_ERR_BAD_REQUEST,         /* valid by schema, but the adapter cannot translate it */
+    GW_ERR_PROVIDER_TIMEOUT,
+    GW_ERR_PROVIDER_UNAVAILABLE,
+    GW_ERR_PROVIDER_BAD_RESPONSE,
+    GW_ERR_ADAPTER,
+    GW_ERR_SIGNATURE,           /* the gateway could not sign */
+    GW_ERR_LOG_UNAVAILABLE,     /* the exchange could not be logged durably: no answer given */
+    GW_ERR_DATABASE,
+    GW_ERR_ABI,                 /* an adapter plugin failed the loader's checks */
+    GW_ERR_INTERNAL,
+    GW_STATUS_COUNT
+} gw_status;
+
+/* "GW_ERR_MALFORMED_XML" */
+const char *gw_status_name(gw_status st);
+/* A human sentence, safe to show to a caller (never contains secrets). */
+const char *gw_status_message(gw_status st);
+/* "Client.MalformedXml"; "Server.Internal" for codes that never reach a caller. */
+const char *gw_status_fault_code(gw_status st);
+/* The HTTP status a Fault for this code is sent with (SOAP 1.1: 500, 4xx for HTTP-level). */
+int gw_status_http_code(gw_status st);
+
+#endif

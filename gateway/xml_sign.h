@@ -1,0 +1,49 @@
+/*
+ * xml_sign.h — XML-DSig signing and verification with xmlsec1 (OpenSSL backend).
+ *
+ * The gateway signs every response it sends (and outbound requests to providers that demand
+ * it) with an enveloped signature: Reference URI="" (the whole document, which covers the
+ * soap:Body), enveloped-signature + exclusive C14N transforms, SHA-256 digest, RSA-SHA256 or
+ * ECDSA-SHA256 by key type, and the signer's X.509 certificate in KeyInfo, so that the stock
+ * `xmlsec1 --verify --trusted-pem ca.pem doc.xml` verifies it with nothing but the CA.
+ *
+ * Thread safety: gw_signer_open() loads the key once; each thread then signs through its own
+ * gw_sign_ctx (a duplicate of the key: xmlsec key objects are not safe to share while signing).
+ */
+#ifndef PIDE_GW_XML_SIGN_H
+#define PIDE_GW_XML_SIGN_H
+
+#include <libxml/tree.h>
+
+#include "status.h"
+
+typedef struct gw_signer gw_signer;     /* the loaded key + certificate, shared read-only */
+typedef struct gw_sign_ctx gw_sign_ctx; /* one per thread */
+
+/* Once per process, before any other call here (libxml2 must be initialised). */
+gw_status gw_xmlsec_global_init(void);
+void gw_xmlsec_global_shutdown(void);
+
+/* Loads a PEM private key (RSA or EC) and its PEM certificate. Refuses (GW_ERR_CONFIG) a key
+ * file readable by group or others; err gets the reason. */
+gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw_signer **out,
+                         char *err, size_t errlen);
+void gw_signer_close(gw_signer *s);
+/* "rsa-sha256" or "ecdsa-sha256" */
+const char *gw_signer_algorithm(const gw_signer *s);
+
+gw_status gw_sign_ctx_new(gw_signer *s, gw_sign_ctx **out);
+void gw_sign_ctx_free(gw_sign_ctx *c);
+
+/* Appends an enveloped ds:Signature to `parent` (an element of doc) covering the whole doc.
+ * On success *signature_value_b64 (if not NULL) points into the document at the
+ * SignatureValue text (valid while doc lives). */
+gw_status gw_sign_document(gw_sign_ctx *c, xmlDocPtr doc, xmlNodePtr parent,
+                           const char **signature_value_b64);
+
+/* Verifies the first ds:Signature in doc against the trusted CA certificate(s) in
+ * ca_pem_path. GW_OK only when xmlsec reports xmlSecDSigStatusSucceeded. Used by tests, the
+ * audit tooling and simulators that demand signed calls. */
+gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, size_t errlen);
+
+#endif
