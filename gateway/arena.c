@@ -15,7 +15,7 @@ struct gw_arena_block {
     max_align_t data[]; /* aligned storage */
 };
 
-#define ARENA_ALIGN (sizeof(max_align_t))
+#define ARENA_ALIGN (_Alignof(max_align_t))
 
 static size_t align_up(size_t n)
 {

@@ -19,7 +19,7 @@ typedef struct gw_arena {
 } gw_arena;
 
 void gw_arena_init(gw_arena *a, size_t block_size);
-/* NULL when out of memory. Alignment: max_align_t. */
+/* NULL when out of memory. Aligned for any type (_Alignof(max_align_t)). */
 void *gw_arena_alloc(gw_arena *a, size_t size);
 void *gw_arena_calloc(gw_arena *a, size_t count, size_t size);
 char *gw_arena_strdup(gw_arena *a, const char *s);

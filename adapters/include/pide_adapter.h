@@ -76,7 +76,8 @@ typedef struct pide_http_request {
     const char *url;            /* NULL: the service's endpoint_url */
     const char *method;         /* "GET" or "POST" */
     const char *content_type;   /* POST only, e.g. "text/xml; charset=utf-8" */
-    const char *soap_action;    /* NULL: no SOAPAction header */
+    const char *soap_action;    /* the action URI, unquoted (the host quotes it);
+                                   NULL: no SOAPAction header */
     const char *body;           /* POST only */
     size_t body_len;
     unsigned timeout_ms;        /* 0: the service's timeout_ms */

@@ -1,0 +1,76 @@
+/*
+ * adapter_loader.h — loads adapter plugins (.so) and binds the configured services to them.
+ *
+ * Two levels:
+ *  - gw_adapter_load() opens one plugin and checks its descriptor against the ABI this gateway
+ *    speaks (adapters/include/pide_adapter.h), naming the first check that failed;
+ *  - the registry loads every adapter the configuration names (once per adapter), calls init()
+ *    once per service and answers "which adapter instance serves service S" for the exchange
+ *    path. It is built at start-up, read-only while workers run, closed at shut-down.
+ *
+ * The rules and messages are documented in docs/adapter-abi.md.
+ */
+#ifndef PIDE_GW_ADAPTER_LOADER_H
+#define PIDE_GW_ADAPTER_LOADER_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "pide_adapter.h"
+#include "status.h"
+
+/* One opened and checked plugin. */
+typedef struct gw_adapter_module gw_adapter_module;
+
+/* Opens `path` (which must contain a '/': a bare name would be searched for in the system's
+ * library path) with RTLD_NOW | RTLD_LOCAL, calls its entry point and checks the descriptor.
+ * On failure returns GW_ERR_ABI (GW_ERR_INVALID_ARG, GW_ERR_NOMEM for those) and writes
+ * "<path>: <which check failed>" into err. */
+gw_status gw_adapter_load(const char *path, gw_adapter_module **out, char *err, size_t errlen);
+/* dlclose()s the plugin; NULL is accepted. The descriptor is gone afterwards. */
+void gw_adapter_unload(gw_adapter_module *module);
+const pide_adapter *gw_adapter_module_descriptor(const gw_adapter_module *module);
+const char *gw_adapter_module_path(const gw_adapter_module *module);
+
+/* The adapter instance serving one configured service. */
+typedef struct gw_service_binding {
+    const pide_adapter *adapter;               /* the plugin's descriptor */
+    void *instance;                            /* what its init() stored for this service */
+    const pide_service_config *service_config; /* what init() was given; lives with the registry */
+    const char *adapter_path;                  /* the file the adapter came from, for logs */
+} gw_service_binding;
+
+typedef struct gw_adapter_registry gw_adapter_registry;
+
+/* Loads <cfg->adapter_dir>/pide_adapter_<adapter>.so for every adapter the services name and
+ * calls init(host, service config) for each service, in configuration order. On failure
+ * everything already initialised is finished and unloaded, *out stays NULL, and err says
+ * "<config>:<line>: service '<name>': <reason>". Plugin check failures give GW_ERR_ABI;
+ * missing files, bad names, duplicates and failed init() give GW_ERR_CONFIG (GW_ERR_NOMEM
+ * when init() ran out of memory). `host` must outlive the registry: adapters keep it. */
+gw_status gw_adapter_registry_open(const gw_config *cfg, const pide_host_api *host,
+                                   gw_adapter_registry **out, char *err, size_t errlen);
+/* Calls fini() of every instance (when the adapter has one), in reverse order of init(), then
+ * unloads the plugins. NULL is accepted. */
+void gw_adapter_registry_close(gw_adapter_registry *reg);
+
+/* NULL when no service has that name. Safe to call concurrently. */
+const gw_service_binding *gw_adapter_registry_find(const gw_adapter_registry *reg,
+                                                   const char *service);
+size_t gw_adapter_registry_service_count(const gw_adapter_registry *reg);
+/* Distinct plugins loaded (services sharing an adapter share one). */
+size_t gw_adapter_registry_module_count(const gw_adapter_registry *reg);
+
+/* 1 when the binding's adapter lists `operation` among its operations, else 0. */
+int gw_binding_has_operation(const gw_service_binding *binding, const char *operation);
+
+/* The value of a service's parameter, or NULL: what a host table's config_param() returns. */
+const char *gw_pide_config_param(const pide_service_config *cfg, const char *name);
+
+/* "PIDE_ERR_PROVIDER_TIMEOUT"; "PIDE_ERR_UNKNOWN" for a value outside the enum. */
+const char *gw_pide_result_name(pide_result result);
+/* The gateway status an adapter's result ends an exchange with (and so its Fault code).
+ * INTERNAL, CONFIG and values outside the enum become GW_ERR_ADAPTER. */
+gw_status gw_status_from_pide_result(pide_result result);
+
+#endif

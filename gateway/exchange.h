@@ -1,0 +1,96 @@
+/*
+ * exchange.h — one request/response exchange as it travels the pipeline.
+ *
+ * A worker fills a gw_exchange stage by stage (pipeline.c lists them in order) and everything
+ * the exchange owns comes from ex->arena, released in one go by exchange_end(). Adapters see
+ * the same struct as the opaque `pide_exchange` of the ABI header.
+ */
+#ifndef PIDE_GW_EXCHANGE_H
+#define PIDE_GW_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libxml/tree.h>
+
+#include "arena.h"
+#include "pide_adapter.h"
+#include "status.h"
+
+struct soap;
+struct gw_runtime;
+struct gw_worker;
+struct gw_service;
+
+struct pide_exchange {
+    gw_arena arena;
+    const struct gw_runtime *rt;   /* process-wide, read-only: config, services, log, keys */
+    struct gw_worker *worker;      /* this thread's resources: soap contexts, signing context */
+    struct soap *soap;             /* the inbound connection, request headers already read */
+
+    char exchange_id[37];          /* UUID text: the CUO returned to the caller and logged */
+    const char *client_address;
+    const char *http_path;
+
+    /* receive */
+    char *request;                 /* body as received, NUL-terminated */
+    size_t request_len;
+    unsigned char request_sha256[32];
+    const char *logged_request;    /* what the log stores: the request with secrets redacted */
+    size_t logged_request_len;
+
+    /* parse + route */
+    xmlDocPtr request_doc;
+    xmlNodePtr request_operation;  /* first element child of soap:Body */
+    const struct gw_service *service;
+    const char *operation;
+
+    /* identify + authorize */
+    const char *client_member;
+    const char *client_user;
+    const char *auth_method;
+
+    /* what the adapter declared */
+    const char *subject_type;
+    const char *subject_id;
+    const char *purpose;
+    const char *procedure;
+    const char *result_code;
+
+    /* response */
+    xmlDocPtr response_doc;
+    xmlNodePtr response_header;
+    xmlNodePtr response_body;
+    const char *signature_value;   /* base64, arena copy */
+    char *response;                /* serialised, arena copy */
+    size_t response_len;
+    unsigned char response_sha256[32];
+
+    /* outcome */
+    gw_status status;
+    const char *fault_detail;      /* what exactly went wrong, shown in the Fault (no secrets) */
+    int http_status;
+
+    /* microseconds since the epoch; 0 = did not happen */
+    int64_t t_request_in;
+    int64_t t_provider_out;
+    int64_t t_provider_in;
+    int64_t t_response_out;
+};
+
+typedef struct pide_exchange gw_exchange;
+
+/* Microseconds since the Unix epoch (CLOCK_REALTIME): what the log stores. */
+int64_t gw_now_us(void);
+
+/* Records why the exchange failed and returns st, so stages can `return exchange_fail(...)`. */
+gw_status exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Resets ex for a new exchange on the given connection. */
+void exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_worker *w,
+                    struct soap *soap, const char *client_address);
+/* Frees the documents and rewinds the arena. */
+void exchange_end(gw_exchange *ex);
+
+#endif

@@ -1,0 +1,86 @@
+/* host_api.c — the services the gateway lends adapters (pide_host_api), bound to an exchange. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "adapter_loader.h"
+#include "exchange.h"
+#include "log.h"
+#include "runtime.h"
+
+static void *host_alloc(pide_exchange *ex, size_t size) { return gw_arena_alloc(&ex->arena, size); }
+
+static char *host_strdup(pide_exchange *ex, const char *s) { return gw_arena_strdup(&ex->arena, s); }
+
+static void host_log(pide_exchange *ex, pide_log_level level, const char *fmt, ...)
+{
+    char prefix[64];
+    va_list ap;
+    if (ex)
+        snprintf(prefix, sizeof prefix, "[%s]", ex->exchange_id);
+    va_start(ap, fmt);
+    gw_vlog(level, ex ? prefix : "[adapter]", fmt, ap);
+    va_end(ap);
+}
+
+static pide_result host_http_call(pide_exchange *ex, const pide_http_request *req,
+                                  pide_http_response *resp)
+{
+    const pide_service_config *sc = ex->service->binding->service_config;
+    pide_http_request r = *req;
+    if (!r.url)
+        r.url = sc->endpoint_url;
+    if (!r.timeout_ms)
+        r.timeout_ms = sc->timeout_ms;
+    char err[512];
+    int64_t t_out = gw_now_us();
+    if (!ex->t_provider_out)
+        ex->t_provider_out = t_out;
+    gw_status st = gw_http_call(ex->worker->http, &ex->arena, &r, resp, err, sizeof err);
+    ex->t_provider_in = gw_now_us();
+    if (st == GW_OK)
+        return PIDE_OK;
+    gw_log(PIDE_LOG_WARN, "[%s] provider call failed: %s", ex->exchange_id, err);
+    ex->fault_detail = gw_arena_strdup(&ex->arena, err);
+    return st == GW_ERR_PROVIDER_TIMEOUT ? PIDE_ERR_PROVIDER_TIMEOUT
+                                         : PIDE_ERR_PROVIDER_UNAVAILABLE;
+}
+
+static void host_set_subject(pide_exchange *ex, const char *id_type, const char *id)
+{
+    ex->subject_type = gw_arena_strdup(&ex->arena, id_type);
+    ex->subject_id = gw_arena_strdup(&ex->arena, id);
+}
+
+static void host_set_purpose(pide_exchange *ex, const char *purpose, const char *procedure)
+{
+    ex->purpose = gw_arena_strdup(&ex->arena, purpose);
+    ex->procedure = gw_arena_strdup(&ex->arena, procedure);
+}
+
+static void host_set_result_code(pide_exchange *ex, const char *code)
+{
+    ex->result_code = gw_arena_strdup(&ex->arena, code);
+}
+
+static pide_result host_sign_document(pide_exchange *ex, xmlDocPtr doc, xmlNodePtr parent)
+{
+    return gw_sign_document(ex->worker->sign, doc, parent, NULL) == GW_OK ? PIDE_OK
+                                                                          : PIDE_ERR_INTERNAL;
+}
+
+void gw_host_api_init(pide_host_api *api)
+{
+    memset(api, 0, sizeof *api);
+    api->abi_version = PIDE_ADAPTER_ABI_VERSION;
+    api->struct_size = (uint32_t)sizeof *api;
+    api->alloc = host_alloc;
+    api->strdup = host_strdup;
+    api->log = host_log;
+    api->config_param = gw_pide_config_param;
+    api->http_call = host_http_call;
+    api->set_subject = host_set_subject;
+    api->set_purpose = host_set_purpose;
+    api->set_result_code = host_set_result_code;
+    api->sign_document = host_sign_document;
+}

@@ -1,0 +1,177 @@
+/* main.c — pide-gateway: options, start-up in dependency order, run until SIGINT/SIGTERM. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "config.h"
+#include "credential.h"
+#include "log.h"
+#include "runtime.h"
+#include "server.h"
+#include "xml_sign.h"
+
+#ifndef PIDE_DEFAULT_SCHEMA_DIR
+#define PIDE_DEFAULT_SCHEMA_DIR "/usr/local/share/pide-gateway/schemas"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: pide-gateway --config FILE [options]\n"
+            "\n"
+            "The pide-gateway interoperability gateway: exposes SOAP services, validates,\n"
+            "authenticates and routes each request through an adapter to its provider, signs\n"
+            "the response and logs every exchange in PostgreSQL.\n"
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE      configuration file (XML, see docs/configuration.md)\n"
+            "      --check-config     load and check the configuration, then exit\n"
+            "      --schema-dir DIR   where gateway-config.xsd lives (default %s,\n"
+            "                         or $PIDE_SCHEMA_DIR)\n"
+            "      --port-file FILE   write the port actually bound (useful with port 0)\n"
+            "      --hash-password    read a password on stdin, print its hash for\n"
+            "                         <legacyCredential passwordHash=...>, exit\n"
+            "  -v, --verbose          debug logging\n"
+            "  -V, --version          print the version and exit\n"
+            "  -h, --help             this help\n",
+            PIDE_DEFAULT_SCHEMA_DIR);
+}
+
+static int hash_password(void)
+{
+    char line[GW_CREDENTIAL_MAX_PASSWORD + 2];
+    if (!fgets(line, sizeof line, stdin)) {
+        fprintf(stderr, "pide-gateway: no password on standard input\n");
+        return 1;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    char *hash = NULL;
+    gw_status st = gw_credential_hash(line, 0, &hash);
+    memset(line, 0, sizeof line);
+    if (st != GW_OK) {
+        fprintf(stderr, "pide-gateway: cannot hash: %s\n", gw_status_message(st));
+        return 1;
+    }
+    printf("%s\n", hash);
+    free(hash);
+    return 0;
+}
+
+static int write_port_file(const char *path, int port)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+        perror(path);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = NULL, *port_file = NULL;
+    const char *schema_dir = getenv("PIDE_SCHEMA_DIR");
+    int check_only = 0;
+    enum { OPT_CHECK = 256, OPT_SCHEMA_DIR, OPT_PORT_FILE, OPT_HASH };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"schema-dir", required_argument, NULL, OPT_SCHEMA_DIR},
+        {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"hash-password", no_argument, NULL, OPT_HASH},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int o;
+    while ((o = getopt_long(argc, argv, "c:vVh", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': config_path = optarg; break;
+        case OPT_CHECK: check_only = 1; break;
+        case OPT_SCHEMA_DIR: schema_dir = optarg; break;
+        case OPT_PORT_FILE: port_file = optarg; break;
+        case OPT_HASH: return hash_password();
+        case 'v': gw_log_set_level(PIDE_LOG_DEBUG); break;
+        case 'V': printf("pide-gateway %s (adapter ABI %u)\n", PIDE_GATEWAY_VERSION,
+                         PIDE_ADAPTER_ABI_VERSION);
+            return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "pide-gateway: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!config_path) {
+        fprintf(stderr, "pide-gateway: --config FILE is required (see --help)\n");
+        return 2;
+    }
+    if (!schema_dir)
+        schema_dir = PIDE_DEFAULT_SCHEMA_DIR;
+
+    /* Signals are taken synchronously by the main thread; every thread inherits the mask. */
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = 1;
+    char err[1024] = "";
+    gw_config *cfg = NULL;
+    gw_runtime rt;
+    gw_server *srv = NULL;
+    int runtime_open = 0;
+
+    xmlInitParser();
+    if (gw_config_load(config_path, schema_dir, &cfg, err, sizeof err) != GW_OK) {
+        fprintf(stderr, "pide-gateway: %s\n", err);
+        goto done;
+    }
+    if (check_only) {
+        printf("%s: configuration OK (%zu services, %zu members)\n", config_path,
+               cfg->service_count, cfg->member_count);
+        rc = 0;
+        goto done;
+    }
+    if (gw_xmlsec_global_init() != GW_OK) {
+        fprintf(stderr, "pide-gateway: cannot initialise xmlsec\n");
+        goto done;
+    }
+    if (gw_runtime_open(cfg, &rt, err, sizeof err) != GW_OK) {
+        fprintf(stderr, "pide-gateway: %s\n", err);
+        goto done;
+    }
+    runtime_open = 1;
+    if (gw_server_start(&rt, &srv, err, sizeof err) != GW_OK) {
+        fprintf(stderr, "pide-gateway: %s\n", err);
+        goto done;
+    }
+    if (port_file && write_port_file(port_file, gw_server_port(srv)) != 0)
+        goto done;
+    gw_log(PIDE_LOG_INFO, "listening on %s:%d with %d workers, %zu services",
+           cfg->listen_address, gw_server_port(srv), cfg->workers, cfg->service_count);
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    gw_log(PIDE_LOG_INFO, "signal %d: stopping", sig);
+    rc = 0;
+done:
+    gw_server_stop(srv);
+    if (runtime_open)
+        gw_runtime_close(&rt);
+    gw_config_free(cfg);
+    gw_xmlsec_global_shutdown();
+    xmlCleanupParser();
+    return rc;
+}

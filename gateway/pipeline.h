@@ -1,0 +1,31 @@
+/*
+ * pipeline.h — an exchange from socket to log row, as a sequence of small stages.
+ *
+ * Each stage is one file (stageNN_name.c, in order) with one function taking the exchange and
+ * returning a gw_status. Request stages stop at the first failure, which becomes a SOAP Fault;
+ * the response stages (sign, log, reply) run for every exchange, so a refused request is
+ * answered and logged exactly like a served one. A new stage (signature check, rate limit...)
+ * is one file and one line in pipeline.c.
+ */
+#ifndef PIDE_GW_PIPELINE_H
+#define PIDE_GW_PIPELINE_H
+
+#include "exchange.h"
+
+typedef gw_status (*gw_stage_fn)(gw_exchange *ex);
+
+gw_status stage_receive(gw_exchange *ex);   /* read the body, hash it */
+gw_status stage_parse(gw_exchange *ex);     /* hardened libxml2 parse, SOAP 1.1 envelope */
+gw_status stage_route(gw_exchange *ex);     /* URL → service, Body element → operation */
+gw_status stage_validate(gw_exchange *ex);  /* XSD validation of the operation element */
+gw_status stage_identify(gw_exchange *ex);  /* who is calling (legacy body credentials) */
+gw_status stage_authorize(gw_exchange *ex); /* access rights: deny by default */
+gw_status stage_invoke(gw_exchange *ex);    /* the adapter talks to the provider */
+gw_status stage_sign(gw_exchange *ex);      /* XML-DSig the response, serialise, hash */
+gw_status stage_log(gw_exchange *ex);       /* append to the exchange log, wait for commit */
+gw_status stage_reply(gw_exchange *ex);     /* send the HTTP response */
+
+/* Runs every stage for one request whose HTTP headers have been read. */
+void pipeline_run(gw_exchange *ex);
+
+#endif

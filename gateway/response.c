@@ -1,0 +1,90 @@
+/* response.c — builds the response envelope and SOAP Faults (see response.h). */
+#include "response.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+
+static xmlNsPtr soap_ns_of(gw_exchange *ex)
+{
+    return xmlDocGetRootElement(ex->response_doc)->ns;
+}
+
+gw_status response_envelope_create(gw_exchange *ex)
+{
+    if (ex->response_doc)
+        return GW_OK;
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    if (!doc)
+        return GW_ERR_NOMEM;
+    xmlNodePtr env = xmlNewDocNode(doc, NULL, BAD_CAST "Envelope", NULL);
+    xmlDocSetRootElement(doc, env);
+    xmlNsPtr soap = xmlNewNs(env, BAD_CAST GW_SOAP11_NS, BAD_CAST "soap");
+    xmlSetNs(env, soap);
+    ex->response_header = xmlNewChild(env, soap, BAD_CAST "Header", NULL);
+    ex->response_body = xmlNewChild(env, soap, BAD_CAST "Body", NULL);
+
+    xmlNodePtr block = xmlNewChild(ex->response_header, NULL, BAD_CAST "exchange", NULL);
+    xmlNsPtr gw = xmlNewNs(block, BAD_CAST GW_EXCHANGE_NS, BAD_CAST "gw");
+    xmlSetNs(block, gw);
+    xmlNewTextChild(block, gw, BAD_CAST "id", BAD_CAST ex->exchange_id);
+    if (ex->request) {
+        unsigned char b64[64];
+        EVP_EncodeBlock(b64, ex->request_sha256, 32);
+        xmlNodePtr h = xmlNewTextChild(block, gw, BAD_CAST "requestHash", b64);
+        xmlNewProp(h, BAD_CAST "algorithm", BAD_CAST "http://www.w3.org/2001/04/xmlenc#sha256");
+    }
+    ex->response_doc = doc;
+    return GW_OK;
+}
+
+gw_status response_set_fault(gw_exchange *ex)
+{
+    gw_status st = response_envelope_create(ex);
+    if (st != GW_OK)
+        return st;
+    /* Drop whatever an adapter may have half-written. */
+    xmlNodePtr c = ex->response_body->children;
+    while (c) {
+        xmlNodePtr next = c->next;
+        xmlUnlinkNode(c);
+        xmlFreeNode(c);
+        c = next;
+    }
+    xmlNsPtr soap = soap_ns_of(ex);
+    const char *code = gw_status_fault_code(ex->status);
+    char qcode[96], text[1024];
+    snprintf(qcode, sizeof qcode, "soap:%s", code);
+    if (ex->fault_detail)
+        snprintf(text, sizeof text, "%s: %s", gw_status_message(ex->status), ex->fault_detail);
+    else
+        snprintf(text, sizeof text, "%s", gw_status_message(ex->status));
+    xmlNodePtr fault = xmlNewChild(ex->response_body, soap, BAD_CAST "Fault", NULL);
+    /* SOAP 1.1: faultcode/faultstring/detail are unqualified. */
+    xmlNewTextChild(fault, NULL, BAD_CAST "faultcode", BAD_CAST qcode);
+    xmlNewTextChild(fault, NULL, BAD_CAST "faultstring", BAD_CAST text);
+    xmlNodePtr detail = xmlNewChild(fault, NULL, BAD_CAST "detail", NULL);
+    xmlNodePtr info = xmlNewChild(detail, NULL, BAD_CAST "faultInfo", NULL);
+    xmlNsPtr gw = xmlNewNs(info, BAD_CAST GW_EXCHANGE_NS, BAD_CAST "gw");
+    xmlSetNs(info, gw);
+    xmlNewTextChild(info, gw, BAD_CAST "code", BAD_CAST code);
+    xmlNewTextChild(info, gw, BAD_CAST "exchangeId", BAD_CAST ex->exchange_id);
+    ex->http_status = gw_status_http_code(ex->status);
+    return GW_OK;
+}
+
+gw_status response_serialise(gw_exchange *ex)
+{
+    xmlChar *buf = NULL;
+    int len = 0;
+    xmlDocDumpMemoryEnc(ex->response_doc, &buf, &len, "UTF-8");
+    if (!buf)
+        return GW_ERR_NOMEM;
+    ex->response = gw_arena_strndup(&ex->arena, (const char *)buf, (size_t)len);
+    ex->response_len = ex->response ? (size_t)len : 0;
+    xmlFree(buf);
+    if (!ex->response)
+        return GW_ERR_NOMEM;
+    SHA256((const unsigned char *)ex->response, ex->response_len, ex->response_sha256);
+    return GW_OK;
+}

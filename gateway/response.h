@@ -1,0 +1,26 @@
+/*
+ * response.h — the response envelope every exchange answers with.
+ *
+ * Every answer, data or Fault, is a SOAP 1.1 Envelope whose Header carries the gateway's
+ * exchange block (the exchange id — PIDE's CUO — and the SHA-256 of the request as received, so
+ * a response provably answers one request) and, once signed, the ds:Signature.
+ */
+#ifndef PIDE_GW_RESPONSE_H
+#define PIDE_GW_RESPONSE_H
+
+#include "exchange.h"
+
+#define GW_SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
+#define GW_EXCHANGE_NS "urn:pide-gateway:exchange:1"
+
+/* Creates ex->response_doc with Envelope, Header (exchange block) and an empty Body. */
+gw_status response_envelope_create(gw_exchange *ex);
+/* Replaces the Body's content with a soap:Fault for ex->status (creating the envelope if
+ * needed): faultcode soap:<code>, faultstring the human message (+ detail), and a detail
+ * element carrying the code and the exchange id. Sets ex->http_status. */
+gw_status response_set_fault(gw_exchange *ex);
+
+/* Serialises ex->response_doc into ex->response (arena) and hashes it. */
+gw_status response_serialise(gw_exchange *ex);
+
+#endif

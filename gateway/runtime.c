@@ -1,0 +1,113 @@
+/* runtime.c — start-up and shut-down of the shared runtime and of each worker's resources. */
+#include "runtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_t errlen)
+{
+    gw_status st;
+    char *db_password = NULL;
+    memset(rt, 0, sizeof *rt);
+    rt->config = cfg;
+    rt->xml_limits.max_depth = cfg->max_xml_depth;
+    rt->xml_limits.max_nodes = cfg->max_xml_nodes;
+    gw_host_api_init(&rt->host);
+
+    st = gw_signer_open(cfg->signing_key_path, cfg->signing_cert_path, &rt->signer, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+
+    rt->credentials = gw_credential_cache_new(0);
+    if (!rt->credentials) {
+        st = GW_ERR_NOMEM;
+        snprintf(err, errlen, "cannot create the credential cache");
+        goto fail;
+    }
+
+    if (cfg->db_password_file) {
+        st = gw_read_secret_file(cfg->db_password_file, &db_password, err, errlen);
+        if (st != GW_OK)
+            goto fail;
+    }
+    exchange_log_options lo = {
+        .conninfo = cfg->db_conninfo,
+        .password = db_password,
+        .batch_max = cfg->log_batch_max,
+        .commit_timeout_ms = cfg->log_commit_timeout_ms,
+    };
+    st = exchange_log_open(&lo, &rt->log, err, errlen);
+    gw_secret_free(db_password);
+    db_password = NULL;
+    if (st != GW_OK)
+        goto fail;
+
+    st = gw_adapter_registry_open(cfg, &rt->host, &rt->adapters, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+    st = gw_service_catalog_open(cfg, rt->adapters, &rt->catalog, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+    return GW_OK;
+fail:
+    gw_secret_free(db_password);
+    gw_runtime_close(rt);
+    return st;
+}
+
+void gw_runtime_close(gw_runtime *rt)
+{
+    gw_service_catalog_close(&rt->catalog);
+    if (rt->adapters)
+        gw_adapter_registry_close(rt->adapters);
+    if (rt->log)
+        exchange_log_close(rt->log);
+    if (rt->credentials)
+        gw_credential_cache_free(rt->credentials);
+    if (rt->signer)
+        gw_signer_close(rt->signer);
+    memset(rt, 0, sizeof *rt);
+}
+
+gw_status gw_worker_init(gw_worker *w, const gw_runtime *rt, int id)
+{
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->rt = rt;
+    gw_arena_init(&w->exchange.arena, 32768);
+    w->http = gw_http_client_new();
+    w->validators = calloc(rt->catalog.count ? rt->catalog.count : 1, sizeof *w->validators);
+    if (!w->http || !w->validators)
+        goto fail;
+    if (gw_sign_ctx_new(rt->signer, &w->sign) != GW_OK)
+        goto fail;
+    return GW_OK;
+fail:
+    gw_worker_fini(w);
+    return GW_ERR_NOMEM;
+}
+
+void gw_worker_fini(gw_worker *w)
+{
+    if (w->validators) {
+        for (size_t i = 0; w->rt && i < w->rt->catalog.count; i++)
+            if (w->validators[i])
+                xmlSchemaFreeValidCtxt(w->validators[i]);
+        free(w->validators);
+    }
+    gw_http_client_free(w->http);
+    if (w->sign)
+        gw_sign_ctx_free(w->sign);
+    gw_arena_destroy(&w->exchange.arena);
+    memset(w, 0, sizeof *w);
+}
+
+xmlSchemaValidCtxtPtr gw_worker_validator(gw_worker *w, const gw_service *svc)
+{
+    if (!w->validators[svc->index])
+        w->validators[svc->index] = xmlSchemaNewValidCtxt(svc->schema);
+    return w->validators[svc->index];
+}

@@ -1,0 +1,480 @@
+/* server.c — epoll dispatcher + fixed worker pool over gSOAP's HTTP engine (see server.h). */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pipeline.h"
+#include "stdsoap2.h"
+
+typedef struct gw_conn {
+    int fd;
+    char address[INET6_ADDRSTRLEN];
+    int64_t last_active_us;
+    struct gw_conn *prev, *next; /* in the parked list while waiting in epoll */
+    int parked;
+    struct gw_conn *queue_next;  /* in the ready queue */
+} gw_conn;
+
+struct gw_server {
+    const gw_runtime *rt;
+    int listen_fd;
+    int port;
+    int epoll_fd;
+    int wake_fd;                 /* eventfd: tells the dispatcher to stop */
+    pthread_t dispatcher;
+    int dispatcher_started;
+
+    /* connections ready for a worker */
+    pthread_mutex_t queue_lock;
+    pthread_cond_t queue_cond;
+    gw_conn *queue_head, *queue_tail;
+    int stopping;
+
+    /* connections waiting in epoll, for the idle sweep */
+    pthread_mutex_t parked_lock;
+    gw_conn parked;              /* list head */
+
+    int worker_count;
+    gw_worker *workers;
+    pthread_t *worker_threads;
+    int workers_started;
+};
+
+/* ---- ready queue ---- */
+
+static void queue_push(gw_server *srv, gw_conn *c)
+{
+    pthread_mutex_lock(&srv->queue_lock);
+    c->queue_next = NULL;
+    if (srv->queue_tail)
+        srv->queue_tail->queue_next = c;
+    else
+        srv->queue_head = c;
+    srv->queue_tail = c;
+    pthread_cond_signal(&srv->queue_cond);
+    pthread_mutex_unlock(&srv->queue_lock);
+}
+
+/* NULL when the server is stopping and nothing is left. */
+static gw_conn *queue_pop(gw_server *srv)
+{
+    pthread_mutex_lock(&srv->queue_lock);
+    while (!srv->queue_head && !srv->stopping)
+        pthread_cond_wait(&srv->queue_cond, &srv->queue_lock);
+    gw_conn *c = srv->queue_head;
+    if (c) {
+        srv->queue_head = c->queue_next;
+        if (!srv->queue_head)
+            srv->queue_tail = NULL;
+    }
+    pthread_mutex_unlock(&srv->queue_lock);
+    return c;
+}
+
+/* ---- connections ---- */
+
+static void conn_close(gw_conn *c)
+{
+    close(c->fd);
+    free(c);
+}
+
+static void parked_unlink(gw_conn *c)
+{
+    c->prev->next = c->next;
+    c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    c->parked = 0;
+}
+
+/* Puts a connection in epoll (op ADD for a new one, MOD for one a worker is done with) until
+ * its next request arrives: workers only ever get connections with bytes ready to read, so a
+ * client that connects and says nothing holds no worker. */
+static void conn_park(gw_server *srv, gw_conn *c, int op)
+{
+    c->last_active_us = gw_now_us();
+    pthread_mutex_lock(&srv->parked_lock);
+    c->next = srv->parked.next;
+    c->prev = &srv->parked;
+    srv->parked.next->prev = c;
+    srv->parked.next = c;
+    c->parked = 1;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c};
+    int rc = epoll_ctl(srv->epoll_fd, op, c->fd, &ev);
+    if (rc != 0)
+        parked_unlink(c);
+    pthread_mutex_unlock(&srv->parked_lock);
+    if (rc != 0)
+        conn_close(c);
+}
+
+/* ---- WSDL and other GETs ---- */
+
+static int send_plain(struct soap *s, int http_status, const char *ctype, const char *body,
+                      size_t len)
+{
+    s->http_content = ctype;
+    if (soap_response(s, http_status == 200 ? SOAP_FILE : SOAP_FILE + http_status) ||
+        soap_send_raw(s, body, len) || soap_end_send(s))
+        return soap_closesock(s);
+    return SOAP_OK;
+}
+
+/* gSOAP calls this for every GET: /services/<name>?wsdl returns the service's WSDL. */
+static int serve_get(struct soap *s)
+{
+    gw_worker *w = s->user;
+    const char *path = s->path;
+    const char *q = strchr(path, '?');
+    if (strncmp(path, "/services/", 10) == 0 && q && strcasecmp(q + 1, "wsdl") == 0) {
+        char name[256];
+        size_t n = (size_t)(q - (path + 10));
+        if (n < sizeof name) {
+            memcpy(name, path + 10, n);
+            name[n] = '\0';
+            const gw_service *svc = gw_service_catalog_find(&w->rt->catalog, name);
+            if (svc)
+                return send_plain(s, 200, "text/xml; charset=utf-8", svc->wsdl, svc->wsdl_len);
+        }
+    }
+    if (strcmp(path, "/health") == 0)
+        return send_plain(s, 200, "text/plain", "ok\n", 3);
+    static const char not_found[] =
+        "not found: the gateway serves POST /services/<name> and GET /services/<name>?wsdl\n";
+    return send_plain(s, 404, "text/plain", not_found, sizeof not_found - 1);
+}
+
+/* ---- one request ---- */
+
+/* Serves one request on c with worker w. Returns 1 to keep the connection, 0 to close it. */
+static int serve_one(gw_worker *w, gw_conn *c)
+{
+    struct soap *s = w->soap;
+    soap_begin(s);
+    s->error = SOAP_OK;
+    s->keep_alive = 1;
+    int rc = soap_begin_recv(s);
+    int keep = 0;
+    if (rc == SOAP_STOP) {
+        keep = s->keep_alive != 0; /* a GET answered by serve_get */
+    } else if (rc >= SOAP_GET_METHOD && rc <= SOAP_HTTP_METHOD) {
+        static const char msg[] = "method not allowed: use POST for SOAP, GET for ?wsdl\n";
+        s->keep_alive = 0;
+        send_plain(s, 405, "text/plain", msg, sizeof msg - 1);
+    } else if (rc == SOAP_OK) {
+        gw_exchange *ex = &w->exchange;
+        exchange_begin(ex, w->rt, w, s, c->address);
+        ex->http_path = gw_arena_strdup(&ex->arena, s->path);
+        pipeline_run(ex);
+        exchange_end(ex);
+        keep = s->keep_alive != 0 && s->error == SOAP_OK;
+    }
+    /* else: the client closed, timed out or sent garbage before a request line: just close. */
+    soap_destroy(s);
+    soap_end(s);
+    return keep;
+}
+
+struct worker_arg {
+    gw_server *srv;
+    gw_worker *w;
+};
+
+static void *worker_loop(void *arg)
+{
+    gw_server *srv = ((struct worker_arg *)arg)->srv;
+    gw_worker *w = ((struct worker_arg *)arg)->w;
+    free(arg);
+    gw_conn *c;
+    while ((c = queue_pop(srv)) != NULL) {
+        struct soap *s = w->soap;
+        s->socket = c->fd;
+        s->bufidx = s->buflen = 0;
+        int keep;
+        /* Bytes the client sent ahead (pipelining) sit in this worker's buffer: serve them
+         * here before the connection goes back to epoll. */
+        do
+            keep = serve_one(w, c);
+        while (keep && s->bufidx < s->buflen);
+        s->socket = SOAP_INVALID_SOCKET;
+        if (keep)
+            conn_park(srv, c, EPOLL_CTL_MOD);
+        else
+            conn_close(c);
+    }
+    return NULL;
+}
+
+/* ---- dispatcher ---- */
+
+static void accept_ready(gw_server *srv)
+{
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t salen = sizeof sa;
+        int fd = accept4(srv->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                gw_log(PIDE_LOG_WARN, "accept: %s", strerror(errno));
+            return;
+        }
+        gw_conn *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        if (sa.ss_family == AF_INET6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, c->address,
+                      sizeof c->address);
+        else
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, c->address,
+                      sizeof c->address);
+        conn_park(srv, c, EPOLL_CTL_ADD);
+    }
+}
+
+static void sweep_idle(gw_server *srv)
+{
+    int64_t limit = gw_now_us() - (int64_t)srv->rt->config->keepalive_idle_s * 1000000;
+    pthread_mutex_lock(&srv->parked_lock);
+    gw_conn *c = srv->parked.next;
+    while (c != &srv->parked) {
+        gw_conn *next = c->next;
+        if (c->last_active_us < limit) {
+            parked_unlink(c);
+            epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+            conn_close(c);
+        }
+        c = next;
+    }
+    pthread_mutex_unlock(&srv->parked_lock);
+}
+
+static void *dispatcher_loop(void *arg)
+{
+    gw_server *srv = arg;
+    struct epoll_event events[128];
+    int64_t last_sweep = gw_now_us();
+    for (;;) {
+        int n = epoll_wait(srv->epoll_fd, events, 128, 1000);
+        if (n < 0 && errno != EINTR) {
+            gw_log(PIDE_LOG_ERROR, "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        int stop = 0;
+        for (int i = 0; i < n; i++) {
+            void *p = events[i].data.ptr;
+            if (p == &srv->listen_fd) {
+                accept_ready(srv);
+            } else if (p == &srv->wake_fd) {
+                stop = 1;
+            } else {
+                gw_conn *c = p;
+                pthread_mutex_lock(&srv->parked_lock);
+                int was_parked = c->parked;
+                if (was_parked)
+                    parked_unlink(c);
+                pthread_mutex_unlock(&srv->parked_lock);
+                if (was_parked)
+                    queue_push(srv, c);
+            }
+        }
+        if (stop)
+            break;
+        if (gw_now_us() - last_sweep > 1000000) {
+            sweep_idle(srv);
+            last_sweep = gw_now_us();
+        }
+    }
+    return NULL;
+}
+
+/* ---- start / stop ---- */
+
+static gw_status listen_on(gw_server *srv, char *err, size_t errlen)
+{
+    const gw_config *cfg = srv->rt->config;
+    struct sockaddr_storage sa;
+    socklen_t salen;
+    memset(&sa, 0, sizeof sa);
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&sa;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
+    if (inet_pton(AF_INET, cfg->listen_address, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)cfg->listen_port);
+        salen = sizeof *in4;
+    } else if (inet_pton(AF_INET6, cfg->listen_address, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)cfg->listen_port);
+        salen = sizeof *in6;
+    } else {
+        snprintf(err, errlen, "listen address '%s' is not an IP address", cfg->listen_address);
+        return GW_ERR_CONFIG;
+    }
+    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0)
+        goto fail;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&sa, salen) != 0 || listen(fd, cfg->backlog) != 0)
+        goto fail;
+    salen = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &salen);
+    srv->port = ntohs(sa.ss_family == AF_INET6 ? in6->sin6_port : in4->sin_port);
+    srv->listen_fd = fd;
+    return GW_OK;
+fail:
+    snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->listen_address, cfg->listen_port,
+             strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return GW_ERR_IO;
+}
+
+static struct soap *inbound_engine_new(const gw_config *cfg, gw_worker *w)
+{
+    struct soap *s = soap_new1(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
+    if (!s)
+        return NULL;
+    s->user = w;
+    s->fget = serve_get;
+    s->recv_timeout = cfg->recv_timeout_s;
+    s->send_timeout = cfg->send_timeout_s;
+    /* One byte over the limit is enough to tell "too large"; stage_receive reports it. */
+    s->recv_maxlength = (ULONG64)cfg->max_body_bytes + 1;
+    s->max_keep_alive = 0;
+    s->socket = SOAP_INVALID_SOCKET;
+    return s;
+}
+
+gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size_t errlen)
+{
+    gw_status st = GW_ERR_NOMEM;
+    gw_server *srv = calloc(1, sizeof *srv);
+    if (!srv)
+        return GW_ERR_NOMEM;
+    srv->rt = rt;
+    srv->listen_fd = srv->epoll_fd = srv->wake_fd = -1;
+    pthread_mutex_init(&srv->queue_lock, NULL);
+    pthread_cond_init(&srv->queue_cond, NULL);
+    pthread_mutex_init(&srv->parked_lock, NULL);
+    srv->parked.next = srv->parked.prev = &srv->parked;
+
+    st = listen_on(srv, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+    st = GW_ERR_IO;
+    srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (srv->epoll_fd < 0 || srv->wake_fd < 0) {
+        snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &srv->listen_fd};
+    struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &srv->wake_fd};
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, &lev) != 0 ||
+        epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->wake_fd, &wev) != 0) {
+        snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+        goto fail;
+    }
+
+    srv->worker_count = rt->config->workers > 0 ? rt->config->workers : 1;
+    srv->workers = calloc((size_t)srv->worker_count, sizeof *srv->workers);
+    srv->worker_threads = calloc((size_t)srv->worker_count, sizeof *srv->worker_threads);
+    if (!srv->workers || !srv->worker_threads) {
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < srv->worker_count; i++) {
+        gw_worker *w = &srv->workers[i];
+        st = gw_worker_init(w, rt, i);
+        if (st == GW_OK && !(w->soap = inbound_engine_new(rt->config, w)))
+            st = GW_ERR_NOMEM;
+        struct worker_arg *wa = st == GW_OK ? malloc(sizeof *wa) : NULL;
+        if (!wa) {
+            snprintf(err, errlen, "cannot create worker %d: %s", i, gw_status_message(st));
+            st = GW_ERR_NOMEM;
+            goto fail;
+        }
+        wa->srv = srv;
+        wa->w = w;
+        if (pthread_create(&srv->worker_threads[i], NULL, worker_loop, wa) != 0) {
+            free(wa);
+            snprintf(err, errlen, "cannot start worker %d", i);
+            st = GW_ERR_INTERNAL;
+            goto fail;
+        }
+        srv->workers_started++;
+    }
+    if (pthread_create(&srv->dispatcher, NULL, dispatcher_loop, srv) != 0) {
+        snprintf(err, errlen, "cannot start the dispatcher");
+        st = GW_ERR_INTERNAL;
+        goto fail;
+    }
+    srv->dispatcher_started = 1;
+    *out = srv;
+    return GW_OK;
+fail:
+    gw_server_stop(srv);
+    return st;
+}
+
+int gw_server_port(const gw_server *srv) { return srv->port; }
+
+void gw_server_stop(gw_server *srv)
+{
+    if (!srv)
+        return;
+    if (srv->dispatcher_started) {
+        uint64_t one = 1;
+        if (write(srv->wake_fd, &one, sizeof one) < 0)
+            gw_log(PIDE_LOG_WARN, "cannot wake the dispatcher: %s", strerror(errno));
+        pthread_join(srv->dispatcher, NULL);
+    }
+    /* Workers finish what is queued (each exchange is logged before it is answered), then see
+     * `stopping` with an empty queue and return. */
+    pthread_mutex_lock(&srv->queue_lock);
+    srv->stopping = 1;
+    pthread_cond_broadcast(&srv->queue_cond);
+    pthread_mutex_unlock(&srv->queue_lock);
+    for (int i = 0; i < srv->workers_started; i++)
+        pthread_join(srv->worker_threads[i], NULL);
+    for (int i = 0; i < srv->worker_count && srv->workers; i++) {
+        if (srv->workers[i].soap)
+            soap_free(srv->workers[i].soap);
+        gw_worker_fini(&srv->workers[i]);
+    }
+    /* Connections still parked in epoll. */
+    while (srv->parked.next != &srv->parked) {
+        gw_conn *c = srv->parked.next;
+        parked_unlink(c);
+        conn_close(c);
+    }
+    free(srv->workers);
+    free(srv->worker_threads);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    if (srv->epoll_fd >= 0)
+        close(srv->epoll_fd);
+    if (srv->wake_fd >= 0)
+        close(srv->wake_fd);
+    pthread_mutex_destroy(&srv->queue_lock);
+    pthread_cond_destroy(&srv->queue_cond);
+    pthread_mutex_destroy(&srv->parked_lock);
+    free(srv);
+}

@@ -1,0 +1,135 @@
+/* service_catalog.c — loads each service's WSDL and XSD once at start-up (see the header). */
+#include "service_catalog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/xmlschemas.h>
+
+static gw_status read_whole_file(const char *path, char **out, size_t *len, char *err,
+                                 size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return GW_ERR_CONFIG;
+    }
+    if (fseek(f, 0, SEEK_END) != 0)
+        goto fail;
+    long n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0)
+        goto fail;
+    buf = malloc((size_t)n + 1);
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n)
+        goto fail;
+    buf[n] = '\0';
+    fclose(f);
+    *out = buf;
+    *len = (size_t)n;
+    return GW_OK;
+fail:
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    free(buf);
+    fclose(f);
+    return GW_ERR_CONFIG;
+}
+
+struct schema_errors {
+    char *err;
+    size_t errlen;
+    int seen;
+};
+
+static void collect_schema_error(void *ctx, xmlErrorPtr e)
+{
+    struct schema_errors *se = ctx;
+    if (se->seen++ || !e)
+        return;
+    size_t n = e->message ? strlen(e->message) : 0;
+    while (n && e->message[n - 1] == '\n')
+        n--;
+    snprintf(se->err, se->errlen, "%s:%d: %.*s", e->file ? e->file : "?", e->line, (int)n,
+             e->message ? e->message : "schema error");
+}
+
+static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
+{
+    struct schema_errors se = {err, errlen, 0};
+    xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(svc->config->schema_path);
+    if (!pctx) {
+        snprintf(err, errlen, "%s: cannot create schema parser", svc->config->schema_path);
+        return GW_ERR_CONFIG;
+    }
+    xmlSchemaSetParserStructuredErrors(pctx, collect_schema_error, &se);
+    svc->schema = xmlSchemaParse(pctx);
+    xmlSchemaFreeParserCtxt(pctx);
+    if (!svc->schema) {
+        if (!se.seen)
+            snprintf(err, errlen, "%s: not a valid XML schema", svc->config->schema_path);
+        return GW_ERR_CONFIG;
+    }
+    /* The XSD's own document records its targetNamespace on the root element. */
+    xmlDocPtr doc = xmlReadFile(svc->config->schema_path, NULL, XML_PARSE_NONET);
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    xmlChar *tns = root ? xmlGetProp(root, BAD_CAST "targetNamespace") : NULL;
+    svc->target_namespace = strdup(tns ? (const char *)tns : "");
+    xmlFree(tns);
+    xmlFreeDoc(doc);
+    return svc->target_namespace ? GW_OK : GW_ERR_NOMEM;
+}
+
+gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registry *adapters,
+                                  gw_service_catalog *out, char *err, size_t errlen)
+{
+    gw_status st = GW_OK;
+    out->count = 0;
+    out->services = calloc(cfg->service_count ? cfg->service_count : 1, sizeof(gw_service));
+    if (!out->services)
+        return GW_ERR_NOMEM;
+    for (size_t i = 0; i < cfg->service_count; i++) {
+        gw_service *svc = &out->services[i];
+        svc->index = i;
+        svc->config = &cfg->services[i];
+        out->count = i + 1;
+        st = read_whole_file(svc->config->wsdl_path, &svc->wsdl, &svc->wsdl_len, err, errlen);
+        if (st != GW_OK)
+            goto fail;
+        st = load_schema(svc, err, errlen);
+        if (st != GW_OK)
+            goto fail;
+        svc->binding = gw_adapter_registry_find(adapters, svc->config->name);
+        if (!svc->binding) {
+            snprintf(err, errlen, "service '%s': no adapter bound", svc->config->name);
+            st = GW_ERR_CONFIG;
+            goto fail;
+        }
+    }
+    return GW_OK;
+fail:
+    gw_service_catalog_close(out);
+    return st;
+}
+
+void gw_service_catalog_close(gw_service_catalog *cat)
+{
+    for (size_t i = 0; i < cat->count; i++) {
+        free(cat->services[i].wsdl);
+        free(cat->services[i].target_namespace);
+        if (cat->services[i].schema)
+            xmlSchemaFree(cat->services[i].schema);
+    }
+    free(cat->services);
+    cat->services = NULL;
+    cat->count = 0;
+}
+
+const gw_service *gw_service_catalog_find(const gw_service_catalog *cat, const char *name)
+{
+    for (size_t i = 0; i < cat->count; i++)
+        if (strcmp(cat->services[i].config->name, name) == 0)
+            return &cat->services[i];
+    return NULL;
+}

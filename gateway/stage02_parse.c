@@ -1,0 +1,36 @@
+/* stage02_parse.c — parses the body with the hardened parser and checks it is a SOAP 1.1
+ * Envelope whose Body holds one operation element. */
+#include <string.h>
+
+#include "pipeline.h"
+#include "response.h"
+#include "runtime.h"
+#include "xml_parse.h"
+
+#define SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
+
+gw_status stage_parse(gw_exchange *ex)
+{
+    char err[512];
+    gw_status st = gw_xml_parse(ex->request, ex->request_len, &ex->rt->xml_limits,
+                                &ex->request_doc, err, sizeof err);
+    if (st != GW_OK)
+        return exchange_fail(ex, st, "%s", err);
+    xmlNodePtr env = xmlDocGetRootElement(ex->request_doc);
+    if (gw_xml_is(env, SOAP12_NS, "Envelope"))
+        return exchange_fail(ex, GW_ERR_NOT_SOAP,
+                             "SOAP 1.2 is not served here; send a SOAP 1.1 Envelope (%s)",
+                             GW_SOAP11_NS);
+    if (!gw_xml_is(env, GW_SOAP11_NS, "Envelope"))
+        return exchange_fail(ex, GW_ERR_NOT_SOAP, "the root element is not soap:Envelope");
+    xmlNodePtr body = NULL;
+    for (xmlNodePtr c = gw_xml_first_element(env); c; c = c->next)
+        if (gw_xml_is(c, GW_SOAP11_NS, "Body"))
+            body = c;
+    if (!body)
+        return exchange_fail(ex, GW_ERR_NOT_SOAP, "the Envelope has no Body");
+    ex->request_operation = gw_xml_first_element(body);
+    if (!ex->request_operation)
+        return exchange_fail(ex, GW_ERR_NOT_SOAP, "the Body is empty");
+    return GW_OK;
+}

@@ -1,0 +1,40 @@
+/* stage04_validate.c — validates the operation element against the service's XSD, and tells
+ * the caller the first thing that is wrong (element, line, the schema's own words). */
+#include <stdio.h>
+#include <string.h>
+
+#include <libxml/xmlschemas.h>
+
+#include "pipeline.h"
+#include "runtime.h"
+
+struct first_error {
+    char text[400];
+    int seen;
+};
+
+static void keep_first_error(void *ctx, xmlErrorPtr e)
+{
+    struct first_error *fe = ctx;
+    if (fe->seen++ || !e || !e->message)
+        return;
+    size_t n = strlen(e->message);
+    while (n && (e->message[n - 1] == '\n' || e->message[n - 1] == ' '))
+        n--;
+    snprintf(fe->text, sizeof fe->text, "line %d: %.*s", e->line, (int)n, e->message);
+}
+
+gw_status stage_validate(gw_exchange *ex)
+{
+    xmlSchemaValidCtxtPtr v = gw_worker_validator(ex->worker, ex->service);
+    if (!v)
+        return GW_ERR_NOMEM;
+    struct first_error fe = {.seen = 0};
+    xmlSchemaSetValidStructuredErrors(v, keep_first_error, &fe);
+    int rc = xmlSchemaValidateOneElement(v, ex->request_operation);
+    xmlSchemaSetValidStructuredErrors(v, NULL, NULL);
+    if (rc != 0)
+        return exchange_fail(ex, GW_ERR_SCHEMA_INVALID, "%s",
+                             fe.seen ? fe.text : "the request does not match the schema");
+    return GW_OK;
+}

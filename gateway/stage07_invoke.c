@@ -1,0 +1,27 @@
+/* stage07_invoke.c — hands the validated request to the service's adapter, which calls the
+ * provider and appends the response payload to the response Body. */
+#include "pipeline.h"
+#include "response.h"
+#include "runtime.h"
+
+gw_status stage_invoke(gw_exchange *ex)
+{
+    gw_status st = response_envelope_create(ex);
+    if (st != GW_OK)
+        return st;
+    const gw_service_binding *b = ex->service->binding;
+    pide_call call = {
+        .service_name = ex->service->config->name,
+        .operation = ex->operation,
+        .request = ex->request_operation,
+        .response_body = ex->response_body,
+    };
+    pide_result r = b->adapter->handle(b->instance, ex, &call);
+    if (r != PIDE_OK)
+        return exchange_fail(ex, gw_status_from_pide_result(r), "%s",
+                             ex->fault_detail ? ex->fault_detail : gw_pide_result_name(r));
+    if (!gw_xml_first_element(ex->response_body))
+        return exchange_fail(ex, GW_ERR_ADAPTER, "adapter %s returned no response element",
+                             b->adapter->name);
+    return GW_OK;
+}

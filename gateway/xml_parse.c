@@ -1,0 +1,145 @@
+/* xml_parse.c — hardened libxml2 parsing (see xml_parse.h) and small tree helpers. */
+#include "xml_parse.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+
+/* SAX hooks that stop the parser the moment a DTD appears: refusing DTDs outright is simpler
+ * and safer than trying to make entity expansion harmless. */
+static void refuse_internal_subset(void *ctx, const xmlChar *name, const xmlChar *ext_id,
+                                   const xmlChar *sys_id)
+{
+    (void)name; (void)ext_id; (void)sys_id;
+    xmlParserCtxtPtr ctxt = ctx;
+    ctxt->_private = (void *)"DTD";
+    xmlStopParser(ctxt);
+}
+
+static gw_status check_limits(xmlNodePtr root, const gw_xml_limits *limits, char *err,
+                              size_t errlen)
+{
+    size_t nodes = 0;
+    int depth = 1;
+    xmlNodePtr n = root;
+    while (n) {
+        if (n->type == XML_ELEMENT_NODE) {
+            nodes++;
+            for (xmlAttrPtr a = n->properties; a; a = a->next)
+                nodes++;
+            if (depth > limits->max_depth) {
+                snprintf(err, errlen, "line %d: element nesting deeper than %d levels",
+                         xmlGetLineNo(n) > 0 ? (int)xmlGetLineNo(n) : 0, limits->max_depth);
+                return GW_ERR_XML_LIMIT;
+            }
+            if (nodes > limits->max_nodes) {
+                snprintf(err, errlen, "line %d: more than %zu elements and attributes",
+                         xmlGetLineNo(n) > 0 ? (int)xmlGetLineNo(n) : 0, limits->max_nodes);
+                return GW_ERR_XML_LIMIT;
+            }
+            if (n->children) {
+                n = n->children;
+                depth++;
+                continue;
+            }
+        }
+        while (n && !n->next && n != root) {
+            n = n->parent;
+            depth--;
+        }
+        if (!n || n == root)
+            break;
+        n = n->next;
+    }
+    return GW_OK;
+}
+
+gw_status gw_xml_parse(const char *buf, size_t len, const gw_xml_limits *limits, xmlDocPtr *out,
+                       char *err, size_t errlen)
+{
+    gw_status st = GW_ERR_MALFORMED_XML;
+    xmlDocPtr doc = NULL;
+    *out = NULL;
+    if (len > (size_t)0x7fffffff) {
+        snprintf(err, errlen, "document too large");
+        return GW_ERR_XML_LIMIT;
+    }
+    xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
+    if (!ctxt) {
+        snprintf(err, errlen, "empty or unreadable document");
+        return GW_ERR_MALFORMED_XML;
+    }
+    ctxt->sax->internalSubset = refuse_internal_subset;
+    ctxt->sax->externalSubset = refuse_internal_subset;
+    xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                XML_PARSE_NOCDATA);
+    xmlParseDocument(ctxt);
+    doc = ctxt->myDoc;
+    ctxt->myDoc = NULL;
+    if (ctxt->_private) {
+        snprintf(err, errlen, "line %d: DTDs are not accepted", ctxt->input ? ctxt->input->line : 0);
+        goto fail;
+    }
+    if (!ctxt->wellFormed || !doc) {
+        const xmlError *e = xmlCtxtGetLastError(ctxt);
+        if (e && e->message) {
+            size_t n = strlen(e->message);
+            while (n && (e->message[n - 1] == '\n' || e->message[n - 1] == ' '))
+                n--;
+            snprintf(err, errlen, "line %d: %.*s", e->line, (int)n, e->message);
+        } else {
+            snprintf(err, errlen, "not well-formed XML");
+        }
+        goto fail;
+    }
+    st = check_limits(xmlDocGetRootElement(doc), limits, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+    xmlFreeParserCtxt(ctxt);
+    *out = doc;
+    return GW_OK;
+fail:
+    if (doc)
+        xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return st;
+}
+
+xmlNodePtr gw_xml_first_element(xmlNodePtr node)
+{
+    for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            return c;
+    return NULL;
+}
+
+xmlNodePtr gw_xml_child(xmlNodePtr node, const char *local_name)
+{
+    for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, local_name) == 0)
+            return c;
+    return NULL;
+}
+
+xmlNodePtr gw_xml_descendant(xmlNodePtr node, const char *local_name)
+{
+    for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (strcmp((const char *)c->name, local_name) == 0)
+            return c;
+        xmlNodePtr d = gw_xml_descendant(c, local_name);
+        if (d)
+            return d;
+    }
+    return NULL;
+}
+
+int gw_xml_is(xmlNodePtr node, const char *ns_uri, const char *local_name)
+{
+    return node && node->type == XML_ELEMENT_NODE &&
+           strcmp((const char *)node->name, local_name) == 0 && node->ns && node->ns->href &&
+           strcmp((const char *)node->ns->href, ns_uri) == 0;
+}

@@ -1,0 +1,36 @@
+/*
+ * xml_parse.h — hardened parsing of untrusted XML with libxml2.
+ *
+ * No network access, no DTD at all (internal or external: a DTD is refused, which rules out
+ * entity expansion attacks), and limits on nesting depth and on the number of elements plus
+ * attributes, so a small request cannot make the gateway build a huge tree.
+ */
+#ifndef PIDE_GW_XML_PARSE_H
+#define PIDE_GW_XML_PARSE_H
+
+#include <stddef.h>
+
+#include <libxml/tree.h>
+
+#include "status.h"
+
+typedef struct gw_xml_limits {
+    int max_depth;
+    size_t max_nodes;  /* elements + attributes */
+} gw_xml_limits;
+
+/* Parses buf. On failure returns GW_ERR_MALFORMED_XML or GW_ERR_XML_LIMIT and writes a
+ * message with the line number into err. */
+gw_status gw_xml_parse(const char *buf, size_t len, const gw_xml_limits *limits, xmlDocPtr *out,
+                       char *err, size_t errlen);
+
+/* The first element child of node, or NULL. */
+xmlNodePtr gw_xml_first_element(xmlNodePtr node);
+/* The first element child with this local name (any namespace), or NULL. */
+xmlNodePtr gw_xml_child(xmlNodePtr node, const char *local_name);
+/* The first descendant element with this local name (depth-first), or NULL. */
+xmlNodePtr gw_xml_descendant(xmlNodePtr node, const char *local_name);
+/* 1 when node is an element with this local name and namespace URI. */
+int gw_xml_is(xmlNodePtr node, const char *ns_uri, const char *local_name);
+
+#endif

@@ -1,0 +1,662 @@
+/*
+ * xml_sign.c — XML-DSig enveloped signatures (xmlsec1, OpenSSL backend) over whole documents,
+ * and their verification against trusted CA certificates. See xml_sign.h for the contract and
+ * docs/signing.md for what is signed and how an auditor checks it.
+ */
+#include "xml_sign.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <libxml/parser.h>
+#include <xmlsec/base64.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/errors.h>
+#include <xmlsec/keys.h>
+#include <xmlsec/templates.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/xmltree.h>
+#include <xmlsec/openssl/evp.h>
+#include <xmlsec/openssl/x509.h>
+
+/* A private key larger than this is not a PEM key we can use; the bound keeps a wrong path
+ * (a log file, /dev/zero) from being read whole. */
+#define KEY_FILE_MAX_BYTES (64 * 1024)
+/* Longer than any signature value or certificate we emit. */
+#define BASE64_LINE_SIZE (64 * 1024)
+
+struct gw_signer {
+    xmlSecKeyPtr key;                 /* private key with its certificate as X509 data */
+    xmlSecTransformId signature_method;
+    const char *algorithm;            /* "rsa-sha256" / "ecdsa-sha256" */
+};
+
+struct gw_sign_ctx {
+    gw_signer *signer;
+    /* This thread's own copy: xmlsec key objects must not be shared while signing. It is lent
+     * to each signing context and taken back before the context is finalized (which would
+     * otherwise destroy it), so no key is copied per signature. */
+    xmlSecKeyPtr key;
+};
+
+/* xmlsec reports errors through one process-wide callback, innermost first. Keeping the first
+ * one since the current operation began (per thread) explains a failure to the caller that
+ * caused it, instead of spraying the whole chain on stderr. */
+static _Thread_local char last_xmlsec_error[256];
+
+static void capture_xmlsec_error(const char *file, int line, const char *func,
+                                 const char *error_object, const char *error_subject, int reason,
+                                 const char *msg)
+{
+    (void)file;
+    (void)line;
+    if (last_xmlsec_error[0] != '\0')
+        return;
+    const char *reason_text = xmlSecErrorsGetMsg((xmlSecSize)0);
+    for (xmlSecSize i = 0; xmlSecErrorsGetMsg(i) != NULL; i++) {
+        if (xmlSecErrorsGetCode(i) == reason) {
+            reason_text = xmlSecErrorsGetMsg(i);
+            break;
+        }
+    }
+    snprintf(last_xmlsec_error, sizeof last_xmlsec_error, "%s%s%s: %s%s%s",
+             error_object ? error_object : "", error_object ? "/" : "",
+             error_subject ? error_subject : (func ? func : "xmlsec"),
+             reason_text ? reason_text : "error", msg ? ": " : "", msg ? msg : "");
+}
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* The latest xmlsec error of this thread, for appending to a message. */
+static const char *xmlsec_reason(void)
+{
+    return last_xmlsec_error[0] ? last_xmlsec_error : "no detail from xmlsec";
+}
+
+gw_status gw_xmlsec_global_init(void)
+{
+    xmlInitParser();
+    if (xmlSecInit() < 0)
+        return GW_ERR_INTERNAL;
+    /* Headers and library must agree or struct layouts (xmlSecDSigCtx) differ. */
+    if (xmlSecCheckVersion() != 1)
+        goto fail_xmlsec;
+    if (xmlSecCryptoAppInit(NULL) < 0)
+        goto fail_xmlsec;
+    if (xmlSecCryptoInit() < 0)
+        goto fail_app;
+    /* After crypto init, which installs its own callback. */
+    xmlSecErrorsSetCallback(capture_xmlsec_error);
+    /* Long lines: SignatureValue and the certificate come out as one line each, so the value
+     * can be logged and compared as a plain string (xmlsec refuses 0, "no wrapping"). */
+    xmlSecBase64SetDefaultLineSize(BASE64_LINE_SIZE);
+    return GW_OK;
+
+fail_app:
+    xmlSecCryptoAppShutdown();
+fail_xmlsec:
+    xmlSecShutdown();
+    return GW_ERR_INTERNAL;
+}
+
+void gw_xmlsec_global_shutdown(void)
+{
+    xmlSecCryptoShutdown();
+    xmlSecCryptoAppShutdown();
+    xmlSecShutdown();
+    /* libxml2 belongs to the whole process: whoever initialised it cleans it up. */
+}
+
+/* Reads the key file through one descriptor, so the permission check and the bytes loaded are
+ * about the same file. The caller wipes and frees *out. */
+static gw_status read_private_key_file(const char *path, unsigned char **out, size_t *out_len,
+                                       char *err, size_t errlen)
+{
+    gw_status st = GW_ERR_CONFIG;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        set_err(err, errlen, "signing key %s: cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        set_err(err, errlen, "signing key %s: cannot stat: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        set_err(err, errlen, "signing key %s: not a regular file", path);
+        goto fail;
+    }
+    if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        set_err(err, errlen,
+                "signing key %s: permissions %04o give access to group or others; "
+                "run: chmod 600 %s",
+                path, (unsigned)(sb.st_mode & 07777), path);
+        goto fail;
+    }
+    if (sb.st_size <= 0 || sb.st_size > KEY_FILE_MAX_BYTES) {
+        set_err(err, errlen, "signing key %s: size %lld bytes is not that of a PEM key", path,
+                (long long)sb.st_size);
+        goto fail;
+    }
+    buf = malloc((size_t)sb.st_size);
+    if (buf == NULL) {
+        st = GW_ERR_NOMEM;
+        set_err(err, errlen, "signing key %s: out of memory", path);
+        goto fail;
+    }
+    while (len < (size_t)sb.st_size) {
+        ssize_t n = read(fd, buf + len, (size_t)sb.st_size - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            set_err(err, errlen, "signing key %s: read failed: %s", path,
+                    n < 0 ? strerror(errno) : "file shrank while reading");
+            goto fail;
+        }
+        len += (size_t)n;
+    }
+    close(fd);
+    *out = buf;
+    *out_len = len;
+    return GW_OK;
+
+fail:
+    if (buf != NULL) {
+        OPENSSL_cleanse(buf, len);
+        free(buf);
+    }
+    if (fd >= 0)
+        close(fd);
+    return st;
+}
+
+/* A certificate that does not belong to the key, or has expired, would make every signature
+ * fail verification at the receiver: refuse it at startup instead. */
+static gw_status check_certificate(gw_signer *s, const char *cert_path, char *err, size_t errlen)
+{
+    xmlSecKeyDataPtr x509 = xmlSecKeyGetData(s->key, xmlSecOpenSSLKeyDataX509Id);
+    X509 *cert = (x509 != NULL && xmlSecOpenSSLKeyDataX509GetCertsSize(x509) > 0)
+                     ? xmlSecOpenSSLKeyDataX509GetCert(x509, 0)
+                     : NULL;
+    EVP_PKEY *pkey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(s->key));
+    if (cert == NULL || pkey == NULL) {
+        set_err(err, errlen, "signing certificate %s: not attached to the key", cert_path);
+        return GW_ERR_CONFIG;
+    }
+    if (X509_check_private_key(cert, pkey) != 1) {
+        set_err(err, errlen, "signing certificate %s: does not match the signing key", cert_path);
+        return GW_ERR_CONFIG;
+    }
+    if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
+        set_err(err, errlen, "signing certificate %s: has expired", cert_path);
+        return GW_ERR_CONFIG;
+    }
+    if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
+        set_err(err, errlen, "signing certificate %s: is not valid yet", cert_path);
+        return GW_ERR_CONFIG;
+    }
+    return GW_OK;
+}
+
+gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw_signer **out,
+                         char *err, size_t errlen)
+{
+    gw_status st;
+    unsigned char *pem = NULL;
+    size_t pem_len = 0;
+    gw_signer *s = NULL;
+
+    if (out == NULL || key_pem_path == NULL || cert_pem_path == NULL) {
+        set_err(err, errlen, "signing key: missing key or certificate path");
+        return GW_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    st = read_private_key_file(key_pem_path, &pem, &pem_len, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        st = GW_ERR_NOMEM;
+        set_err(err, errlen, "signing key %s: out of memory", key_pem_path);
+        goto fail;
+    }
+    last_xmlsec_error[0] = '\0';
+    s->key = xmlSecCryptoAppKeyLoadMemory(pem, (xmlSecSize)pem_len, xmlSecKeyDataFormatPem, NULL,
+                                          NULL, NULL);
+    if (s->key == NULL) {
+        st = GW_ERR_CONFIG;
+        set_err(err, errlen, "signing key %s: not a usable unencrypted PEM private key (%s)",
+                key_pem_path, xmlsec_reason());
+        goto fail;
+    }
+    xmlSecKeyDataPtr value = xmlSecKeyGetValue(s->key);
+    if (xmlSecKeyDataCheckId(value, xmlSecKeyDataRsaId)) {
+        s->signature_method = xmlSecTransformRsaSha256Id;
+        s->algorithm = "rsa-sha256";
+    } else if (xmlSecKeyDataCheckId(value, xmlSecKeyDataEcdsaId)) {
+        s->signature_method = xmlSecTransformEcdsaSha256Id;
+        s->algorithm = "ecdsa-sha256";
+    } else {
+        st = GW_ERR_CONFIG;
+        set_err(err, errlen, "signing key %s: key type %s is not supported (use RSA or EC P-256)",
+                key_pem_path, value ? (const char *)xmlSecKeyDataGetName(value) : "unknown");
+        goto fail;
+    }
+    if (xmlSecCryptoAppKeyCertLoad(s->key, cert_pem_path, xmlSecKeyDataFormatPem) < 0) {
+        st = GW_ERR_CONFIG;
+        set_err(err, errlen, "signing certificate %s: cannot load PEM certificate (%s)",
+                cert_pem_path, xmlsec_reason());
+        goto fail;
+    }
+    st = check_certificate(s, cert_pem_path, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+
+    OPENSSL_cleanse(pem, pem_len);
+    free(pem);
+    *out = s;
+    return GW_OK;
+
+fail:
+    if (pem != NULL) {
+        OPENSSL_cleanse(pem, pem_len);
+        free(pem);
+    }
+    gw_signer_close(s);
+    return st;
+}
+
+void gw_signer_close(gw_signer *s)
+{
+    if (s == NULL)
+        return;
+    if (s->key != NULL)
+        xmlSecKeyDestroy(s->key);
+    free(s);
+}
+
+const char *gw_signer_algorithm(const gw_signer *s)
+{
+    return s ? s->algorithm : NULL;
+}
+
+gw_status gw_sign_ctx_new(gw_signer *s, gw_sign_ctx **out)
+{
+    if (s == NULL || out == NULL)
+        return GW_ERR_INVALID_ARG;
+    *out = NULL;
+    gw_sign_ctx *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return GW_ERR_NOMEM;
+    c->signer = s;
+    c->key = xmlSecKeyDuplicate(s->key);
+    if (c->key == NULL) {
+        free(c);
+        return GW_ERR_NOMEM;
+    }
+    *out = c;
+    return GW_OK;
+}
+
+void gw_sign_ctx_free(gw_sign_ctx *c)
+{
+    if (c == NULL)
+        return;
+    xmlSecKeyDestroy(c->key);
+    free(c);
+}
+
+/* The ds:Signature template: exclusive C14N of SignedInfo, one Reference URI="" (the whole
+ * document) with enveloped + exclusive C14N transforms and SHA-256, and the certificate. */
+static xmlNodePtr build_signature_template(xmlDocPtr doc, xmlSecTransformId signature_method)
+{
+    xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId,
+                                                     signature_method, NULL, BAD_CAST "ds");
+    if (sig == NULL)
+        return NULL;
+    /* (node, digestMethodId, id, uri, type) */
+    xmlNodePtr ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, NULL,
+                                                     BAD_CAST "", NULL);
+    if (ref == NULL || xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) == NULL ||
+        xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId) == NULL)
+        goto fail;
+    xmlNodePtr key_info = xmlSecTmplSignatureEnsureKeyInfo(sig, NULL);
+    xmlNodePtr x509_data = key_info ? xmlSecTmplKeyInfoAddX509Data(key_info) : NULL;
+    if (x509_data == NULL || xmlSecTmplX509DataAddCertificate(x509_data) == NULL)
+        goto fail;
+    return sig;
+
+fail:
+    xmlFreeNode(sig);
+    return NULL;
+}
+
+gw_status gw_sign_document(gw_sign_ctx *c, xmlDocPtr doc, xmlNodePtr parent,
+                           const char **signature_value_b64)
+{
+    if (c == NULL || doc == NULL || parent == NULL || parent->doc != doc ||
+        parent->type != XML_ELEMENT_NODE)
+        return GW_ERR_INVALID_ARG;
+    if (signature_value_b64 != NULL)
+        *signature_value_b64 = NULL;
+
+    gw_status st = GW_ERR_SIGNATURE;
+    xmlSecDSigCtx dsig;
+    int dsig_ready = 0;
+    last_xmlsec_error[0] = '\0';
+
+    xmlNodePtr sig = build_signature_template(doc, c->signer->signature_method);
+    if (sig == NULL) {
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
+    if (xmlAddChild(parent, sig) == NULL) {
+        xmlFreeNode(sig);
+        sig = NULL;
+        goto fail;
+    }
+    if (xmlSecDSigCtxInitialize(&dsig, NULL) < 0)
+        goto fail;
+    dsig_ready = 1;
+    dsig.signKey = c->key;
+    int rc = xmlSecDSigCtxSign(&dsig, sig);
+    dsig.signKey = NULL; /* ours: finalize must not destroy it */
+    if (rc < 0 || dsig.status != xmlSecDSigStatusSucceeded)
+        goto fail;
+    xmlSecDSigCtxFinalize(&dsig);
+    dsig_ready = 0;
+
+    if (signature_value_b64 != NULL) {
+        xmlNodePtr value = xmlSecFindChild(sig, xmlSecNodeSignatureValue, xmlSecDSigNs);
+        if (value == NULL || value->children == NULL || value->children->type != XML_TEXT_NODE)
+            goto fail;
+        *signature_value_b64 = (const char *)value->children->content;
+    }
+    return GW_OK;
+
+fail:
+    if (dsig_ready) {
+        dsig.signKey = NULL;
+        xmlSecDSigCtxFinalize(&dsig);
+    }
+    /* Never leave a half-made signature in a document that may still be sent. */
+    if (sig != NULL) {
+        xmlUnlinkNode(sig);
+        xmlFreeNode(sig);
+    }
+    if (st == GW_ERR_SIGNATURE)
+        fprintf(stderr, "pide-gateway: xml_sign: signing failed: %s\n", xmlsec_reason());
+    return st;
+}
+
+/* Every certificate of a PEM file (a bundle is allowed) becomes a trust anchor, and nothing
+ * else: xmlsec's own keys manager would also trust the system CA bundle (and re-read it on
+ * every call), so the chain is checked here with a store holding only these. */
+static gw_status load_trust_store(const char *ca_pem_path, X509_STORE **out, char *err,
+                                  size_t errlen)
+{
+    gw_status st = GW_ERR_CONFIG;
+    int loaded = 0;
+    X509 *cert;
+    X509_STORE *store = NULL;
+    FILE *f = fopen(ca_pem_path, "re");
+    if (f == NULL) {
+        set_err(err, errlen, "trusted CA file %s: cannot open: %s", ca_pem_path,
+                strerror(errno));
+        goto fail;
+    }
+    store = X509_STORE_new();
+    if (store == NULL) {
+        st = GW_ERR_NOMEM;
+        set_err(err, errlen, "verify: out of memory");
+        goto fail;
+    }
+    while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
+        int added = X509_STORE_add_cert(store, cert);
+        X509_free(cert);
+        if (added != 1) {
+            set_err(err, errlen, "trusted CA file %s: cannot use certificate %d", ca_pem_path,
+                    loaded + 1);
+            goto fail;
+        }
+        loaded++;
+    }
+    if (loaded == 0) {
+        set_err(err, errlen, "trusted CA file %s: no PEM certificate in it", ca_pem_path);
+        goto fail;
+    }
+    /* The read loop ends on a "no start line" error at end of file; do not leave it queued. */
+    ERR_clear_error();
+    fclose(f);
+    *out = store;
+    return GW_OK;
+
+fail:
+    ERR_clear_error();
+    X509_STORE_free(store);
+    if (f != NULL)
+        fclose(f);
+    return st;
+}
+
+/* The certificates in ds:KeyInfo/ds:X509Data: the first is the signer's, any others are
+ * intermediates offered for building the chain. */
+static gw_status read_keyinfo_certificates(xmlNodePtr sig, STACK_OF(X509) *certs, char *err,
+                                           size_t errlen)
+{
+    xmlNodePtr key_info = xmlSecFindChild(sig, xmlSecNodeKeyInfo, xmlSecDSigNs);
+    for (xmlNodePtr data = key_info ? key_info->children : NULL; data; data = data->next) {
+        if (!xmlSecCheckNodeName(data, xmlSecNodeX509Data, xmlSecDSigNs))
+            continue;
+        for (xmlNodePtr n = data->children; n; n = n->next) {
+            if (!xmlSecCheckNodeName(n, xmlSecNodeX509Certificate, xmlSecDSigNs))
+                continue;
+            xmlChar *b64 = xmlNodeGetContent(n);
+            xmlSecSize der_len = 0;
+            X509 *cert = NULL;
+            if (b64 != NULL && xmlSecBase64DecodeInPlace(b64, &der_len) == 0) {
+                const unsigned char *der = b64;
+                cert = d2i_X509(NULL, &der, (long)der_len);
+            }
+            xmlFree(b64);
+            if (cert == NULL || !sk_X509_push(certs, cert)) {
+                X509_free(cert);
+                ERR_clear_error();
+                set_err(err, errlen, "verify: ds:X509Certificate %d is not a valid certificate",
+                        sk_X509_num(certs) + 1);
+                return GW_ERR_SIGNATURE;
+            }
+        }
+    }
+    if (sk_X509_num(certs) == 0) {
+        set_err(err, errlen, "verify: no ds:KeyInfo/ds:X509Data/ds:X509Certificate to check");
+        return GW_ERR_SIGNATURE;
+    }
+    return GW_OK;
+}
+
+/* The signer's certificate must chain to a trusted CA and be meant for signing. */
+static gw_status check_signer_certificate(X509_STORE *trusted, STACK_OF(X509) *certs,
+                                          const char *ca_pem_path, char *err, size_t errlen)
+{
+    gw_status st = GW_ERR_SIGNATURE;
+    X509 *signer = sk_X509_value(certs, 0);
+    X509_STORE_CTX *vctx = X509_STORE_CTX_new();
+    if (vctx == NULL || X509_STORE_CTX_init(vctx, trusted, signer, certs) != 1) {
+        st = GW_ERR_NOMEM;
+        set_err(err, errlen, "verify: out of memory");
+        goto done;
+    }
+    if (X509_verify_cert(vctx) != 1) {
+        char subject[256];
+        X509_NAME_oneline(X509_get_subject_name(signer), subject, sizeof subject);
+        set_err(err, errlen, "verify: signer certificate %s is not trusted by %s: %s", subject,
+                ca_pem_path, X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
+        goto done;
+    }
+    uint32_t usage = X509_get_key_usage(signer); /* all bits when the extension is absent */
+    if ((usage & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
+        set_err(err, errlen, "verify: signer certificate is not for digital signatures");
+        goto done;
+    }
+    st = GW_OK;
+
+done:
+    ERR_clear_error();
+    X509_STORE_CTX_free(vctx);
+    return st;
+}
+
+/* An xmlsec key holding just the public key of cert. */
+static xmlSecKeyPtr public_key_of(X509 *cert)
+{
+    EVP_PKEY *pub = X509_get_pubkey(cert);
+    xmlSecKeyDataPtr value = pub ? xmlSecOpenSSLEvpKeyAdopt(pub) : NULL;
+    if (value == NULL) {
+        EVP_PKEY_free(pub);
+        return NULL;
+    }
+    xmlSecKeyPtr key = xmlSecKeyCreate();
+    if (key == NULL || xmlSecKeySetValue(key, value) < 0) {
+        xmlSecKeyDataDestroy(value);
+        if (key != NULL)
+            xmlSecKeyDestroy(key);
+        return NULL;
+    }
+    return key;
+}
+
+/* What a verified signature may use: the algorithms this gateway signs with and their
+ * stronger SHA-2 siblings. No SHA-1, no XSLT/XPath transforms, no fetching of remote URIs. */
+static gw_status restrict_dsig_ctx(xmlSecDSigCtxPtr dsig)
+{
+    const xmlSecTransformId reference_transforms[] = {
+        xmlSecTransformEnvelopedId,    xmlSecTransformExclC14NId,
+        xmlSecTransformExclC14NWithCommentsId, xmlSecTransformInclC14NId,
+        xmlSecTransformInclC14NWithCommentsId, xmlSecTransformSha256Id,
+        xmlSecTransformSha384Id,       xmlSecTransformSha512Id,
+    };
+    const xmlSecTransformId signature_transforms[] = {
+        xmlSecTransformExclC14NId,      xmlSecTransformExclC14NWithCommentsId,
+        xmlSecTransformInclC14NId,      xmlSecTransformInclC14NWithCommentsId,
+        xmlSecTransformRsaSha256Id,     xmlSecTransformRsaSha384Id,
+        xmlSecTransformRsaSha512Id,     xmlSecTransformEcdsaSha256Id,
+        xmlSecTransformEcdsaSha384Id,   xmlSecTransformEcdsaSha512Id,
+    };
+    for (size_t i = 0; i < sizeof reference_transforms / sizeof reference_transforms[0]; i++)
+        if (xmlSecDSigCtxEnableReferenceTransform(dsig, reference_transforms[i]) < 0)
+            return GW_ERR_INTERNAL;
+    for (size_t i = 0; i < sizeof signature_transforms / sizeof signature_transforms[0]; i++)
+        if (xmlSecDSigCtxEnableSignatureTransform(dsig, signature_transforms[i]) < 0)
+            return GW_ERR_INTERNAL;
+    dsig->transformCtx.enabledUris = xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument;
+    return GW_OK;
+}
+
+static const char *dsig_status_text(xmlSecDSigStatus status)
+{
+    switch (status) {
+    case xmlSecDSigStatusSucceeded: return "valid";
+    case xmlSecDSigStatusInvalid: return "signature or digest does not match the document";
+    case xmlSecDSigStatusUnknown: break;
+    }
+    return "not verified";
+}
+
+gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, size_t errlen)
+{
+    gw_status st = GW_ERR_SIGNATURE;
+    X509_STORE *trusted = NULL;
+    STACK_OF(X509) *certs = NULL;
+    xmlSecDSigCtxPtr dsig = NULL;
+
+    if (doc == NULL || ca_pem_path == NULL) {
+        set_err(err, errlen, "verify: missing document or CA file");
+        return GW_ERR_INVALID_ARG;
+    }
+    last_xmlsec_error[0] = '\0';
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    xmlNodePtr sig = root ? xmlSecFindNode(root, xmlSecNodeSignature, xmlSecDSigNs) : NULL;
+    if (sig == NULL) {
+        set_err(err, errlen, "verify: the document has no ds:Signature");
+        goto fail;
+    }
+    st = load_trust_store(ca_pem_path, &trusted, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+    certs = sk_X509_new_null();
+    if (certs == NULL) {
+        st = GW_ERR_NOMEM;
+        set_err(err, errlen, "verify: out of memory");
+        goto fail;
+    }
+    st = read_keyinfo_certificates(sig, certs, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+    st = check_signer_certificate(trusted, certs, ca_pem_path, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+
+    /* No keys manager: the only key xmlsec may use is the one of the certificate just
+     * checked, never one it would find or fetch by itself. */
+    dsig = xmlSecDSigCtxCreate(NULL);
+    if (dsig == NULL || restrict_dsig_ctx(dsig) != GW_OK) {
+        st = GW_ERR_INTERNAL;
+        set_err(err, errlen, "verify: cannot create the xmlsec signature context (%s)",
+                xmlsec_reason());
+        goto fail;
+    }
+    dsig->signKey = public_key_of(sk_X509_value(certs, 0));
+    if (dsig->signKey == NULL) {
+        st = GW_ERR_SIGNATURE;
+        set_err(err, errlen, "verify: cannot use the public key of the signer certificate");
+        goto fail;
+    }
+    /* xmlSecDSigCtxVerify returns 0 for a well-formed but invalid signature: the verdict is
+     * in status. A negative return is a processing error (bad structure, disallowed
+     * algorithm, key of the wrong type). */
+    st = GW_ERR_SIGNATURE;
+    if (xmlSecDSigCtxVerify(dsig, sig) < 0) {
+        set_err(err, errlen, "verify: signature could not be processed: %s", xmlsec_reason());
+        goto fail;
+    }
+    if (dsig->status != xmlSecDSigStatusSucceeded) {
+        set_err(err, errlen, "verify: %s", dsig_status_text(dsig->status));
+        goto fail;
+    }
+    st = GW_OK;
+
+fail:
+    if (dsig != NULL)
+        xmlSecDSigCtxDestroy(dsig);
+    sk_X509_pop_free(certs, X509_free);
+    X509_STORE_free(trusted);
+    return st;
+}
