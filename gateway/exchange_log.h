@@ -8,7 +8,7 @@
  * returns GW_ERR_LOG_UNAVAILABLE and the caller gets Server.LogUnavailable instead of data.
  *
  * Rows are chained: each carries the SHA-256 of the previous row's hash and its own content,
- * so a deleted or altered row breaks the chain (see docs/auditor-guide.md).
+ * so a deleted or altered row breaks the chain (see docs/exchange-log.md).
  */
 #ifndef PIDE_GW_EXCHANGE_LOG_H
 #define PIDE_GW_EXCHANGE_LOG_H

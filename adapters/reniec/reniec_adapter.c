@@ -1,0 +1,420 @@
+/*
+ * reniec_adapter.c — adapter plugin for ReniecConsultaDni: translates the consumer contract
+ * (wsdl/ReniecConsultaDni.wsdl, operation consultar) into RENIEC's internal padrón protocol
+ * (ConsultarCiudadano, see simulators/reniec/README.md) and the padrón's answer back into
+ * consultarResponse/return.
+ *
+ * Configuration: the service's endpoint_url (the padrón's address, e.g.
+ * http://127.0.0.1:8091/padron/v2/ciudadano) and the optional parameter entityCode (sent as
+ * codigoEntidad; default PIDE-GW). The caller's password is never read: the gateway has already
+ * authenticated the caller, and RENIEC knows the gateway by its entity code.
+ */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#include "pide_adapter.h"
+#include "reniec_protocol.h"
+
+#define CONTRACT_NS "http://ws.pide-gateway.org/reniec/"
+#define SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
+#define DEFAULT_ENTITY_CODE "PIDE-GW"
+
+typedef struct reniec_instance {
+    const pide_host_api *host;
+    char *service_name;
+    char *entity_code;
+} reniec_instance;
+
+/* One padrón answer code and what the contract says for it. */
+typedef struct estado_mapping {
+    const char *estado;
+    const char *co_resultado;
+    const char *de_resultado;
+    bool has_person;
+} estado_mapping;
+
+static const estado_mapping ESTADOS[] = {
+    {"00", "0000", "Consulta realizada correctamente", true},
+    {"01", "0001", "El DNI consultado no existe en el padrón de RENIEC", false},
+    {"02", "0002", "El DNI corresponde a una persona fallecida", true},
+    {"03", "0003", "Los datos del ciudadano tienen restricción", true},
+    {"10", "0004", "El número de DNI no es válido para RENIEC", false},
+    {"20", "0005", "RENIEC no autoriza a la entidad a consultar", false},
+    {"90", "0999", "El servicio de RENIEC no está disponible; reintente más tarde", false},
+};
+
+static const char *const ESTADOS_CIVILES[][2] = {
+    {"S", "SOLTERO"}, {"C", "CASADO"}, {"V", "VIUDO"}, {"D", "DIVORCIADO"},
+};
+
+static bool is_digits(const char *s, size_t n)
+{
+    if (!s || strlen(s) != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+/* Same rule as the padrón's: 3-32 characters of A-Z 0-9 - _ . (also keeps the request free of
+ * characters needing XML escaping). */
+static bool is_entity_code(const char *s)
+{
+    size_t len = strlen(s);
+    if (len < 3 || len > 32)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+              *s == '.'))
+            return false;
+    return true;
+}
+
+static bool is_base64(const char *s)
+{
+    size_t significant = 0;
+    for (; *s; s++) {
+        if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+            continue;
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
+              *s == '+' || *s == '/' || *s == '='))
+            return false;
+        significant++;
+    }
+    return significant > 0 && significant % 4 == 0;
+}
+
+static bool element_is(xmlNodePtr n, const char *ns, const char *name)
+{
+    if (!n || n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, name) != 0)
+        return false;
+    if (!ns)
+        return n->ns == NULL;
+    return n->ns && strcmp((const char *)n->ns->href, ns) == 0;
+}
+
+static xmlNodePtr first_element(xmlNodePtr n)
+{
+    for (; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE)
+            return n;
+    return NULL;
+}
+
+static xmlNodePtr child(xmlNodePtr parent, const char *ns, const char *name)
+{
+    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
+        if (element_is(n, ns, name))
+            return n;
+    return NULL;
+}
+
+/* Text content of a node, copied into exchange memory; NULL when n is NULL or out of memory. */
+static const char *text_of(const reniec_instance *in, pide_exchange *ex, xmlNodePtr n)
+{
+    if (!n)
+        return NULL;
+    xmlChar *content = xmlNodeGetContent(n);
+    if (!content)
+        return NULL;
+    char *copy = in->host->strdup(ex, (const char *)content);
+    xmlFree(content);
+    return copy;
+}
+
+static const char *child_text(const reniec_instance *in, pide_exchange *ex, xmlNodePtr parent,
+                              const char *ns, const char *name)
+{
+    return text_of(in, ex, child(parent, ns, name));
+}
+
+/* Appends <name>text</name>, unqualified (the contract's elementFormDefault). */
+static xmlNodePtr add_element(xmlNodePtr parent, const char *name, const char *text)
+{
+    xmlNodePtr n = xmlNewDocRawNode(parent->doc, NULL, (const xmlChar *)name,
+                                    (const xmlChar *)text);
+    if (n && !xmlAddChild(parent, n)) {
+        xmlFreeNode(n);
+        n = NULL;
+    }
+    return n;
+}
+
+static pide_result reniec_init(const pide_host_api *host, const pide_service_config *cfg,
+                               void **instance)
+{
+    const char *service = cfg->service_name ? cfg->service_name : "(unnamed)";
+    if (!cfg->endpoint_url || !*cfg->endpoint_url) {
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "reniec adapter, service %s: no endpoint URL (the padrón's address) configured",
+                  service);
+        return PIDE_ERR_CONFIG;
+    }
+    const char *entity = host->config_param(cfg, "entityCode");
+    if (!entity)
+        entity = DEFAULT_ENTITY_CODE;
+    if (!is_entity_code(entity)) {
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "reniec adapter, service %s: parameter entityCode '%s' is invalid: "
+                  "3 to 32 characters among A-Z 0-9 - _ .", service, entity);
+        return PIDE_ERR_CONFIG;
+    }
+    xmlInitParser();
+    reniec_instance *in = calloc(1, sizeof *in);
+    if (!in)
+        return PIDE_ERR_NOMEM;
+    in->host = host;
+    in->service_name = strdup(service);
+    in->entity_code = strdup(entity);
+    if (!in->service_name || !in->entity_code) {
+        free(in->service_name);
+        free(in->entity_code);
+        free(in);
+        return PIDE_ERR_NOMEM;
+    }
+    *instance = in;
+    return PIDE_OK;
+}
+
+static void reniec_fini(void *instance)
+{
+    reniec_instance *in = instance;
+    if (!in)
+        return;
+    free(in->service_name);
+    free(in->entity_code);
+    free(in);
+}
+
+/* Translates rp:ciudadano into datosPersona under `ret`. */
+static pide_result add_person(const reniec_instance *in, pide_exchange *ex, xmlNodePtr ciudadano,
+                              const char *estado, xmlNodePtr ret)
+{
+    const char *nombres = child_text(in, ex, ciudadano, RENIEC_NS, "nombres");
+    const char *paterno = child_text(in, ex, ciudadano, RENIEC_NS, "apellidoPaterno");
+    const char *materno = child_text(in, ex, ciudadano, RENIEC_NS, "apellidoMaterno");
+    if (!nombres || !paterno || !materno || !*nombres) {
+        in->host->log(ex, PIDE_LOG_WARN, "reniec: ciudadano without nombres or apellidos");
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+    xmlNodePtr domicilio = child(ciudadano, RENIEC_NS, "domicilio");
+    const char *direccion = child_text(in, ex, domicilio, RENIEC_NS, "direccion");
+    const char *ubigeo = child_text(in, ex, domicilio, RENIEC_NS, "ubigeo");
+    if (ubigeo && !is_digits(ubigeo, 6)) {
+        in->host->log(ex, PIDE_LOG_WARN, "reniec: ubigeo '%.16s' is not 6 digits", ubigeo);
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+
+    /* The padrón sends a code; the contract wants the name. A code we do not know yet keeps
+     * the padrón's own wording rather than failing the whole answer. */
+    const char *estado_civil = NULL;
+    xmlNodePtr civil = child(ciudadano, RENIEC_NS, "estadoCivil");
+    if (civil) {
+        xmlChar *code = xmlGetNoNsProp(civil, (const xmlChar *)"codigo");
+        for (size_t i = 0; code && i < sizeof ESTADOS_CIVILES / sizeof ESTADOS_CIVILES[0]; i++)
+            if (strcmp((const char *)code, ESTADOS_CIVILES[i][0]) == 0)
+                estado_civil = ESTADOS_CIVILES[i][1];
+        xmlFree(code);
+        if (!estado_civil) {
+            estado_civil = text_of(in, ex, civil);
+            if (estado_civil && !*estado_civil)
+                estado_civil = NULL;
+        }
+    }
+
+    const char *restriccion = child_text(in, ex, ciudadano, RENIEC_NS, "restriccion");
+    if (strcmp(estado, "02") == 0)
+        restriccion = "FALLECIDO";
+    const char *foto = child_text(in, ex, ciudadano, RENIEC_NS, "fotografia");
+    if (foto && !is_base64(foto)) {
+        in->host->log(ex, PIDE_LOG_WARN, "reniec: fotografia is not base64");
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+
+    xmlNodePtr datos = add_element(ret, "datosPersona", NULL);
+    if (!datos || !add_element(datos, "prenombres", nombres) ||
+        !add_element(datos, "apPrimer", paterno) || !add_element(datos, "apSegundo", materno) ||
+        (direccion && !add_element(datos, "direccion", direccion)) ||
+        (estado_civil && !add_element(datos, "estadoCivil", estado_civil)) ||
+        (ubigeo && !add_element(datos, "ubigeo", ubigeo)) ||
+        (restriccion && !add_element(datos, "restriccion", restriccion)) ||
+        (foto && !add_element(datos, "foto", foto)))
+        return PIDE_ERR_NOMEM;
+    return PIDE_OK;
+}
+
+/* Builds consultarResponse from the padrón's parsed answer. On PIDE_OK *out is detached and
+ * owned by the caller. */
+static pide_result translate_answer(const reniec_instance *in, pide_exchange *ex, xmlDocPtr answer,
+                                    xmlDocPtr out_doc, xmlNodePtr *out, const char **co_resultado)
+{
+    xmlNodePtr env = xmlDocGetRootElement(answer);
+    if (!element_is(env, SOAP11_NS, "Envelope")) {
+        in->host->log(ex, PIDE_LOG_WARN, "reniec: answer is not a SOAP 1.1 envelope");
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+    xmlNodePtr payload = first_element(child(env, SOAP11_NS, "Body") ?
+                                       child(env, SOAP11_NS, "Body")->children : NULL);
+    if (element_is(payload, SOAP11_NS, "Fault")) {
+        const char *why = child_text(in, ex, payload, NULL, "faultstring");
+        in->host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered a SOAP Fault: %.200s",
+                      why ? why : "(no faultstring)");
+        return PIDE_ERR_PROVIDER_UNAVAILABLE;
+    }
+    if (!element_is(payload, RENIEC_NS, "ConsultarCiudadanoResponse")) {
+        in->host->log(ex, PIDE_LOG_WARN, "reniec: Body holds no ConsultarCiudadanoResponse");
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+    xmlNodePtr estado_el = child(payload, RENIEC_NS, "estado");
+    xmlChar *estado = estado_el ? xmlGetNoNsProp(estado_el, (const xmlChar *)"codigo") : NULL;
+    const estado_mapping *m = NULL;
+    for (size_t i = 0; estado && i < sizeof ESTADOS / sizeof ESTADOS[0]; i++)
+        if (strcmp((const char *)estado, ESTADOS[i].estado) == 0)
+            m = &ESTADOS[i];
+    if (!m)
+        in->host->log(ex, PIDE_LOG_WARN, "reniec: unknown estado '%.8s'",
+                      estado ? (const char *)estado : "(missing)");
+    xmlFree(estado);
+    if (!m)
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    xmlNodePtr ciudadano = child(payload, RENIEC_NS, "ciudadano");
+    if (m->has_person && !ciudadano) {
+        in->host->log(ex, PIDE_LOG_WARN, "reniec: estado %s without ciudadano", m->estado);
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+
+    char de_resultado[160];
+    snprintf(de_resultado, sizeof de_resultado, "%s", m->de_resultado);
+    if (strcmp(m->estado, "02") == 0) {
+        const char *fecha = child_text(in, ex, ciudadano, RENIEC_NS, "fechaFallecimiento");
+        if (fecha && *fecha)
+            snprintf(de_resultado, sizeof de_resultado, "%s (fecha de fallecimiento: %.10s)",
+                     m->de_resultado, fecha);
+    }
+
+    pide_result rc = PIDE_ERR_NOMEM;
+    xmlNodePtr response = xmlNewDocNode(out_doc, NULL, (const xmlChar *)"consultarResponse", NULL);
+    if (!response)
+        return PIDE_ERR_NOMEM;
+    xmlNsPtr ns = xmlNewNs(response, (const xmlChar *)CONTRACT_NS, (const xmlChar *)"ns2");
+    if (!ns)
+        goto fail;
+    xmlSetNs(response, ns);
+    xmlNodePtr ret = add_element(response, "return", NULL);
+    if (!ret || !add_element(ret, "coResultado", m->co_resultado) ||
+        !add_element(ret, "deResultado", de_resultado))
+        goto fail;
+    if (m->has_person && (rc = add_person(in, ex, ciudadano, m->estado, ret)) != PIDE_OK)
+        goto fail;
+    *out = response;
+    *co_resultado = m->co_resultado;
+    return PIDE_OK;
+fail:
+    xmlFreeNode(response);
+    return rc;
+}
+
+static pide_result reniec_handle(void *instance, pide_exchange *ex, const pide_call *call)
+{
+    const reniec_instance *in = instance;
+    const pide_host_api *host = in->host;
+    xmlDocPtr answer = NULL;
+    pide_result rc;
+
+    if (strcmp(call->operation, "consultar") != 0)
+        return PIDE_ERR_BAD_REQUEST;
+    xmlNodePtr arg0 = child(call->request, NULL, "arg0");
+    const char *dni = child_text(in, ex, arg0, NULL, "nuDniConsulta");
+    const char *usuario = child_text(in, ex, arg0, NULL, "nuDniUsuario");
+    if (!is_digits(dni, 8) || !is_digits(usuario, 8)) {
+        host->log(ex, PIDE_LOG_WARN, "reniec: arg0/nuDniConsulta or nuDniUsuario is not 8 digits");
+        return PIDE_ERR_BAD_REQUEST;
+    }
+    host->set_subject(ex, "DNI", dni);
+
+    /* Every value below is digits or a validated entity code: nothing needs escaping. */
+    static const char request_fmt[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<soapenv:Envelope xmlns:soapenv=\"" SOAP11_NS "\" xmlns:rp=\"" RENIEC_NS "\">"
+        "<soapenv:Body><rp:ConsultarCiudadanoRequest>"
+        "<rp:numeroDocumento>%s</rp:numeroDocumento>"
+        "<rp:codigoEntidad>%s</rp:codigoEntidad>"
+        "<rp:usuarioConsulta>%s</rp:usuarioConsulta>"
+        "</rp:ConsultarCiudadanoRequest></soapenv:Body></soapenv:Envelope>";
+    size_t cap = sizeof request_fmt + strlen(dni) + strlen(in->entity_code) + strlen(usuario);
+    char *body = host->alloc(ex, cap);
+    if (!body)
+        return PIDE_ERR_NOMEM;
+    int body_len = snprintf(body, cap, request_fmt, dni, in->entity_code, usuario);
+
+    pide_http_request req = {
+        .url = NULL,
+        .method = "POST",
+        .content_type = "text/xml; charset=utf-8",
+        .soap_action = RENIEC_SOAP_ACTION, /* the host quotes it on the wire if it must */
+        .body = body,
+        .body_len = (size_t)body_len,
+        .timeout_ms = 0,
+    };
+    pide_http_response resp = {0};
+    rc = host->http_call(ex, &req, &resp);
+    if (rc != PIDE_OK)
+        return rc;
+    if (resp.status >= 500) {
+        /* Whether a SOAP Fault or an error page: the padrón could not answer. */
+        host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered HTTP %d", resp.status);
+        return PIDE_ERR_PROVIDER_UNAVAILABLE;
+    }
+    if (resp.status != 200) {
+        host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered HTTP %d", resp.status);
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+    if (!resp.body || resp.body_len == 0 || resp.body_len > INT_MAX) {
+        host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered an empty or oversized body");
+        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+    /* No network, no DTD loading, no entity substitution; a DTD is refused outright. */
+    answer = xmlReadMemory(resp.body, (int)resp.body_len, NULL, NULL,
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (!answer || answer->intSubset) {
+        host->log(ex, PIDE_LOG_WARN, "reniec: padrón answer is not acceptable XML");
+        rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
+        goto done;
+    }
+
+    xmlNodePtr response = NULL;
+    const char *co_resultado = NULL;
+    rc = translate_answer(in, ex, answer, call->response_body->doc, &response, &co_resultado);
+    if (rc != PIDE_OK)
+        goto done;
+    if (!xmlAddChild(call->response_body, response)) {
+        xmlFreeNode(response);
+        rc = PIDE_ERR_NOMEM;
+        goto done;
+    }
+    host->set_result_code(ex, co_resultado);
+done:
+    xmlFreeDoc(answer);
+    return rc;
+}
+
+static const char *const OPERATIONS[] = {"consultar", NULL};
+
+static const pide_adapter RENIEC_ADAPTER = {
+    PIDE_ADAPTER_HEADER,
+    .name = "reniec",
+    .version = "1.0.0",
+    .operations = OPERATIONS,
+    .init = reniec_init,
+    .handle = reniec_handle,
+    .fini = reniec_fini,
+};
+
+PIDE_ADAPTER_EXPORT(RENIEC_ADAPTER)

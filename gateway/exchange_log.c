@@ -1,0 +1,830 @@
+/*
+ * exchange_log.c — the exchange log writer: a queue that worker threads block on, and one
+ * writer thread that commits everything waiting in one transaction (group commit), assigning
+ * each row its gapless seq and its link in the SHA-256 chain. The canonical row encoding and
+ * the chain are specified in docs/exchange-log.md; the SQL twin is exchange_log_row_hash() in
+ * sql/migrations/0001_exchange_log.sql. Keep the three in step.
+ */
+#include "exchange_log.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define DEFAULT_BATCH_MAX 256
+#define DEFAULT_COMMIT_TIMEOUT_MS 5000
+#define HASH_LEN 32
+#define UUID_LEN 16
+/* Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's binary timestamp epoch. */
+#define PG_EPOCH_OFFSET_US (INT64_C(946684800) * 1000000)
+/* bytea and text values are limited to 1 GB by PostgreSQL. */
+#define MAX_VALUE_LEN ((size_t)1 << 30)
+#define RETRY_PAUSE_MIN_MS 50
+#define RETRY_PAUSE_MAX_MS 1000
+
+/* Every writer — other gateway processes on the same database included — extends the chain
+ * under this transaction-scoped advisory lock ("pide_log" as a big-endian int8), so seq stays
+ * gapless and in commit order (docs/exchange-log.md). */
+#define CHAIN_LOCK_SQL "SELECT pg_advisory_xact_lock(8100115791357964135)"
+#define CHAIN_HEAD_SQL "SELECT seq, row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1"
+
+/* The hashed fields, in canonical order; COPY also sends prev_hash and row_hash after them. */
+enum row_field {
+    F_SEQ, F_EXCHANGE_ID, F_CLIENT_MEMBER, F_CLIENT_USER, F_AUTH_METHOD, F_CLIENT_ADDRESS,
+    F_SERVICE, F_OPERATION, F_ADAPTER, F_SUBJECT_TYPE, F_SUBJECT_ID, F_PURPOSE, F_PROCEDURE,
+    F_REQUEST, F_RESPONSE, F_REQUEST_SHA256, F_RESPONSE_SHA256, F_SIGNATURE_VALUE,
+    F_T_REQUEST_IN, F_T_PROVIDER_OUT, F_T_PROVIDER_IN, F_T_RESPONSE_OUT, F_OUTCOME,
+    F_FAULT_CODE, F_FAULT_MESSAGE, F_RESULT_CODE, F_HTTP_STATUS,
+    ROW_FIELD_COUNT
+};
+#define COPY_COLUMN_COUNT (ROW_FIELD_COUNT + 2)
+
+static const char COPY_SQL[] =
+    "COPY exchange_log (seq, exchange_id, client_member, client_user, auth_method, "
+    "client_address, service, operation, adapter, subject_type, subject_id, purpose, procedure, "
+    "request, response, request_sha256, response_sha256, signature_value, t_request_in, "
+    "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
+    "result_code, http_status, prev_hash, row_hash) FROM STDIN (FORMAT binary)";
+
+static const unsigned char COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
+                                                 '\n', '\0'};
+
+enum entry_state { ENTRY_QUEUED, ENTRY_IN_FLIGHT, ENTRY_COMMITTED };
+
+/* One record waiting for its commit. The record's strings and blobs live in the same
+ * allocation, right after the struct. */
+typedef struct log_entry {
+    struct log_entry *next;
+    pthread_cond_t done;
+    enum entry_state state;
+    bool abandoned; /* the waiter timed out; the writer frees the entry when done with it */
+    unsigned char exchange_uuid[UUID_LEN];
+    gw_log_record rec;
+} log_entry;
+
+/* A column value in PostgreSQL binary form; len -1 is SQL NULL. */
+typedef struct field_value {
+    const void *data;
+    int32_t len;
+} field_value;
+
+typedef struct row_values {
+    field_value field[ROW_FIELD_COUNT];
+    unsigned char numbers[8 * 5 + 4]; /* seq, four timestamps, http_status, big-endian */
+} row_values;
+
+typedef struct byte_buffer {
+    unsigned char *data;
+    size_t len, cap;
+    bool failed;
+} byte_buffer;
+
+struct exchange_log {
+    PGconn *conn;
+    int batch_max;
+    int commit_timeout_ms;
+
+    pthread_mutex_t lock;
+    pthread_cond_t work;           /* the writer waits here for entries or stop */
+    pthread_condattr_t mono_attr;  /* entry conditions time out on CLOCK_MONOTONIC */
+    log_entry *queue_head, *queue_tail;
+    bool stopping;
+    pthread_t writer;
+
+    /* Writer-thread only. */
+    log_entry **batch;
+    byte_buffer copy_data;
+    EVP_MD_CTX *md;
+    bool failing; /* last attempt failed: report the recovery */
+};
+
+/* ---- small helpers ---------------------------------------------------------------------- */
+
+static void put_be16(unsigned char *p, uint16_t v) { p[0] = (unsigned char)(v >> 8); p[1] = (unsigned char)v; }
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
+}
+
+static void put_be64(unsigned char *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8) p[i] = (unsigned char)v;
+}
+
+static uint64_t get_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+static void buffer_append(byte_buffer *b, const void *data, size_t len)
+{
+    if (b->failed) return;
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 65536;
+        while (cap < b->len + len) cap *= 2;
+        unsigned char *grown = realloc(b->data, cap);
+        if (!grown) {
+            b->failed = true;
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+}
+
+static void buffer_append_be16(byte_buffer *b, uint16_t v)
+{
+    unsigned char p[2];
+    put_be16(p, v);
+    buffer_append(b, p, sizeof p);
+}
+
+static void buffer_append_be32(byte_buffer *b, uint32_t v)
+{
+    unsigned char p[4];
+    put_be32(p, v);
+    buffer_append(b, p, sizeof p);
+}
+
+/* libpq messages span lines (with tabs); an operational log line must not. */
+static void copy_error(char *err, size_t errlen, const char *prefix, const char *detail)
+{
+    if (!err || errlen == 0) return;
+    int n = snprintf(err, errlen, "%s: ", prefix);
+    size_t at = n < 0 ? 0 : (size_t)n;
+    bool space = true;
+    for (const char *p = detail; *p && at + 1 < errlen; p++) {
+        bool blank = *p == '\n' || *p == '\t' || *p == ' ';
+        if (blank && space) continue;
+        err[at++] = blank ? ' ' : *p;
+        space = blank;
+    }
+    while (at > 0 && err[at - 1] == ' ') at--;
+    if (at < errlen) err[at] = '\0';
+}
+
+static struct timespec deadline_after_ms(int ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+    }
+}
+
+/* ---- validation and the deep copy ------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at p, 0 when it is not one. */
+static int utf8_sequence_len(const unsigned char *p)
+{
+    if (*p < 0x80) return 1;
+    int extra;
+    uint32_t cp;
+    if ((*p & 0xe0) == 0xc0) { extra = 1; cp = *p & 0x1f; }
+    else if ((*p & 0xf0) == 0xe0) { extra = 2; cp = *p & 0x0f; }
+    else if ((*p & 0xf8) == 0xf0) { extra = 3; cp = *p & 0x07; }
+    else return 0;
+    for (int i = 1; i <= extra; i++) {
+        if ((p[i] & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    static const uint32_t smallest[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < smallest[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return extra + 1;
+}
+
+static const char REPLACEMENT_CHAR[3] = {(char)0xef, (char)0xbf, (char)0xbd}; /* U+FFFD */
+
+/* PostgreSQL refuses text that is not UTF-8, and one such row would fail its whole batch; but
+ * such bytes come from callers (headers, quoted input in fault messages), and refusing the row
+ * would turn a client's bad bytes into Server.LogUnavailable. Each invalid byte is therefore
+ * stored as U+FFFD. With dst NULL, only measures. Returns the length written (no NUL). */
+static size_t utf8_sanitize(const char *s, char *dst)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = 0;
+    while (*p) {
+        int len = utf8_sequence_len(p);
+        const char *src = len ? (const char *)p : REPLACEMENT_CHAR;
+        size_t out = len ? (size_t)len : sizeof REPLACEMENT_CHAR;
+        if (dst) memcpy(dst + n, src, out);
+        n += out;
+        p += len ? len : 1;
+    }
+    return n;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Accepts the canonical 8-4-4-4-12 form only, in either case. */
+static bool parse_uuid(const char *text, unsigned char out[UUID_LEN])
+{
+    if (!text || strlen(text) != 36) return false;
+    int n = 0;
+    for (int i = 0; i < 36;) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i++] != '-') return false;
+            continue;
+        }
+        int hi = hex_value(text[i]), lo = hex_value(text[i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[n++] = (unsigned char)(hi << 4 | lo);
+        i += 2;
+    }
+    return true;
+}
+
+#define RECORD_STRINGS(X)                                                                      \
+    X(exchange_id) X(client_member) X(client_user) X(auth_method) X(client_address) X(service) \
+    X(operation) X(adapter) X(subject_type) X(subject_id) X(purpose) X(procedure)              \
+    X(signature_value) X(outcome) X(fault_code) X(fault_message) X(result_code)
+
+static gw_status validate_record(const gw_log_record *rec, unsigned char uuid[UUID_LEN])
+{
+    if (!parse_uuid(rec->exchange_id, uuid)) return GW_ERR_INVALID_ARG;
+    if (!rec->outcome || (strcmp(rec->outcome, "ok") != 0 && strcmp(rec->outcome, "fault") != 0))
+        return GW_ERR_INVALID_ARG;
+    /* t_request_in is the partition key: every logged exchange was received at some time. */
+    if (rec->t_request_in == 0) return GW_ERR_INVALID_ARG;
+    if ((rec->request_len && !rec->request) || (rec->response_len && !rec->response) ||
+        rec->request_len >= MAX_VALUE_LEN || rec->response_len >= MAX_VALUE_LEN)
+        return GW_ERR_INVALID_ARG;
+#define CHECK_TEXT(name) \
+    if (rec->name && strlen(rec->name) >= MAX_VALUE_LEN / 3) return GW_ERR_INVALID_ARG;
+    RECORD_STRINGS(CHECK_TEXT)
+#undef CHECK_TEXT
+    return GW_OK;
+}
+
+static size_t copied_size(const char *s) { return s ? utf8_sanitize(s, NULL) + 1 : 0; }
+
+static const char *copy_string(const char *s, unsigned char **cursor)
+{
+    if (!s) return NULL;
+    char *dst = (char *)*cursor;
+    size_t n = utf8_sanitize(s, dst);
+    dst[n] = '\0';
+    *cursor += n + 1;
+    return dst;
+}
+
+static const unsigned char *copy_bytes(const unsigned char *b, size_t len, unsigned char **cursor)
+{
+    if (!b) return NULL;
+    unsigned char *dst = *cursor;
+    if (len) memcpy(dst, b, len);
+    *cursor += len;
+    return dst;
+}
+
+static log_entry *entry_new(const gw_log_record *rec, const unsigned char uuid[UUID_LEN],
+                            const pthread_condattr_t *attr)
+{
+    size_t size = sizeof(log_entry) + rec->request_len + rec->response_len;
+#define ADD_SIZE(name) size += copied_size(rec->name);
+    RECORD_STRINGS(ADD_SIZE)
+#undef ADD_SIZE
+    log_entry *e = malloc(size);
+    if (!e) return NULL;
+    memset(e, 0, sizeof *e);
+    if (pthread_cond_init(&e->done, attr) != 0) {
+        free(e);
+        return NULL;
+    }
+    e->rec = *rec;
+    memcpy(e->exchange_uuid, uuid, UUID_LEN);
+    unsigned char *cursor = (unsigned char *)(e + 1);
+#define COPY_STRING(name) e->rec.name = copy_string(rec->name, &cursor);
+    RECORD_STRINGS(COPY_STRING)
+#undef COPY_STRING
+    e->rec.request = copy_bytes(rec->request, rec->request_len, &cursor);
+    e->rec.response = copy_bytes(rec->response, rec->response_len, &cursor);
+    e->state = ENTRY_QUEUED;
+    return e;
+}
+
+static void entry_free(log_entry *e)
+{
+    pthread_cond_destroy(&e->done);
+    free(e);
+}
+
+/* ---- the canonical row: COPY values and the chain hash ----------------------------------- */
+
+static field_value text_value(const char *s)
+{
+    return s ? (field_value){s, (int32_t)strlen(s)} : (field_value){NULL, -1};
+}
+
+static field_value bytes_value(const unsigned char *b, size_t len)
+{
+    static const unsigned char empty[1];
+    return b ? (field_value){len ? b : empty, (int32_t)len} : (field_value){NULL, -1};
+}
+
+static field_value int64_value(int64_t v, unsigned char *slot)
+{
+    put_be64(slot, (uint64_t)v);
+    return (field_value){slot, 8};
+}
+
+/* Unix microseconds to PostgreSQL's binary timestamptz; 0 means "did not happen". */
+static field_value time_value(int64_t unix_us, unsigned char *slot)
+{
+    return unix_us ? int64_value(unix_us - PG_EPOCH_OFFSET_US, slot) : (field_value){NULL, -1};
+}
+
+static void row_values_of(const log_entry *e, int64_t seq, row_values *rv)
+{
+    const gw_log_record *r = &e->rec;
+    field_value *f = rv->field;
+    unsigned char *num = rv->numbers;
+    f[F_SEQ] = int64_value(seq, num);
+    f[F_EXCHANGE_ID] = (field_value){e->exchange_uuid, UUID_LEN};
+    f[F_CLIENT_MEMBER] = text_value(r->client_member);
+    f[F_CLIENT_USER] = text_value(r->client_user);
+    f[F_AUTH_METHOD] = text_value(r->auth_method);
+    f[F_CLIENT_ADDRESS] = text_value(r->client_address);
+    f[F_SERVICE] = text_value(r->service);
+    f[F_OPERATION] = text_value(r->operation);
+    f[F_ADAPTER] = text_value(r->adapter);
+    f[F_SUBJECT_TYPE] = text_value(r->subject_type);
+    f[F_SUBJECT_ID] = text_value(r->subject_id);
+    f[F_PURPOSE] = text_value(r->purpose);
+    f[F_PROCEDURE] = text_value(r->procedure);
+    f[F_REQUEST] = bytes_value(r->request, r->request_len);
+    f[F_RESPONSE] = bytes_value(r->response, r->response_len);
+    f[F_REQUEST_SHA256] = (field_value){r->request_sha256, HASH_LEN};
+    f[F_RESPONSE_SHA256] = (field_value){r->response_sha256, HASH_LEN};
+    f[F_SIGNATURE_VALUE] = text_value(r->signature_value);
+    f[F_T_REQUEST_IN] = time_value(r->t_request_in, num + 8);
+    f[F_T_PROVIDER_OUT] = time_value(r->t_provider_out, num + 16);
+    f[F_T_PROVIDER_IN] = time_value(r->t_provider_in, num + 24);
+    f[F_T_RESPONSE_OUT] = time_value(r->t_response_out, num + 32);
+    f[F_OUTCOME] = text_value(r->outcome);
+    f[F_FAULT_CODE] = text_value(r->fault_code);
+    f[F_FAULT_MESSAGE] = text_value(r->fault_message);
+    f[F_RESULT_CODE] = text_value(r->result_code);
+    put_be32(num + 40, (uint32_t)r->http_status);
+    f[F_HTTP_STATUS] = (field_value){num + 40, 4};
+}
+
+/* row_hash = SHA-256(prev_hash || for each field: 0x00 if NULL, else 0x01 || be32 length ||
+ * binary value). */
+static bool chain_hash(EVP_MD_CTX *md, const unsigned char prev[HASH_LEN], const row_values *rv,
+                       unsigned char out[HASH_LEN])
+{
+    static const unsigned char is_null = 0, is_present = 1;
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) return false;
+    EVP_DigestUpdate(md, prev, HASH_LEN);
+    for (int i = 0; i < ROW_FIELD_COUNT; i++) {
+        const field_value *f = &rv->field[i];
+        if (f->len < 0) {
+            EVP_DigestUpdate(md, &is_null, 1);
+            continue;
+        }
+        unsigned char len[4];
+        put_be32(len, (uint32_t)f->len);
+        EVP_DigestUpdate(md, &is_present, 1);
+        EVP_DigestUpdate(md, len, sizeof len);
+        EVP_DigestUpdate(md, f->data, (size_t)f->len);
+    }
+    unsigned int n = 0;
+    return EVP_DigestFinal_ex(md, out, &n) == 1 && n == HASH_LEN;
+}
+
+static void copy_append_row(byte_buffer *b, const row_values *rv, const unsigned char prev[HASH_LEN],
+                            const unsigned char hash[HASH_LEN])
+{
+    buffer_append_be16(b, COPY_COLUMN_COUNT);
+    for (int i = 0; i < ROW_FIELD_COUNT; i++) {
+        const field_value *f = &rv->field[i];
+        buffer_append_be32(b, (uint32_t)f->len);
+        if (f->len > 0) buffer_append(b, f->data, (size_t)f->len);
+    }
+    buffer_append_be32(b, HASH_LEN);
+    buffer_append(b, prev, HASH_LEN);
+    buffer_append_be32(b, HASH_LEN);
+    buffer_append(b, hash, HASH_LEN);
+}
+
+/* ---- database ---------------------------------------------------------------------------- */
+
+static PGconn *connect_db(const exchange_log_options *opt)
+{
+    char timeout_s[16], user_timeout_ms[16];
+    snprintf(timeout_s, sizeof timeout_s, "%d", opt->commit_timeout_ms / 1000 + 1);
+    snprintf(user_timeout_ms, sizeof user_timeout_ms, "%d", opt->commit_timeout_ms);
+    /* Our defaults come before the caller's conninfo (expanded from dbname), which may override
+     * them; the password comes after so it wins over one in the conninfo. A dead peer must be
+     * noticed within the commit timeout, not after the kernel's default of minutes. */
+    const char *keys[] = {"application_name", "connect_timeout", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                          "dbname", "client_encoding", "password", NULL};
+    const char *values[] = {"pide-gateway", timeout_s, "5", "2", "3", user_timeout_ms,
+                            opt->conninfo, "UTF8", opt->password, NULL};
+    return PQconnectdbParams(keys, values, 1);
+}
+
+/* Reads the last (seq, row_hash) of the chain; an empty log starts after seq 0 and 32 zero
+ * bytes. */
+static bool read_chain_head(PGconn *conn, int64_t *seq, unsigned char hash[HASH_LEN],
+                            const char **why)
+{
+    PGresult *res = PQexecParams(conn, CHAIN_HEAD_SQL, 0, NULL, NULL, NULL, NULL, 1);
+    bool ok = false;
+    *why = NULL;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) goto fail;
+    if (PQntuples(res) == 0) {
+        *seq = 0;
+        memset(hash, 0, HASH_LEN);
+    } else {
+        if (PQgetlength(res, 0, 0) != 8 || PQgetlength(res, 0, 1) != HASH_LEN) {
+            *why = "unexpected shape of the chain head row";
+            goto fail;
+        }
+        *seq = (int64_t)get_be64((const unsigned char *)PQgetvalue(res, 0, 0));
+        memcpy(hash, PQgetvalue(res, 0, 1), HASH_LEN);
+    }
+    ok = true;
+fail:
+    PQclear(res);
+    return ok;
+}
+
+static bool exec_ok(PGconn *conn, const char *sql, ExecStatusType expected)
+{
+    PGresult *res = PQexec(conn, sql);
+    bool ok = PQresultStatus(res) == expected;
+    PQclear(res);
+    return ok;
+}
+
+/* Did an attempt whose COMMIT outcome we never heard commit? Its last row is unique by
+ * (seq, row_hash). Returns 1 yes, 0 no, -1 cannot tell (still no database). */
+static int batch_was_committed(PGconn *conn, int64_t last_seq, const unsigned char hash[HASH_LEN])
+{
+    unsigned char seq_be[8];
+    put_be64(seq_be, (uint64_t)last_seq);
+    const char *values[2] = {(const char *)seq_be, (const char *)hash};
+    const int lengths[2] = {8, HASH_LEN};
+    const int formats[2] = {1, 1};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT 1 FROM exchange_log WHERE seq = $1::int8 AND "
+                                 "row_hash = $2::bytea",
+                                 2, NULL, values, lengths, formats, 0);
+    int answer = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0 : -1;
+    PQclear(res);
+    return answer;
+}
+
+typedef struct commit_attempt {
+    bool outcome_unknown; /* COMMIT was sent and the answer lost */
+    int64_t last_seq;
+    unsigned char last_hash[HASH_LEN];
+} commit_attempt;
+
+/* One transaction for the whole batch: lock the chain, read its head, COPY, COMMIT. */
+static gw_status write_batch(exchange_log *log, log_entry **batch, int n, commit_attempt *attempt,
+                             char *err, size_t errlen)
+{
+    PGconn *conn = log->conn;
+    PGresult *res = NULL;
+    const char *why = NULL;
+    unsigned char prev[HASH_LEN], hash[HASH_LEN];
+    int64_t seq;
+    gw_status st = GW_ERR_DATABASE;
+
+    /* BEGIN and the lock in one round trip; the head must be read after the lock is held. */
+    if (!exec_ok(conn, "BEGIN; " CHAIN_LOCK_SQL, PGRES_TUPLES_OK) ||
+        !read_chain_head(conn, &seq, prev, &why))
+        goto fail;
+
+    byte_buffer *b = &log->copy_data;
+    b->len = 0;
+    b->failed = false;
+    buffer_append(b, COPY_SIGNATURE, sizeof COPY_SIGNATURE);
+    buffer_append_be32(b, 0); /* flags */
+    buffer_append_be32(b, 0); /* header extension length */
+    for (int i = 0; i < n; i++) {
+        row_values rv;
+        row_values_of(batch[i], ++seq, &rv);
+        if (!chain_hash(log->md, prev, &rv, hash)) {
+            why = "SHA-256 failed";
+            st = GW_ERR_INTERNAL;
+            goto fail;
+        }
+        copy_append_row(b, &rv, prev, hash);
+        memcpy(prev, hash, HASH_LEN);
+    }
+    buffer_append_be16(b, 0xffff); /* trailer */
+    if (b->failed) {
+        why = "out of memory building the COPY data";
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
+
+    if (!exec_ok(conn, COPY_SQL, PGRES_COPY_IN)) goto fail;
+    if (PQputCopyData(conn, (const char *)b->data, (int)b->len) != 1 ||
+        PQputCopyEnd(conn, NULL) != 1)
+        goto fail;
+    res = PQgetResult(conn);
+    bool copied = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    while ((res = PQgetResult(conn)) != NULL) PQclear(res);
+    if (!copied) goto fail;
+
+    attempt->outcome_unknown = true;
+    attempt->last_seq = seq;
+    memcpy(attempt->last_hash, hash, HASH_LEN);
+    res = PQexec(conn, "COMMIT");
+    /* A COMMIT of a failed transaction "succeeds" with the tag ROLLBACK. */
+    bool committed = PQresultStatus(res) == PGRES_COMMAND_OK &&
+                     strcmp(PQcmdStatus(res), "COMMIT") == 0;
+    bool answered = PQresultStatus(res) == PGRES_COMMAND_OK || PQstatus(conn) == CONNECTION_OK;
+    PQclear(res);
+    res = NULL;
+    if (answered) attempt->outcome_unknown = false;
+    if (!committed) goto fail;
+    return GW_OK;
+
+fail:
+    copy_error(err, errlen, "exchange log write failed", why ? why : PQerrorMessage(conn));
+    if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        exec_ok(conn, "ROLLBACK", PGRES_COMMAND_OK);
+    return st;
+}
+
+/* ---- the writer thread ------------------------------------------------------------------- */
+
+/* Hands the outcome to each waiter; entries whose waiter left are freed here. */
+static void finish_batch(exchange_log *log, log_entry **batch, int n)
+{
+    pthread_mutex_lock(&log->lock);
+    for (int i = 0; i < n; i++) {
+        if (batch[i]->abandoned) {
+            entry_free(batch[i]);
+            continue;
+        }
+        batch[i]->state = ENTRY_COMMITTED;
+        pthread_cond_signal(&batch[i]->done);
+    }
+    pthread_mutex_unlock(&log->lock);
+}
+
+/* Drops the entries whose waiter already gave up (it got GW_ERR_LOG_UNAVAILABLE). */
+static int drop_abandoned(exchange_log *log, log_entry **batch, int n)
+{
+    int kept = 0;
+    pthread_mutex_lock(&log->lock);
+    for (int i = 0; i < n; i++) {
+        if (batch[i]->abandoned)
+            entry_free(batch[i]);
+        else
+            batch[kept++] = batch[i];
+    }
+    pthread_mutex_unlock(&log->lock);
+    return kept;
+}
+
+/* Writes one batch, retrying through reconnects until it commits or every waiter gave up. */
+static void commit_batch(exchange_log *log, log_entry **batch, int n)
+{
+    commit_attempt attempt = {0};
+    char err[512];
+    int pause_ms = RETRY_PAUSE_MIN_MS;
+    for (;;) {
+        /* Before every attempt: a row whose caller was already told "unavailable" must not be
+         * written afterwards. */
+        n = drop_abandoned(log, batch, n);
+        if (n == 0) return;
+        if (PQstatus(log->conn) == CONNECTION_OK) {
+            int known = attempt.outcome_unknown
+                            ? batch_was_committed(log->conn, attempt.last_seq, attempt.last_hash)
+                            : 0;
+            if (known == 1) break;
+            if (known == 0) {
+                attempt.outcome_unknown = false;
+                if (write_batch(log, batch, n, &attempt, err, sizeof err) == GW_OK) break;
+                if (!log->failing) gw_log(PIDE_LOG_ERROR, "%s (retrying)", err);
+                log->failing = true;
+            }
+        }
+        sleep_ms(pause_ms);
+        pause_ms = pause_ms * 2 > RETRY_PAUSE_MAX_MS ? RETRY_PAUSE_MAX_MS : pause_ms * 2;
+        if (PQstatus(log->conn) != CONNECTION_OK) PQreset(log->conn);
+    }
+    if (log->failing) gw_log(PIDE_LOG_WARN, "exchange log writes resumed");
+    log->failing = false;
+    finish_batch(log, batch, n);
+}
+
+static void *writer_main(void *arg)
+{
+    exchange_log *log = arg;
+    pthread_mutex_lock(&log->lock);
+    for (;;) {
+        while (!log->queue_head && !log->stopping) pthread_cond_wait(&log->work, &log->lock);
+        if (!log->queue_head) break; /* stopping and drained */
+        int n = 0;
+        while (log->queue_head && n < log->batch_max) {
+            log_entry *e = log->queue_head;
+            log->queue_head = e->next;
+            e->next = NULL;
+            e->state = ENTRY_IN_FLIGHT;
+            log->batch[n++] = e;
+        }
+        if (!log->queue_head) log->queue_tail = NULL;
+        pthread_mutex_unlock(&log->lock);
+        commit_batch(log, log->batch, n);
+        pthread_mutex_lock(&log->lock);
+    }
+    pthread_mutex_unlock(&log->lock);
+    return NULL;
+}
+
+/* ---- public interface -------------------------------------------------------------------- */
+
+static void free_log(exchange_log *log)
+{
+    if (!log) return;
+    if (log->conn) PQfinish(log->conn);
+    EVP_MD_CTX_free(log->md);
+    free(log->copy_data.data);
+    free(log->batch);
+    pthread_cond_destroy(&log->work);
+    pthread_condattr_destroy(&log->mono_attr);
+    pthread_mutex_destroy(&log->lock);
+    free(log);
+}
+
+gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
+                            size_t errlen)
+{
+    exchange_log_options o;
+    exchange_log *log = NULL;
+    gw_status st = GW_ERR_INVALID_ARG;
+    int64_t seq;
+    unsigned char hash[HASH_LEN];
+    const char *why = NULL;
+
+    if (err && errlen) err[0] = '\0';
+    if (!opt || !out || !opt->conninfo) {
+        copy_error(err, errlen, "exchange log", "no conninfo given");
+        return GW_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    o = *opt;
+    if (o.batch_max <= 0) o.batch_max = DEFAULT_BATCH_MAX;
+    if (o.commit_timeout_ms <= 0) o.commit_timeout_ms = DEFAULT_COMMIT_TIMEOUT_MS;
+
+    st = GW_ERR_NOMEM;
+    log = calloc(1, sizeof *log);
+    if (!log) goto fail;
+    pthread_mutex_init(&log->lock, NULL);
+    pthread_condattr_init(&log->mono_attr);
+    pthread_condattr_setclock(&log->mono_attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&log->work, NULL);
+    log->batch_max = o.batch_max;
+    log->commit_timeout_ms = o.commit_timeout_ms;
+    log->batch = calloc((size_t)o.batch_max, sizeof *log->batch);
+    log->md = EVP_MD_CTX_new();
+    if (!log->batch || !log->md) goto fail;
+
+    st = GW_ERR_DATABASE;
+    log->conn = connect_db(&o);
+    if (!log->conn) goto fail;
+    if (PQstatus(log->conn) != CONNECTION_OK) {
+        copy_error(err, errlen, "exchange log: cannot connect to PostgreSQL",
+                   PQerrorMessage(log->conn));
+        goto fail;
+    }
+    if (!read_chain_head(log->conn, &seq, hash, &why)) {
+        copy_error(err, errlen,
+                   "exchange log: cannot read table exchange_log (are sql/migrations applied and "
+                   "SELECT, INSERT granted?)",
+                   why ? why : PQerrorMessage(log->conn));
+        goto fail;
+    }
+    PGresult *res = PQexec(log->conn, "SELECT has_table_privilege('exchange_log', 'INSERT')");
+    bool may_insert = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                      strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!may_insert) {
+        copy_error(err, errlen, "exchange log", "this role may not INSERT into exchange_log");
+        goto fail;
+    }
+
+    if (pthread_create(&log->writer, NULL, writer_main, log) != 0) {
+        copy_error(err, errlen, "exchange log", "cannot start the writer thread");
+        st = GW_ERR_INTERNAL;
+        goto fail;
+    }
+    *out = log;
+    return GW_OK;
+
+fail:
+    if (st == GW_ERR_NOMEM) copy_error(err, errlen, "exchange log", "out of memory");
+    free_log(log);
+    return st;
+}
+
+/* Removes a still-queued entry from the queue (its waiter timed out). */
+static void unlink_queued(exchange_log *log, log_entry *e)
+{
+    log_entry *prev = NULL;
+    for (log_entry *it = log->queue_head; it; prev = it, it = it->next) {
+        if (it != e) continue;
+        if (prev)
+            prev->next = e->next;
+        else
+            log->queue_head = e->next;
+        if (log->queue_tail == e) log->queue_tail = prev;
+        return;
+    }
+}
+
+gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec)
+{
+    unsigned char uuid[UUID_LEN];
+    if (!log || !rec) return GW_ERR_INVALID_ARG;
+    gw_status st = validate_record(rec, uuid);
+    if (st != GW_OK) return st;
+
+    struct timespec deadline = deadline_after_ms(log->commit_timeout_ms);
+    log_entry *e = entry_new(rec, uuid, &log->mono_attr);
+    if (!e) return GW_ERR_NOMEM;
+
+    pthread_mutex_lock(&log->lock);
+    if (log->stopping) {
+        pthread_mutex_unlock(&log->lock);
+        entry_free(e);
+        return GW_ERR_LOG_UNAVAILABLE;
+    }
+    if (log->queue_tail)
+        log->queue_tail->next = e;
+    else
+        log->queue_head = e;
+    log->queue_tail = e;
+    pthread_cond_signal(&log->work);
+
+    int rc = 0;
+    while (e->state != ENTRY_COMMITTED && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&e->done, &log->lock, &deadline);
+
+    if (e->state == ENTRY_COMMITTED) {
+        st = GW_OK;
+    } else {
+        st = GW_ERR_LOG_UNAVAILABLE;
+        if (e->state == ENTRY_QUEUED) {
+            unlink_queued(log, e);
+        } else {
+            e->abandoned = true; /* the writer holds it and frees it */
+            e = NULL;
+        }
+    }
+    pthread_mutex_unlock(&log->lock);
+    if (e) entry_free(e);
+    return st;
+}
+
+void exchange_log_close(exchange_log *log)
+{
+    if (!log) return;
+    pthread_mutex_lock(&log->lock);
+    log->stopping = true;
+    pthread_cond_signal(&log->work);
+    pthread_mutex_unlock(&log->lock);
+    pthread_join(log->writer, NULL);
+    free_log(log);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# test_cli.sh — the daemon's command line: --version, --help, --check-config on the shipped
+# configurations, and clear errors with a non-zero exit for bad options and bad configurations.
+# ctest-fixtures: pki
+. "$(dirname "$0")/lib.sh"
+
+out=$("$GATEWAY_BIN" --version)
+[[ "$out" =~ ^pide-gateway\ [0-9]+\.[0-9]+\.[0-9]+\ \(adapter\ ABI\ 1\)$ ]] && pass "--version" || fail "--version printed '$out'"
+"$GATEWAY_BIN" --help | grep -q -- "--check-config" && pass "--help lists the options" || fail "--help"
+
+# The demo configuration checks out as shipped.
+"$GATEWAY_BIN" --config "$PIDE_SOURCE_DIR/conf/demo.xml" --check-config >"$T/check.out" 2>&1 \
+  && pass "conf/demo.xml passes --check-config" || fail "conf/demo.xml: $(cat "$T/check.out")"
+assert_contains "$T/check.out" "configuration OK (1 services" "--check-config reports what it loaded"
+
+expect_exit() { # code what cmd...
+  local want=$1 what=$2; shift 2
+  set +e; "$@" >"$T/out.txt" 2>&1; local got=$?; set -e
+  assert_eq "$want" "$got" "$what: exit $want"
+}
+expect_exit 2 "no --config" "$GATEWAY_BIN"
+assert_contains "$T/out.txt" "--config FILE is required" "no --config: says what is missing"
+expect_exit 2 "unknown option" "$GATEWAY_BIN" --frobnicate
+expect_exit 1 "missing file" "$GATEWAY_BIN" --config "$T/nope.xml" --check-config
+assert_contains "$T/out.txt" "nope.xml" "missing file: names the file"
+
+# A configuration error names file and line.
+sed 's|adapter="reniec"|adapter="reniec" bogus="1"|' "$PIDE_SOURCE_DIR/conf/demo.xml" > "$PIDE_SOURCE_DIR/conf/.test-bad.xml.$$"
+expect_exit 1 "bad configuration" "$GATEWAY_BIN" --config "$PIDE_SOURCE_DIR/conf/.test-bad.xml.$$" --check-config
+rm -f "$PIDE_SOURCE_DIR/conf/.test-bad.xml.$$"
+grep -qE "\.test-bad\.xml\.[0-9]+:[0-9]+: .*bogus" "$T/out.txt" && pass "bad configuration: file:line: reason" \
+  || fail "bad configuration message: $(cat "$T/out.txt")"
+
+# A signing key others can read is refused at start-up, naming the file.
+cp "$PIDE_TEST_PKI_DIR/gateway-sign.key" "$T/open.key"; chmod 644 "$T/open.key"
+cp "$PIDE_TEST_PKI_DIR/gateway-sign.pem" "$T/open.pem"
+start_reniec_sim
+write_config
+sed -i "s|key=\"[^\"]*\"|key=\"$T/open.key\"|; s|certificate=\"[^\"]*\"|certificate=\"$T/open.pem\"|" "$CONFIG"
+expect_exit 1 "world-readable signing key" "$GATEWAY_BIN" --config "$CONFIG"
+assert_contains "$T/out.txt" "open.key" "world-readable signing key: names the file"
+
+# The password hash tool makes hashes the configuration accepts.
+hash=$(echo 'a secret' | "$GATEWAY_BIN" --hash-password)
+[[ "$hash" == pbkdf2-sha256\$* ]] && pass "--hash-password prints a pbkdf2-sha256 hash" || fail "hash: $hash"
+
+finish

@@ -1,0 +1,664 @@
+/*
+ * check_exchange_log.c — the exchange log against a real PostgreSQL: round trip of every field,
+ * concurrent group commit with a gapless, verifiable chain, the gateway role's missing rights,
+ * start-up errors, reconnection after losing the backend and the commit timeout.
+ * ctest-fixtures: postgres
+ *
+ * The cluster is shared with other test binaries running at the same time: rows are found by
+ * per-test exchange ids / client_member tags, never by assuming an empty table.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exchange_log.h"
+
+#define PG_EPOCH_OFFSET_US (INT64_C(946684800) * 1000000)
+
+/* ---- fixture access ---------------------------------------------------------------------- */
+
+static char *read_trimmed(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s (is the postgres fixture running?)", path);
+    static char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ')) n--;
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+static char *conninfo;
+static char *password;
+
+static void load_fixture(void)
+{
+    const char *file = getenv("PIDE_TEST_PG_CONNINFO_FILE");
+    ck_assert_msg(file != NULL, "PIDE_TEST_PG_CONNINFO_FILE is not set (run through ctest)");
+    conninfo = read_trimmed(file);
+    char pw_path[4096];
+    snprintf(pw_path, sizeof pw_path, "%s", file);
+    char *slash = strrchr(pw_path, '/');
+    snprintf(slash ? slash + 1 : pw_path, sizeof pw_path - (size_t)(slash ? slash + 1 - pw_path : 0),
+             "gateway.password");
+    password = read_trimmed(pw_path);
+}
+
+static void unload_fixture(void)
+{
+    free(conninfo);
+    free(password);
+}
+
+/* A second, plain libpq session as the gateway role; extra overrides conninfo keywords. */
+static PGconn *gateway_session(void)
+{
+    const char *keys[] = {"dbname", "password", NULL};
+    const char *values[] = {conninfo, password, NULL};
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    return c;
+}
+
+static exchange_log *open_log(const char *extra_conninfo, int timeout_ms)
+{
+    char ci[1024];
+    snprintf(ci, sizeof ci, "%s %s", conninfo, extra_conninfo ? extra_conninfo : "");
+    exchange_log_options opt = {.conninfo = ci, .password = password, .batch_max = 0,
+                                .commit_timeout_ms = timeout_ms};
+    exchange_log *log = NULL;
+    char err[512];
+    gw_status st = exchange_log_open(&opt, &log, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "open: %s", err);
+    return log;
+}
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+static void new_uuid(char out[37])
+{
+    unsigned char b[16];
+    ck_assert_int_eq(RAND_bytes(b, sizeof b), 1);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+}
+
+static int64_t now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static double monotonic_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A plain successful exchange with the given id and client tag. */
+static gw_log_record simple_record(const char *uuid, const char *member)
+{
+    static const unsigned char body[] = "<soap:Envelope/>";
+    gw_log_record r = {0};
+    r.exchange_id = uuid;
+    r.client_member = member;
+    r.service = "reniec.consultarDni";
+    r.request = body;
+    r.request_len = sizeof body - 1;
+    r.t_request_in = now_us();
+    r.outcome = "ok";
+    r.http_status = 200;
+    return r;
+}
+
+static int64_t rows_with_member(PGconn *c, const char *member)
+{
+    const char *v[1] = {member};
+    PGresult *res = PQexecParams(c, "SELECT count(*) FROM exchange_log WHERE client_member = $1",
+                                 1, NULL, v, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    int64_t n = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+static uint64_t be_uint(const char *p, int len)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < len; i++) v = (v << 8) | (unsigned char)p[i];
+    return v;
+}
+
+/* ---- tests ------------------------------------------------------------------------------- */
+
+START_TEST(test_append_round_trips_every_field)
+{
+    char uuid[37], member[64];
+    new_uuid(uuid);
+    snprintf(member, sizeof member, "roundtrip-%d", (int)getpid());
+    static const unsigned char request[] = {'<', 'a', '>', 0x00, 0xff, 0xfe, 0x80, 0x00, 'z', 0xc3};
+    static const unsigned char response[] = {0x00, 0x00, 0x01, '\n', 0x7f};
+    gw_log_record r = {
+        .exchange_id = uuid, .client_member = member, .client_user = "40404040",
+        .auth_method = "mtls", .client_address = "192.0.2.7", .service = "sunat.consultarRuc",
+        .operation = "getDatosPrincipales", .adapter = "rest-json", .subject_type = "DNI",
+        .subject_id = "12345678", .purpose = "Verificación de identidad — ñandú",
+        .procedure = "EXP-2024-001", .request = request, .request_len = sizeof request,
+        .response = response, .response_len = sizeof response, .signature_value = "c2lnbmF0dXJl",
+        .t_request_in = 1718000000123456, .t_provider_out = 1718000000223456,
+        .t_provider_in = 1718000000323456, .t_response_out = 1718000000423457,
+        .outcome = "fault", .fault_code = "Server.Provider.Timeout",
+        .fault_message = "the provider did not answer in time", .result_code = "0001",
+        .http_status = 500};
+    for (int i = 0; i < 32; i++) {
+        r.request_sha256[i] = (unsigned char)i;
+        r.response_sha256[i] = (unsigned char)(255 - i);
+    }
+    /* The log must copy: scribble over the caller's copy of the id after the append. */
+    exchange_log *log = open_log(NULL, 5000);
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    char expected_uuid[37];
+    memcpy(expected_uuid, uuid, sizeof uuid);
+    memset(uuid, 'x', 36);
+
+    PGconn *c = gateway_session();
+    const char *params[1] = {expected_uuid};
+    PGresult *res = PQexecParams(c,
+        "SELECT exchange_id::text, client_member, client_user, auth_method, client_address, "
+        "service, operation, adapter, subject_type, subject_id, purpose, procedure, request, "
+        "response, request_sha256, response_sha256, signature_value, "
+        "(extract(epoch from t_request_in) * 1000000)::int8, "
+        "(extract(epoch from t_provider_out) * 1000000)::int8, "
+        "(extract(epoch from t_provider_in) * 1000000)::int8, "
+        "(extract(epoch from t_response_out) * 1000000)::int8, outcome, fault_code, "
+        "fault_message, result_code, http_status, seq, octet_length(prev_hash), "
+        "octet_length(row_hash), t_logged IS NOT NULL "
+        "FROM exchange_log WHERE exchange_id = $1::uuid",
+        1, NULL, params, NULL, NULL, 1);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    ck_assert_int_eq(PQntuples(res), 1);
+
+    const char *texts[] = {expected_uuid, member, r.client_user, r.auth_method, r.client_address,
+                           r.service, r.operation, r.adapter, r.subject_type, r.subject_id,
+                           r.purpose, r.procedure};
+    for (int i = 0; i < 12; i++) {
+        ck_assert_int_eq(PQgetlength(res, 0, i), (int)strlen(texts[i]));
+        ck_assert_msg(memcmp(PQgetvalue(res, 0, i), texts[i], strlen(texts[i])) == 0,
+                      "column %d differs", i);
+    }
+    ck_assert_int_eq(PQgetlength(res, 0, 12), sizeof request);
+    ck_assert(memcmp(PQgetvalue(res, 0, 12), request, sizeof request) == 0);
+    ck_assert_int_eq(PQgetlength(res, 0, 13), sizeof response);
+    ck_assert(memcmp(PQgetvalue(res, 0, 13), response, sizeof response) == 0);
+    ck_assert(memcmp(PQgetvalue(res, 0, 14), r.request_sha256, 32) == 0);
+    ck_assert(memcmp(PQgetvalue(res, 0, 15), r.response_sha256, 32) == 0);
+    ck_assert_str_eq(PQgetvalue(res, 0, 16), r.signature_value);
+    const int64_t times[] = {r.t_request_in, r.t_provider_out, r.t_provider_in, r.t_response_out};
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq((int64_t)be_uint(PQgetvalue(res, 0, 17 + i), 8), times[i]);
+    ck_assert_str_eq(PQgetvalue(res, 0, 21), "fault");
+    ck_assert_str_eq(PQgetvalue(res, 0, 22), r.fault_code);
+    ck_assert_str_eq(PQgetvalue(res, 0, 23), r.fault_message);
+    ck_assert_str_eq(PQgetvalue(res, 0, 24), r.result_code);
+    ck_assert_int_eq((int32_t)be_uint(PQgetvalue(res, 0, 25), 4), 500);
+    ck_assert_int_gt((int64_t)be_uint(PQgetvalue(res, 0, 26), 8), 0);
+    ck_assert_int_eq((int32_t)be_uint(PQgetvalue(res, 0, 27), 4), 32);
+    ck_assert_int_eq((int32_t)be_uint(PQgetvalue(res, 0, 28), 4), 32);
+    ck_assert_int_eq(PQgetvalue(res, 0, 29)[0], 1);
+    PQclear(res);
+
+    /* NULL strings and zero times are stored as SQL NULL. */
+    char uuid2[37];
+    new_uuid(uuid2);
+    gw_log_record sparse = {.exchange_id = uuid2, .t_request_in = now_us(), .outcome = "ok"};
+    ck_assert_int_eq(exchange_log_append(log, &sparse), GW_OK);
+    params[0] = uuid2;
+    res = PQexecParams(c,
+        "SELECT client_member IS NULL AND request IS NULL AND t_provider_out IS NULL AND "
+        "t_response_out IS NULL AND signature_value IS NULL AND fault_code IS NULL "
+        "FROM exchange_log WHERE exchange_id = $1::uuid",
+        1, NULL, params, NULL, NULL, 0);
+    ck_assert_int_eq(PQntuples(res), 1);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    PQfinish(c);
+    exchange_log_close(log);
+}
+END_TEST
+
+START_TEST(test_append_rejects_records_postgres_would_refuse)
+{
+    exchange_log *log = open_log(NULL, 5000);
+    char uuid[37];
+    new_uuid(uuid);
+    gw_log_record r = simple_record("not-a-uuid", "reject");
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    r = simple_record(uuid, "reject");
+    r.outcome = "maybe";
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    r = simple_record(uuid, "reject");
+    r.t_request_in = 0;
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    exchange_log_close(log);
+}
+END_TEST
+
+START_TEST(test_invalid_utf8_is_stored_with_replacement_characters)
+{
+    exchange_log *log = open_log(NULL, 5000);
+    char uuid[37];
+    new_uuid(uuid);
+    gw_log_record r = simple_record(uuid, "utf8-repair");
+    r.fault_message = "bad \xc3\x28 and \xff end \xe2\x82\xac";
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    exchange_log_close(log);
+
+    PGconn *c = gateway_session();
+    PGresult *res = PQexecParams(c, "SELECT fault_message FROM exchange_log WHERE exchange_id = $1::uuid",
+                                 1, NULL, (const char *[]){uuid}, NULL, NULL, 0);
+    ck_assert_int_eq(PQntuples(res), 1);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "bad \xef\xbf\xbd( and \xef\xbf\xbd end \xe2\x82\xac");
+    PQclear(res);
+    PQfinish(c);
+}
+END_TEST
+
+#define THREADS 8
+#define APPENDS_PER_THREAD 200
+
+struct appender {
+    exchange_log *log;
+    const char *member;
+    int failures;
+};
+
+static void *append_many(void *arg)
+{
+    struct appender *a = arg;
+    for (int i = 0; i < APPENDS_PER_THREAD; i++) {
+        char uuid[37];
+        new_uuid(uuid);
+        gw_log_record r = simple_record(uuid, a->member);
+        if (exchange_log_append(a->log, &r) != GW_OK) a->failures++;
+    }
+    return NULL;
+}
+
+/* The canonical encoding of docs/exchange-log.md, from the binary column values read back. */
+static void recompute_row_hash(const PGresult *res, int row, int fields, const unsigned char *prev,
+                               unsigned char out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    EVP_DigestUpdate(md, prev, 32);
+    for (int col = 0; col < fields; col++) {
+        unsigned char tag = PQgetisnull(res, row, col) ? 0 : 1;
+        EVP_DigestUpdate(md, &tag, 1);
+        if (!tag) continue;
+        uint32_t len = (uint32_t)PQgetlength(res, row, col);
+        unsigned char be[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                               (unsigned char)(len >> 8), (unsigned char)len};
+        EVP_DigestUpdate(md, be, 4);
+        EVP_DigestUpdate(md, PQgetvalue(res, row, col), len);
+    }
+    unsigned int n;
+    EVP_DigestFinal_ex(md, out, &n);
+    EVP_MD_CTX_free(md);
+}
+
+START_TEST(test_concurrent_appends_form_a_gapless_valid_chain)
+{
+    char member[64];
+    snprintf(member, sizeof member, "concurrent-%d-%ld", (int)getpid(), (long)now_us());
+    exchange_log *log = open_log(NULL, 10000);
+    struct appender a[THREADS];
+    pthread_t t[THREADS];
+    double start = monotonic_s();
+    for (int i = 0; i < THREADS; i++) {
+        a[i] = (struct appender){log, member, 0};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, append_many, &a[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(a[i].failures, 0);
+    }
+    double elapsed = monotonic_s() - start;
+    fprintf(stderr, "check_exchange_log: %d appends from %d threads in %.3f s (%.0f rows/s)\n",
+            THREADS * APPENDS_PER_THREAD, THREADS, elapsed,
+            THREADS * APPENDS_PER_THREAD / elapsed);
+    exchange_log_close(log);
+
+    PGconn *c = gateway_session();
+    ck_assert_int_eq(rows_with_member(c, member), THREADS * APPENDS_PER_THREAD);
+
+    /* The whole log, in the canonical field order, as binary values. */
+    PGresult *res = PQexecParams(c,
+        "SELECT seq, exchange_id, client_member, client_user, auth_method, client_address, "
+        "service, operation, adapter, subject_type, subject_id, purpose, procedure, request, "
+        "response, request_sha256, response_sha256, signature_value, t_request_in, "
+        "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
+        "result_code, http_status, prev_hash, row_hash, client_member = $1 "
+        "FROM exchange_log ORDER BY seq",
+        1, NULL, (const char *[]){member}, NULL, NULL, 1);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    const int fields = 27, prev_col = 27, hash_col = 28, mine_col = 29;
+    unsigned char prev[32] = {0}, hash[32];
+    int mine = 0;
+    for (int row = 0; row < PQntuples(res); row++) {
+        int64_t seq = (int64_t)be_uint(PQgetvalue(res, row, 0), 8);
+        ck_assert_int_eq(seq, row + 1); /* gapless from 1, hence unique */
+        ck_assert_msg(memcmp(PQgetvalue(res, row, prev_col), prev, 32) == 0,
+                      "seq %ld: prev_hash is not the previous row's row_hash", (long)seq);
+        recompute_row_hash(res, row, fields, prev, hash);
+        ck_assert_msg(memcmp(PQgetvalue(res, row, hash_col), hash, 32) == 0,
+                      "seq %ld: row_hash does not match its content", (long)seq);
+        memcpy(prev, hash, 32);
+        mine += PQgetvalue(res, row, mine_col)[0] == 1;
+    }
+    ck_assert_int_eq(mine, THREADS * APPENDS_PER_THREAD);
+    PQclear(res);
+
+    res = PQexec(c, "SELECT count(*) FROM exchange_log_verify_chain()");
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+    PQclear(res);
+    PQfinish(c);
+}
+END_TEST
+
+static void assert_permission_denied(PGconn *c, const char *sql, const char *uuid)
+{
+    PGresult *res = PQexecParams(c, sql, uuid ? 1 : 0, NULL, (const char *[]){uuid}, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_FATAL_ERROR, "%s was allowed", sql);
+    ck_assert_str_eq(PQresultErrorField(res, PG_DIAG_SQLSTATE), "42501");
+    ck_assert_msg(strstr(PQresultErrorMessage(res), "permission denied") != NULL, "%s",
+                  PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+START_TEST(test_gateway_role_cannot_change_the_log)
+{
+    char uuid[37];
+    new_uuid(uuid);
+    exchange_log *log = open_log(NULL, 5000);
+    gw_log_record r = simple_record(uuid, "permissions");
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    exchange_log_close(log);
+
+    PGconn *c = gateway_session();
+    assert_permission_denied(c, "UPDATE exchange_log SET purpose = 'x' WHERE exchange_id = $1::uuid",
+                             uuid);
+    assert_permission_denied(c, "DELETE FROM exchange_log WHERE exchange_id = $1::uuid", uuid);
+    assert_permission_denied(c, "TRUNCATE exchange_log", NULL);
+    PQfinish(c);
+}
+END_TEST
+
+static int unused_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+START_TEST(test_open_fails_clearly_without_database)
+{
+    char ci[1024], err[512];
+    snprintf(ci, sizeof ci, "%s port=%d", conninfo, unused_port());
+    exchange_log_options opt = {.conninfo = ci, .password = password, .commit_timeout_ms = 2000};
+    exchange_log *log = (exchange_log *)&opt; /* must be reset to NULL */
+    ck_assert_int_eq(exchange_log_open(&opt, &log, err, sizeof err), GW_ERR_DATABASE);
+    ck_assert_ptr_null(log);
+    ck_assert_msg(strstr(err, "cannot connect") != NULL && strstr(err, "refused") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, password) == NULL, "the error shows the password");
+
+    /* A database without the schema: the error names the table and the remedy. */
+    snprintf(ci, sizeof ci, "%s dbname=postgres", conninfo);
+    ck_assert_int_eq(exchange_log_open(&opt, &log, err, sizeof err), GW_ERR_DATABASE);
+    ck_assert_msg(strstr(err, "exchange_log") != NULL && strstr(err, "migrations") != NULL, "%s",
+                  err);
+}
+END_TEST
+
+static int backend_pid_of(PGconn *c, const char *app)
+{
+    PGresult *res = PQexecParams(c, "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
+                                 1, NULL, (const char *[]){app}, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    int pid = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return pid;
+}
+
+START_TEST(test_writer_reconnects_after_backend_is_killed)
+{
+    char app[64], extra[96], uuid[37];
+    snprintf(app, sizeof app, "check-exchange-log-%d", (int)getpid());
+    snprintf(extra, sizeof extra, "application_name=%s", app);
+    exchange_log *log = open_log(extra, 5000);
+    new_uuid(uuid);
+    gw_log_record r = simple_record(uuid, app);
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+
+    /* A role may terminate its own backends: no superuser needed. */
+    PGconn *c = gateway_session();
+    int old_pid = backend_pid_of(c, app);
+    ck_assert_int_gt(old_pid, 0);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d, 5000)", old_pid);
+    PGresult *res = PQexec(c, sql);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+
+    new_uuid(uuid);
+    r = simple_record(uuid, app);
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    ck_assert_int_eq(rows_with_member(c, app), 2);
+    int new_pid = backend_pid_of(c, app);
+    ck_assert_int_gt(new_pid, 0);
+    ck_assert_int_ne(new_pid, old_pid);
+    PQfinish(c);
+    exchange_log_close(log);
+}
+END_TEST
+
+/* A TCP relay between the log and PostgreSQL that the test can cut and restore, to make the
+ * database unreachable for one client only (the cluster is shared). */
+typedef struct relay {
+    int upstream_port, port, listen_fd;
+    int ctl[2];
+    int conns[64];
+    int nconns;
+    pthread_t thread;
+} relay;
+
+static int relay_listen(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    return fd;
+}
+
+static void relay_drop_all(relay *r)
+{
+    for (int i = 0; i < r->nconns; i++) close(r->conns[i]);
+    r->nconns = 0;
+}
+
+/* conns[2k] is the client side, conns[2k+1] its upstream. Control bytes: 'c'ut, 'r'estore,
+ * 'q'uit; each is acknowledged with one byte back. */
+static void *relay_main(void *arg)
+{
+    relay *r = arg;
+    for (;;) {
+        struct pollfd p[66];
+        int n = 0;
+        p[n++] = (struct pollfd){.fd = r->ctl[0], .events = POLLIN};
+        p[n++] = (struct pollfd){.fd = r->listen_fd, .events = r->listen_fd >= 0 ? POLLIN : 0};
+        for (int i = 0; i < r->nconns; i++) p[n++] = (struct pollfd){.fd = r->conns[i], .events = POLLIN};
+        if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR) break;
+        if (p[0].revents) {
+            char cmd;
+            if (read(r->ctl[0], &cmd, 1) != 1 || cmd == 'q') break;
+            if (cmd == 'c') {
+                relay_drop_all(r);
+                close(r->listen_fd);
+                r->listen_fd = -1;
+            } else if (cmd == 'r') {
+                r->listen_fd = relay_listen(r->port);
+            }
+            ck_assert_int_eq(write(r->ctl[0], &cmd, 1), 1);
+            continue;
+        }
+        if (r->listen_fd >= 0 && (p[1].revents & POLLIN) && r->nconns + 2 <= 64) {
+            int client = accept(r->listen_fd, NULL, NULL);
+            int up = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->upstream_port),
+                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+            if (client >= 0 && connect(up, (struct sockaddr *)&a, sizeof a) == 0) {
+                r->conns[r->nconns++] = client;
+                r->conns[r->nconns++] = up;
+            } else {
+                if (client >= 0) close(client);
+                close(up);
+            }
+            continue;
+        }
+        for (int i = 0; i < r->nconns; i++) {
+            if (!p[2 + i].revents) continue;
+            char buf[65536];
+            ssize_t got = read(r->conns[i], buf, sizeof buf);
+            int peer = r->conns[i ^ 1];
+            if (got <= 0 || write(peer, buf, (size_t)got) != got) {
+                /* one side closed: close the pair, keep the array dense */
+                int pair = i & ~1;
+                close(r->conns[pair]);
+                close(r->conns[pair + 1]);
+                r->conns[pair] = r->conns[r->nconns - 2];
+                r->conns[pair + 1] = r->conns[r->nconns - 1];
+                r->nconns -= 2;
+                break; /* the pollfd indexes are stale now */
+            }
+        }
+    }
+    relay_drop_all(r);
+    if (r->listen_fd >= 0) close(r->listen_fd);
+    return NULL;
+}
+
+static void relay_command(relay *r, char cmd)
+{
+    char ack;
+    ck_assert_int_eq(write(r->ctl[1], &cmd, 1), 1);
+    if (cmd != 'q') ck_assert_int_eq(read(r->ctl[1], &ack, 1), 1);
+}
+
+static void relay_start(relay *r)
+{
+    const char *p = strstr(conninfo, "port=");
+    ck_assert_ptr_nonnull(p);
+    *r = (relay){.upstream_port = atoi(p + 5), .listen_fd = relay_listen(0)};
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    getsockname(r->listen_fd, (struct sockaddr *)&a, &len);
+    r->port = ntohs(a.sin_port);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, r->ctl), 0);
+    ck_assert_int_eq(pthread_create(&r->thread, NULL, relay_main, r), 0);
+}
+
+static void relay_stop(relay *r)
+{
+    relay_command(r, 'q');
+    pthread_join(r->thread, NULL);
+    close(r->ctl[0]);
+    close(r->ctl[1]);
+}
+
+START_TEST(test_append_times_out_while_database_unreachable_then_recovers)
+{
+    relay r;
+    relay_start(&r);
+    char extra[64], uuid[37], member[64];
+    snprintf(extra, sizeof extra, "port=%d", r.port);
+    snprintf(member, sizeof member, "unreachable-%d-%ld", (int)getpid(), (long)now_us());
+    const int timeout_ms = 1500;
+    exchange_log *log = open_log(extra, timeout_ms);
+    new_uuid(uuid);
+    gw_log_record rec = simple_record(uuid, member);
+    ck_assert_int_eq(exchange_log_append(log, &rec), GW_OK);
+
+    relay_command(&r, 'c');
+    new_uuid(uuid);
+    rec = simple_record(uuid, member);
+    double start = monotonic_s();
+    ck_assert_int_eq(exchange_log_append(log, &rec), GW_ERR_LOG_UNAVAILABLE);
+    double waited = monotonic_s() - start;
+    ck_assert_msg(waited >= timeout_ms / 1000.0 - 0.05 && waited < timeout_ms / 1000.0 + 1.0,
+                  "append returned after %.3f s, timeout %d ms", waited, timeout_ms);
+
+    relay_command(&r, 'r');
+    new_uuid(uuid);
+    rec = simple_record(uuid, member);
+    ck_assert_int_eq(exchange_log_append(log, &rec), GW_OK);
+    exchange_log_close(log);
+    relay_stop(&r);
+
+    /* The refused row was not written later behind the caller's back. */
+    PGconn *c = gateway_session();
+    ck_assert_int_eq(rows_with_member(c, member), 2);
+    PQfinish(c);
+}
+END_TEST
+
+static Suite *exchange_log_suite(void)
+{
+    Suite *s = suite_create("exchange_log");
+    TCase *tc = tcase_create("postgres");
+    tcase_add_checked_fixture(tc, load_fixture, unload_fixture);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_append_round_trips_every_field);
+    tcase_add_test(tc, test_append_rejects_records_postgres_would_refuse);
+    tcase_add_test(tc, test_invalid_utf8_is_stored_with_replacement_characters);
+    tcase_add_test(tc, test_concurrent_appends_form_a_gapless_valid_chain);
+    tcase_add_test(tc, test_gateway_role_cannot_change_the_log);
+    tcase_add_test(tc, test_open_fails_clearly_without_database);
+    tcase_add_test(tc, test_writer_reconnects_after_backend_is_killed);
+    tcase_add_test(tc, test_append_times_out_while_database_unreachable_then_recovers);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(exchange_log_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
