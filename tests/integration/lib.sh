@@ -9,7 +9,6 @@ set -euo pipefail
 mkdir -p "$PIDE_BUILD_DIR/test-run"
 T=$(mktemp -d "$PIDE_BUILD_DIR/test-run/$(basename "$0" .sh).XXXXXX")
 GATEWAY_BIN="$PIDE_BUILD_DIR/gateway/pide-gateway"
-RENIEC_SIM_BIN="$PIDE_BUILD_DIR/simulators/reniec/reniec-sim"
 failures=0
 started_pids=()
 
@@ -57,14 +56,21 @@ wait_port_file() {
   return 1
 }
 
-# start_reniec_sim [options]: sets RENIEC_PORT.
-start_reniec_sim() {
-  rm -f "$T/reniec.port"
-  "$RENIEC_SIM_BIN" --port 0 --port-file "$T/reniec.port" "$@" 2>>"$T/reniec.log" &
-  started_pids+=($!)
-  RENIEC_PID=$!
-  RENIEC_PORT=$(wait_port_file "$T/reniec.port" "$RENIEC_PID")
+# start_sim NAME [options]: starts simulators/NAME/NAME-sim on a free port; sets
+# ${NAME^^}_PORT and ${NAME^^}_PID (e.g. RENIEC_PORT).
+start_sim() {
+  local name=$1; shift
+  local upper=${name^^} pid port
+  rm -f "$T/$name.port"
+  "$PIDE_BUILD_DIR/simulators/$name/$name-sim" --port 0 --port-file "$T/$name.port" "$@" \
+    2>>"$T/$name.log" &
+  pid=$!
+  started_pids+=("$pid")
+  port=$(wait_port_file "$T/$name.port" "$pid")
+  printf -v "${upper}_PORT" '%s' "$port"
+  printf -v "${upper}_PID" '%s' "$pid"
 }
+start_reniec_sim() { start_sim reniec "$@"; }
 
 # write_config [reniec-endpoint]: the demo configuration (conf/demo.xml) with this run's ports,
 # keys, database and absolute paths, so the configuration `make demo` uses is the one tested.

@@ -1,0 +1,905 @@
+/*
+ * config.c — loads the gateway configuration: a safe libxml2 parse (no network, no DTD, no
+ * entity expansion), validation against schemas/gateway-config.xsd, then the checks a schema
+ * cannot express (duplicates, cross references, files, URLs, ranges, hash format), each reported
+ * as "file:line: reason". Relative paths are resolved against the configuration file's folder.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlschemas.h>
+
+#include "credential.h"
+
+#define CONFIG_NS "urn:pide-gateway:config:1"
+#define CONFIG_SCHEMA_FILE "gateway-config.xsd"
+
+/* Defaults of optional attributes; docs/configuration.md lists the same values. */
+#define DEFAULT_LISTEN_ADDRESS "127.0.0.1"
+#define DEFAULT_LISTEN_PORT 8080
+#define DEFAULT_WORKERS 16
+#define DEFAULT_BACKLOG 256
+#define DEFAULT_MAX_BODY_BYTES 1048576
+#define DEFAULT_MAX_XML_DEPTH 64
+#define DEFAULT_MAX_XML_NODES 10000
+#define DEFAULT_RECV_TIMEOUT_S 10
+#define DEFAULT_SEND_TIMEOUT_S 10
+#define DEFAULT_KEEPALIVE_IDLE_S 30
+#define DEFAULT_LOG_BATCH_MAX 256
+#define DEFAULT_LOG_COMMIT_TIMEOUT_MS 5000
+#define DEFAULT_ENDPOINT_TIMEOUT_MS 5000
+
+typedef struct loader {
+    const char *path;  /* as given: what error messages show */
+    char *base_dir;    /* absolute folder of the file: what relative paths are resolved against */
+    char *err;
+    size_t errlen;
+    gw_config *cfg;
+} loader;
+
+__attribute__((format(printf, 3, 4)))
+static gw_status fail_at_line(loader *ld, long line, const char *fmt, ...)
+{
+    if (!ld->err || !ld->errlen)
+        return GW_ERR_CONFIG;
+    int n = snprintf(ld->err, ld->errlen, "%s:%ld: ", ld->path, line);
+    if (n >= 0 && (size_t)n < ld->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ld->err + n, ld->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return GW_ERR_CONFIG;
+}
+
+#define fail_at(ld, node, ...) fail_at_line((ld), xmlGetLineNo(node), __VA_ARGS__)
+
+/* ---- libxml2 errors: keep the first, count the rest ---- */
+
+typedef struct error_collector {
+    char message[512];
+    long line;
+    int count;
+} error_collector;
+
+/* "Element '{urn:pide-gateway:config:1}listen'" reads better as "Element 'listen'". */
+static void drop_namespace_marks(char *s)
+{
+    static const char mark[] = "{" CONFIG_NS "}";
+    char *p;
+    while ((p = strstr(s, mark)) != NULL)
+        memmove(p, p + sizeof mark - 1, strlen(p + sizeof mark - 1) + 1);
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+}
+
+static void collect_error(void *data, xmlErrorPtr error)
+{
+    error_collector *c = data;
+    if (!error || error->level == XML_ERR_WARNING)
+        return;
+    if (c->count++ == 0) {
+        snprintf(c->message, sizeof c->message, "%s",
+                 error->message ? error->message : "unknown XML error");
+        drop_namespace_marks(c->message);
+        c->line = error->line;
+    }
+}
+
+static void collect_parser_error(void *data, xmlErrorPtr error)
+{
+    collect_error(((xmlParserCtxtPtr)data)->_private, error);
+}
+
+static gw_status fail_collected(loader *ld, const error_collector *c, const char *what)
+{
+    if (c->count > 1)
+        return fail_at_line(ld, c->line, "%s%s (and %d more error%s)", what, c->message,
+                            c->count - 1, c->count > 2 ? "s" : "");
+    return fail_at_line(ld, c->line, "%s%s", what, c->count ? c->message : "unknown error");
+}
+
+/* ---- paths ---- */
+
+/* Lexically removes "." and ".." so that stored paths are plain absolute paths. */
+static void normalize_path(char *path)
+{
+    char *out = path;
+    const char *in = path;
+    while (*in) {
+        while (*in == '/')
+            in++;
+        const char *end = strchr(in, '/');
+        size_t len = end ? (size_t)(end - in) : strlen(in);
+        if (len == 0)
+            break;
+        if (len == 1 && in[0] == '.') {
+            /* skip */
+        } else if (len == 2 && in[0] == '.' && in[1] == '.') {
+            while (out > path && *--out != '/')
+                ;
+        } else {
+            *out++ = '/';
+            memmove(out, in, len);
+            out += len;
+        }
+        in += len;
+    }
+    if (out == path)
+        *out++ = '/';
+    *out = '\0';
+}
+
+static char *resolve_path(const char *base_dir, const char *value)
+{
+    size_t need = strlen(base_dir) + 1 + strlen(value) + 1;
+    char *p = malloc(need);
+    if (!p)
+        return NULL;
+    if (value[0] == '/')
+        snprintf(p, need, "%s", value);
+    else
+        snprintf(p, need, "%s/%s", base_dir, value);
+    normalize_path(p);
+    return p;
+}
+
+static char *config_directory(const char *path)
+{
+    char *real = realpath(path, NULL);
+    if (!real)
+        return NULL;
+    char *slash = strrchr(real, '/');
+    if (slash == real)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    return real;
+}
+
+/* ---- attributes (the schema has checked presence and lexical form already; these still
+ * refuse what they cannot convert, so a schema change cannot make them read garbage) ---- */
+
+static int is_named(const xmlNode *n, const char *name)
+{
+    return n->type == XML_ELEMENT_NODE && xmlStrcmp(n->name, BAD_CAST name) == 0;
+}
+
+static const xmlNode *child_named(const xmlNode *parent, const char *name)
+{
+    for (const xmlNode *c = parent->children; c; c = c->next)
+        if (is_named(c, name))
+            return c;
+    return NULL;
+}
+
+static const xmlNode *nth_child_named(const xmlNode *parent, const char *name, size_t index)
+{
+    for (const xmlNode *c = parent->children; c; c = c->next)
+        if (is_named(c, name) && index-- == 0)
+            return c;
+    return NULL;
+}
+
+static size_t count_children(const xmlNode *parent, const char *name)
+{
+    size_t n = 0;
+    for (const xmlNode *c = parent->children; c; c = c->next)
+        n += is_named(c, name);
+    return n;
+}
+
+static char *trimmed_copy(const char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
+    return strndup(s, n);
+}
+
+/* The attribute's value (malloc'd, trimmed), `def` copied when absent, NULL in *out when absent
+ * without a default. */
+static gw_status attr_string(loader *ld, const xmlNode *node, const char *name, const char *def,
+                             int required, char **out)
+{
+    *out = NULL;
+    xmlChar *value = xmlGetNoNsProp(node, BAD_CAST name);
+    if (!value) {
+        if (required)
+            return fail_at(ld, node, "element '%s' needs attribute '%s'", node->name, name);
+        if (def && !(*out = strdup(def)))
+            return GW_ERR_NOMEM;
+        return GW_OK;
+    }
+    *out = trimmed_copy((const char *)value);
+    xmlFree(value);
+    return *out ? GW_OK : GW_ERR_NOMEM;
+}
+
+static gw_status attr_long(loader *ld, const xmlNode *node, const char *name, long def,
+                           long min, long max, long *out)
+{
+    char *text;
+    gw_status st = attr_string(ld, node, name, NULL, 0, &text);
+    if (st != GW_OK)
+        return st;
+    if (!text) {
+        *out = def;
+        return GW_OK;
+    }
+    errno = 0;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end != '\0')
+        st = fail_at(ld, node, "attribute '%s' of '%s': '%s' is not a whole number", name,
+                     node->name, text);
+    else if (v < min || v > max)
+        st = fail_at(ld, node, "attribute '%s' of '%s': %ld is out of range %ld..%ld", name,
+                     node->name, v, min, max);
+    else
+        *out = v;
+    free(text);
+    return st;
+}
+
+static gw_status attr_int(loader *ld, const xmlNode *node, const char *name, int def, int min,
+                          int max, int *out)
+{
+    long v;
+    gw_status st = attr_long(ld, node, name, def, min, max, &v);
+    if (st == GW_OK)
+        *out = (int)v;
+    return st;
+}
+
+static gw_status attr_bool(loader *ld, const xmlNode *node, const char *name, int def, int *out)
+{
+    char *text;
+    gw_status st = attr_string(ld, node, name, NULL, 0, &text);
+    if (st != GW_OK)
+        return st;
+    if (!text)
+        *out = def;
+    else if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+        *out = 1;
+    else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+        *out = 0;
+    else
+        st = fail_at(ld, node, "attribute '%s' of '%s': '%s' is not true or false", name,
+                     node->name, text);
+    free(text);
+    return st;
+}
+
+static gw_status attr_path(loader *ld, const xmlNode *node, const char *name, int required,
+                           char **out)
+{
+    char *text;
+    gw_status st = attr_string(ld, node, name, NULL, required, &text);
+    *out = NULL;
+    if (st != GW_OK || !text)
+        return st;
+    if (text[0] == '\0')
+        st = fail_at(ld, node, "attribute '%s' of '%s' is empty", name, node->name);
+    else if (!(*out = resolve_path(ld->base_dir, text)))
+        st = GW_ERR_NOMEM;
+    free(text);
+    return st;
+}
+
+/* ---- value checks ---- */
+
+static int all_digits(const char *s, size_t len)
+{
+    if (strlen(s) != len)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+    return 1;
+}
+
+static gw_status check_readable_file(loader *ld, const xmlNode *node, const char *service,
+                                     const char *what, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return fail_at(ld, node, "service '%s': %s file %s: %s", service, what, path,
+                       strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return fail_at(ld, node, "service '%s': %s file %s is not a regular file", service, what,
+                       path);
+    if (access(path, R_OK) != 0)
+        return fail_at(ld, node, "service '%s': %s file %s is not readable: %s", service, what,
+                       path, strerror(errno));
+    return GW_OK;
+}
+
+/* http://host[:port][/path] or https://…, host a name or an [IPv6] literal. Returns NULL when
+ * good, else the reason. */
+static const char *endpoint_url_problem(const char *url)
+{
+    const char *rest;
+    if (strncmp(url, "http://", 7) == 0)
+        rest = url + 7;
+    else if (strncmp(url, "https://", 8) == 0)
+        rest = url + 8;
+    else
+        return "must start with http:// or https://";
+    for (const char *p = url; *p; p++)
+        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+            return "contains whitespace or control characters";
+    const char *at = memchr(rest, '@', strcspn(rest, "/?#"));
+    if (at)
+        return "must not carry credentials";
+    const char *host_end;
+    if (*rest == '[') {
+        host_end = strchr(rest, ']');
+        if (!host_end || host_end == rest + 1)
+            return "has an unterminated or empty [IPv6] host";
+        host_end++;
+    } else {
+        host_end = rest + strcspn(rest, ":/?#");
+        if (host_end == rest)
+            return "has no host";
+        for (const char *p = rest; p < host_end; p++)
+            if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+                return "has an invalid character in its host";
+    }
+    if (*host_end == ':') {
+        const char *port = host_end + 1;
+        size_t len = strcspn(port, "/?#");
+        long v = 0;
+        if (len == 0 || len > 5)
+            return "has an invalid port";
+        for (size_t i = 0; i < len; i++) {
+            if (!isdigit((unsigned char)port[i]))
+                return "has an invalid port";
+            v = v * 10 + (port[i] - '0');
+        }
+        if (v < 1 || v > 65535)
+            return "has a port outside 1..65535";
+        host_end = port + len;
+    }
+    if (*host_end != '\0' && *host_end != '/' && *host_end != '?')
+        return "is not a valid URL";
+    return NULL;
+}
+
+/* "a b  c" → {"a","b","c",NULL}. */
+static char **split_words(const char *text)
+{
+    size_t words = 0;
+    for (const char *p = text; *p;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        words++;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+    }
+    char **list = calloc(words + 1, sizeof *list);
+    if (!list)
+        return NULL;
+    size_t i = 0;
+    for (const char *p = text; *p;) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && !isspace((unsigned char)*p))
+            p++;
+        if (!(list[i++] = strndup(start, (size_t)(p - start)))) {
+            for (size_t j = 0; j < i; j++)
+                free(list[j]);
+            free(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
+/* ---- sections ---- */
+
+static gw_status load_listen(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    gw_status st;
+    if (!node) {
+        cfg->listen_port = DEFAULT_LISTEN_PORT;
+        cfg->workers = DEFAULT_WORKERS;
+        cfg->backlog = DEFAULT_BACKLOG;
+        return (cfg->listen_address = strdup(DEFAULT_LISTEN_ADDRESS)) ? GW_OK : GW_ERR_NOMEM;
+    }
+    if ((st = attr_string(ld, node, "address", DEFAULT_LISTEN_ADDRESS, 0,
+                          &cfg->listen_address)) != GW_OK)
+        return st;
+    if (cfg->listen_address[0] == '\0')
+        return fail_at(ld, node, "listen address is empty");
+    long port;
+    if ((st = attr_long(ld, node, "port", DEFAULT_LISTEN_PORT, LONG_MIN, LONG_MAX, &port)) !=
+        GW_OK)
+        return st;
+    /* 0 asks the system for a free port (tests and tools read it back with --port-file). */
+    if (port < 0 || port > 65535)
+        return fail_at(ld, node, "listen port %ld is out of range 0..65535", port);
+    cfg->listen_port = (int)port;
+    if ((st = attr_int(ld, node, "workers", DEFAULT_WORKERS, 1, 4096, &cfg->workers)) != GW_OK)
+        return st;
+    return attr_int(ld, node, "backlog", DEFAULT_BACKLOG, 1, 65535, &cfg->backlog);
+}
+
+static gw_status load_limits(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    cfg->max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+    cfg->max_xml_depth = DEFAULT_MAX_XML_DEPTH;
+    cfg->max_xml_nodes = DEFAULT_MAX_XML_NODES;
+    cfg->recv_timeout_s = DEFAULT_RECV_TIMEOUT_S;
+    cfg->send_timeout_s = DEFAULT_SEND_TIMEOUT_S;
+    cfg->keepalive_idle_s = DEFAULT_KEEPALIVE_IDLE_S;
+    if (!node)
+        return GW_OK;
+    gw_status st;
+    long body, nodes;
+    if ((st = attr_long(ld, node, "maxBodyBytes", DEFAULT_MAX_BODY_BYTES, 1024, 1L << 30,
+                        &body)) != GW_OK ||
+        (st = attr_int(ld, node, "maxXmlDepth", DEFAULT_MAX_XML_DEPTH, 4, 10000,
+                       &cfg->max_xml_depth)) != GW_OK ||
+        (st = attr_long(ld, node, "maxXmlNodes", DEFAULT_MAX_XML_NODES, 16, 100000000,
+                        &nodes)) != GW_OK ||
+        (st = attr_int(ld, node, "recvTimeoutSeconds", DEFAULT_RECV_TIMEOUT_S, 1, 3600,
+                       &cfg->recv_timeout_s)) != GW_OK ||
+        (st = attr_int(ld, node, "sendTimeoutSeconds", DEFAULT_SEND_TIMEOUT_S, 1, 3600,
+                       &cfg->send_timeout_s)) != GW_OK ||
+        (st = attr_int(ld, node, "keepAliveIdleSeconds", DEFAULT_KEEPALIVE_IDLE_S, 1, 3600,
+                       &cfg->keepalive_idle_s)) != GW_OK)
+        return st;
+    cfg->max_body_bytes = (size_t)body;
+    cfg->max_xml_nodes = (size_t)nodes;
+    return GW_OK;
+}
+
+/* "password=…" as a keyword, or "postgresql://user:secret@host" as a URI. */
+static int conninfo_has_password(const char *conninfo)
+{
+    for (const char *p = conninfo; (p = strstr(p, "password")) != NULL; p++) {
+        int starts_keyword = p == conninfo || isspace((unsigned char)p[-1]) || p[-1] == '?' ||
+                             p[-1] == '&';
+        if (!starts_keyword)
+            continue;
+        const char *q = p + strlen("password");
+        while (isspace((unsigned char)*q))
+            q++;
+        if (*q == '=')
+            return 1;
+    }
+    const char *scheme = strstr(conninfo, "://");
+    if (scheme) {
+        const char *authority = scheme + 3;
+        size_t len = strcspn(authority, "/?");
+        const char *at = memchr(authority, '@', len);
+        if (at && memchr(authority, ':', (size_t)(at - authority)))
+            return 1;
+    }
+    return 0;
+}
+
+static gw_status load_database(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    gw_status st;
+    if ((st = attr_string(ld, node, "conninfo", NULL, 1, &cfg->db_conninfo)) != GW_OK ||
+        (st = attr_path(ld, node, "passwordFile", 0, &cfg->db_password_file)) != GW_OK ||
+        (st = attr_int(ld, node, "batchMax", DEFAULT_LOG_BATCH_MAX, 1, 100000,
+                       &cfg->log_batch_max)) != GW_OK ||
+        (st = attr_int(ld, node, "commitTimeoutMs", DEFAULT_LOG_COMMIT_TIMEOUT_MS, 1, 600000,
+                       &cfg->log_commit_timeout_ms)) != GW_OK)
+        return st;
+    /* The password has its own file so that this one can be world-readable. */
+    if (conninfo_has_password(cfg->db_conninfo))
+        return fail_at(ld, node,
+                       "database conninfo must not contain a password; use passwordFile");
+    return GW_OK;
+}
+
+static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
+{
+    gw_status st;
+    if ((st = attr_string(ld, node, "id", NULL, 1, &m->id)) != GW_OK)
+        return st;
+    if (!all_digits(m->id, 11))
+        return fail_at(ld, node, "member id '%s' is not a RUC (11 digits)", m->id);
+    if ((st = attr_string(ld, node, "name", m->id, 0, &m->name)) != GW_OK)
+        return st;
+
+    size_t n = count_children(node, "legacyCredential");
+    if (n && !(m->credentials = calloc(n, sizeof *m->credentials)))
+        return GW_ERR_NOMEM;
+    for (const xmlNode *c = node->children; c; c = c->next) {
+        if (!is_named(c, "legacyCredential"))
+            continue;
+        gw_legacy_credential *cred = &m->credentials[m->credential_count++];
+        if ((st = attr_string(ld, c, "userDni", NULL, 1, &cred->user_dni)) != GW_OK ||
+            (st = attr_string(ld, c, "passwordHash", NULL, 1, &cred->password_hash)) != GW_OK)
+            return st;
+        if (!all_digits(cred->user_dni, 8))
+            return fail_at(ld, c, "member '%s': userDni '%s' is not a DNI (8 digits)", m->id,
+                           cred->user_dni);
+        for (size_t i = 0; i + 1 < m->credential_count; i++)
+            if (strcmp(m->credentials[i].user_dni, cred->user_dni) == 0)
+                return fail_at(ld, c, "member '%s': duplicate legacyCredential for userDni '%s'",
+                               m->id, cred->user_dni);
+        char why[160];
+        if (gw_credential_hash_check_format(cred->password_hash, why, sizeof why) != GW_OK)
+            return fail_at(ld, c, "member '%s', userDni '%s': malformed passwordHash: %s", m->id,
+                           cred->user_dni, why);
+    }
+    return GW_OK;
+}
+
+static gw_status load_members(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    if (!node)
+        return GW_OK;
+    size_t n = count_children(node, "member");
+    if (n && !(cfg->members = calloc(n, sizeof *cfg->members)))
+        return GW_ERR_NOMEM;
+    for (const xmlNode *c = node->children; c; c = c->next) {
+        if (!is_named(c, "member"))
+            continue;
+        gw_member *m = &cfg->members[cfg->member_count++];
+        gw_status st = load_member(ld, c, m);
+        if (st != GW_OK)
+            return st;
+        for (size_t i = 0; i + 1 < cfg->member_count; i++)
+            if (strcmp(cfg->members[i].id, m->id) == 0)
+                return fail_at(ld, c, "duplicate member id '%s' (first declared at line %ld)",
+                               m->id, xmlGetLineNo(nth_child_named(node, "member", i)));
+    }
+    return GW_OK;
+}
+
+static gw_status load_params(loader *ld, const xmlNode *node, gw_service_config *svc)
+{
+    size_t n = count_children(node, "param");
+    if (n && !(svc->params = calloc(n, sizeof *svc->params)))
+        return GW_ERR_NOMEM;
+    for (const xmlNode *c = node->children; c; c = c->next) {
+        if (!is_named(c, "param"))
+            continue;
+        gw_param *p = &svc->params[svc->param_count++];
+        gw_status st;
+        if ((st = attr_string(ld, c, "name", NULL, 1, &p->name)) != GW_OK ||
+            (st = attr_string(ld, c, "value", NULL, 1, &p->value)) != GW_OK)
+            return st;
+        for (size_t i = 0; i + 1 < svc->param_count; i++)
+            if (strcmp(svc->params[i].name, p->name) == 0)
+                return fail_at(ld, c, "service '%s': duplicate param '%s'", svc->name, p->name);
+    }
+    return GW_OK;
+}
+
+static gw_status load_grants(loader *ld, const xmlNode *node, gw_service_config *svc)
+{
+    size_t n = count_children(node, "grant");
+    if (n && !(svc->grants = calloc(n, sizeof *svc->grants)))
+        return GW_ERR_NOMEM;
+    for (const xmlNode *c = node->children; c; c = c->next) {
+        if (!is_named(c, "grant"))
+            continue;
+        gw_grant *g = &svc->grants[svc->grant_count++];
+        char *operations = NULL;
+        gw_status st;
+        if ((st = attr_string(ld, c, "member", NULL, 1, &g->member_id)) != GW_OK ||
+            (st = attr_string(ld, c, "operations", NULL, 1, &operations)) != GW_OK)
+            return st;
+        g->operations = split_words(operations);
+        free(operations);
+        if (!g->operations)
+            return GW_ERR_NOMEM;
+        if (!g->operations[0])
+            return fail_at(ld, c, "service '%s': grant to '%s' names no operation", svc->name,
+                           g->member_id);
+        for (size_t i = 0; g->operations[i]; i++)
+            if (strcmp(g->operations[i], "*") == 0 && (i > 0 || g->operations[1]))
+                return fail_at(ld, c, "service '%s': grant to '%s': \"*\" must stand alone",
+                               svc->name, g->member_id);
+        if (!gw_config_find_member(ld->cfg, g->member_id))
+            return fail_at(ld, c, "service '%s': grant to unknown member '%s'", svc->name,
+                           g->member_id);
+        for (size_t i = 0; i + 1 < svc->grant_count; i++)
+            if (strcmp(svc->grants[i].member_id, g->member_id) == 0)
+                return fail_at(ld, c, "service '%s': member '%s' has two grants; merge them",
+                               svc->name, g->member_id);
+    }
+    return GW_OK;
+}
+
+static gw_status load_service(loader *ld, const xmlNode *node, gw_service_config *svc)
+{
+    gw_status st;
+    svc->line = (int)xmlGetLineNo(node);
+    if ((st = attr_string(ld, node, "name", NULL, 1, &svc->name)) != GW_OK ||
+        (st = attr_string(ld, node, "adapter", NULL, 1, &svc->adapter)) != GW_OK ||
+        (st = attr_path(ld, node, "wsdl", 1, &svc->wsdl_path)) != GW_OK ||
+        (st = attr_path(ld, node, "schema", 1, &svc->schema_path)) != GW_OK ||
+        (st = attr_bool(ld, node, "legacyCredentials", 0, &svc->legacy_credentials)) != GW_OK)
+        return st;
+    if ((st = check_readable_file(ld, node, svc->name, "wsdl", svc->wsdl_path)) != GW_OK ||
+        (st = check_readable_file(ld, node, svc->name, "schema", svc->schema_path)) != GW_OK)
+        return st;
+
+    const xmlNode *endpoint = child_named(node, "endpoint");
+    if (!endpoint)
+        return fail_at(ld, node, "service '%s' has no endpoint", svc->name);
+    long timeout;
+    if ((st = attr_string(ld, endpoint, "url", NULL, 1, &svc->endpoint_url)) != GW_OK ||
+        (st = attr_long(ld, endpoint, "timeoutMs", DEFAULT_ENDPOINT_TIMEOUT_MS, 1, 600000,
+                        &timeout)) != GW_OK)
+        return st;
+    svc->timeout_ms = (unsigned)timeout;
+    const char *problem = endpoint_url_problem(svc->endpoint_url);
+    if (problem)
+        return fail_at(ld, endpoint, "service '%s': endpoint url '%s' %s", svc->name,
+                       svc->endpoint_url, problem);
+    if ((st = load_params(ld, node, svc)) != GW_OK)
+        return st;
+    return load_grants(ld, node, svc);
+}
+
+static gw_status load_services(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    size_t n = count_children(node, "service");
+    if (n && !(cfg->services = calloc(n, sizeof *cfg->services)))
+        return GW_ERR_NOMEM;
+    for (const xmlNode *c = node->children; c; c = c->next) {
+        if (!is_named(c, "service"))
+            continue;
+        gw_service_config *svc = &cfg->services[cfg->service_count++];
+        gw_status st = load_service(ld, c, svc);
+        if (st != GW_OK)
+            return st;
+        for (size_t i = 0; i + 1 < cfg->service_count; i++)
+            if (strcmp(cfg->services[i].name, svc->name) == 0)
+                return fail_at(ld, c, "duplicate service '%s' (first declared at line %d)",
+                               svc->name, cfg->services[i].line);
+    }
+    return GW_OK;
+}
+
+/* ---- parsing and validation ---- */
+
+static gw_status parse_document(loader *ld, xmlDocPtr *out)
+{
+    *out = NULL;
+    error_collector errors = {0};
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (!ctxt)
+        return GW_ERR_NOMEM;
+    /* libxml2 hands serror the context's userData, which is the context itself. */
+    ctxt->_private = &errors;
+    ctxt->sax->serror = collect_parser_error;
+    /* No network, no DTD loading, entities left unexpanded (XML_PARSE_NOENT absent), line
+     * numbers past 65535 kept. */
+    xmlDocPtr doc = xmlCtxtReadFile(ctxt, ld->path, NULL,
+                                    XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOERROR |
+                                        XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+    gw_status st = GW_OK;
+    if (!doc || !ctxt->wellFormed || errors.count) {
+        st = fail_collected(ld, &errors, "not well-formed XML: ");
+        goto fail;
+    }
+    if (doc->intSubset || doc->extSubset) {
+        st = fail_at_line(ld, 1, "DOCTYPE declarations are not allowed in the configuration");
+        goto fail;
+    }
+    *out = doc;
+    doc = NULL;
+fail:
+    if (doc)
+        xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return st;
+}
+
+static gw_status validate_document(loader *ld, xmlDocPtr doc, const char *schema_dir)
+{
+    gw_status st = GW_ERR_CONFIG;
+    xmlSchemaParserCtxtPtr pctxt = NULL;
+    xmlSchemaPtr schema = NULL;
+    xmlSchemaValidCtxtPtr vctxt = NULL;
+    error_collector errors = {0};
+    size_t need = strlen(schema_dir) + sizeof CONFIG_SCHEMA_FILE + 2;
+    char *xsd = malloc(need);
+    if (!xsd) {
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
+    snprintf(xsd, need, "%s/%s", schema_dir, CONFIG_SCHEMA_FILE);
+    if (access(xsd, R_OK) != 0) {
+        snprintf(ld->err, ld->errlen, "%s: cannot read the configuration schema: %s", xsd,
+                 strerror(errno));
+        goto fail;
+    }
+    if (!(pctxt = xmlSchemaNewParserCtxt(xsd))) {
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
+    xmlSchemaSetParserStructuredErrors(pctxt, collect_error, &errors);
+    if (!(schema = xmlSchemaParse(pctxt))) {
+        snprintf(ld->err, ld->errlen, "%s:%ld: the configuration schema is invalid: %s", xsd,
+                 errors.line, errors.message);
+        goto fail;
+    }
+    if (!(vctxt = xmlSchemaNewValidCtxt(schema))) {
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
+    xmlSchemaSetValidStructuredErrors(vctxt, collect_error, &errors);
+    if (xmlSchemaValidateDoc(vctxt, doc) != 0 || errors.count) {
+        st = fail_collected(ld, &errors, "");
+        goto fail;
+    }
+    st = GW_OK;
+fail:
+    xmlSchemaFreeValidCtxt(vctxt);
+    xmlSchemaFree(schema);
+    xmlSchemaFreeParserCtxt(pctxt);
+    free(xsd);
+    return st;
+}
+
+static gw_status load_tree(loader *ld, const xmlNode *root)
+{
+    gw_status st;
+    const xmlNode *paths = child_named(root, "paths");
+    const xmlNode *signing = child_named(root, "signing");
+    const xmlNode *database = child_named(root, "database");
+    const xmlNode *services = child_named(root, "services");
+    if (!paths || !signing || !database || !services)
+        return fail_at(ld, root, "gateway needs <paths>, <signing>, <database> and <services>");
+    if ((st = load_listen(ld, child_named(root, "listen"))) != GW_OK ||
+        (st = load_limits(ld, child_named(root, "limits"))) != GW_OK ||
+        (st = attr_path(ld, paths, "adapterDir", 1, &ld->cfg->adapter_dir)) != GW_OK ||
+        (st = attr_path(ld, signing, "key", 1, &ld->cfg->signing_key_path)) != GW_OK ||
+        (st = attr_path(ld, signing, "certificate", 1, &ld->cfg->signing_cert_path)) != GW_OK ||
+        (st = load_database(ld, database)) != GW_OK ||
+        (st = load_members(ld, child_named(root, "members"))) != GW_OK)
+        return st;
+    return load_services(ld, services);
+}
+
+gw_status gw_config_load(const char *path, const char *schema_dir, gw_config **out, char *err,
+                         size_t errlen)
+{
+    if (err && errlen)
+        err[0] = '\0';
+    if (!path || !schema_dir || !out || !err || !errlen)
+        return GW_ERR_INVALID_ARG;
+    *out = NULL;
+    loader ld = {.path = path, .err = err, .errlen = errlen};
+    xmlDocPtr doc = NULL;
+    gw_status st;
+    if (!(ld.base_dir = config_directory(path))) {
+        snprintf(err, errlen, "%s: cannot open configuration: %s", path, strerror(errno));
+        st = GW_ERR_CONFIG;
+        goto fail;
+    }
+    if (!(ld.cfg = calloc(1, sizeof *ld.cfg)) || !(ld.cfg->path = strdup(path))) {
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
+    if ((st = parse_document(&ld, &doc)) != GW_OK ||
+        (st = validate_document(&ld, doc, schema_dir)) != GW_OK ||
+        (st = load_tree(&ld, xmlDocGetRootElement(doc))) != GW_OK)
+        goto fail;
+    *out = ld.cfg;
+    ld.cfg = NULL;
+fail:
+    if (st == GW_ERR_NOMEM)
+        snprintf(err, errlen, "%s: out of memory while loading the configuration", path);
+    else if (st != GW_OK && err[0] == '\0')
+        snprintf(err, errlen, "%s: %s", path, gw_status_message(st));
+    if (st != GW_OK)
+        st = (st == GW_ERR_NOMEM) ? st : GW_ERR_CONFIG;
+    xmlFreeDoc(doc);
+    gw_config_free(ld.cfg);
+    free(ld.base_dir);
+    return st;
+}
+
+void gw_config_free(gw_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->member_count; i++) {
+        gw_member *m = &cfg->members[i];
+        for (size_t j = 0; j < m->credential_count; j++) {
+            free(m->credentials[j].user_dni);
+            free(m->credentials[j].password_hash);
+        }
+        free(m->credentials);
+        free(m->id);
+        free(m->name);
+    }
+    free(cfg->members);
+    for (size_t i = 0; i < cfg->service_count; i++) {
+        gw_service_config *s = &cfg->services[i];
+        for (size_t j = 0; j < s->param_count; j++) {
+            free(s->params[j].name);
+            free(s->params[j].value);
+        }
+        free(s->params);
+        for (size_t j = 0; j < s->grant_count; j++) {
+            for (char **op = s->grants[j].operations; op && *op; op++)
+                free(*op);
+            free(s->grants[j].operations);
+            free(s->grants[j].member_id);
+        }
+        free(s->grants);
+        free(s->name);
+        free(s->adapter);
+        free(s->wsdl_path);
+        free(s->schema_path);
+        free(s->endpoint_url);
+    }
+    free(cfg->services);
+    free(cfg->path);
+    free(cfg->listen_address);
+    free(cfg->adapter_dir);
+    free(cfg->signing_key_path);
+    free(cfg->signing_cert_path);
+    free(cfg->db_conninfo);
+    free(cfg->db_password_file);
+    free(cfg);
+}
+
+const gw_service_config *gw_config_find_service(const gw_config *cfg, const char *name)
+{
+    if (!cfg || !name)
+        return NULL;
+    for (size_t i = 0; i < cfg->service_count; i++)
+        if (strcmp(cfg->services[i].name, name) == 0)
+            return &cfg->services[i];
+    return NULL;
+}
+
+const gw_member *gw_config_find_member(const gw_config *cfg, const char *id)
+{
+    if (!cfg || !id)
+        return NULL;
+    for (size_t i = 0; i < cfg->member_count; i++)
+        if (strcmp(cfg->members[i].id, id) == 0)
+            return &cfg->members[i];
+    return NULL;
+}
+
+const char *gw_service_param(const gw_service_config *svc, const char *name)
+{
+    if (!svc || !name)
+        return NULL;
+    for (size_t i = 0; i < svc->param_count; i++)
+        if (strcmp(svc->params[i].name, name) == 0)
+            return svc->params[i].value;
+    return NULL;
+}

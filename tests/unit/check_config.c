@@ -1,0 +1,349 @@
+/*
+ * check_config.c — tests of gateway/config.c: the shipped configurations load, every broken
+ * configuration in tests/fixtures/config/ is refused with the right file:line and reason,
+ * defaults apply, and relative paths are resolved against the configuration's folder.
+ */
+#include <check.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char source_dir[PATH_MAX];
+static char schema_dir[PATH_MAX + 64];
+static char fixture_dir[PATH_MAX + 64]; /* realpath of tests/fixtures/config */
+
+static void setup_paths(void)
+{
+    const char *src = getenv("PIDE_SOURCE_DIR");
+    ck_assert_msg(src != NULL, "PIDE_SOURCE_DIR must name the repository root");
+    ck_assert_ptr_nonnull(realpath(src, source_dir));
+    snprintf(schema_dir, sizeof schema_dir, "%s/schemas", source_dir);
+    snprintf(fixture_dir, sizeof fixture_dir, "%s/tests/fixtures/config", source_dir);
+}
+
+static char *in_dir(char *buf, size_t len, const char *dir, const char *name)
+{
+    int n = snprintf(buf, len, "%s/%s", dir, name);
+    ck_assert(n > 0 && (size_t)n < len);
+    return buf;
+}
+
+START_TEST(test_example_configurations_load)
+{
+    static const char *examples[] = {"conf/pide-gateway.xml", "conf/demo.xml"};
+    for (size_t i = 0; i < sizeof examples / sizeof *examples; i++) {
+        char path[PATH_MAX + 64], err[1024] = "", want[PATH_MAX + 64];
+        gw_config *cfg = NULL;
+        in_dir(path, sizeof path, source_dir, examples[i]);
+        gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+        ck_assert_msg(st == GW_OK, "%s: %s", examples[i], err);
+
+        ck_assert_str_eq(cfg->path, path);
+        ck_assert_str_eq(cfg->listen_address, "127.0.0.1");
+        ck_assert_int_eq(cfg->listen_port, 8080);
+        const gw_service_config *svc = gw_config_find_service(cfg, "ReniecConsultaDni");
+        ck_assert_ptr_nonnull(svc);
+        ck_assert_str_eq(svc->adapter, "reniec");
+        ck_assert_int_eq(svc->legacy_credentials, 1);
+        ck_assert_str_eq(svc->wsdl_path,
+                         in_dir(want, sizeof want, source_dir, "wsdl/ReniecConsultaDni.wsdl"));
+        ck_assert_str_eq(svc->schema_path,
+                         in_dir(want, sizeof want, source_dir, "schemas/reniec-consulta.xsd"));
+        ck_assert_str_eq(cfg->adapter_dir, in_dir(want, sizeof want, source_dir, "build/adapters"));
+        ck_assert_str_eq(cfg->db_password_file,
+                         in_dir(want, sizeof want, source_dir, "var/pg/gateway.password"));
+        ck_assert_str_eq(gw_service_param(svc, "entityCode"), "PIDE-GW");
+        const gw_member *m = gw_config_find_member(cfg, "20000000001");
+        ck_assert_ptr_nonnull(m);
+        ck_assert_uint_eq(m->credential_count, 1);
+        ck_assert_str_eq(m->credentials[0].user_dni, "11111111");
+        ck_assert_str_eq(svc->grants[0].member_id, "20000000001");
+        ck_assert_str_eq(svc->grants[0].operations[0], "consultar");
+        ck_assert_ptr_null(svc->grants[0].operations[1]);
+        gw_config_free(cfg);
+    }
+}
+END_TEST
+
+/* Each broken fixture, the line its error must name and a piece of the reason. */
+static const struct bad_case {
+    const char *file;
+    int line;
+    const char *reason;
+} bad_cases[] = {
+    {"bad-unknown-element.xml", 4, "Element 'listner': This element is not expected"},
+    {"bad-missing-attribute.xml", 5, "attribute 'certificate' is required"},
+    {"bad-duplicate-service.xml", 17, "duplicate service 'Svc' (first declared at line 13)"},
+    {"bad-unknown-member.xml", 15, "grant to unknown member '20999999999'"},
+    {"bad-missing-wsdl.xml", 13, "no-such-file.wsdl: No such file or directory"},
+    {"bad-url.xml", 14,
+     "endpoint url 'ftp://127.0.0.1/padron' must start with http:// or https://"},
+    {"bad-port.xml", 4, "listen port 70000 is out of range 0..65535"},
+    {"bad-not-well-formed.xml", 5, "not well-formed XML: "},
+    {"bad-hash.xml", 9, "malformed passwordHash: password hash must start with"},
+    {"bad-ruc.xml", 8, "member id '2000000001' is not a RUC (11 digits)"},
+    {"bad-duplicate-member.xml", 11,
+     "duplicate member id '20000000001' (first declared at line 8)"},
+    {"bad-doctype.xml", 1, "DOCTYPE declarations are not allowed"},
+};
+
+START_TEST(test_bad_configuration_is_refused_with_file_line_and_reason)
+{
+    const struct bad_case *c = &bad_cases[_i];
+    char path[PATH_MAX + 64], err[1024] = "", prefix[PATH_MAX + 128];
+    gw_config *cfg = (gw_config *)&cfg; /* must be reset to NULL on failure */
+    in_dir(path, sizeof path, fixture_dir, c->file);
+    gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+    ck_assert_msg(st == GW_ERR_CONFIG, "%s loaded (%s)", c->file, gw_status_name(st));
+    ck_assert_ptr_null(cfg);
+    snprintf(prefix, sizeof prefix, "%s:%d: ", path, c->line);
+    ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "%s: want prefix '%s', got '%s'",
+                  c->file, prefix, err);
+    ck_assert_msg(strstr(err, c->reason) != NULL, "%s: want '%s' in '%s'", c->file, c->reason,
+                  err);
+}
+END_TEST
+
+START_TEST(test_defaults_and_relative_paths)
+{
+    char path[PATH_MAX + 64], err[1024] = "", want[PATH_MAX + 64];
+    gw_config *cfg = NULL;
+    in_dir(path, sizeof path, fixture_dir, "good-minimal.xml");
+    ck_assert_msg(gw_config_load(path, schema_dir, &cfg, err, sizeof err) == GW_OK, "%s", err);
+
+    ck_assert_str_eq(cfg->listen_address, "127.0.0.1");
+    ck_assert_int_eq(cfg->listen_port, 8080);
+    ck_assert_int_eq(cfg->workers, 16);
+    ck_assert_int_eq(cfg->backlog, 256);
+    ck_assert_uint_eq(cfg->max_body_bytes, 1048576);
+    ck_assert_int_eq(cfg->max_xml_depth, 64);
+    ck_assert_uint_eq(cfg->max_xml_nodes, 10000);
+    ck_assert_int_eq(cfg->recv_timeout_s, 10);
+    ck_assert_int_eq(cfg->send_timeout_s, 10);
+    ck_assert_int_eq(cfg->keepalive_idle_s, 30);
+    ck_assert_int_eq(cfg->log_batch_max, 256);
+    ck_assert_int_eq(cfg->log_commit_timeout_ms, 5000);
+    ck_assert_ptr_null(cfg->db_password_file);
+
+    ck_assert_str_eq(cfg->adapter_dir, in_dir(want, sizeof want, fixture_dir, "adapters"));
+    ck_assert_str_eq(cfg->signing_key_path,
+                     in_dir(want, sizeof want, fixture_dir, "keys/sign.key"));
+    ck_assert_str_eq(cfg->signing_cert_path,
+                     in_dir(want, sizeof want, fixture_dir, "keys/sign.pem"));
+
+    ck_assert_uint_eq(cfg->service_count, 1);
+    const gw_service_config *svc = &cfg->services[0];
+    ck_assert_str_eq(svc->wsdl_path, in_dir(want, sizeof want, fixture_dir, "placeholder.wsdl"));
+    ck_assert_uint_eq(svc->timeout_ms, 5000);
+    ck_assert_int_eq(svc->legacy_credentials, 0);
+    ck_assert_int_eq(svc->line, 13);
+    ck_assert_uint_eq(svc->param_count, 0);
+    ck_assert_ptr_null(gw_service_param(svc, "entityCode"));
+    ck_assert_str_eq(svc->grants[0].operations[0], "op1");
+    ck_assert_str_eq(svc->grants[0].operations[1], "op2");
+    ck_assert_ptr_null(svc->grants[0].operations[2]);
+    ck_assert_str_eq(cfg->members[0].name, "Uno");
+    ck_assert_ptr_null(gw_config_find_service(cfg, "Nope"));
+    ck_assert_ptr_null(gw_config_find_member(cfg, "20000000009"));
+    gw_config_free(cfg);
+}
+END_TEST
+
+/* Paths follow the file, not the working directory the gateway was started from. */
+START_TEST(test_relative_config_path_from_another_directory)
+{
+    char cwd[PATH_MAX], parent[PATH_MAX + 64], err[1024] = "", want[PATH_MAX + 64];
+    gw_config *cfg = NULL;
+    ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+    in_dir(parent, sizeof parent, source_dir, "tests/fixtures");
+    ck_assert_int_eq(chdir(parent), 0);
+    gw_status st = gw_config_load("config/good-minimal.xml", schema_dir, &cfg, err, sizeof err);
+    ck_assert_int_eq(chdir(cwd), 0);
+    ck_assert_msg(st == GW_OK, "%s", err);
+    ck_assert_str_eq(cfg->path, "config/good-minimal.xml");
+    ck_assert_str_eq(cfg->adapter_dir, in_dir(want, sizeof want, fixture_dir, "adapters"));
+    gw_config_free(cfg);
+
+    ck_assert_int_eq(chdir(parent), 0);
+    st = gw_config_load("config/bad-port.xml", schema_dir, &cfg, err, sizeof err);
+    ck_assert_int_eq(chdir(cwd), 0);
+    ck_assert_int_eq(st, GW_ERR_CONFIG);
+    ck_assert_msg(strncmp(err, "config/bad-port.xml:4: ", 23) == 0, "%s", err);
+}
+END_TEST
+
+__attribute__((format(printf, 1, 2)))
+static char *config_text(const char *fmt, ...)
+{
+    char *text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    ck_assert_int_ge(vasprintf(&text, fmt, ap), 0);
+    va_end(ap);
+    return text;
+}
+
+/* Writes `body` (then frees it) as gw.xml in a fresh folder. */
+static void write_config(char *dir, size_t dirlen, char *path, size_t pathlen, char *body)
+{
+    snprintf(dir, dirlen, "/tmp/check_config.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    in_dir(path, pathlen, dir, "gw.xml");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(body, f);
+    fclose(f);
+    free(body);
+}
+
+static void remove_config(const char *dir, const char *path)
+{
+    unlink(path);
+    rmdir(dir);
+}
+
+#define CONFIG_TEMPLATE(listen, database, service_attrs, endpoint)                                 \
+    "<gateway xmlns=\"urn:pide-gateway:config:1\">\n" listen                                     \
+    "<paths adapterDir=\"/opt/adapters\"/>\n"                                                    \
+    "<signing key=\"/k\" certificate=\"/c\"/>\n" database "<services>\n"                          \
+    "<service name=\"S\" adapter=\"a\" " service_attrs ">\n" endpoint "</service>\n"              \
+    "</services>\n</gateway>\n"
+
+START_TEST(test_database_conninfo_must_not_hold_a_password)
+{
+    char dir[64], path[128], err[1024] = "", fixture[PATH_MAX + 64];
+    in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+    char *body = config_text(
+             CONFIG_TEMPLATE("", "<database conninfo=\"dbname=pide password=hunter2\"/>\n",
+                             "wsdl=\"%s.wsdl\" schema=\"%s.xsd\"",
+                             "<endpoint url=\"https://[::1]:8443/x\"/>\n"),
+             fixture, fixture);
+    write_config(dir, sizeof dir, path, sizeof path, body);
+    gw_config *cfg = NULL;
+    gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+    remove_config(dir, path);
+    ck_assert_int_eq(st, GW_ERR_CONFIG);
+    ck_assert_msg(strstr(err, ":4: database conninfo must not contain a password"), "%s", err);
+    ck_assert_msg(strstr(err, "hunter2") == NULL, "the error repeats the password: %s", err);
+}
+END_TEST
+
+START_TEST(test_absolute_paths_and_explicit_values_are_kept)
+{
+    char dir[64], path[128], err[1024] = "", fixture[PATH_MAX + 64];
+    in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+    char *body = config_text(
+             CONFIG_TEMPLATE("<listen address=\"0.0.0.0\" port=\"9443\" workers=\"4\"/>\n",
+                             "<database conninfo=\"dbname=pide\" passwordFile=\"/run/pw\" "
+                             "batchMax=\"32\"/>\n",
+                             "wsdl=\"%s.wsdl\" schema=\"%s.xsd\" legacyCredentials=\"1\"",
+                             "<endpoint url=\"https://[::1]:8443/x\" timeoutMs=\"250\"/>\n"),
+             fixture, fixture);
+    write_config(dir, sizeof dir, path, sizeof path, body);
+    gw_config *cfg = NULL;
+    gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+    remove_config(dir, path);
+    ck_assert_msg(st == GW_OK, "%s", err);
+    ck_assert_str_eq(cfg->listen_address, "0.0.0.0");
+    ck_assert_int_eq(cfg->listen_port, 9443);
+    ck_assert_int_eq(cfg->workers, 4);
+    ck_assert_int_eq(cfg->log_batch_max, 32);
+    ck_assert_str_eq(cfg->adapter_dir, "/opt/adapters");
+    ck_assert_str_eq(cfg->db_password_file, "/run/pw");
+    ck_assert_uint_eq(cfg->services[0].timeout_ms, 250);
+    ck_assert_int_eq(cfg->services[0].legacy_credentials, 1);
+    ck_assert_uint_eq(cfg->member_count, 0);
+    gw_config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_endpoint_url_forms)
+{
+    static const struct {
+        const char *url;
+        const char *problem; /* NULL: accepted */
+    } urls[] = {
+        {"http://127.0.0.1:8091/", NULL},
+        {"https://reniec.example.gob.pe/padron/v2?x=1", NULL},
+        {"http://[::1]:8091", NULL},
+        {"http://:8091/", "has no host"},
+        {"http://host:0/", "outside 1..65535"},
+        {"http://host:99999/", "outside 1..65535"},
+        {"http://user:pw@host/", "must not carry credentials"},
+        {"http://host/a b", "whitespace"},
+        {"HTTP//host", "must start with http:// or https://"},
+    };
+    char fixture[PATH_MAX + 64];
+    in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+    for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+        char dir[64], path[128], err[1024] = "", endpoint[256];
+        snprintf(endpoint, sizeof endpoint, "<endpoint url=\"%s\"/>\n", urls[i].url);
+        char *body = config_text(
+                 CONFIG_TEMPLATE("", "<database conninfo=\"dbname=pide\"/>\n",
+                                 "wsdl=\"%s.wsdl\" schema=\"%s.xsd\"", "%s"),
+                 fixture, fixture, endpoint);
+        write_config(dir, sizeof dir, path, sizeof path, body);
+        gw_config *cfg = NULL;
+        gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+        remove_config(dir, path);
+        if (!urls[i].problem) {
+            ck_assert_msg(st == GW_OK, "%s refused: %s", urls[i].url, err);
+            ck_assert_str_eq(cfg->services[0].endpoint_url, urls[i].url);
+            gw_config_free(cfg);
+        } else {
+            ck_assert_msg(st == GW_ERR_CONFIG, "%s accepted", urls[i].url);
+            ck_assert_msg(strstr(err, ":7: service 'S': endpoint url") &&
+                              strstr(err, urls[i].problem),
+                          "%s: %s", urls[i].url, err);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_missing_file_and_schema_are_reported)
+{
+    char path[PATH_MAX + 64], err[1024] = "";
+    gw_config *cfg = NULL;
+    in_dir(path, sizeof path, fixture_dir, "no-such-config.xml");
+    ck_assert_int_eq(gw_config_load(path, schema_dir, &cfg, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_msg(strstr(err, "no-such-config.xml: cannot open configuration"), "%s", err);
+
+    in_dir(path, sizeof path, fixture_dir, "good-minimal.xml");
+    ck_assert_int_eq(gw_config_load(path, "/nonexistent", &cfg, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_msg(strstr(err, "/nonexistent/gateway-config.xsd: cannot read"), "%s", err);
+    ck_assert_ptr_null(cfg);
+}
+END_TEST
+
+static Suite *config_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("load");
+    tcase_add_checked_fixture(tc, setup_paths, NULL);
+    tcase_add_test(tc, test_example_configurations_load);
+    tcase_add_loop_test(tc, test_bad_configuration_is_refused_with_file_line_and_reason, 0,
+                        (int)(sizeof bad_cases / sizeof *bad_cases));
+    tcase_add_test(tc, test_defaults_and_relative_paths);
+    tcase_add_test(tc, test_relative_config_path_from_another_directory);
+    tcase_add_test(tc, test_database_conninfo_must_not_hold_a_password);
+    tcase_add_test(tc, test_absolute_paths_and_explicit_values_are_kept);
+    tcase_add_test(tc, test_endpoint_url_forms);
+    tcase_add_test(tc, test_missing_file_and_schema_are_reported);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

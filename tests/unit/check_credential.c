@@ -1,0 +1,438 @@
+/*
+ * check_credential.c — tests of gateway/credential.c: PBKDF2 hashes (made, verified, refused when
+ * malformed, compatible with another implementation), the verifier cache (hits skip PBKDF2,
+ * failures are never cached, bounded, thread-safe) and secret files.
+ */
+#include <check.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "credential.h"
+
+/* Tests use the minimum iteration count so that failures (which always run PBKDF2) stay fast. */
+#define FAST GW_CREDENTIAL_MIN_ITERATIONS
+
+static char *must_hash(const char *password, unsigned iterations)
+{
+    char *h = NULL;
+    ck_assert_int_eq(gw_credential_hash(password, iterations, &h), GW_OK);
+    ck_assert_ptr_nonnull(h);
+    return h;
+}
+
+START_TEST(test_hash_then_verify)
+{
+    char *h = must_hash("correct horse", FAST);
+    ck_assert_int_eq(gw_credential_verify(h, "correct horse"), GW_OK);
+    ck_assert_int_eq(gw_credential_verify(h, "correct hors"), GW_ERR_AUTHENTICATION);
+    ck_assert_int_eq(gw_credential_verify(h, "correct horse "), GW_ERR_AUTHENTICATION);
+    ck_assert_int_eq(gw_credential_verify(h, ""), GW_ERR_AUTHENTICATION);
+    ck_assert_int_eq(gw_credential_hash_check_format(h, NULL, 0), GW_OK);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_default_iterations_and_format)
+{
+    char *h = must_hash("x", 0);
+    ck_assert_msg(strncmp(h, "pbkdf2-sha256$100000$", 21) == 0, "%s", h);
+    /* 16-byte salt and 32-byte hash in padded base64. */
+    const char *salt = h + 21;
+    const char *hash = strchr(salt, '$') + 1;
+    ck_assert_int_eq((int)(hash - salt - 1), 24);
+    ck_assert_int_eq((int)strlen(hash), 44);
+    ck_assert_int_eq(gw_credential_verify(h, "x"), GW_OK);
+    free(h);
+}
+END_TEST
+
+START_TEST(test_two_hashes_of_one_password_differ)
+{
+    char *a = must_hash("same", FAST), *b = must_hash("same", FAST);
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq(gw_credential_verify(a, "same"), GW_OK);
+    ck_assert_int_eq(gw_credential_verify(b, "same"), GW_OK);
+    free(a);
+    free(b);
+}
+END_TEST
+
+/* Made by Python: hashlib.pbkdf2_hmac("sha256", b"secret", bytes(range(16)), 1000). */
+START_TEST(test_hash_from_another_implementation_verifies)
+{
+    const char *h =
+        "pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=";
+    ck_assert_int_eq(gw_credential_verify(h, "secret"), GW_OK);
+    ck_assert_int_eq(gw_credential_verify(h, "Secret"), GW_ERR_AUTHENTICATION);
+}
+END_TEST
+
+static const struct malformed_case {
+    const char *hash;
+    const char *reason;
+} malformed[] = {
+    {"", "must start with"},
+    {"md5$deadbeef", "must start with"},
+    {"pbkdf2-sha1$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
+     "must start with"},
+    {"pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==", "must have the form"},
+    {"pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=$",
+     "must have the form"},
+    {"pbkdf2-sha256$1e3$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
+     "not a number"},
+    {"pbkdf2-sha256$$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
+     "missing"},
+    {"pbkdf2-sha256$10$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
+     "outside"},
+    {"pbkdf2-sha256$1000$AAEC*wQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
+     "salt"},
+    {"pbkdf2-sha256$1000$AAECAw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=", "salt"},
+    {"pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2Pa", "value"},
+    {"pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY",
+     "value"},
+};
+
+START_TEST(test_malformed_hash_is_a_distinct_error)
+{
+    const struct malformed_case *c = &malformed[_i];
+    char why[160] = "";
+    ck_assert_msg(gw_credential_verify(c->hash, "secret") == GW_ERR_CONFIG, "'%s' accepted",
+                  c->hash);
+    ck_assert_int_eq(gw_credential_hash_check_format(c->hash, why, sizeof why), GW_ERR_CONFIG);
+    ck_assert_msg(strstr(why, c->reason), "'%s': want '%s' in '%s'", c->hash, c->reason, why);
+}
+END_TEST
+
+/* ---- the cache, over an in-memory configuration ---- */
+
+#define USERS 8
+
+typedef struct test_config {
+    gw_config cfg;
+    gw_member member;
+    gw_legacy_credential creds[USERS];
+    char dni[USERS][9];
+    char password[USERS][16];
+} test_config;
+
+/* One member 20000000001 with USERS officials 1000000u, each with password "pw-u". */
+static test_config *make_test_config(void)
+{
+    test_config *t = calloc(1, sizeof *t);
+    ck_assert_ptr_nonnull(t);
+    for (int u = 0; u < USERS; u++) {
+        ck_assert_int_eq(snprintf(t->dni[u], sizeof t->dni[u], "1000000%d", u), 8);
+        ck_assert_int_gt(snprintf(t->password[u], sizeof t->password[u], "pw-%d", u), 0);
+        t->creds[u].user_dni = t->dni[u];
+        t->creds[u].password_hash = must_hash(t->password[u], FAST);
+    }
+    t->member.id = "20000000001";
+    t->member.name = "Test";
+    t->member.credentials = t->creds;
+    t->member.credential_count = USERS;
+    t->cfg.members = &t->member;
+    t->cfg.member_count = 1;
+    return t;
+}
+
+static void free_test_config(test_config *t)
+{
+    for (int u = 0; u < USERS; u++)
+        free(t->creds[u].password_hash);
+    free(t);
+}
+
+static gw_credential_cache_stats stats_of(gw_credential_cache *c)
+{
+    gw_credential_cache_stats s;
+    gw_credential_cache_stats_get(c, &s);
+    return s;
+}
+
+START_TEST(test_cache_second_check_skips_pbkdf2)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(64);
+    ck_assert_ptr_nonnull(c);
+    const char *ruc = "20000000001", *dni = t->dni[0], *pw = t->password[0];
+
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, ruc, dni, pw), GW_OK);
+    ck_assert_uint_eq(stats_of(c).pbkdf2_runs, 1);
+    ck_assert_uint_eq(stats_of(c).hits, 0);
+    ck_assert_uint_eq(stats_of(c).entries, 1);
+
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, ruc, dni, pw), GW_OK);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, ruc, dni, pw), GW_OK);
+    ck_assert_uint_eq(stats_of(c).pbkdf2_runs, 1);
+    ck_assert_uint_eq(stats_of(c).hits, 2);
+
+    /* A cached success must not let a wrong password through, and failures are not cached. */
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(gw_credential_check(c, &t->cfg, ruc, dni, "pw-wrong"),
+                         GW_ERR_AUTHENTICATION);
+    ck_assert_uint_eq(stats_of(c).pbkdf2_runs, 3);
+    ck_assert_uint_eq(stats_of(c).entries, 1);
+    /* Another user's password is not this user's. */
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, ruc, t->dni[1], pw), GW_ERR_AUTHENTICATION);
+
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+START_TEST(test_cache_unknown_member_or_user_fails_and_costs_pbkdf2)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(0);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, "20000000009", t->dni[0], t->password[0]),
+                     GW_ERR_AUTHENTICATION);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, "20000000001", "99999999", t->password[0]),
+                     GW_ERR_AUTHENTICATION);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, "20000000001", t->dni[0], NULL),
+                     GW_ERR_AUTHENTICATION);
+    ck_assert_uint_eq(stats_of(c).pbkdf2_runs, 2);
+    ck_assert_uint_eq(stats_of(c).entries, 0);
+    /* Without a cache, checks still work. */
+    ck_assert_int_eq(gw_credential_check(NULL, &t->cfg, "20000000001", t->dni[2], t->password[2]),
+                     GW_OK);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+/* A new hash for a user (configuration reload) must not keep accepting the old password. */
+START_TEST(test_cache_does_not_outlive_a_changed_hash)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(64);
+    const char *ruc = "20000000001";
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, ruc, t->dni[0], t->password[0]), GW_OK);
+    free(t->creds[0].password_hash);
+    t->creds[0].password_hash = must_hash("new password", FAST);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, ruc, t->dni[0], t->password[0]),
+                     GW_ERR_AUTHENTICATION);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, ruc, t->dni[0], "new password"), GW_OK);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+START_TEST(test_cache_is_bounded)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(4); /* one set of four */
+    for (int u = 0; u < USERS; u++)
+        ck_assert_int_eq(gw_credential_check(c, &t->cfg, "20000000001", t->dni[u], t->password[u]),
+                         GW_OK);
+    gw_credential_cache_stats s = stats_of(c);
+    ck_assert_uint_eq(s.entries, 4);
+    ck_assert_uint_eq(s.evictions, USERS - 4);
+    /* The newest four are still cached, the oldest was evicted and needs PBKDF2 again. */
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, "20000000001", t->dni[USERS - 1],
+                                         t->password[USERS - 1]),
+                     GW_OK);
+    ck_assert_uint_eq(stats_of(c).hits, 1);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, "20000000001", t->dni[0], t->password[0]),
+                     GW_OK);
+    ck_assert_uint_eq(stats_of(c).pbkdf2_runs, USERS + 1);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+#define THREADS 6
+#define CHECKS_PER_THREAD 300
+
+typedef struct worker_arg {
+    test_config *t;
+    gw_credential_cache *cache;
+    int seed;
+    int wrong_answers;
+    int checks;
+} worker_arg;
+
+static void *check_worker(void *p)
+{
+    worker_arg *w = p;
+    for (int i = 0; i < CHECKS_PER_THREAD; i++) {
+        int u = (w->seed + i) % USERS;
+        int good = (i % 5) != 0;
+        const char *pw = good ? w->t->password[u] : "wrong";
+        gw_status st = gw_credential_check(w->cache, &w->t->cfg, "20000000001", w->t->dni[u], pw);
+        if (st != (good ? GW_OK : GW_ERR_AUTHENTICATION))
+            w->wrong_answers++;
+        w->checks++;
+    }
+    return NULL;
+}
+
+START_TEST(test_cache_concurrent_checks)
+{
+    test_config *t = make_test_config();
+    /* Smaller than the user count, so that threads evict each other's entries too. */
+    gw_credential_cache *c = gw_credential_cache_new(4);
+    pthread_t threads[THREADS];
+    worker_arg args[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (worker_arg){.t = t, .cache = c, .seed = i};
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, check_worker, &args[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+        ck_assert_int_eq(args[i].wrong_answers, 0);
+        ck_assert_int_eq(args[i].checks, CHECKS_PER_THREAD);
+    }
+    gw_credential_cache_stats s = stats_of(c);
+    ck_assert_uint_eq(s.hits + s.pbkdf2_runs, THREADS * CHECKS_PER_THREAD);
+    ck_assert_uint_gt(s.hits, 0);
+    ck_assert_uint_le(s.entries, 4);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+/* conf/demo.xml's member logs in with "demo", as docs and the demo script promise. */
+START_TEST(test_demo_configuration_password_is_demo)
+{
+    const char *src = getenv("PIDE_SOURCE_DIR");
+    ck_assert_ptr_nonnull(src);
+    char path[PATH_MAX], schemas[PATH_MAX], err[1024] = "";
+    snprintf(path, sizeof path, "%.4000s/conf/demo.xml", src);
+    snprintf(schemas, sizeof schemas, "%.4000s/schemas", src);
+    gw_config *cfg = NULL;
+    ck_assert_msg(gw_config_load(path, schemas, &cfg, err, sizeof err) == GW_OK, "%s", err);
+    gw_credential_cache *c = gw_credential_cache_new(0);
+    ck_assert_int_eq(gw_credential_check(c, cfg, "20000000001", "11111111", "demo"), GW_OK);
+    ck_assert_int_eq(gw_credential_check(c, cfg, "20000000001", "11111111", "Demo"),
+                     GW_ERR_AUTHENTICATION);
+    gw_credential_cache_free(c);
+    gw_config_free(cfg);
+}
+END_TEST
+
+/* ---- secret files ---- */
+
+static char secret_dir[64];
+
+static void make_secret_dir(void)
+{
+    snprintf(secret_dir, sizeof secret_dir, "/tmp/check_credential.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(secret_dir));
+}
+
+static void remove_secret_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", secret_dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const char *write_secret(const char *name, const char *content, mode_t mode)
+{
+    static char path[128];
+    snprintf(path, sizeof path, "%s/%s", secret_dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(content, f);
+    fclose(f);
+    ck_assert_int_eq(chmod(path, mode), 0);
+    return path;
+}
+
+START_TEST(test_secret_file_private_is_read_without_newline)
+{
+    static const char *contents[] = {"s3cr3t\n", "s3cr3t\r\n", "s3cr3t"};
+    for (size_t i = 0; i < sizeof contents / sizeof *contents; i++) {
+        char *secret = NULL, err[256] = "";
+        const char *path = write_secret("pw", contents[i], 0600);
+        ck_assert_msg(gw_read_secret_file(path, &secret, err, sizeof err) == GW_OK, "%s", err);
+        ck_assert_str_eq(secret, "s3cr3t");
+        gw_secret_free(secret);
+    }
+    /* A line of its own inside the secret is kept: only one trailing newline goes. */
+    char *secret = NULL, err[256] = "";
+    const char *path = write_secret("pw2", "a\nb\n\n", 0400);
+    ck_assert_int_eq(gw_read_secret_file(path, &secret, err, sizeof err), GW_OK);
+    ck_assert_str_eq(secret, "a\nb\n");
+    gw_secret_free(secret);
+}
+END_TEST
+
+START_TEST(test_secret_file_readable_by_others_is_refused)
+{
+    static const mode_t modes[] = {0644, 0640, 0604, 0601, 0610};
+    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
+        char *secret = (char *)"untouched", err[256] = "", want[32];
+        const char *path = write_secret("pw", "hunter2\n", modes[i]);
+        ck_assert_int_eq(gw_read_secret_file(path, &secret, err, sizeof err), GW_ERR_CONFIG);
+        ck_assert_ptr_null(secret);
+        snprintf(want, sizeof want, "(mode %04o)", (unsigned)modes[i]);
+        ck_assert_msg(strstr(err, path) && strstr(err, want), "%s", err);
+        ck_assert_msg(!strstr(err, "hunter2"), "the error shows the secret: %s", err);
+    }
+}
+END_TEST
+
+START_TEST(test_secret_file_other_problems)
+{
+    char *secret = NULL, err[256] = "";
+    char missing[128];
+    snprintf(missing, sizeof missing, "%s/absent", secret_dir);
+    ck_assert_int_eq(gw_read_secret_file(missing, &secret, err, sizeof err), GW_ERR_IO);
+    ck_assert_msg(strstr(err, "No such file"), "%s", err);
+
+    const char *path = write_secret("empty", "\n", 0600);
+    ck_assert_int_eq(gw_read_secret_file(path, &secret, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_msg(strstr(err, "empty"), "%s", err);
+
+    ck_assert_int_eq(chmod(secret_dir, 0700), 0);
+    ck_assert_int_eq(gw_read_secret_file(secret_dir, &secret, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_msg(strstr(err, "not a regular file"), "%s", err);
+    ck_assert_ptr_null(secret);
+}
+END_TEST
+
+static Suite *credential_suite(void)
+{
+    Suite *s = suite_create("credential");
+    TCase *hash = tcase_create("hash");
+    tcase_add_test(hash, test_hash_then_verify);
+    tcase_add_test(hash, test_default_iterations_and_format);
+    tcase_add_test(hash, test_two_hashes_of_one_password_differ);
+    tcase_add_test(hash, test_hash_from_another_implementation_verifies);
+    tcase_add_loop_test(hash, test_malformed_hash_is_a_distinct_error, 0,
+                        (int)(sizeof malformed / sizeof *malformed));
+    suite_add_tcase(s, hash);
+
+    TCase *cache = tcase_create("cache");
+    tcase_add_test(cache, test_cache_second_check_skips_pbkdf2);
+    tcase_add_test(cache, test_cache_unknown_member_or_user_fails_and_costs_pbkdf2);
+    tcase_add_test(cache, test_cache_does_not_outlive_a_changed_hash);
+    tcase_add_test(cache, test_cache_is_bounded);
+    tcase_add_test(cache, test_cache_concurrent_checks);
+    tcase_add_test(cache, test_demo_configuration_password_is_demo);
+    suite_add_tcase(s, cache);
+
+    TCase *secret = tcase_create("secret_file");
+    tcase_add_checked_fixture(secret, make_secret_dir, remove_secret_dir);
+    tcase_add_test(secret, test_secret_file_private_is_read_without_newline);
+    tcase_add_test(secret, test_secret_file_readable_by_others_is_refused);
+    tcase_add_test(secret, test_secret_file_other_problems);
+    suite_add_tcase(s, secret);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(credential_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
