@@ -6,7 +6,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -418,6 +420,15 @@ static char **split_words(const char *text)
 
 /* ---- sections ---- */
 
+static int is_loopback_address(const char *address)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, address, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, address, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+}
+
 static gw_status load_listen(loader *ld, const xmlNode *node)
 {
     gw_config *cfg = ld->cfg;
@@ -441,9 +452,41 @@ static gw_status load_listen(loader *ld, const xmlNode *node)
     if (port < 0 || port > 65535)
         return fail_at(ld, node, "listen port %ld is out of range 0..65535", port);
     cfg->listen_port = (int)port;
-    if ((st = attr_int(ld, node, "workers", DEFAULT_WORKERS, 1, 4096, &cfg->workers)) != GW_OK)
+    if ((st = attr_int(ld, node, "workers", DEFAULT_WORKERS, 1, 4096, &cfg->workers)) != GW_OK ||
+        (st = attr_int(ld, node, "backlog", DEFAULT_BACKLOG, 1, 65535, &cfg->backlog)) != GW_OK ||
+        (st = attr_bool(ld, node, "trustClientHeader", 0, &cfg->trust_client_header)) != GW_OK)
         return st;
-    return attr_int(ld, node, "backlog", DEFAULT_BACKLOG, 1, 65535, &cfg->backlog);
+    /* A declared identity is only as good as the network path: never off this machine. */
+    if (cfg->trust_client_header && !is_loopback_address(cfg->listen_address))
+        return fail_at(ld, node,
+                       "trustClientHeader is only allowed on a loopback address, not '%s'",
+                       cfg->listen_address);
+    return GW_OK;
+}
+
+#define DEFAULT_TLS_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+/* The member listener: TLS 1.2+ with client certificates (mutual TLS). Optional. */
+static gw_status load_tls(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    gw_status st;
+    long port;
+    if (!node)
+        return GW_OK;
+    cfg->tls_enabled = 1;
+    if ((st = attr_string(ld, node, "address", DEFAULT_LISTEN_ADDRESS, 0, &cfg->tls_address)) ||
+        (st = attr_long(ld, node, "port", 8443, 0, 65535, &port)) ||
+        (st = attr_path(ld, node, "certificate", 1, &cfg->tls_cert_path)) ||
+        (st = attr_path(ld, node, "key", 1, &cfg->tls_key_path)) ||
+        (st = attr_path(ld, node, "clientCa", 1, &cfg->tls_client_ca_path)) ||
+        (st = attr_path(ld, node, "crl", 0, &cfg->tls_crl_path)) ||
+        (st = attr_string(ld, node, "ciphers", DEFAULT_TLS_CIPHERS, 0, &cfg->tls_ciphers)) ||
+        (st = attr_bool(ld, node, "requireClientCertificate", 1,
+                        &cfg->tls_require_client_cert)))
+        return st;
+    cfg->tls_port = (int)port;
+    return GW_OK;
 }
 
 static gw_status load_limits(loader *ld, const xmlNode *node)
@@ -779,6 +822,7 @@ static gw_status load_tree(loader *ld, const xmlNode *root)
     if (!paths || !signing || !database || !services)
         return fail_at(ld, root, "gateway needs <paths>, <signing>, <database> and <services>");
     if ((st = load_listen(ld, child_named(root, "listen"))) != GW_OK ||
+        (st = load_tls(ld, child_named(root, "tls"))) != GW_OK ||
         (st = load_limits(ld, child_named(root, "limits"))) != GW_OK ||
         (st = attr_path(ld, paths, "adapterDir", 1, &ld->cfg->adapter_dir)) != GW_OK ||
         (st = attr_path(ld, signing, "key", 1, &ld->cfg->signing_key_path)) != GW_OK ||
@@ -866,6 +910,12 @@ void gw_config_free(gw_config *cfg)
     free(cfg->services);
     free(cfg->path);
     free(cfg->listen_address);
+    free(cfg->tls_address);
+    free(cfg->tls_cert_path);
+    free(cfg->tls_key_path);
+    free(cfg->tls_client_ca_path);
+    free(cfg->tls_crl_path);
+    free(cfg->tls_ciphers);
     free(cfg->adapter_dir);
     free(cfg->signing_key_path);
     free(cfg->signing_cert_path);

@@ -62,6 +62,18 @@ typedef struct gw_config {
     int listen_port;         /* 8080 */
     int workers;             /* worker threads */
     int backlog;
+    int trust_client_header; /* identify callers by the declared pgw:client (loopback only) */
+
+    /* <tls>: the member listener, mutual TLS; tls_port 0 with tls_enabled picks a free port */
+    int tls_enabled;
+    char *tls_address;
+    int tls_port;
+    char *tls_cert_path;      /* server certificate chain (PEM) */
+    char *tls_key_path;       /* its key; refused when readable by group/others */
+    char *tls_client_ca_path; /* CA(s) member certificates must chain to */
+    char *tls_crl_path;       /* optional CRL of that CA */
+    char *tls_ciphers;        /* OpenSSL cipher list for TLS 1.2 */
+    int tls_require_client_cert;
 
     /* <limits> */
     size_t max_body_bytes;

@@ -14,6 +14,7 @@
 #include <libxml/tree.h>
 
 #include "arena.h"
+#include "gateway_header.h"
 #include "pide_adapter.h"
 #include "status.h"
 
@@ -42,8 +43,14 @@ struct pide_exchange {
     /* parse + route */
     xmlDocPtr request_doc;
     xmlNodePtr request_operation;  /* first element child of soap:Body */
+    xmlNodePtr request_header;     /* soap:Header, or NULL */
+    gw_request_header header;      /* our header elements in it */
     const struct gw_service *service;
     const char *operation;
+
+    /* the member listener's client certificate, when the request came over mutual TLS */
+    const char *tls_member;        /* RUC from the certificate; "" when it carries none */
+    const char *tls_subject;
 
     /* identify + authorize */
     const char *client_member;
@@ -56,6 +63,10 @@ struct pide_exchange {
     const char *purpose;
     const char *procedure;
     const char *result_code;
+    const char *caller_host;       /* audit fields the request declares (set_caller_audit) */
+    const char *caller_ip;
+    const char *caller_user;
+    const char *caller_mac;
 
     /* response */
     xmlDocPtr response_doc;

@@ -34,6 +34,10 @@ typedef struct gw_log_record {
     const char *subject_id;
     const char *purpose;
     const char *procedure;
+    const char *caller_host;     /* what the request declares about the calling machine/user */
+    const char *caller_ip;
+    const char *caller_user;
+    const char *caller_mac;
     const unsigned char *request; size_t request_len;   /* as received (secrets redacted) */
     const unsigned char *response; size_t response_len; /* as sent */
     unsigned char request_sha256[32];   /* over the bytes as received, before redaction */

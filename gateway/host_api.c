@@ -63,6 +63,15 @@ static void host_set_result_code(pide_exchange *ex, const char *code)
     ex->result_code = gw_arena_strdup(&ex->arena, code);
 }
 
+static void host_set_caller_audit(pide_exchange *ex, const char *host_name, const char *ip,
+                                  const char *user_name, const char *mac)
+{
+    ex->caller_host = gw_arena_strdup(&ex->arena, host_name);
+    ex->caller_ip = gw_arena_strdup(&ex->arena, ip);
+    ex->caller_user = gw_arena_strdup(&ex->arena, user_name);
+    ex->caller_mac = gw_arena_strdup(&ex->arena, mac);
+}
+
 static pide_result host_sign_document(pide_exchange *ex, xmlDocPtr doc, xmlNodePtr parent)
 {
     return gw_sign_document(ex->worker->sign, doc, parent, NULL) == GW_OK ? PIDE_OK
@@ -83,4 +92,5 @@ void gw_host_api_init(pide_host_api *api)
     api->set_purpose = host_set_purpose;
     api->set_result_code = host_set_result_code;
     api->sign_document = host_sign_document;
+    api->set_caller_audit = host_set_caller_audit;
 }

@@ -34,6 +34,7 @@ static void usage(FILE *f)
             "      --schema-dir DIR   where gateway-config.xsd lives (default %s,\n"
             "                         or $PIDE_SCHEMA_DIR)\n"
             "      --port-file FILE   write the port actually bound (useful with port 0)\n"
+            "      --tls-port-file FILE  the same for the member (TLS) listener\n"
             "      --hash-password    read a password on stdin, print its hash for\n"
             "                         <legacyCredential passwordHash=...>, exit\n"
             "  -v, --verbose          debug logging\n"
@@ -76,15 +77,16 @@ static int write_port_file(const char *path, int port)
 
 int main(int argc, char **argv)
 {
-    const char *config_path = NULL, *port_file = NULL;
+    const char *config_path = NULL, *port_file = NULL, *tls_port_file = NULL;
     const char *schema_dir = getenv("PIDE_SCHEMA_DIR");
     int check_only = 0;
-    enum { OPT_CHECK = 256, OPT_SCHEMA_DIR, OPT_PORT_FILE, OPT_HASH };
+    enum { OPT_CHECK = 256, OPT_SCHEMA_DIR, OPT_PORT_FILE, OPT_TLS_PORT_FILE, OPT_HASH };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"schema-dir", required_argument, NULL, OPT_SCHEMA_DIR},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
+        {"tls-port-file", required_argument, NULL, OPT_TLS_PORT_FILE},
         {"hash-password", no_argument, NULL, OPT_HASH},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
@@ -98,6 +100,7 @@ int main(int argc, char **argv)
         case OPT_CHECK: check_only = 1; break;
         case OPT_SCHEMA_DIR: schema_dir = optarg; break;
         case OPT_PORT_FILE: port_file = optarg; break;
+        case OPT_TLS_PORT_FILE: tls_port_file = optarg; break;
         case OPT_HASH: return hash_password();
         case 'v': gw_log_set_level(PIDE_LOG_DEBUG); break;
         case 'V': printf("pide-gateway %s (adapter ABI %u)\n", PIDE_GATEWAY_VERSION,
@@ -157,10 +160,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "pide-gateway: %s\n", err);
         goto done;
     }
-    if (port_file && write_port_file(port_file, gw_server_port(srv)) != 0)
+    if ((port_file && write_port_file(port_file, gw_server_port(srv)) != 0) ||
+        (tls_port_file && write_port_file(tls_port_file, gw_server_tls_port(srv)) != 0))
         goto done;
     gw_log(PIDE_LOG_INFO, "listening on %s:%d with %d workers, %zu services",
            cfg->listen_address, gw_server_port(srv), cfg->workers, cfg->service_count);
+    if (cfg->tls_enabled)
+        gw_log(PIDE_LOG_INFO, "member listener (mutual TLS) on %s:%d", cfg->tls_address,
+               gw_server_tls_port(srv));
 
     int sig = 0;
     sigwait(&stop_signals, &sig);

@@ -10,9 +10,9 @@ struct stage {
 };
 
 static const struct stage request_stages[] = {
-    {"receive", stage_receive},   {"parse", stage_parse},         {"route", stage_route},
-    {"validate", stage_validate}, {"identify", stage_identify},   {"authorize", stage_authorize},
-    {"invoke", stage_invoke},
+    {"receive", stage_receive},     {"parse", stage_parse},       {"header", stage_header},
+    {"route", stage_route},         {"validate", stage_validate}, {"identify", stage_identify},
+    {"authorize", stage_authorize}, {"invoke", stage_invoke},
 };
 
 static const struct stage response_stages[] = {

@@ -16,6 +16,7 @@ typedef gw_status (*gw_stage_fn)(gw_exchange *ex);
 
 gw_status stage_receive(gw_exchange *ex);   /* read the body, hash it */
 gw_status stage_parse(gw_exchange *ex);     /* hardened libxml2 parse, SOAP 1.1 envelope */
+gw_status stage_header(gw_exchange *ex);    /* the pide-gateway SOAP header */
 gw_status stage_route(gw_exchange *ex);     /* URL → service, Body element → operation */
 gw_status stage_validate(gw_exchange *ex);  /* XSD validation of the operation element */
 gw_status stage_identify(gw_exchange *ex);  /* who is calling (legacy body credentials) */

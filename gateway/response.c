@@ -1,7 +1,6 @@
 /* response.c — builds the response envelope and SOAP Faults (see response.h). */
 #include "response.h"
 
-#include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdio.h>
 
@@ -24,16 +23,8 @@ gw_status response_envelope_create(gw_exchange *ex)
     ex->response_header = xmlNewChild(env, soap, BAD_CAST "Header", NULL);
     ex->response_body = xmlNewChild(env, soap, BAD_CAST "Body", NULL);
 
-    xmlNodePtr block = xmlNewChild(ex->response_header, NULL, BAD_CAST "exchange", NULL);
-    xmlNsPtr gw = xmlNewNs(block, BAD_CAST GW_EXCHANGE_NS, BAD_CAST "gw");
-    xmlSetNs(block, gw);
-    xmlNewTextChild(block, gw, BAD_CAST "id", BAD_CAST ex->exchange_id);
-    if (ex->request) {
-        unsigned char b64[64];
-        EVP_EncodeBlock(b64, ex->request_sha256, 32);
-        xmlNodePtr h = xmlNewTextChild(block, gw, BAD_CAST "requestHash", b64);
-        xmlNewProp(h, BAD_CAST "algorithm", BAD_CAST "http://www.w3.org/2001/04/xmlenc#sha256");
-    }
+    gw_response_header_write(ex->response_header, &ex->header, ex->exchange_id,
+                             ex->request ? ex->request_sha256 : NULL);
     ex->response_doc = doc;
     return GW_OK;
 }
@@ -65,10 +56,14 @@ gw_status response_set_fault(gw_exchange *ex)
     xmlNewTextChild(fault, NULL, BAD_CAST "faultstring", BAD_CAST text);
     xmlNodePtr detail = xmlNewChild(fault, NULL, BAD_CAST "detail", NULL);
     xmlNodePtr info = xmlNewChild(detail, NULL, BAD_CAST "faultInfo", NULL);
-    xmlNsPtr gw = xmlNewNs(info, BAD_CAST GW_EXCHANGE_NS, BAD_CAST "gw");
+    xmlNsPtr gw = xmlNewNs(info, BAD_CAST GW_HEADER_NS, BAD_CAST "pgw");
     xmlSetNs(info, gw);
     xmlNewTextChild(info, gw, BAD_CAST "code", BAD_CAST code);
     xmlNewTextChild(info, gw, BAD_CAST "exchangeId", BAD_CAST ex->exchange_id);
+    /* The contract's own code for this failure (e.g. coResultado), when the adapter gave one,
+     * so clients that only understand the contract's codes still learn what happened. */
+    if (ex->result_code)
+        xmlNewTextChild(info, gw, BAD_CAST "resultCode", BAD_CAST ex->result_code);
     ex->http_status = gw_status_http_code(ex->status);
     return GW_OK;
 }

@@ -1,9 +1,10 @@
 /*
  * response.h — the response envelope every exchange answers with.
  *
- * Every answer, data or Fault, is a SOAP 1.1 Envelope whose Header carries the gateway's
- * exchange block (the exchange id — PIDE's CUO — and the SHA-256 of the request as received, so
- * a response provably answers one request) and, once signed, the ds:Signature.
+ * Every answer, data or Fault, is a SOAP 1.1 Envelope whose Header carries the pide-gateway
+ * header (gateway_header.h: the caller's header echoed, the message id, the exchange id — PIDE's
+ * CUO — and the SHA-256 of the request as received, so a response provably answers one request)
+ * and, once signed, the ds:Signature.
  */
 #ifndef PIDE_GW_RESPONSE_H
 #define PIDE_GW_RESPONSE_H
@@ -11,9 +12,8 @@
 #include "exchange.h"
 
 #define GW_SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
-#define GW_EXCHANGE_NS "urn:pide-gateway:exchange:1"
 
-/* Creates ex->response_doc with Envelope, Header (exchange block) and an empty Body. */
+/* Creates ex->response_doc with Envelope, Header (pide-gateway header) and an empty Body. */
 gw_status response_envelope_create(gw_exchange *ex);
 /* Replaces the Body's content with a soap:Fault for ex->status (creating the envelope if
  * needed): faultcode soap:<code>, faultstring the human message (+ detail), and a detail

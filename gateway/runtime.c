@@ -21,6 +21,9 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     if (st != GW_OK)
         goto fail;
 
+    if (cfg->tls_enabled && (st = gw_tls_open(cfg, &rt->tls, err, errlen)) != GW_OK)
+        goto fail;
+
     rt->credentials = gw_credential_cache_new(0);
     if (!rt->credentials) {
         st = GW_ERR_NOMEM;
@@ -69,6 +72,7 @@ void gw_runtime_close(gw_runtime *rt)
         gw_credential_cache_free(rt->credentials);
     if (rt->signer)
         gw_signer_close(rt->signer);
+    gw_tls_close(rt->tls);
     memset(rt, 0, sizeof *rt);
 }
 

@@ -16,6 +16,7 @@
 #include "http_client.h"
 #include "service_catalog.h"
 #include "status.h"
+#include "tls.h"
 #include "xml_parse.h"
 #include "xml_sign.h"
 
@@ -28,6 +29,7 @@ typedef struct gw_runtime {
     gw_signer *signer;
     exchange_log *log;
     gw_credential_cache *credentials;
+    gw_tls *tls;                         /* the member listener's context, or NULL */
 } gw_runtime;
 
 typedef struct gw_worker {

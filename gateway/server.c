@@ -15,11 +15,21 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tls.h"
 #include "pipeline.h"
 #include "stdsoap2.h"
 
+typedef struct gw_listener {
+    int fd;
+    int port;
+    int tls;                     /* the member listener: TLS handshake before the first request */
+} gw_listener;
+
 typedef struct gw_conn {
     int fd;
+    int tls;
+    SSL *ssl;                    /* NULL until the handshake (TLS listener only) */
+    gw_tls_peer peer;
     char address[INET6_ADDRSTRLEN];
     int64_t last_active_us;
     struct gw_conn *prev, *next; /* in the parked list while waiting in epoll */
@@ -29,8 +39,8 @@ typedef struct gw_conn {
 
 struct gw_server {
     const gw_runtime *rt;
-    int listen_fd;
-    int port;
+    gw_listener plain;           /* HTTP, loopback */
+    gw_listener member;          /* HTTPS with client certificates, when configured */
     int epoll_fd;
     int wake_fd;                 /* eventfd: tells the dispatcher to stop */
     pthread_t dispatcher;
@@ -87,7 +97,12 @@ static gw_conn *queue_pop(gw_server *srv)
 
 static void conn_close(gw_conn *c)
 {
-    close(c->fd);
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+    }
+    if (c->fd >= 0)
+        close(c->fd);
     free(c);
 }
 
@@ -177,6 +192,10 @@ static int serve_one(gw_worker *w, gw_conn *c)
         gw_exchange *ex = &w->exchange;
         exchange_begin(ex, w->rt, w, s, c->address);
         ex->http_path = gw_arena_strdup(&ex->arena, s->path);
+        if (c->tls) {
+            ex->tls_member = c->peer.member_id;
+            ex->tls_subject = c->peer.subject;
+        }
         pipeline_run(ex);
         exchange_end(ex);
         keep = s->keep_alive != 0 && s->error == SOAP_OK;
@@ -185,6 +204,18 @@ static int serve_one(gw_worker *w, gw_conn *c)
     soap_destroy(s);
     soap_end(s);
     return keep;
+}
+
+/* The member listener's handshake, done by a worker so the dispatcher never blocks. */
+static int tls_handshake(gw_server *srv, gw_conn *c)
+{
+    char err[512];
+    if (gw_tls_accept(srv->rt->tls, c->fd, srv->rt->config->recv_timeout_s, &c->ssl, &c->peer,
+                      err, sizeof err) != GW_OK) {
+        gw_log(PIDE_LOG_INFO, "%s: %s", c->address, err);
+        return 0;
+    }
+    return 1;
 }
 
 struct worker_arg {
@@ -200,16 +231,26 @@ static void *worker_loop(void *arg)
     gw_conn *c;
     while ((c = queue_pop(srv)) != NULL) {
         struct soap *s = w->soap;
+        if (c->tls && !c->ssl && !tls_handshake(srv, c)) {
+            conn_close(c);
+            continue;
+        }
         s->socket = c->fd;
+        s->ssl = c->ssl;
         s->bufidx = s->buflen = 0;
         int keep;
-        /* Bytes the client sent ahead (pipelining) sit in this worker's buffer: serve them
-         * here before the connection goes back to epoll. */
+        /* Bytes the client sent ahead (pipelining) sit in this worker's buffer, or decrypted
+         * in OpenSSL's: epoll would not report them, so serve them here. */
         do
             keep = serve_one(w, c);
-        while (keep && s->bufidx < s->buflen);
+        while (keep && (s->bufidx < s->buflen || (s->ssl && SSL_pending(s->ssl) > 0)));
+        /* gSOAP closes (and frees the TLS state of) a connection it gives up on itself. */
+        if (!soap_valid_socket(s->socket))
+            c->fd = -1;
+        c->ssl = s->ssl;
+        s->ssl = NULL;
         s->socket = SOAP_INVALID_SOCKET;
-        if (keep)
+        if (keep && c->fd >= 0)
             conn_park(srv, c, EPOLL_CTL_MOD);
         else
             conn_close(c);
@@ -219,12 +260,12 @@ static void *worker_loop(void *arg)
 
 /* ---- dispatcher ---- */
 
-static void accept_ready(gw_server *srv)
+static void accept_ready(gw_server *srv, gw_listener *l)
 {
     for (;;) {
         struct sockaddr_storage sa;
         socklen_t salen = sizeof sa;
-        int fd = accept4(srv->listen_fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
+        int fd = accept4(l->fd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 gw_log(PIDE_LOG_WARN, "accept: %s", strerror(errno));
@@ -236,6 +277,7 @@ static void accept_ready(gw_server *srv)
             continue;
         }
         c->fd = fd;
+        c->tls = l->tls;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (sa.ss_family == AF_INET6)
@@ -279,8 +321,8 @@ static void *dispatcher_loop(void *arg)
         int stop = 0;
         for (int i = 0; i < n; i++) {
             void *p = events[i].data.ptr;
-            if (p == &srv->listen_fd) {
-                accept_ready(srv);
+            if (p == &srv->plain || p == &srv->member) {
+                accept_ready(srv, p);
             } else if (p == &srv->wake_fd) {
                 stop = 1;
             } else {
@@ -306,24 +348,24 @@ static void *dispatcher_loop(void *arg)
 
 /* ---- start / stop ---- */
 
-static gw_status listen_on(gw_server *srv, char *err, size_t errlen)
+static gw_status listen_on(gw_listener *l, const char *address, int port, int backlog,
+                           char *err, size_t errlen)
 {
-    const gw_config *cfg = srv->rt->config;
     struct sockaddr_storage sa;
     socklen_t salen;
     memset(&sa, 0, sizeof sa);
     struct sockaddr_in *in4 = (struct sockaddr_in *)&sa;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
-    if (inet_pton(AF_INET, cfg->listen_address, &in4->sin_addr) == 1) {
+    if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
         in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)cfg->listen_port);
+        in4->sin_port = htons((uint16_t)port);
         salen = sizeof *in4;
-    } else if (inet_pton(AF_INET6, cfg->listen_address, &in6->sin6_addr) == 1) {
+    } else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
         in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)cfg->listen_port);
+        in6->sin6_port = htons((uint16_t)port);
         salen = sizeof *in6;
     } else {
-        snprintf(err, errlen, "listen address '%s' is not an IP address", cfg->listen_address);
+        snprintf(err, errlen, "listen address '%s' is not an IP address", address);
         return GW_ERR_CONFIG;
     }
     int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -331,16 +373,15 @@ static gw_status listen_on(gw_server *srv, char *err, size_t errlen)
     if (fd < 0)
         goto fail;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&sa, salen) != 0 || listen(fd, cfg->backlog) != 0)
+    if (bind(fd, (struct sockaddr *)&sa, salen) != 0 || listen(fd, backlog) != 0)
         goto fail;
     salen = sizeof sa;
     getsockname(fd, (struct sockaddr *)&sa, &salen);
-    srv->port = ntohs(sa.ss_family == AF_INET6 ? in6->sin6_port : in4->sin_port);
-    srv->listen_fd = fd;
+    l->port = ntohs(sa.ss_family == AF_INET6 ? in6->sin6_port : in4->sin_port);
+    l->fd = fd;
     return GW_OK;
 fail:
-    snprintf(err, errlen, "cannot listen on %s:%d: %s", cfg->listen_address, cfg->listen_port,
-             strerror(errno));
+    snprintf(err, errlen, "cannot listen on %s:%d: %s", address, port, strerror(errno));
     if (fd >= 0)
         close(fd);
     return GW_ERR_IO;
@@ -369,13 +410,17 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
     if (!srv)
         return GW_ERR_NOMEM;
     srv->rt = rt;
-    srv->listen_fd = srv->epoll_fd = srv->wake_fd = -1;
+    srv->plain.fd = srv->member.fd = srv->epoll_fd = srv->wake_fd = -1;
+    srv->member.tls = 1;
     pthread_mutex_init(&srv->queue_lock, NULL);
     pthread_cond_init(&srv->queue_cond, NULL);
     pthread_mutex_init(&srv->parked_lock, NULL);
     srv->parked.next = srv->parked.prev = &srv->parked;
 
-    st = listen_on(srv, err, errlen);
+    const gw_config *cfg = rt->config;
+    st = listen_on(&srv->plain, cfg->listen_address, cfg->listen_port, cfg->backlog, err, errlen);
+    if (st == GW_OK && cfg->tls_enabled)
+        st = listen_on(&srv->member, cfg->tls_address, cfg->tls_port, cfg->backlog, err, errlen);
     if (st != GW_OK)
         goto fail;
     st = GW_ERR_IO;
@@ -385,9 +430,12 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
         snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
         goto fail;
     }
-    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &srv->listen_fd};
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &srv->plain};
+    struct epoll_event mev = {.events = EPOLLIN, .data.ptr = &srv->member};
     struct epoll_event wev = {.events = EPOLLIN, .data.ptr = &srv->wake_fd};
-    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->listen_fd, &lev) != 0 ||
+    if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->plain.fd, &lev) != 0 ||
+        (srv->member.fd >= 0 &&
+         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->member.fd, &mev) != 0) ||
         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->wake_fd, &wev) != 0) {
         snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
         goto fail;
@@ -434,7 +482,9 @@ fail:
     return st;
 }
 
-int gw_server_port(const gw_server *srv) { return srv->port; }
+int gw_server_port(const gw_server *srv) { return srv->plain.port; }
+
+int gw_server_tls_port(const gw_server *srv) { return srv->member.fd >= 0 ? srv->member.port : 0; }
 
 void gw_server_stop(gw_server *srv)
 {
@@ -467,8 +517,10 @@ void gw_server_stop(gw_server *srv)
     }
     free(srv->workers);
     free(srv->worker_threads);
-    if (srv->listen_fd >= 0)
-        close(srv->listen_fd);
+    if (srv->plain.fd >= 0)
+        close(srv->plain.fd);
+    if (srv->member.fd >= 0)
+        close(srv->member.fd);
     if (srv->epoll_fd >= 0)
         close(srv->epoll_fd);
     if (srv->wake_fd >= 0)

@@ -18,8 +18,9 @@ typedef struct gw_server gw_server;
 
 /* Binds the configured address (port 0: any free port), starts the workers and dispatcher. */
 gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size_t errlen);
-/* The port actually bound. */
+/* The ports actually bound: the plain listener's, and the member (TLS) listener's or 0. */
 int gw_server_port(const gw_server *srv);
+int gw_server_tls_port(const gw_server *srv);
 /* Stops accepting, lets in-flight exchanges finish (and be logged), joins every thread, frees. */
 void gw_server_stop(gw_server *srv);
 

@@ -24,6 +24,11 @@ typedef enum gw_status {
     GW_ERR_SCHEMA_INVALID,
     GW_ERR_AUTHENTICATION,
     GW_ERR_ACCESS_DENIED,
+    GW_ERR_BAD_HEADER,          /* the pide-gateway SOAP header is malformed or inconsistent */
+    GW_ERR_BAD_SIGNATURE,       /* WS-Security signature missing, invalid or not the caller's */
+    GW_ERR_TIMESTAMP,           /* wsu:Timestamp missing, expired or outside the allowed skew */
+    GW_ERR_REPLAY,              /* the same message id from the same client within the window */
+    GW_ERR_RATE_LIMITED,
     GW_ERR_BAD_REQUEST,         /* valid by schema, but the adapter cannot translate it */
     GW_ERR_PROVIDER_TIMEOUT,
     GW_ERR_PROVIDER_UNAVAILABLE,

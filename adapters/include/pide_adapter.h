@@ -131,6 +131,12 @@ typedef struct pide_host_api {
     /* Signs an outbound document with the gateway's key (enveloped XML-DSig, exclusive C14N,
      * SHA-256); the ds:Signature element is appended to `parent`. */
     pide_result (*sign_document)(pide_exchange *ex, xmlDocPtr doc, xmlNodePtr parent);
+
+    /* The calling machine and person as the request itself declares them (PIDE's audit
+     * fields: xAudNombrePC, xAudIP, xAudNombreUsuario, xAudDireccionMAC; strNroIp, strMac),
+     * logged as searchable columns beside the authenticated identity. Any may be NULL. */
+    void (*set_caller_audit)(pide_exchange *ex, const char *host_name, const char *ip,
+                             const char *user_name, const char *mac);
 } pide_host_api;
 
 /* What the adapter exports. */

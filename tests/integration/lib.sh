@@ -74,11 +74,13 @@ start_reniec_sim() { start_sim reniec "$@"; }
 
 # write_config [reniec-endpoint]: the demo configuration (conf/demo.xml) with this run's ports,
 # keys, database and absolute paths, so the configuration `make demo` uses is the one tested.
+# Providers point at the simulators started with start_sim (RENIEC_PORT, MIGRACIONES_PORT,
+# PJ_PORT); one not started keeps its demo port, where nothing listens.
 write_config() {
-  local endpoint=${1:-http://127.0.0.1:$RENIEC_PORT/padron/v2/ciudadano}
+  local endpoint=${1:-http://127.0.0.1:${RENIEC_PORT:-8091}/padron/v2/ciudadano}
   local conninfo
   conninfo=$(cat "$PIDE_TEST_PG_DIR/conninfo")
-  sed -e "s|port=\"8080\"|port=\"0\"|" \
+  sed -e "s|port=\"8080\"|port=\"0\"|" -e "s|port=\"8443\"|port=\"0\"|" \
       -e "s|host=127.0.0.1 port=54329 dbname=pide user=pide_gateway|$conninfo|" \
       -e "s|\.\./var/pg/|$PIDE_TEST_PG_DIR/|g" \
       -e "s|\.\./var/pki/|$PIDE_TEST_PKI_DIR/|g" \
@@ -86,18 +88,24 @@ write_config() {
       -e "s|\.\./wsdl/|$PIDE_SOURCE_DIR/wsdl/|g" \
       -e "s|\.\./schemas/|$PIDE_SOURCE_DIR/schemas/|g" \
       -e "s|http://127.0.0.1:8091/padron/v2/ciudadano|$endpoint|" \
+      -e "s|http://127.0.0.1:8092/|http://127.0.0.1:${MIGRACIONES_PORT:-8092}/|" \
+      -e "s|http://127.0.0.1:8093/|http://127.0.0.1:${PJ_PORT:-8093}/|" \
       "$PIDE_SOURCE_DIR/conf/demo.xml" > "$T/gateway.xml"
   CONFIG="$T/gateway.xml"
 }
 
-# start_gateway: sets GW_PORT and GW_URL.
+# start_gateway: sets GW_PORT and GW_URL (plain listener), GW_TLS_PORT and GW_TLS_URL (member
+# listener, mutual TLS).
 start_gateway() {
-  rm -f "$T/gateway.port"
-  "$GATEWAY_BIN" --config "$CONFIG" --port-file "$T/gateway.port" 2>>"$T/gateway.log" &
+  rm -f "$T/gateway.port" "$T/gateway-tls.port"
+  "$GATEWAY_BIN" --config "$CONFIG" --port-file "$T/gateway.port" \
+    --tls-port-file "$T/gateway-tls.port" 2>>"$T/gateway.log" &
   started_pids+=($!)
   GW_PID=$!
   GW_PORT=$(wait_port_file "$T/gateway.port" "$GW_PID")
   GW_URL="http://127.0.0.1:$GW_PORT"
+  GW_TLS_PORT=$(wait_port_file "$T/gateway-tls.port" "$GW_PID")
+  GW_TLS_URL="https://127.0.0.1:$GW_TLS_PORT"
 }
 
 # soap_post SERVICE FILE OUT: POSTs FILE, body to OUT, headers to OUT.headers; prints the status.

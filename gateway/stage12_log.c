@@ -1,4 +1,4 @@
-/* stage09_log.c — appends the exchange to the exchange log and waits for its commit. When the
+/* stage12_log.c — appends the exchange to the exchange log and waits for its commit. When the
  * row cannot be committed the caller gets Server.LogUnavailable instead of the data: the
  * gateway never answers an exchange it has not logged. */
 #include <string.h>
@@ -24,6 +24,10 @@ static void record_of(const gw_exchange *ex, gw_log_record *r)
         .subject_id = ex->subject_id,
         .purpose = ex->purpose,
         .procedure = ex->procedure,
+        .caller_host = ex->caller_host,
+        .caller_ip = ex->caller_ip,
+        .caller_user = ex->caller_user,
+        .caller_mac = ex->caller_mac,
         .request = (const unsigned char *)ex->logged_request,
         .request_len = ex->logged_request_len,
         .response = (const unsigned char *)ex->response,

@@ -1,4 +1,4 @@
-/* stage10_reply.c — sends the HTTP response: the serialised envelope, its status, and the
+/* stage13_reply.c — sends the HTTP response: the serialised envelope, its status, and the
  * exchange id in a header too, for clients that do not read SOAP headers. */
 #include <stdio.h>
 

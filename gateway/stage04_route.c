@@ -1,4 +1,4 @@
-/* stage03_route.c — finds the service from the URL (/services/<name>) and the operation from
+/* stage04_route.c — finds the service from the URL (/services/<name>) and the operation from
  * the Body's element, which must be in the service's namespace and served by its adapter. */
 #include <string.h>
 
@@ -25,6 +25,11 @@ gw_status stage_route(gw_exchange *ex)
     ex->service = gw_service_catalog_find(&ex->rt->catalog, name);
     if (!ex->service)
         return exchange_fail(ex, GW_ERR_UNKNOWN_SERVICE, "'%s'", name);
+
+    if (ex->header.service_code && strcmp(ex->header.service_code, name) != 0)
+        return exchange_fail(ex, GW_ERR_BAD_HEADER,
+                             "service/serviceCode '%s' does not match the service called, '%s'",
+                             ex->header.service_code, name);
 
     xmlNodePtr op = ex->request_operation;
     const char *ns = op->ns && op->ns->href ? (const char *)op->ns->href : "";

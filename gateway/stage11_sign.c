@@ -1,4 +1,4 @@
-/* stage08_sign.c — signs the response (enveloped XML-DSig in the soap:Header, covering the whole
+/* stage11_sign.c — signs the response (enveloped XML-DSig in the soap:Header, covering the whole
  * envelope) and serialises it; the bytes produced here are exactly what is sent and logged. */
 #include "log.h"
 #include "pipeline.h"

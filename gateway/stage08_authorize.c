@@ -1,4 +1,4 @@
-/* stage06_authorize.c — access rights, deny by default: the identified member must hold a
+/* stage08_authorize.c — access rights, deny by default: the identified member must hold a
  * grant for this service and operation in the configuration. */
 #include <string.h>
 

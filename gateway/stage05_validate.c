@@ -1,4 +1,4 @@
-/* stage04_validate.c — validates the operation element against the service's XSD, and tells
+/* stage05_validate.c — validates the operation element against the service's XSD, and tells
  * the caller the first thing that is wrong (element, line, the schema's own words). */
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* stage07_invoke.c — hands the validated request to the service's adapter, which calls the
+/* stage10_invoke.c — hands the validated request to the service's adapter, which calls the
  * provider and appends the response payload to the response Body. */
 #include "pipeline.h"
 #include "response.h"

@@ -1,0 +1,102 @@
+/* stage07_identify.c — establishes who is calling. On services configured for it, the legacy
+ * PIDE credentials in the body (nuRucUsuario, nuDniUsuario, password) identify a member and
+ * official; they are checked against salted hashes, and the password is redacted from the copy
+ * of the request the log keeps. On a loopback listener configured with trustClientHeader, the
+ * pgw:client the caller declares is taken as its identity (demo and development only). */
+#include <string.h>
+
+#include "pipeline.h"
+#include "redact.h"
+#include "runtime.h"
+#include "xml_parse.h"
+
+/* Text of the first descendant element `name` of the operation element (arena), or NULL. */
+static const char *field_text(gw_exchange *ex, const char *name)
+{
+    xmlNodePtr n = gw_xml_descendant(ex->request_operation, name);
+    if (!n)
+        return NULL;
+    xmlChar *t = xmlNodeGetContent(n);
+    const char *copy = gw_arena_strdup(&ex->arena, t ? (const char *)t : "");
+    xmlFree(t);
+    return copy;
+}
+
+/* Legacy PIDE credentials in the body: the member's RUC, the official's DNI, a password. */
+static gw_status identify_by_legacy_credentials(gw_exchange *ex, const char *ruc,
+                                                const char *dni, const char *password)
+{
+    /* Logged even when wrong: who claimed to call matters to auditors. */
+    ex->client_member = ruc;
+    ex->client_user = dni;
+    ex->auth_method = "legacy-password";
+    gw_status st = gw_credential_check(ex->rt->credentials, ex->rt->config, ruc, dni, password);
+    memset((char *)password, 0, strlen(password));
+    if (st != GW_OK)
+        return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                             "unknown member, official or wrong password");
+    if (ex->header.client_member && strcmp(ex->header.client_member, ruc) != 0)
+        return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                             "header client %s differs from the credentials' member %s",
+                             ex->header.client_member, ruc);
+    return GW_OK;
+}
+
+gw_status stage_identify(gw_exchange *ex)
+{
+    int redacted = 0;
+    gw_status st = gw_redact_element_text(&ex->arena, ex->request, ex->request_len, "password",
+                                          &ex->logged_request, &ex->logged_request_len,
+                                          &redacted);
+    if (st != GW_OK)
+        return st;
+    ex->auth_method = "none";
+    ex->client_user = ex->header.user_id;
+
+    /* Mutual TLS: the certificate is the identity; whatever else the request says must agree. */
+    if (ex->tls_member) {
+        if (!*ex->tls_member)
+            return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                                 "the client certificate (%s) carries no member RUC",
+                                 ex->tls_subject);
+        ex->client_member = ex->tls_member;
+        ex->auth_method = "mtls";
+        if (ex->header.client_member && strcmp(ex->header.client_member, ex->tls_member) != 0)
+            return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                                 "header client %s is not the certificate's member %s",
+                                 ex->header.client_member, ex->tls_member);
+        const char *body_ruc = ex->service->config->legacy_credentials
+                                   ? field_text(ex, "nuRucUsuario") : NULL;
+        if (body_ruc && strcmp(body_ruc, ex->tls_member) != 0)
+            return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                                 "nuRucUsuario %s is not the certificate's member %s", body_ruc,
+                                 ex->tls_member);
+        if (!gw_config_find_member(ex->rt->config, ex->client_member))
+            return exchange_fail(ex, GW_ERR_AUTHENTICATION, "unknown member %s",
+                                 ex->client_member);
+        return GW_OK;
+    }
+
+    if (ex->service->config->legacy_credentials) {
+        const char *ruc = field_text(ex, "nuRucUsuario");
+        const char *dni = field_text(ex, "nuDniUsuario");
+        const char *password = field_text(ex, "password");
+        if (ruc && dni && password)
+            return identify_by_legacy_credentials(ex, ruc, dni, password);
+    }
+    /* Development and demo listeners on loopback may take the caller's word for it. */
+    if (ex->rt->config->trust_client_header && ex->header.client_member) {
+        ex->client_member = ex->header.client_member;
+        ex->auth_method = "declared-header";
+        if (!gw_config_find_member(ex->rt->config, ex->client_member))
+            return exchange_fail(ex, GW_ERR_AUTHENTICATION, "unknown member %s",
+                                 ex->client_member);
+        return GW_OK;
+    }
+    if (ex->service->config->legacy_credentials)
+        return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                             "nuRucUsuario, nuDniUsuario and password are required");
+    return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                         "service %s needs an authenticated client (client certificate)",
+                         ex->service->config->name);
+}

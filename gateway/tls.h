@@ -1,0 +1,36 @@
+/*
+ * tls.h — the member listener's TLS: TLS 1.2 or later, configurable TLS 1.2 ciphers, client
+ * certificates required and checked against the members' CA (and its CRL). The member's
+ * identity comes from the certificate: its subject serialNumber (or CN) carries the RUC.
+ */
+#ifndef PIDE_GW_TLS_H
+#define PIDE_GW_TLS_H
+
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "status.h"
+
+typedef struct gw_tls gw_tls;
+
+/* Who is at the other end of an established connection. */
+typedef struct gw_tls_peer {
+    char member_id[32];      /* the RUC from the certificate; "" when it carries none */
+    char subject[256];       /* one-line subject, for logs and errors */
+    char fingerprint[65];    /* SHA-256 of the certificate, hex */
+} gw_tls_peer;
+
+/* Builds the server context from cfg's <tls> section. Refuses a key file readable by group or
+ * others. err names the file and the problem. */
+gw_status gw_tls_open(const gw_config *cfg, gw_tls **out, char *err, size_t errlen);
+void gw_tls_close(gw_tls *t);
+
+/* Performs the server handshake on a connected socket within timeout_s seconds. On success
+ * *ssl is the connection (SSL_free it when done) and *peer who it is. */
+gw_status gw_tls_accept(gw_tls *t, int fd, int timeout_s, SSL **ssl, gw_tls_peer *peer,
+                        char *err, size_t errlen);
+
+/* The member id a certificate carries: subject serialNumber, else CN, when it is 11 digits. */
+void gw_tls_member_of(X509 *cert, char *out, size_t outlen);
+
+#endif
