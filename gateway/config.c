@@ -489,6 +489,20 @@ static gw_status load_tls(loader *ld, const xmlNode *node)
     return GW_OK;
 }
 
+/* The built-in metaservices: exposed when the section is present. */
+static gw_status load_metaservices(loader *ld, const xmlNode *node)
+{
+    gw_status st;
+    if (!node)
+        return GW_OK;
+    if ((st = attr_path(ld, node, "wsdl", 1, &ld->cfg->meta_wsdl_path)) != GW_OK ||
+        (st = attr_path(ld, node, "schema", 1, &ld->cfg->meta_schema_path)) != GW_OK)
+        return st;
+    if ((st = check_readable_file(ld, node, "meta", "wsdl", ld->cfg->meta_wsdl_path)) != GW_OK)
+        return st;
+    return check_readable_file(ld, node, "meta", "schema", ld->cfg->meta_schema_path);
+}
+
 static gw_status load_limits(loader *ld, const xmlNode *node)
 {
     gw_config *cfg = ld->cfg;
@@ -498,10 +512,17 @@ static gw_status load_limits(loader *ld, const xmlNode *node)
     cfg->recv_timeout_s = DEFAULT_RECV_TIMEOUT_S;
     cfg->send_timeout_s = DEFAULT_SEND_TIMEOUT_S;
     cfg->keepalive_idle_s = DEFAULT_KEEPALIVE_IDLE_S;
+    cfg->replay_window_s = 600;
+    cfg->replay_max_entries = 1000000;
+    cfg->rate_per_s = 0;
+    cfg->rate_burst = 100;
+    cfg->rate_max_clients = 10000;
+    cfg->timestamp_max_skew_s = 120;
+    cfg->timestamp_max_age_s = 300;
     if (!node)
         return GW_OK;
     gw_status st;
-    long body, nodes;
+    long body, nodes, replay_entries, rate_clients;
     if ((st = attr_long(ld, node, "maxBodyBytes", DEFAULT_MAX_BODY_BYTES, 1024, 1L << 30,
                         &body)) != GW_OK ||
         (st = attr_int(ld, node, "maxXmlDepth", DEFAULT_MAX_XML_DEPTH, 4, 10000,
@@ -513,10 +534,31 @@ static gw_status load_limits(loader *ld, const xmlNode *node)
         (st = attr_int(ld, node, "sendTimeoutSeconds", DEFAULT_SEND_TIMEOUT_S, 1, 3600,
                        &cfg->send_timeout_s)) != GW_OK ||
         (st = attr_int(ld, node, "keepAliveIdleSeconds", DEFAULT_KEEPALIVE_IDLE_S, 1, 3600,
-                       &cfg->keepalive_idle_s)) != GW_OK)
+                       &cfg->keepalive_idle_s)) != GW_OK ||
+        (st = attr_int(ld, node, "replayWindowSeconds", 600, 1, 86400,
+                       &cfg->replay_window_s)) != GW_OK ||
+        (st = attr_long(ld, node, "replayMaxEntries", 1000000, 1000, 100000000,
+                        &replay_entries)) != GW_OK ||
+        (st = attr_int(ld, node, "ratePerSecond", 0, 0, 1000000, &cfg->rate_per_s)) != GW_OK ||
+        (st = attr_int(ld, node, "rateBurst", 100, 1, 10000000, &cfg->rate_burst)) != GW_OK ||
+        (st = attr_long(ld, node, "rateMaxClients", 10000, 16, 10000000, &rate_clients)) !=
+            GW_OK ||
+        (st = attr_int(ld, node, "timestampMaxSkewSeconds", 120, 0, 3600,
+                       &cfg->timestamp_max_skew_s)) != GW_OK ||
+        (st = attr_int(ld, node, "timestampMaxAgeSeconds", 300, 1, 86400,
+                       &cfg->timestamp_max_age_s)) != GW_OK)
         return st;
     cfg->max_body_bytes = (size_t)body;
     cfg->max_xml_nodes = (size_t)nodes;
+    cfg->replay_max_entries = (size_t)replay_entries;
+    cfg->rate_max_clients = (size_t)rate_clients;
+    /* A message whose timestamp is still acceptable must still be remembered as seen. */
+    if (cfg->replay_window_s < cfg->timestamp_max_age_s + 2 * cfg->timestamp_max_skew_s)
+        return fail_at(ld, node,
+                       "replayWindowSeconds %d is shorter than timestampMaxAgeSeconds + 2 x "
+                       "timestampMaxSkewSeconds (%d): a replay could outlive the window",
+                       cfg->replay_window_s,
+                       cfg->timestamp_max_age_s + 2 * cfg->timestamp_max_skew_s);
     return GW_OK;
 }
 
@@ -570,7 +612,9 @@ static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
         return st;
     if (!all_digits(m->id, 11))
         return fail_at(ld, node, "member id '%s' is not a RUC (11 digits)", m->id);
-    if ((st = attr_string(ld, node, "name", m->id, 0, &m->name)) != GW_OK)
+    if ((st = attr_string(ld, node, "name", m->id, 0, &m->name)) != GW_OK ||
+        (st = attr_int(ld, node, "ratePerSecond", 0, 0, 1000000, &m->rate_per_s)) != GW_OK ||
+        (st = attr_int(ld, node, "rateBurst", 0, 0, 10000000, &m->rate_burst)) != GW_OK)
         return st;
 
     size_t n = count_children(node, "legacyCredential");
@@ -823,6 +867,7 @@ static gw_status load_tree(loader *ld, const xmlNode *root)
         return fail_at(ld, root, "gateway needs <paths>, <signing>, <database> and <services>");
     if ((st = load_listen(ld, child_named(root, "listen"))) != GW_OK ||
         (st = load_tls(ld, child_named(root, "tls"))) != GW_OK ||
+        (st = load_metaservices(ld, child_named(root, "metaservices"))) != GW_OK ||
         (st = load_limits(ld, child_named(root, "limits"))) != GW_OK ||
         (st = attr_path(ld, paths, "adapterDir", 1, &ld->cfg->adapter_dir)) != GW_OK ||
         (st = attr_path(ld, signing, "key", 1, &ld->cfg->signing_key_path)) != GW_OK ||
@@ -911,6 +956,8 @@ void gw_config_free(gw_config *cfg)
     free(cfg->path);
     free(cfg->listen_address);
     free(cfg->tls_address);
+    free(cfg->meta_wsdl_path);
+    free(cfg->meta_schema_path);
     free(cfg->tls_cert_path);
     free(cfg->tls_key_path);
     free(cfg->tls_client_ca_path);

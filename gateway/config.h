@@ -29,6 +29,8 @@ typedef struct gw_legacy_credential {
 typedef struct gw_member {
     char *id;            /* RUC */
     char *name;
+    int rate_per_s;      /* overrides <limits ratePerSecond>; 0 = the default */
+    int rate_burst;
     gw_legacy_credential *credentials;
     size_t credential_count;
 } gw_member;
@@ -82,6 +84,17 @@ typedef struct gw_config {
     int recv_timeout_s;      /* a stalled read ends the connection */
     int send_timeout_s;
     int keepalive_idle_s;    /* an idle keep-alive connection is closed after this */
+    int replay_window_s;     /* a client's message id may not repeat within this window */
+    size_t replay_max_entries;
+    int rate_per_s;          /* per-member token bucket: refill rate; 0 = no rate limit */
+    int rate_burst;          /* bucket size */
+    size_t rate_max_clients;
+    int timestamp_max_skew_s;/* WS-Security Timestamp: allowed clock difference */
+    int timestamp_max_age_s; /* and how old its Created may be */
+
+    /* <metaservices>: the built-in "meta" service (metaservices.h); NULL paths: not exposed */
+    char *meta_wsdl_path;
+    char *meta_schema_path;
 
     /* <paths> */
     char *adapter_dir;

@@ -81,6 +81,7 @@ struct pide_exchange {
     gw_status status;
     const char *fault_detail;      /* what exactly went wrong, shown in the Fault (no secrets) */
     int http_status;
+    int retry_after_s;             /* > 0: sent as Retry-After (rate limiting) */
 
     /* microseconds since the epoch; 0 = did not happen */
     int64_t t_request_in;

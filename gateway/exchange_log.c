@@ -3,7 +3,8 @@
  * writer thread that commits everything waiting in one transaction (group commit), assigning
  * each row its gapless seq and its link in the SHA-256 chain. The canonical row encoding and
  * the chain are specified in docs/exchange-log.md; the SQL twin is exchange_log_row_hash() in
- * sql/migrations/0001_exchange_log.sql. Keep the three in step.
+ * sql/migrations/0002_caller_audit.sql. Keep the three in step. The writer always writes hash
+ * version 2; version 1 rows (written before migration 0002) are only ever read by verifiers.
  */
 #include "exchange_log.h"
 
@@ -29,6 +30,8 @@
 #define MAX_VALUE_LEN ((size_t)1 << 30)
 #define RETRY_PAUSE_MIN_MS 50
 #define RETRY_PAUSE_MAX_MS 1000
+/* The row encoding this writer produces (column hash_version, docs/exchange-log.md). */
+#define HASH_VERSION 2
 
 /* Every writer — other gateway processes on the same database included — extends the chain
  * under this transaction-scoped advisory lock ("pide_log" as a big-endian int8), so seq stays
@@ -36,13 +39,15 @@
 #define CHAIN_LOCK_SQL "SELECT pg_advisory_xact_lock(8100115791357964135)"
 #define CHAIN_HEAD_SQL "SELECT seq, row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1"
 
-/* The hashed fields, in canonical order; COPY also sends prev_hash and row_hash after them. */
+/* The hashed fields of hash version 2, in canonical order; COPY also sends prev_hash and
+ * row_hash after them. */
 enum row_field {
     F_SEQ, F_EXCHANGE_ID, F_CLIENT_MEMBER, F_CLIENT_USER, F_AUTH_METHOD, F_CLIENT_ADDRESS,
     F_SERVICE, F_OPERATION, F_ADAPTER, F_SUBJECT_TYPE, F_SUBJECT_ID, F_PURPOSE, F_PROCEDURE,
     F_REQUEST, F_RESPONSE, F_REQUEST_SHA256, F_RESPONSE_SHA256, F_SIGNATURE_VALUE,
     F_T_REQUEST_IN, F_T_PROVIDER_OUT, F_T_PROVIDER_IN, F_T_RESPONSE_OUT, F_OUTCOME,
     F_FAULT_CODE, F_FAULT_MESSAGE, F_RESULT_CODE, F_HTTP_STATUS,
+    F_CALLER_HOST, F_CALLER_IP, F_CALLER_USER, F_CALLER_MAC, F_HASH_VERSION,
     ROW_FIELD_COUNT
 };
 #define COPY_COLUMN_COUNT (ROW_FIELD_COUNT + 2)
@@ -52,7 +57,8 @@ static const char COPY_SQL[] =
     "client_address, service, operation, adapter, subject_type, subject_id, purpose, procedure, "
     "request, response, request_sha256, response_sha256, signature_value, t_request_in, "
     "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
-    "result_code, http_status, prev_hash, row_hash) FROM STDIN (FORMAT binary)";
+    "result_code, http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, "
+    "prev_hash, row_hash) FROM STDIN (FORMAT binary)";
 
 static const unsigned char COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
                                                  '\n', '\0'};
@@ -78,7 +84,7 @@ typedef struct field_value {
 
 typedef struct row_values {
     field_value field[ROW_FIELD_COUNT];
-    unsigned char numbers[8 * 5 + 4]; /* seq, four timestamps, http_status, big-endian */
+    unsigned char numbers[8 * 5 + 4 + 2]; /* seq, 4 timestamps, http_status, hash_version */
 } row_values;
 
 typedef struct byte_buffer {
@@ -267,7 +273,8 @@ static bool parse_uuid(const char *text, unsigned char out[UUID_LEN])
 #define RECORD_STRINGS(X)                                                                      \
     X(exchange_id) X(client_member) X(client_user) X(auth_method) X(client_address) X(service) \
     X(operation) X(adapter) X(subject_type) X(subject_id) X(purpose) X(procedure)              \
-    X(signature_value) X(outcome) X(fault_code) X(fault_message) X(result_code)
+    X(signature_value) X(outcome) X(fault_code) X(fault_message) X(result_code)                \
+    X(caller_host) X(caller_ip) X(caller_user) X(caller_mac)
 
 static gw_status validate_record(const gw_log_record *rec, unsigned char uuid[UUID_LEN])
 {
@@ -397,6 +404,12 @@ static void row_values_of(const log_entry *e, int64_t seq, row_values *rv)
     f[F_RESULT_CODE] = text_value(r->result_code);
     put_be32(num + 40, (uint32_t)r->http_status);
     f[F_HTTP_STATUS] = (field_value){num + 40, 4};
+    f[F_CALLER_HOST] = text_value(r->caller_host);
+    f[F_CALLER_IP] = text_value(r->caller_ip);
+    f[F_CALLER_USER] = text_value(r->caller_user);
+    f[F_CALLER_MAC] = text_value(r->caller_mac);
+    put_be16(num + 44, HASH_VERSION);
+    f[F_HASH_VERSION] = (field_value){num + 44, 2};
 }
 
 /* row_hash = SHA-256(prev_hash || for each field: 0x00 if NULL, else 0x01 || be32 length ||
@@ -736,7 +749,19 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
                    why ? why : PQerrorMessage(log->conn));
         goto fail;
     }
-    PGresult *res = PQexec(log->conn, "SELECT has_table_privilege('exchange_log', 'INSERT')");
+    /* Without migration 0002 every COPY would fail: refuse to start rather than answer every
+     * exchange with Server.LogUnavailable. */
+    PGresult *res = PQexec(log->conn, "SELECT caller_host, caller_ip, caller_user, caller_mac, "
+                                      "hash_version FROM exchange_log LIMIT 0");
+    bool has_v2_columns = PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!has_v2_columns)
+        copy_error(err, errlen,
+                   "exchange log: table exchange_log lacks the caller audit columns (apply "
+                   "sql/migrations/0002_caller_audit.sql: scripts/pg-local migrate)",
+                   PQerrorMessage(log->conn));
+    PQclear(res);
+    if (!has_v2_columns) goto fail;
+    res = PQexec(log->conn, "SELECT has_table_privilege('exchange_log', 'INSERT')");
     bool may_insert = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
                       strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);

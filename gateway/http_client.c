@@ -58,12 +58,19 @@ static int http_attempt(struct soap *s, const pide_http_request *req, const char
         return s->error;
     if (soap_end_send(s))
         return s->error;
-    /* gSOAP reports a non-2xx status as an error from soap_begin_recv, but still leaves the
-     * body readable when the status line and headers were parsed. */
+    /* gSOAP reports a non-2xx status as an error from soap_begin_recv and has by then read
+     * the body itself, keeping it as the fault detail: adapters need it either way (a JSON
+     * 404 "not found" is an answer, not a failure). */
     int rc = soap_begin_recv(s);
     if (rc != SOAP_OK && !(rc >= 100 && rc < 600))
         return rc;
-    *body = soap_http_get_body(s, len);
+    if (rc == SOAP_OK) {
+        *body = soap_http_get_body(s, len);
+    } else {
+        const char *detail = soap_fault_detail(s);
+        *body = (char *)detail;
+        *len = detail ? strlen(detail) : 0;
+    }
     if (!*body) {
         *body = "";
         *len = 0;

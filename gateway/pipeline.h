@@ -21,6 +21,7 @@ gw_status stage_route(gw_exchange *ex);     /* URL → service, Body element →
 gw_status stage_validate(gw_exchange *ex);  /* XSD validation of the operation element */
 gw_status stage_identify(gw_exchange *ex);  /* who is calling (legacy body credentials) */
 gw_status stage_authorize(gw_exchange *ex); /* access rights: deny by default */
+gw_status stage_throttle(gw_exchange *ex);  /* rate limit and replay guard, per member */
 gw_status stage_invoke(gw_exchange *ex);    /* the adapter talks to the provider */
 gw_status stage_sign(gw_exchange *ex);      /* XML-DSig the response, serialise, hash */
 gw_status stage_log(gw_exchange *ex);       /* append to the exchange log, wait for commit */

@@ -7,6 +7,39 @@
 
 #include "log.h"
 
+/* Per-member token buckets, when <limits ratePerSecond> or a member's own rate asks for them. */
+static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, char *err,
+                                   size_t errlen)
+{
+    int any = cfg->rate_per_s > 0;
+    for (size_t i = 0; i < cfg->member_count; i++)
+        any |= cfg->members[i].rate_per_s > 0;
+    *out = NULL;
+    if (!any)
+        return GW_OK;
+    /* Members without a rate of their own when there is no default: unlimited in effect. */
+    double rate = cfg->rate_per_s > 0 ? cfg->rate_per_s : GW_RATE_MAX_PER_S;
+    double burst = cfg->rate_per_s > 0 ? cfg->rate_burst : GW_RATE_MAX_BURST;
+    gw_rate_limiter *l = gw_rate_limiter_new(rate, burst, cfg->rate_max_clients);
+    if (!l) {
+        snprintf(err, errlen, "cannot create the rate limiter");
+        return GW_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < cfg->member_count; i++) {
+        const gw_member *m = &cfg->members[i];
+        if (m->rate_per_s <= 0)
+            continue;
+        double mburst = m->rate_burst > 0 ? m->rate_burst : 2.0 * m->rate_per_s;
+        if (gw_rate_limiter_set_client(l, m->id, m->rate_per_s, mburst) != GW_OK) {
+            snprintf(err, errlen, "member %s: cannot set its rate limit", m->id);
+            gw_rate_limiter_free(l);
+            return GW_ERR_CONFIG;
+        }
+    }
+    *out = l;
+    return GW_OK;
+}
+
 gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_t errlen)
 {
     gw_status st;
@@ -22,6 +55,15 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
         goto fail;
 
     if (cfg->tls_enabled && (st = gw_tls_open(cfg, &rt->tls, err, errlen)) != GW_OK)
+        goto fail;
+
+    rt->replay = gw_replay_guard_new((unsigned)cfg->replay_window_s, cfg->replay_max_entries);
+    if (!rt->replay) {
+        st = GW_ERR_NOMEM;
+        snprintf(err, errlen, "cannot create the replay guard");
+        goto fail;
+    }
+    if ((st = rate_limiter_open(cfg, &rt->rate, err, errlen)) != GW_OK)
         goto fail;
 
     rt->credentials = gw_credential_cache_new(0);
@@ -73,6 +115,10 @@ void gw_runtime_close(gw_runtime *rt)
     if (rt->signer)
         gw_signer_close(rt->signer);
     gw_tls_close(rt->tls);
+    if (rt->replay)
+        gw_replay_guard_free(rt->replay);
+    if (rt->rate)
+        gw_rate_limiter_free(rt->rate);
     memset(rt, 0, sizeof *rt);
 }
 

@@ -15,6 +15,8 @@
 #include "exchange_log.h"
 #include "http_client.h"
 #include "service_catalog.h"
+#include "rate_limit.h"
+#include "replay_guard.h"
 #include "status.h"
 #include "tls.h"
 #include "xml_parse.h"
@@ -30,6 +32,8 @@ typedef struct gw_runtime {
     exchange_log *log;
     gw_credential_cache *credentials;
     gw_tls *tls;                         /* the member listener's context, or NULL */
+    gw_replay_guard *replay;             /* message ids seen per member */
+    gw_rate_limiter *rate;               /* per-member token buckets; NULL: no limit */
 } gw_runtime;
 
 typedef struct gw_worker {

@@ -1,6 +1,8 @@
 /* service_catalog.c — loads each service's WSDL and XSD once at start-up (see the header). */
 #include "service_catalog.h"
 
+#include "metaservices.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,12 +83,37 @@ static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
     return svc->target_namespace ? GW_OK : GW_ERR_NOMEM;
 }
 
+/* The meta service's configuration: every member may call every metaservice. */
+static gw_status meta_config_build(const gw_config *cfg, gw_service_catalog *cat)
+{
+    static char *all_operations[] = {"*", NULL};
+    gw_service_config *mc = &cat->meta_config;
+    mc->name = GW_META_SERVICE_NAME;
+    mc->adapter = (char *)gw_metaservices_adapter()->name;
+    mc->wsdl_path = cfg->meta_wsdl_path;
+    mc->schema_path = cfg->meta_schema_path;
+    mc->grants = calloc(cfg->member_count ? cfg->member_count : 1, sizeof *mc->grants);
+    if (!mc->grants)
+        return GW_ERR_NOMEM;
+    for (size_t i = 0; i < cfg->member_count; i++) {
+        mc->grants[i].member_id = cfg->members[i].id;
+        mc->grants[i].operations = all_operations;
+    }
+    mc->grant_count = cfg->member_count;
+    cat->meta_pide_config.service_name = mc->name;
+    cat->meta_binding.adapter = gw_metaservices_adapter();
+    cat->meta_binding.instance = cat;
+    cat->meta_binding.service_config = &cat->meta_pide_config;
+    cat->meta_binding.adapter_path = "(built in)";
+    return GW_OK;
+}
+
 gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registry *adapters,
                                   gw_service_catalog *out, char *err, size_t errlen)
 {
     gw_status st = GW_OK;
-    out->count = 0;
-    out->services = calloc(cfg->service_count ? cfg->service_count : 1, sizeof(gw_service));
+    memset(out, 0, sizeof *out);
+    out->services = calloc(cfg->service_count + 1, sizeof(gw_service));
     if (!out->services)
         return GW_ERR_NOMEM;
     for (size_t i = 0; i < cfg->service_count; i++) {
@@ -107,6 +134,23 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
             goto fail;
         }
     }
+    if (cfg->meta_wsdl_path) {
+        if (gw_config_find_service(cfg, GW_META_SERVICE_NAME)) {
+            snprintf(err, errlen, "service name '%s' is reserved for the metaservices",
+                     GW_META_SERVICE_NAME);
+            st = GW_ERR_CONFIG;
+            goto fail;
+        }
+        gw_service *svc = &out->services[out->count];
+        svc->index = out->count++;
+        svc->config = &out->meta_config;
+        if ((st = meta_config_build(cfg, out)) != GW_OK ||
+            (st = read_whole_file(svc->config->wsdl_path, &svc->wsdl, &svc->wsdl_len, err,
+                                  errlen)) != GW_OK ||
+            (st = load_schema(svc, err, errlen)) != GW_OK)
+            goto fail;
+        svc->binding = &out->meta_binding;
+    }
     return GW_OK;
 fail:
     gw_service_catalog_close(out);
@@ -122,8 +166,8 @@ void gw_service_catalog_close(gw_service_catalog *cat)
             xmlSchemaFree(cat->services[i].schema);
     }
     free(cat->services);
-    cat->services = NULL;
-    cat->count = 0;
+    free(cat->meta_config.grants);
+    memset(cat, 0, sizeof *cat);
 }
 
 const gw_service *gw_service_catalog_find(const gw_service_catalog *cat, const char *name)

@@ -27,9 +27,14 @@ typedef struct gw_service {
 typedef struct gw_service_catalog {
     gw_service *services;
     size_t count;
+    /* the built-in "meta" service, when configured: its catalog-owned configuration */
+    gw_service_config meta_config;
+    gw_service_binding meta_binding;
+    pide_service_config meta_pide_config;
 } gw_service_catalog;
 
-/* Loads WSDL and XSD of every service in cfg and binds each to its adapter. */
+/* Loads WSDL and XSD of every service in cfg and binds each to its adapter; adds the built-in
+ * metaservices (granted to every member) when cfg configures them. */
 gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registry *adapters,
                                   gw_service_catalog *out, char *err, size_t errlen);
 void gw_service_catalog_close(gw_service_catalog *cat);

@@ -96,6 +96,16 @@ static const char *xmlsec_reason(void)
     return last_xmlsec_error[0] ? last_xmlsec_error : "no detail from xmlsec";
 }
 
+void gw_xmlsec_clear_error(void)
+{
+    last_xmlsec_error[0] = '\0';
+}
+
+const char *gw_xmlsec_last_error(void)
+{
+    return xmlsec_reason();
+}
+
 gw_status gw_xmlsec_global_init(void)
 {
     xmlInitParser();
@@ -333,6 +343,24 @@ void gw_sign_ctx_free(gw_sign_ctx *c)
     free(c);
 }
 
+xmlSecKeyPtr gw_sign_ctx_key(gw_sign_ctx *c)
+{
+    return c ? c->key : NULL;
+}
+
+xmlSecTransformId gw_sign_ctx_signature_method(const gw_sign_ctx *c)
+{
+    return c ? c->signer->signature_method : xmlSecTransformIdUnknown;
+}
+
+X509 *gw_sign_ctx_certificate(gw_sign_ctx *c)
+{
+    xmlSecKeyDataPtr x509 = c ? xmlSecKeyGetData(c->key, xmlSecOpenSSLKeyDataX509Id) : NULL;
+    return (x509 != NULL && xmlSecOpenSSLKeyDataX509GetCertsSize(x509) > 0)
+               ? xmlSecOpenSSLKeyDataX509GetCert(x509, 0)
+               : NULL;
+}
+
 /* The ds:Signature template: exclusive C14N of SignedInfo, one Reference URI="" (the whole
  * document) with enveloped + exclusive C14N transforms and SHA-256, and the certificate. */
 static xmlNodePtr build_signature_template(xmlDocPtr doc, xmlSecTransformId signature_method)
@@ -416,30 +444,42 @@ fail:
     return st;
 }
 
+struct gw_trust_store {
+    X509_STORE *store;
+    char *ca_pem_path; /* for messages */
+};
+
 /* Every certificate of a PEM file (a bundle is allowed) becomes a trust anchor, and nothing
  * else: xmlsec's own keys manager would also trust the system CA bundle (and re-read it on
  * every call), so the chain is checked here with a store holding only these. */
-static gw_status load_trust_store(const char *ca_pem_path, X509_STORE **out, char *err,
-                                  size_t errlen)
+gw_status gw_trust_store_load(const char *ca_pem_path, gw_trust_store **out, char *err,
+                              size_t errlen)
 {
     gw_status st = GW_ERR_CONFIG;
     int loaded = 0;
     X509 *cert;
-    X509_STORE *store = NULL;
-    FILE *f = fopen(ca_pem_path, "re");
+    gw_trust_store *t = NULL;
+    FILE *f = NULL;
+    if (ca_pem_path == NULL || out == NULL) {
+        set_err(err, errlen, "trusted CA file: no path given");
+        return GW_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    f = fopen(ca_pem_path, "re");
     if (f == NULL) {
         set_err(err, errlen, "trusted CA file %s: cannot open: %s", ca_pem_path,
                 strerror(errno));
         goto fail;
     }
-    store = X509_STORE_new();
-    if (store == NULL) {
+    t = calloc(1, sizeof *t);
+    if (t == NULL || (t->store = X509_STORE_new()) == NULL ||
+        (t->ca_pem_path = strdup(ca_pem_path)) == NULL) {
         st = GW_ERR_NOMEM;
         set_err(err, errlen, "verify: out of memory");
         goto fail;
     }
     while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
-        int added = X509_STORE_add_cert(store, cert);
+        int added = X509_STORE_add_cert(t->store, cert);
         X509_free(cert);
         if (added != 1) {
             set_err(err, errlen, "trusted CA file %s: cannot use certificate %d", ca_pem_path,
@@ -455,15 +495,24 @@ static gw_status load_trust_store(const char *ca_pem_path, X509_STORE **out, cha
     /* The read loop ends on a "no start line" error at end of file; do not leave it queued. */
     ERR_clear_error();
     fclose(f);
-    *out = store;
+    *out = t;
     return GW_OK;
 
 fail:
     ERR_clear_error();
-    X509_STORE_free(store);
+    gw_trust_store_free(t);
     if (f != NULL)
         fclose(f);
     return st;
+}
+
+void gw_trust_store_free(gw_trust_store *t)
+{
+    if (t == NULL)
+        return;
+    X509_STORE_free(t->store);
+    free(t->ca_pem_path);
+    free(t);
 }
 
 /* The certificates in ds:KeyInfo/ds:X509Data: the first is the signer's, any others are
@@ -503,13 +552,16 @@ static gw_status read_keyinfo_certificates(xmlNodePtr sig, STACK_OF(X509) *certs
 }
 
 /* The signer's certificate must chain to a trusted CA and be meant for signing. */
-static gw_status check_signer_certificate(X509_STORE *trusted, STACK_OF(X509) *certs,
-                                          const char *ca_pem_path, char *err, size_t errlen)
+gw_status gw_trust_store_check_signer(gw_trust_store *t, X509 *signer, STACK_OF(X509) *untrusted,
+                                      char *err, size_t errlen)
 {
     gw_status st = GW_ERR_SIGNATURE;
-    X509 *signer = sk_X509_value(certs, 0);
+    if (t == NULL || signer == NULL) {
+        set_err(err, errlen, "verify: no trust store or no signer certificate");
+        return GW_ERR_INVALID_ARG;
+    }
     X509_STORE_CTX *vctx = X509_STORE_CTX_new();
-    if (vctx == NULL || X509_STORE_CTX_init(vctx, trusted, signer, certs) != 1) {
+    if (vctx == NULL || X509_STORE_CTX_init(vctx, t->store, signer, untrusted) != 1) {
         st = GW_ERR_NOMEM;
         set_err(err, errlen, "verify: out of memory");
         goto done;
@@ -518,7 +570,7 @@ static gw_status check_signer_certificate(X509_STORE *trusted, STACK_OF(X509) *c
         char subject[256];
         X509_NAME_oneline(X509_get_subject_name(signer), subject, sizeof subject);
         set_err(err, errlen, "verify: signer certificate %s is not trusted by %s: %s", subject,
-                ca_pem_path, X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
+                t->ca_pem_path, X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
         goto done;
     }
     uint32_t usage = X509_get_key_usage(signer); /* all bits when the extension is absent */
@@ -534,8 +586,7 @@ done:
     return st;
 }
 
-/* An xmlsec key holding just the public key of cert. */
-static xmlSecKeyPtr public_key_of(X509 *cert)
+xmlSecKeyPtr gw_xmlsec_public_key_of(X509 *cert)
 {
     EVP_PKEY *pub = X509_get_pubkey(cert);
     xmlSecKeyDataPtr value = pub ? xmlSecOpenSSLEvpKeyAdopt(pub) : NULL;
@@ -593,7 +644,7 @@ static const char *dsig_status_text(xmlSecDSigStatus status)
 gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, size_t errlen)
 {
     gw_status st = GW_ERR_SIGNATURE;
-    X509_STORE *trusted = NULL;
+    gw_trust_store *trusted = NULL;
     STACK_OF(X509) *certs = NULL;
     xmlSecDSigCtxPtr dsig = NULL;
 
@@ -608,7 +659,7 @@ gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, 
         set_err(err, errlen, "verify: the document has no ds:Signature");
         goto fail;
     }
-    st = load_trust_store(ca_pem_path, &trusted, err, errlen);
+    st = gw_trust_store_load(ca_pem_path, &trusted, err, errlen);
     if (st != GW_OK)
         goto fail;
     certs = sk_X509_new_null();
@@ -620,7 +671,7 @@ gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, 
     st = read_keyinfo_certificates(sig, certs, err, errlen);
     if (st != GW_OK)
         goto fail;
-    st = check_signer_certificate(trusted, certs, ca_pem_path, err, errlen);
+    st = gw_trust_store_check_signer(trusted, sk_X509_value(certs, 0), certs, err, errlen);
     if (st != GW_OK)
         goto fail;
 
@@ -633,7 +684,7 @@ gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, 
                 xmlsec_reason());
         goto fail;
     }
-    dsig->signKey = public_key_of(sk_X509_value(certs, 0));
+    dsig->signKey = gw_xmlsec_public_key_of(sk_X509_value(certs, 0));
     if (dsig->signKey == NULL) {
         st = GW_ERR_SIGNATURE;
         set_err(err, errlen, "verify: cannot use the public key of the signer certificate");
@@ -657,6 +708,6 @@ fail:
     if (dsig != NULL)
         xmlSecDSigCtxDestroy(dsig);
     sk_X509_pop_free(certs, X509_free);
-    X509_STORE_free(trusted);
+    gw_trust_store_free(trusted);
     return st;
 }

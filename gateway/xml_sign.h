@@ -14,6 +14,9 @@
 #define PIDE_GW_XML_SIGN_H
 
 #include <libxml/tree.h>
+#include <openssl/x509.h>
+#include <xmlsec/keys.h>
+#include <xmlsec/transforms.h>
 
 #include "status.h"
 
@@ -40,6 +43,36 @@ void gw_sign_ctx_free(gw_sign_ctx *c);
  * SignatureValue text (valid while doc lives). */
 gw_status gw_sign_document(gw_sign_ctx *c, xmlDocPtr doc, xmlNodePtr parent,
                            const char **signature_value_b64);
+
+/* For signature layouts other than the enveloped one (WS-Security, gateway/wss.c), which build
+ * their own template but must sign with the same key. The key is c's own duplicate, lent: do not
+ * destroy it, and give it back (set the xmlsec context's signKey to NULL) before finalizing
+ * the context. The certificate is the signer's (owned by the key). */
+xmlSecKeyPtr gw_sign_ctx_key(gw_sign_ctx *c);
+xmlSecTransformId gw_sign_ctx_signature_method(const gw_sign_ctx *c);
+X509 *gw_sign_ctx_certificate(gw_sign_ctx *c);
+
+/* An xmlsec key holding only the public key of cert (the caller destroys it), for verifying
+ * with exactly the key of a certificate already checked. NULL when the key is unusable. */
+xmlSecKeyPtr gw_xmlsec_public_key_of(X509 *cert);
+
+/* xmlsec's first error on this thread since the last gw_xmlsec_clear_error() (or "no detail
+ * from xmlsec"), for explaining a failed xmlsec call in an error message. */
+void gw_xmlsec_clear_error(void);
+const char *gw_xmlsec_last_error(void);
+
+/* Trusted CA certificates for checking signers, read once from a PEM file (a bundle is allowed)
+ * and nothing else: no system CA bundle (see docs/signing.md). A loaded store may be shared by
+ * threads for checking. */
+typedef struct gw_trust_store gw_trust_store;
+gw_status gw_trust_store_load(const char *ca_pem_path, gw_trust_store **out, char *err,
+                              size_t errlen);
+void gw_trust_store_free(gw_trust_store *t);
+/* GW_OK when signer chains to a certificate of t (untrusted: intermediates offered by the
+ * signer, may be NULL) and its key usage allows digital signatures; otherwise
+ * GW_ERR_SIGNATURE with the reason in err. */
+gw_status gw_trust_store_check_signer(gw_trust_store *t, X509 *signer, STACK_OF(X509) *untrusted,
+                                      char *err, size_t errlen);
 
 /* Verifies the first ds:Signature in doc against the trusted CA certificate(s) in
  * ca_pem_path. GW_OK only when xmlsec reports xmlSecDSigStatusSucceeded. Used by tests, the

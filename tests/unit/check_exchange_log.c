@@ -1,11 +1,14 @@
 /*
- * check_exchange_log.c — the exchange log against a real PostgreSQL: round trip of every field,
- * concurrent group commit with a gapless, verifiable chain, the gateway role's missing rights,
- * start-up errors, reconnection after losing the backend and the commit timeout.
+ * check_exchange_log.c — the exchange log against a real PostgreSQL: round trip of every field
+ * (caller audit fields included), concurrent group commit with a gapless, verifiable chain, a
+ * chain mixing hash versions 1 and 2, tampering with a caller audit field detected, the gateway
+ * role's missing rights, start-up errors, reconnection after losing the backend and the commit
+ * timeout.
  * ctest-fixtures: postgres
  *
  * The cluster is shared with other test binaries running at the same time: rows are found by
- * per-test exchange ids / client_member tags, never by assuming an empty table.
+ * per-test exchange ids / client_member tags, never by assuming an empty table, and every change
+ * that breaks the chain happens in a transaction that is rolled back.
  */
 #include <arpa/inet.h>
 #include <check.h>
@@ -161,7 +164,9 @@ START_TEST(test_append_round_trips_every_field)
         .auth_method = "mtls", .client_address = "192.0.2.7", .service = "sunat.consultarRuc",
         .operation = "getDatosPrincipales", .adapter = "rest-json", .subject_type = "DNI",
         .subject_id = "12345678", .purpose = "Verificación de identidad — ñandú",
-        .procedure = "EXP-2024-001", .request = request, .request_len = sizeof request,
+        .procedure = "EXP-2024-001", .caller_host = "PC-JUZGADO-07", .caller_ip = "10.20.30.40",
+        .caller_user = "jperez", .caller_mac = "00:1A:2B:3C:4D:5E",
+        .request = request, .request_len = sizeof request,
         .response = response, .response_len = sizeof response, .signature_value = "c2lnbmF0dXJl",
         .t_request_in = 1718000000123456, .t_provider_out = 1718000000223456,
         .t_provider_in = 1718000000323456, .t_response_out = 1718000000423457,
@@ -190,7 +195,8 @@ START_TEST(test_append_round_trips_every_field)
         "(extract(epoch from t_provider_in) * 1000000)::int8, "
         "(extract(epoch from t_response_out) * 1000000)::int8, outcome, fault_code, "
         "fault_message, result_code, http_status, seq, octet_length(prev_hash), "
-        "octet_length(row_hash), t_logged IS NOT NULL "
+        "octet_length(row_hash), t_logged IS NOT NULL, caller_host, caller_ip, caller_user, "
+        "caller_mac, hash_version "
         "FROM exchange_log WHERE exchange_id = $1::uuid",
         1, NULL, params, NULL, NULL, 1);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
@@ -223,6 +229,12 @@ START_TEST(test_append_round_trips_every_field)
     ck_assert_int_eq((int32_t)be_uint(PQgetvalue(res, 0, 27), 4), 32);
     ck_assert_int_eq((int32_t)be_uint(PQgetvalue(res, 0, 28), 4), 32);
     ck_assert_int_eq(PQgetvalue(res, 0, 29)[0], 1);
+    const char *caller[] = {r.caller_host, r.caller_ip, r.caller_user, r.caller_mac};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(PQgetlength(res, 0, 30 + i), (int)strlen(caller[i]));
+        ck_assert(memcmp(PQgetvalue(res, 0, 30 + i), caller[i], strlen(caller[i])) == 0);
+    }
+    ck_assert_int_eq((int)be_uint(PQgetvalue(res, 0, 34), 2), 2); /* written as hash version 2 */
     PQclear(res);
 
     /* NULL strings and zero times are stored as SQL NULL. */
@@ -233,7 +245,8 @@ START_TEST(test_append_round_trips_every_field)
     params[0] = uuid2;
     res = PQexecParams(c,
         "SELECT client_member IS NULL AND request IS NULL AND t_provider_out IS NULL AND "
-        "t_response_out IS NULL AND signature_value IS NULL AND fault_code IS NULL "
+        "t_response_out IS NULL AND signature_value IS NULL AND fault_code IS NULL AND "
+        "num_nulls(caller_host, caller_ip, caller_user, caller_mac) = 4 AND hash_version = 2 "
         "FROM exchange_log WHERE exchange_id = $1::uuid",
         1, NULL, params, NULL, NULL, 0);
     ck_assert_int_eq(PQntuples(res), 1);
@@ -302,26 +315,85 @@ static void *append_many(void *arg)
     return NULL;
 }
 
-/* The canonical encoding of docs/exchange-log.md, from the binary column values read back. */
-static void recompute_row_hash(const PGresult *res, int row, int fields, const unsigned char *prev,
-                               unsigned char out[32])
+/* The canonical encoding of docs/exchange-log.md over n field values (len -1: NULL), written
+ * here independently of the writer. */
+static void hash_fields(const unsigned char *prev, const char *const *value, const int *len, int n,
+                        unsigned char out[32])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     EVP_DigestUpdate(md, prev, 32);
-    for (int col = 0; col < fields; col++) {
-        unsigned char tag = PQgetisnull(res, row, col) ? 0 : 1;
+    for (int i = 0; i < n; i++) {
+        unsigned char tag = len[i] < 0 ? 0 : 1;
         EVP_DigestUpdate(md, &tag, 1);
         if (!tag) continue;
-        uint32_t len = (uint32_t)PQgetlength(res, row, col);
-        unsigned char be[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16),
-                               (unsigned char)(len >> 8), (unsigned char)len};
+        uint32_t l = (uint32_t)len[i];
+        unsigned char be[4] = {(unsigned char)(l >> 24), (unsigned char)(l >> 16),
+                               (unsigned char)(l >> 8), (unsigned char)l};
         EVP_DigestUpdate(md, be, 4);
-        EVP_DigestUpdate(md, PQgetvalue(res, row, col), len);
+        EVP_DigestUpdate(md, value[i], l);
     }
-    unsigned int n;
-    EVP_DigestFinal_ex(md, out, &n);
+    unsigned int outlen;
+    EVP_DigestFinal_ex(md, out, &outlen);
     EVP_MD_CTX_free(md);
+}
+
+/* Hash version 1 covers the first 27 columns of CHAIN_SQL, version 2 all 32. */
+#define V1_FIELDS 27
+#define V2_FIELDS 32
+
+/* The whole log in the canonical v2 field order (v1 is its prefix), as binary values. */
+static const char CHAIN_SQL[] =
+    "SELECT seq, exchange_id, client_member, client_user, auth_method, client_address, "
+    "service, operation, adapter, subject_type, subject_id, purpose, procedure, request, "
+    "response, request_sha256, response_sha256, signature_value, t_request_in, "
+    "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
+    "result_code, http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, "
+    "prev_hash, row_hash, client_member = $1 "
+    "FROM exchange_log ORDER BY seq";
+enum { HASH_VERSION_COL = 31, PREV_COL = 32, HASH_COL = 33, MINE_COL = 34 };
+
+static void recompute_row_hash(const PGresult *res, int row, const unsigned char *prev,
+                               unsigned char out[32])
+{
+    int version = (int)be_uint(PQgetvalue(res, row, HASH_VERSION_COL), 2);
+    ck_assert_msg(version == 1 || version == 2, "unknown hash_version %d", version);
+    const char *value[V2_FIELDS];
+    int len[V2_FIELDS];
+    for (int col = 0; col < V2_FIELDS; col++) {
+        value[col] = PQgetvalue(res, row, col);
+        len[col] = PQgetisnull(res, row, col) ? -1 : PQgetlength(res, row, col);
+    }
+    hash_fields(prev, value, len, version == 1 ? V1_FIELDS : V2_FIELDS, out);
+}
+
+/* Recomputes every link of the chain in C, then asks exchange_log_verify_chain() too. Returns
+ * how many rows have client_member = member, and counts rows of each hash version. */
+static int assert_whole_chain_valid(PGconn *c, const char *member, int versions[3])
+{
+    PGresult *res = PQexecParams(c, CHAIN_SQL, 1, NULL, (const char *[]){member}, NULL, NULL, 1);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    unsigned char prev[32] = {0}, hash[32];
+    int mine = 0;
+    for (int row = 0; row < PQntuples(res); row++) {
+        int64_t seq = (int64_t)be_uint(PQgetvalue(res, row, 0), 8);
+        ck_assert_int_eq(seq, row + 1); /* gapless from 1, hence unique */
+        ck_assert_msg(memcmp(PQgetvalue(res, row, PREV_COL), prev, 32) == 0,
+                      "seq %ld: prev_hash is not the previous row's row_hash", (long)seq);
+        recompute_row_hash(res, row, prev, hash);
+        ck_assert_msg(memcmp(PQgetvalue(res, row, HASH_COL), hash, 32) == 0,
+                      "seq %ld: row_hash does not match its content", (long)seq);
+        memcpy(prev, hash, 32);
+        mine += PQgetvalue(res, row, MINE_COL)[0] == 1;
+        if (versions) versions[be_uint(PQgetvalue(res, row, HASH_VERSION_COL), 2)]++;
+    }
+    PQclear(res);
+
+    res = PQexec(c, "SELECT count(*) FROM exchange_log_verify_chain()");
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+    PQclear(res);
+    return mine;
 }
 
 START_TEST(test_concurrent_appends_form_a_gapless_valid_chain)
@@ -348,38 +420,209 @@ START_TEST(test_concurrent_appends_form_a_gapless_valid_chain)
 
     PGconn *c = gateway_session();
     ck_assert_int_eq(rows_with_member(c, member), THREADS * APPENDS_PER_THREAD);
+    ck_assert_int_eq(assert_whole_chain_valid(c, member, NULL), THREADS * APPENDS_PER_THREAD);
+    PQfinish(c);
+}
+END_TEST
 
-    /* The whole log, in the canonical field order, as binary values. */
-    PGresult *res = PQexecParams(c,
-        "SELECT seq, exchange_id, client_member, client_user, auth_method, client_address, "
-        "service, operation, adapter, subject_type, subject_id, purpose, procedure, request, "
-        "response, request_sha256, response_sha256, signature_value, t_request_in, "
-        "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
-        "result_code, http_status, prev_hash, row_hash, client_member = $1 "
-        "FROM exchange_log ORDER BY seq",
-        1, NULL, (const char *[]){member}, NULL, NULL, 1);
+static void exec_or_fail(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQerrorMessage(c));
+    PQclear(res);
+}
+
+/* Appends one row the way a writer predating migration 0002 did: under the chain lock, hash
+ * version 1 computed by the v1 rules (here, independently of the SQL and the C writer). Runs
+ * inside the caller's open transaction; caller_ip, when given, is stored although v1 does not
+ * cover it. Returns the row's seq. */
+static int64_t insert_v1_row(PGconn *c, const char *member, const char *caller_ip)
+{
+    exec_or_fail(c, "SELECT pg_advisory_xact_lock(8100115791357964135)");
+    PGresult *res = PQexecParams(c, "SELECT seq, row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1",
+                                 0, NULL, NULL, NULL, NULL, 1);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
-    const int fields = 27, prev_col = 27, hash_col = 28, mine_col = 29;
-    unsigned char prev[32] = {0}, hash[32];
-    int mine = 0;
-    for (int row = 0; row < PQntuples(res); row++) {
-        int64_t seq = (int64_t)be_uint(PQgetvalue(res, row, 0), 8);
-        ck_assert_int_eq(seq, row + 1); /* gapless from 1, hence unique */
-        ck_assert_msg(memcmp(PQgetvalue(res, row, prev_col), prev, 32) == 0,
-                      "seq %ld: prev_hash is not the previous row's row_hash", (long)seq);
-        recompute_row_hash(res, row, fields, prev, hash);
-        ck_assert_msg(memcmp(PQgetvalue(res, row, hash_col), hash, 32) == 0,
-                      "seq %ld: row_hash does not match its content", (long)seq);
-        memcpy(prev, hash, 32);
-        mine += PQgetvalue(res, row, mine_col)[0] == 1;
+    unsigned char prev[32] = {0};
+    int64_t seq = 1;
+    if (PQntuples(res) == 1) {
+        seq = (int64_t)be_uint(PQgetvalue(res, 0, 0), 8) + 1;
+        memcpy(prev, PQgetvalue(res, 0, 1), 32);
     }
-    ck_assert_int_eq(mine, THREADS * APPENDS_PER_THREAD);
     PQclear(res);
 
-    res = PQexec(c, "SELECT count(*) FROM exchange_log_verify_chain()");
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
-    ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+    char uuid[37];
+    new_uuid(uuid);
+    unsigned char seq_be[8], uuid_bin[16], t_be[8], status_be[4];
+    for (int i = 0; i < 8; i++) seq_be[i] = (unsigned char)((uint64_t)seq >> (56 - 8 * i));
+    for (int i = 0, j = 0; i < 16; i++, j += 2) {
+        if (uuid[j] == '-') j++;
+        sscanf(uuid + j, "%2hhx", &uuid_bin[i]);
+    }
+    uint64_t t = (uint64_t)(now_us() - PG_EPOCH_OFFSET_US);
+    for (int i = 0; i < 8; i++) t_be[i] = (unsigned char)(t >> (56 - 8 * i));
+    memcpy(status_be, (unsigned char[]){0, 0, 0, 200}, 4);
+
+    /* The 27 v1 fields; unset ones are NULL. */
+    const char *value[V1_FIELDS] = {0};
+    int len[V1_FIELDS];
+    for (int i = 0; i < V1_FIELDS; i++) len[i] = -1;
+#define SET(i, v, l) (value[i] = (const char *)(v), len[i] = (int)(l))
+    SET(0, seq_be, 8);
+    SET(1, uuid_bin, 16);
+    SET(2, member, strlen(member));
+    SET(6, "reniec.consultarDni", strlen("reniec.consultarDni"));
+    SET(9, "DNI", 3);
+    SET(10, "45678912", 8);
+    SET(18, t_be, 8);
+    SET(22, "ok", 2);
+    SET(26, status_be, 4);
+#undef SET
+    unsigned char hash[32];
+    hash_fields(prev, value, len, V1_FIELDS, hash);
+
+    const char *params[] = {value[0], value[1], value[2], value[6], value[9], value[10],
+                            value[18], value[22], value[26], caller_ip,
+                            (const char *)prev, (const char *)hash};
+    const int lengths[] = {8, 16, len[2], len[6], 3, 8, 8, 2, 4,
+                           caller_ip ? (int)strlen(caller_ip) : 0, 32, 32};
+    const int formats[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    res = PQexecParams(c,
+        "INSERT INTO exchange_log (seq, exchange_id, client_member, service, subject_type, "
+        "subject_id, t_request_in, outcome, http_status, caller_ip, hash_version, prev_hash, "
+        "row_hash) VALUES ($1::int8, $2::uuid, $3::text, $4::text, $5::text, $6::text, "
+        "$7::timestamptz, $8::text, $9::int4, $10::text, 1, $11::bytea, $12::bytea)",
+        12, NULL, params, lengths, formats, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
     PQclear(res);
+    return seq;
+}
+
+START_TEST(test_chain_holds_across_hash_versions_1_and_2)
+{
+    char member[64], uuid[37];
+    snprintf(member, sizeof member, "mixed-%d-%ld", (int)getpid(), (long)now_us());
+    PGconn *c = gateway_session();
+    exec_or_fail(c, "BEGIN");
+    insert_v1_row(c, member, NULL);
+    insert_v1_row(c, member, NULL);
+    exec_or_fail(c, "COMMIT");
+
+    /* The writer continues the chain after v1 rows with v2 rows. */
+    exchange_log *log = open_log(NULL, 5000);
+    new_uuid(uuid);
+    gw_log_record r = simple_record(uuid, member);
+    r.caller_ip = "192.0.2.55";
+    r.caller_host = "PC-MIXED";
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    exchange_log_close(log);
+
+    int versions[3] = {0};
+    ck_assert_int_eq(assert_whole_chain_valid(c, member, versions), 3);
+    ck_assert_int_ge(versions[1], 2);
+    ck_assert_int_ge(versions[2], 1);
+    PQfinish(c);
+}
+END_TEST
+
+/* The query's single text value, or "" for no rows. */
+static char *query_text(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    char *v = strdup(PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return v;
+}
+
+START_TEST(test_verify_rejects_v1_row_carrying_caller_fields)
+{
+    char member[64];
+    snprintf(member, sizeof member, "v1-caller-%d", (int)getpid());
+    PGconn *c = gateway_session();
+    /* Rolled back: the shared chain must stay intact for everyone else. */
+    exec_or_fail(c, "BEGIN");
+    int64_t seq = insert_v1_row(c, member, "10.9.9.9");
+    char *found = query_text(c, "SELECT seq || ': ' || problem FROM exchange_log_verify_chain()");
+    char expected[160];
+    snprintf(expected, sizeof expected,
+             "%ld: hash_version 1 row carries caller audit fields, which v1 does not cover",
+             (long)seq);
+    ck_assert_str_eq(found, expected);
+    free(found);
+    exec_or_fail(c, "ROLLBACK");
+    PQfinish(c);
+}
+END_TEST
+
+/* Runs SQL as the cluster's superuser (scripts/pg-local psql); returns its output. */
+static char *superuser_sql(const char *sql)
+{
+    const char *src = getenv("PIDE_SOURCE_DIR"), *dir = getenv("PIDE_TEST_PG_DIR");
+    ck_assert_msg(src && dir, "PIDE_SOURCE_DIR / PIDE_TEST_PG_DIR not set (run through ctest)");
+    char in[] = "/tmp/check_exchange_log_sql.XXXXXX", out[] = "/tmp/check_exchange_log_out.XXXXXX";
+    int in_fd = mkstemp(in), out_fd = mkstemp(out);
+    ck_assert(in_fd >= 0 && out_fd >= 0);
+    ck_assert_int_eq(write(in_fd, sql, strlen(sql)), (ssize_t)strlen(sql));
+    close(in_fd);
+    close(out_fd);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "bash '%s/scripts/pg-local' psql --dir '%s' -- -X -q -At -v ON_ERROR_STOP=1 "
+             "<'%s' >'%s' 2>&1",
+             src, dir, in, out);
+    int rc = system(cmd);
+    FILE *f = fopen(out, "r");
+    static char buf[4096];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f) fclose(f);
+    buf[n] = '\0';
+    unlink(in);
+    unlink(out);
+    ck_assert_msg(rc == 0, "superuser psql failed: %s", buf);
+    return strdup(buf);
+}
+
+START_TEST(test_tampered_caller_ip_breaks_the_chain)
+{
+    char uuid[37], member[64];
+    new_uuid(uuid);
+    snprintf(member, sizeof member, "tamper-%d", (int)getpid());
+    exchange_log *log = open_log(NULL, 5000);
+    gw_log_record r = simple_record(uuid, member);
+    r.caller_ip = "10.1.1.1";
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    exchange_log_close(log);
+    PGconn *c = gateway_session();
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT seq FROM exchange_log WHERE exchange_id = '%s'", uuid);
+    char *seq = query_text(c, sql);
+
+    /* A superuser bypasses the append-only trigger for the session (no table lock, unlike
+     * DISABLE TRIGGER) and rewrites the declared IP; the transaction is rolled back so the
+     * shared chain stays intact. */
+    snprintf(sql, sizeof sql,
+             "BEGIN;\n"
+             "SET LOCAL session_replication_role = replica;\n"
+             "UPDATE exchange_log SET caller_ip = '10.6.6.6' WHERE exchange_id = '%s';\n"
+             "SELECT seq || ': ' || problem FROM exchange_log_verify_chain();\n"
+             "ROLLBACK;\n",
+             uuid);
+    char *report = superuser_sql(sql);
+    char expected[128];
+    snprintf(expected, sizeof expected, "%s: row_hash does not match the row's content\n", seq);
+    ck_assert_str_eq(report, expected);
+
+    /* Rolled back: the row and the chain are as written. */
+    snprintf(sql, sizeof sql, "SELECT caller_ip FROM exchange_log WHERE exchange_id = '%s'", uuid);
+    char *ip = query_text(c, sql);
+    ck_assert_str_eq(ip, "10.1.1.1");
+    char *problems = query_text(c, "SELECT count(*) FROM exchange_log_verify_chain()");
+    ck_assert_str_eq(problems, "0");
+    free(problems);
+    free(ip);
+    free(report);
+    free(seq);
     PQfinish(c);
 }
 END_TEST
@@ -646,6 +889,9 @@ static Suite *exchange_log_suite(void)
     tcase_add_test(tc, test_append_rejects_records_postgres_would_refuse);
     tcase_add_test(tc, test_invalid_utf8_is_stored_with_replacement_characters);
     tcase_add_test(tc, test_concurrent_appends_form_a_gapless_valid_chain);
+    tcase_add_test(tc, test_chain_holds_across_hash_versions_1_and_2);
+    tcase_add_test(tc, test_verify_rejects_v1_row_carrying_caller_fields);
+    tcase_add_test(tc, test_tampered_caller_ip_breaks_the_chain);
     tcase_add_test(tc, test_gateway_role_cannot_change_the_log);
     tcase_add_test(tc, test_open_fails_clearly_without_database);
     tcase_add_test(tc, test_writer_reconnects_after_backend_is_killed);

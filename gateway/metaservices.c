@@ -1,0 +1,107 @@
+/* metaservices.c — the built-in "meta" adapter (see metaservices.h). */
+#include "metaservices.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "exchange.h"
+#include "runtime.h"
+#include "xml_parse.h"
+
+static const char *const meta_operations[] = {"listServices", "listMethods", "allowedMethods",
+                                              "getWsdl", NULL};
+
+static pide_result meta_init(const pide_host_api *host, const pide_service_config *cfg,
+                             void **instance)
+{
+    (void)host; (void)cfg; (void)instance;
+    return PIDE_OK;
+}
+
+static xmlNodePtr add_text(xmlNodePtr parent, xmlNsPtr ns, const char *name, const char *text)
+{
+    return xmlNewTextChild(parent, ns, BAD_CAST name, BAD_CAST text);
+}
+
+static int grant_allows(const gw_service *svc, const char *member, const char *operation)
+{
+    const gw_service_config *sc = svc->config;
+    for (size_t i = 0; member && i < sc->grant_count; i++) {
+        if (strcmp(sc->grants[i].member_id, member) != 0)
+            continue;
+        for (char **op = sc->grants[i].operations; op && *op; op++)
+            if (strcmp(*op, "*") == 0 || strcmp(*op, operation) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+/* serviceCode of a listMethods/allowedMethods/getWsdl request, and the service it names. */
+static pide_result requested_service(gw_exchange *ex, const pide_call *call,
+                                     const gw_service **out, const char **code)
+{
+    xmlNodePtr n = gw_xml_child(call->request, "serviceCode");
+    xmlChar *text = n ? xmlNodeGetContent(n) : NULL;
+    *code = gw_arena_strdup(&ex->arena, text ? (const char *)text : "");
+    xmlFree(text);
+    *out = gw_service_catalog_find(&ex->rt->catalog, *code);
+    if (!*out) {
+        ex->fault_detail = gw_arena_printf(&ex->arena, "no service '%s' on this gateway", *code);
+        return PIDE_ERR_BAD_REQUEST;
+    }
+    return PIDE_OK;
+}
+
+static pide_result meta_handle(void *instance, pide_exchange *ex, const pide_call *call)
+{
+    (void)instance;
+    char name[64];
+    snprintf(name, sizeof name, "%sResponse", call->operation);
+    xmlNodePtr resp = xmlNewChild(call->response_body, NULL, BAD_CAST name, NULL);
+    xmlNsPtr ns = xmlNewNs(resp, BAD_CAST GW_META_NS, BAD_CAST "m");
+    xmlSetNs(resp, ns);
+
+    if (strcmp(call->operation, "listServices") == 0) {
+        const gw_service_catalog *cat = &ex->rt->catalog;
+        for (size_t i = 0; i < cat->count; i++) {
+            const gw_service *svc = &cat->services[i];
+            xmlNodePtr s = xmlNewChild(resp, ns, BAD_CAST "service", NULL);
+            add_text(s, ns, "serviceCode", svc->config->name);
+            add_text(s, ns, "adapter", svc->binding->adapter->name);
+            char path[160];
+            snprintf(path, sizeof path, "/services/%s?wsdl", svc->config->name);
+            add_text(s, ns, "wsdlPath", path);
+            for (const char *const *op = svc->binding->adapter->operations; *op; op++)
+                add_text(s, ns, "method", *op);
+        }
+        return PIDE_OK;
+    }
+
+    const gw_service *svc;
+    const char *code;
+    pide_result r = requested_service(ex, call, &svc, &code);
+    if (r != PIDE_OK)
+        return r;
+    add_text(resp, ns, "serviceCode", code);
+    if (strcmp(call->operation, "getWsdl") == 0) {
+        add_text(resp, ns, "wsdl", svc->wsdl);
+        return PIDE_OK;
+    }
+    int only_allowed = strcmp(call->operation, "allowedMethods") == 0;
+    for (const char *const *op = svc->binding->adapter->operations; *op; op++)
+        if (!only_allowed || grant_allows(svc, ex->client_member, *op))
+            add_text(resp, ns, "method", *op);
+    return PIDE_OK;
+}
+
+static const pide_adapter meta_adapter = {
+    PIDE_ADAPTER_HEADER,
+    .name = "builtin-meta",
+    .version = PIDE_GATEWAY_VERSION,
+    .operations = meta_operations,
+    .init = meta_init,
+    .handle = meta_handle,
+    .fini = NULL,
+};
+
+const pide_adapter *gw_metaservices_adapter(void) { return &meta_adapter; }

@@ -1,0 +1,18 @@
+/*
+ * metaservices.h — the gateway's own service "meta" (listServices, listMethods, allowedMethods,
+ * getWsdl), after X-Road's metaservices. It is a built-in adapter: a pide_adapter compiled into
+ * the daemon, so metaservice calls go through the same pipeline as any other (validated,
+ * identified, signed and logged); it answers from the loaded service catalog.
+ */
+#ifndef PIDE_GW_METASERVICES_H
+#define PIDE_GW_METASERVICES_H
+
+#include "pide_adapter.h"
+
+#define GW_META_SERVICE_NAME "meta"
+#define GW_META_NS "urn:pide-gateway:meta:1"
+
+/* The built-in adapter's descriptor. Its instance is the gw_service_catalog it describes. */
+const pide_adapter *gw_metaservices_adapter(void);
+
+#endif

@@ -1,0 +1,33 @@
+/* stage09_throttle.c — abuse limits on the identified member: its token bucket first (a refused
+ * request must not use up its message id, or the client's retry would look like a replay), then
+ * the replay guard on the message id it sent in the pide-gateway header. */
+#include <math.h>
+#include <time.h>
+
+#include "pipeline.h"
+#include "runtime.h"
+
+static int64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+gw_status stage_throttle(gw_exchange *ex)
+{
+    int64_t now = monotonic_us();
+    if (ex->rt->rate) {
+        double retry_after = 0;
+        if (gw_rate_limit_take(ex->rt->rate, ex->client_member, now, &retry_after) != GW_OK) {
+            ex->retry_after_s = retry_after < 1 ? 1 : (int)ceil(retry_after);
+            return exchange_fail(ex, GW_ERR_RATE_LIMITED, "member %s: retry after %d s",
+                                 ex->client_member, ex->retry_after_s);
+        }
+    }
+    if (ex->header.id &&
+        gw_replay_guard_check(ex->rt->replay, ex->client_member, ex->header.id, now) != GW_OK)
+        return exchange_fail(ex, GW_ERR_REPLAY, "message id '%s' already received from %s",
+                             ex->header.id, ex->client_member);
+    return GW_OK;
+}

@@ -1,0 +1,340 @@
+/* standalone_exchange.c — gateway exchanges outside the server (see standalone_exchange.h). */
+#include "standalone_exchange.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/schemasInternals.h>
+#include <libxml/xmlschemas.h>
+
+#include "adapter_loader.h"
+#include "pipeline.h"
+#include "response.h"
+#include "runtime.h"
+#include "service_catalog.h"
+#include "xml_parse.h"
+
+#define DEFAULT_TIMEOUT_MS 5000u
+
+struct gw_standalone {
+    gw_arena memory;                  /* configuration copies */
+    gw_runtime rt;                    /* host table, signer, a one-service catalog */
+    gw_service_config config;
+    pide_service_config service_config;
+    gw_service service;
+    gw_service_binding binding;
+
+    /* The binding points at `recording`, a copy of the adapter's descriptor whose handle()
+     * notes what the real one returned before stage_invoke folds it into a gw_status, so the
+     * very stage the daemon runs is the one exercised here. */
+    const pide_adapter *adapter;
+    pide_adapter recording;
+    void *instance;                   /* what the adapter's init() stored */
+    int initialized;
+
+    int worker_count;
+    gw_worker *workers;
+    pide_result *handle_results;      /* per worker: the last handle() result */
+    int *handle_called;
+};
+
+static void set_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static pide_result recording_handle(void *instance, pide_exchange *ex, const pide_call *call)
+{
+    gw_standalone *s = instance;
+    int w = ex->worker->id;
+    pide_result r = s->adapter->handle(s->instance, ex, call);
+    s->handle_results[w] = r;
+    s->handle_called[w] = 1;
+    return r;
+}
+
+/* The first schema error, kept for the message. */
+struct first_error {
+    char text[400];
+    int seen;
+};
+
+static void keep_first_error(void *ctx, xmlErrorPtr e)
+{
+    struct first_error *fe = ctx;
+    if (fe->seen++ || !e || !e->message)
+        return;
+    size_t n = strlen(e->message);
+    while (n && (e->message[n - 1] == '\n' || e->message[n - 1] == ' '))
+        n--;
+    snprintf(fe->text, sizeof fe->text, "%s:%d: %.*s", e->file ? e->file : "schema", e->line,
+             (int)n, e->message);
+}
+
+static gw_status load_schema(gw_standalone *s, const char *path, char *err, size_t errlen)
+{
+    struct first_error fe = {.seen = 0};
+    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
+    if (!pc) {
+        set_error(err, errlen, "%s: cannot create a schema parser", path);
+        return GW_ERR_NOMEM;
+    }
+    xmlSchemaSetParserStructuredErrors(pc, keep_first_error, &fe);
+    s->service.schema = xmlSchemaParse(pc);
+    xmlSchemaFreeParserCtxt(pc);
+    if (!s->service.schema) {
+        set_error(err, errlen, "%s: not a usable XML Schema: %s", path,
+                  fe.seen ? fe.text : "unreadable");
+        return GW_ERR_CONFIG;
+    }
+    const char *tns = (const char *)s->service.schema->targetNamespace;
+    s->service.target_namespace = strdup(tns ? tns : "");
+    return s->service.target_namespace ? GW_OK : GW_ERR_NOMEM;
+}
+
+/* The service's configuration twice: as the gateway's config holds it (gw_service_config) and
+ * as the adapter's init() receives it (pide_service_config), like the adapter registry does. */
+static gw_status copy_configuration(gw_standalone *s, const gw_standalone_service *svc)
+{
+    gw_arena *m = &s->memory;
+    size_t n = svc->param_count;
+    s->config.name = gw_arena_strdup(m, svc->name ? svc->name : "Standalone");
+    s->config.endpoint_url = gw_arena_strdup(m, svc->endpoint_url);
+    s->config.schema_path = gw_arena_strdup(m, svc->schema_path);
+    s->config.timeout_ms = svc->timeout_ms ? svc->timeout_ms : DEFAULT_TIMEOUT_MS;
+    s->config.param_count = n;
+    if (!s->config.name || (svc->endpoint_url && !s->config.endpoint_url) ||
+        (svc->schema_path && !s->config.schema_path))
+        return GW_ERR_NOMEM;
+    const char **names = NULL, **values = NULL;
+    if (n) {
+        s->config.params = gw_arena_calloc(m, n, sizeof *s->config.params);
+        names = gw_arena_calloc(m, n, sizeof *names);
+        values = gw_arena_calloc(m, n, sizeof *values);
+        if (!s->config.params || !names || !values)
+            return GW_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        gw_param *p = &s->config.params[i];
+        p->name = gw_arena_strdup(m, svc->params[i].name ? svc->params[i].name : "");
+        p->value = gw_arena_strdup(m, svc->params[i].value ? svc->params[i].value : "");
+        if (!p->name || !p->value)
+            return GW_ERR_NOMEM;
+        names[i] = p->name;
+        values[i] = p->value;
+    }
+    s->service_config = (pide_service_config){
+        .service_name = s->config.name,
+        .endpoint_url = s->config.endpoint_url,
+        .timeout_ms = s->config.timeout_ms,
+        .param_count = n,
+        .param_names = names,
+        .param_values = values,
+    };
+    return GW_OK;
+}
+
+/* Like gw_worker_init(), but the signing context is optional: a tool may run without a key. */
+static gw_status worker_open(gw_standalone *s, gw_worker *w, int id)
+{
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->rt = &s->rt;
+    gw_arena_init(&w->exchange.arena, 32768);
+    w->http = gw_http_client_new();
+    w->validators = calloc(1, sizeof *w->validators);
+    if (!w->http || !w->validators)
+        return GW_ERR_NOMEM;
+    if (s->rt.signer)
+        return gw_sign_ctx_new(s->rt.signer, &w->sign);
+    return GW_OK;
+}
+
+gw_status gw_standalone_open(const pide_adapter *adapter, const gw_standalone_service *svc,
+                             gw_standalone **out, pide_result *init_result, char *err,
+                             size_t errlen)
+{
+    gw_status st = GW_ERR_NOMEM;
+    if (!adapter || !svc || !out) {
+        set_error(err, errlen, "gw_standalone_open: adapter, service and out are required");
+        return GW_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    if (init_result)
+        *init_result = PIDE_OK;
+    gw_standalone *s = calloc(1, sizeof *s);
+    if (!s)
+        goto nomem;
+    gw_arena_init(&s->memory, 0);
+    s->adapter = adapter;
+    s->recording = *adapter;
+    s->recording.handle = recording_handle;
+    s->worker_count = svc->workers < 1 ? 1 : svc->workers;
+
+    gw_host_api_init(&s->rt.host);
+    s->rt.signer = svc->signer;
+    s->rt.catalog.services = &s->service;
+    s->rt.catalog.count = 1;
+
+    if (copy_configuration(s, svc) != GW_OK)
+        goto nomem;
+    if (svc->schema_path && (st = load_schema(s, svc->schema_path, err, errlen)) != GW_OK)
+        goto fail;
+    s->binding = (gw_service_binding){
+        .adapter = &s->recording,
+        .instance = s,
+        .service_config = &s->service_config,
+        .adapter_path = adapter->name,
+    };
+    s->service = (gw_service){
+        .index = 0,
+        .config = &s->config,
+        .schema = s->service.schema,
+        .target_namespace = s->service.target_namespace,
+        .binding = &s->binding,
+    };
+
+    s->workers = calloc((size_t)s->worker_count, sizeof *s->workers);
+    s->handle_results = calloc((size_t)s->worker_count, sizeof *s->handle_results);
+    s->handle_called = calloc((size_t)s->worker_count, sizeof *s->handle_called);
+    if (!s->workers || !s->handle_results || !s->handle_called)
+        goto nomem;
+    for (int i = 0; i < s->worker_count; i++) {
+        if (worker_open(s, &s->workers[i], i) != GW_OK)
+            goto nomem;
+    }
+
+    pide_result r = adapter->init(&s->rt.host, &s->service_config, &s->instance);
+    if (init_result)
+        *init_result = r;
+    if (r != PIDE_OK) {
+        set_error(err, errlen, "service '%s': init() failed: %s", s->config.name,
+                  gw_pide_result_name(r));
+        st = r == PIDE_ERR_NOMEM ? GW_ERR_NOMEM : GW_ERR_CONFIG;
+        goto fail;
+    }
+    s->initialized = 1;
+    *out = s;
+    return GW_OK;
+
+nomem:
+    set_error(err, errlen, "out of memory while setting up a standalone exchange");
+    st = GW_ERR_NOMEM;
+fail:
+    gw_standalone_close(s);
+    return st;
+}
+
+void gw_standalone_close(gw_standalone *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; s->workers && i < s->worker_count; i++) {
+        exchange_end(&s->workers[i].exchange);
+        /* Exchanges end before fini(), as in the daemon: nothing outlives the instance. */
+    }
+    if (s->initialized && s->adapter->fini)
+        s->adapter->fini(s->instance);
+    for (int i = 0; s->workers && i < s->worker_count; i++) {
+        if (s->workers[i].rt)
+            gw_worker_fini(&s->workers[i]);
+    }
+    free(s->workers);
+    free(s->handle_results);
+    free(s->handle_called);
+    if (s->service.schema)
+        xmlSchemaFree(s->service.schema);
+    free(s->service.target_namespace);
+    gw_arena_destroy(&s->memory);
+    free(s);
+}
+
+/* The request document: a SOAP 1.1 envelope whose Body holds a copy of `operation`. */
+static gw_status build_request(gw_exchange *ex, xmlNodePtr operation)
+{
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    if (!doc)
+        return GW_ERR_NOMEM;
+    ex->request_doc = doc;
+    xmlNodePtr env = xmlNewDocNode(doc, NULL, BAD_CAST "Envelope", NULL);
+    if (!env)
+        return GW_ERR_NOMEM;
+    xmlDocSetRootElement(doc, env);
+    xmlNsPtr soap = xmlNewNs(env, BAD_CAST GW_SOAP11_NS, BAD_CAST "soap");
+    xmlNodePtr body = soap ? xmlNewChild(env, soap, BAD_CAST "Body", NULL) : NULL;
+    if (!body)
+        return GW_ERR_NOMEM;
+    xmlSetNs(env, soap);
+    xmlNodePtr copy = xmlDocCopyNode(operation, doc, 1);
+    if (!copy)
+        return GW_ERR_NOMEM;
+    if (!xmlAddChild(body, copy)) {
+        xmlFreeNode(copy);
+        return GW_ERR_NOMEM;
+    }
+    xmlReconciliateNs(doc, copy);
+    ex->request_operation = copy;
+    ex->operation = gw_arena_strdup(&ex->arena, (const char *)copy->name);
+    return ex->operation ? GW_OK : GW_ERR_NOMEM;
+}
+
+/* What stage_route checks once the service is known: the element's namespace is the schema's
+ * and the adapter serves the operation. */
+static gw_status check_operation(gw_standalone *s, gw_exchange *ex)
+{
+    xmlNodePtr op = ex->request_operation;
+    const char *ns = op->ns && op->ns->href ? (const char *)op->ns->href : "";
+    if (s->service.target_namespace && strcmp(ns, s->service.target_namespace) != 0)
+        return exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION,
+                             "element {%s}%s is not an operation of %s (namespace %s)", ns,
+                             ex->operation, s->config.name, s->service.target_namespace);
+    if (!gw_binding_has_operation(&s->binding, ex->operation))
+        return exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION, "%s has no operation '%s'",
+                             s->config.name, ex->operation);
+    return GW_OK;
+}
+
+gw_status gw_standalone_run(gw_standalone *s, int worker, xmlNodePtr operation,
+                            gw_standalone_outcome *out)
+{
+    if (!s || !operation || !out || worker < 0 || worker >= s->worker_count ||
+        operation->type != XML_ELEMENT_NODE)
+        return GW_ERR_INVALID_ARG;
+    memset(out, 0, sizeof *out);
+    gw_worker *w = &s->workers[worker];
+    gw_exchange *ex = &w->exchange;
+    exchange_end(ex);
+    exchange_begin(ex, &s->rt, w, NULL, "standalone");
+    ex->service = &s->service;
+    ex->http_path = gw_arena_printf(&ex->arena, "/services/%s", s->config.name);
+    s->handle_called[worker] = 0;
+
+    gw_status st = build_request(ex, operation);
+    if (st != GW_OK)
+        exchange_fail(ex, st, "cannot build the request document");
+    if (st == GW_OK)
+        st = check_operation(s, ex);
+    if (st == GW_OK && s->service.schema)
+        st = stage_validate(ex);
+    if (st == GW_OK)
+        st = stage_invoke(ex);
+    if (st != GW_OK && ex->status == GW_OK)
+        ex->status = st;
+
+    out->status = st;
+    out->handle_called = s->handle_called[worker];
+    out->handle_result = s->handle_results[worker];
+    out->exchange = ex;
+    out->response = st == GW_OK ? gw_xml_first_element(ex->response_body) : NULL;
+    return st;
+}

@@ -1,0 +1,236 @@
+/* check_replay_guard.c — replay window, per-client scope, capacity (expire first, then evict the
+ * oldest and count it), and no lost or doubled entries under concurrent use. */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "replay_guard.h"
+
+#define SEC INT64_C(1000000)
+#define CLIENT_A "20100070970"
+#define CLIENT_B "20131312955"
+
+START_TEST(second_use_within_window_is_a_replay_until_the_window_ends)
+{
+    gw_replay_guard *g = gw_replay_guard_new(60, 1000);
+    ck_assert_ptr_nonnull(g);
+    int64_t t0 = 1000 * SEC;
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-1", t0), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-1", t0 + 1), GW_ERR_REPLAY);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-1", t0 + 60 * SEC - 1), GW_ERR_REPLAY);
+    /* Same id from another client, and another id from the same client, are not replays. */
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_B, "msg-1", t0 + 2), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-2", t0 + 3), GW_OK);
+    /* The window counts from the first sighting: replays do not extend it. */
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-1", t0 + 60 * SEC), GW_OK);
+    /* ...and that acceptance starts a new window. */
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-1", t0 + 61 * SEC), GW_ERR_REPLAY);
+
+    gw_replay_guard_stats st;
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_eq(st.accepted, 4);
+    ck_assert_uint_eq(st.replayed, 3);
+    ck_assert_uint_eq(st.evicted, 0);
+    ck_assert_uint_eq(st.window_s, 60);
+    gw_replay_guard_free(g);
+}
+END_TEST
+
+START_TEST(client_and_id_boundary_is_not_ambiguous)
+{
+    gw_replay_guard *g = gw_replay_guard_new(60, 1000);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(gw_replay_guard_check(g, "ab", "c", 0), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_check(g, "a", "bc", 0), GW_OK);
+    gw_replay_guard_free(g);
+}
+END_TEST
+
+START_TEST(bad_arguments_are_refused)
+{
+    ck_assert_ptr_null(gw_replay_guard_new(0, 10));
+    ck_assert_ptr_null(gw_replay_guard_new(GW_REPLAY_MAX_WINDOW_S + 1, 10));
+    ck_assert_ptr_null(gw_replay_guard_new(60, 0));
+    ck_assert_ptr_null(gw_replay_guard_new(60, (size_t)GW_REPLAY_MAX_ENTRIES_LIMIT + 1));
+    gw_replay_guard *g = gw_replay_guard_new(60, 10);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(gw_replay_guard_check(g, NULL, "m", 0), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_replay_guard_check(g, "", "m", 0), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, NULL, 0), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "", 0), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_replay_guard_check(NULL, CLIENT_A, "m", 0), GW_ERR_INVALID_ARG);
+    gw_replay_guard_free(g);
+}
+END_TEST
+
+START_TEST(full_table_evicts_the_oldest_and_counts_it)
+{
+    /* Below 2048 entries the table is one shard holding exactly max_entries. */
+    gw_replay_guard *g = gw_replay_guard_new(100, 4);
+    ck_assert_ptr_nonnull(g);
+    char id[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "m%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, id, i * SEC), GW_OK);
+    }
+    gw_replay_guard_stats st;
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_eq(st.capacity, 4);
+    ck_assert_uint_eq(st.entries, 4);
+    ck_assert_uint_eq(st.shards, 1);
+
+    /* A fifth id at t=10 s pushes out m0, first seen 10 s earlier. */
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "m4", 10 * SEC), GW_OK);
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_eq(st.evicted, 1);
+    ck_assert_int_eq(st.last_evicted_age_us, 10 * SEC);
+    ck_assert_uint_eq(st.entries, 4);
+    for (int i = 1; i <= 4; i++) {
+        snprintf(id, sizeof id, "m%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, id, 11 * SEC), GW_ERR_REPLAY);
+    }
+    /* The documented cost of evicting: m0 is forgotten within its window (and m1 goes now). */
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "m0", 12 * SEC), GW_OK);
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_eq(st.evicted, 2);
+    ck_assert_int_eq(st.last_evicted_age_us, 11 * SEC);
+    gw_replay_guard_free(g);
+}
+END_TEST
+
+START_TEST(expired_entries_make_room_before_any_eviction)
+{
+    gw_replay_guard *g = gw_replay_guard_new(10, 4);
+    ck_assert_ptr_nonnull(g);
+    char id[32];
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "old%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, id, 0), GW_OK);
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "new%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, id, 10 * SEC), GW_OK);
+    }
+    gw_replay_guard_stats st;
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_eq(st.evicted, 0);
+    ck_assert_uint_eq(st.expired, 4);
+    ck_assert_uint_eq(st.entries, 4);
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof id, "new%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, id, 15 * SEC), GW_ERR_REPLAY);
+    }
+    gw_replay_guard_free(g);
+}
+END_TEST
+
+#define THREADS 8
+#define IDS_PER_THREAD 10000
+
+typedef struct worker_arg {
+    gw_replay_guard *g;
+    int thread;
+    int first_pass_failures;
+    int second_pass_misses;
+    pthread_barrier_t *between_passes;
+} worker_arg;
+
+static void *distinct_ids_worker(void *p)
+{
+    worker_arg *a = p;
+    char client[16], id[32];
+    snprintf(client, sizeof client, "2010007097%d", a->thread);
+    for (int i = 0; i < IDS_PER_THREAD; i++) {
+        snprintf(id, sizeof id, "%d-%d", a->thread, i);
+        if (gw_replay_guard_check(a->g, client, id, SEC + i) != GW_OK)
+            a->first_pass_failures++;
+    }
+    pthread_barrier_wait(a->between_passes);
+    for (int i = 0; i < IDS_PER_THREAD; i++) {
+        snprintf(id, sizeof id, "%d-%d", a->thread, i);
+        if (gw_replay_guard_check(a->g, client, id, 2 * SEC + i) != GW_ERR_REPLAY)
+            a->second_pass_misses++;
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_distinct_ids_are_all_kept_below_capacity)
+{
+    gw_replay_guard *g = gw_replay_guard_new(300, THREADS * IDS_PER_THREAD);
+    ck_assert_ptr_nonnull(g);
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, THREADS);
+    pthread_t threads[THREADS];
+    worker_arg args[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        args[t] = (worker_arg){.g = g, .thread = t, .between_passes = &barrier};
+        ck_assert_int_eq(pthread_create(&threads[t], NULL, distinct_ids_worker, &args[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(threads[t], NULL);
+        ck_assert_int_eq(args[t].first_pass_failures, 0);
+        ck_assert_int_eq(args[t].second_pass_misses, 0);
+    }
+    pthread_barrier_destroy(&barrier);
+    gw_replay_guard_stats st;
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_eq(st.accepted, THREADS * IDS_PER_THREAD);
+    ck_assert_uint_eq(st.replayed, THREADS * IDS_PER_THREAD);
+    ck_assert_uint_eq(st.evicted, 0);
+    ck_assert_uint_eq(st.shards, 64);
+    ck_assert_uint_ge(st.capacity, THREADS * IDS_PER_THREAD);
+    gw_replay_guard_free(g);
+}
+END_TEST
+
+#define RACED_IDS 2000
+static atomic_int raced_accepts[RACED_IDS];
+
+static void *same_ids_worker(void *p)
+{
+    gw_replay_guard *g = p;
+    char id[32];
+    for (int i = 0; i < RACED_IDS; i++) {
+        snprintf(id, sizeof id, "race-%d", i);
+        if (gw_replay_guard_check(g, CLIENT_A, id, SEC) == GW_OK)
+            atomic_fetch_add(&raced_accepts[i], 1);
+    }
+    return NULL;
+}
+
+START_TEST(racing_threads_accept_each_id_exactly_once)
+{
+    gw_replay_guard *g = gw_replay_guard_new(300, 100000);
+    ck_assert_ptr_nonnull(g);
+    pthread_t threads[THREADS];
+    for (int t = 0; t < THREADS; t++)
+        ck_assert_int_eq(pthread_create(&threads[t], NULL, same_ids_worker, g), 0);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(threads[t], NULL);
+    for (int i = 0; i < RACED_IDS; i++)
+        ck_assert_int_eq(atomic_load(&raced_accepts[i]), 1);
+    gw_replay_guard_free(g);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("replay_guard");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, second_use_within_window_is_a_replay_until_the_window_ends);
+    tcase_add_test(tc, client_and_id_boundary_is_not_ambiguous);
+    tcase_add_test(tc, bad_arguments_are_refused);
+    tcase_add_test(tc, full_table_evicts_the_oldest_and_counts_it);
+    tcase_add_test(tc, expired_entries_make_room_before_any_eviction);
+    tcase_add_test(tc, concurrent_distinct_ids_are_all_kept_below_capacity);
+    tcase_add_test(tc, racing_threads_accept_each_id_exactly_once);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

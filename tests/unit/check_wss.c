@@ -1,0 +1,730 @@
+/*
+ * check_wss.c — tests for gateway/wss.c (WS-Security X.509 Token Profile) with real keys made by
+ * scripts/pki, tools/pide-wss-sign, and the stock xmlsec1/openssl CLIs as independent verifiers
+ * of the gateway's WSS responses (the recipe in docs/wss.md).
+ *
+ * ctest-fixtures: pki
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/xmldsig.h>
+
+#include "gateway_header.h"
+#include "status.h"
+#include "wss.h"
+#include "xml_sign.h"
+
+#define SOAP_NS "http://schemas.xmlsoap.org/soap/envelope/"
+#define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
+
+static const char request_xml[] =
+    "<soapenv:Envelope xmlns:soapenv=\"" SOAP_NS "\" xmlns:pgw=\"" GW_HEADER_NS "\""
+    " xmlns:pj=\"http://ws.pide-gateway.org/pj/\">"
+    "<soapenv:Header>"
+    "<pgw:client><pgw:memberCode>20000000001</pgw:memberCode>"
+    "<pgw:subsystemCode>demo</pgw:subsystemCode></pgw:client>"
+    "<pgw:id>msg-0001</pgw:id>"
+    "<pgw:userId>11111111</pgw:userId>"
+    "</soapenv:Header>"
+    "<soapenv:Body><pj:verificarAntecedentesPenales><xDni>45678912</xDni>"
+    "</pj:verificarAntecedentesPenales></soapenv:Body></soapenv:Envelope>";
+
+static char pki_dir[900];
+static char temp_dir[1024];
+
+static void setup_global(void)
+{
+    const char *dir = getenv("PIDE_TEST_PKI_DIR");
+    if (dir == NULL || *dir == '\0') {
+        fprintf(stderr, "PIDE_TEST_PKI_DIR is not set: run through ctest (fixture pki)\n");
+        exit(1);
+    }
+    snprintf(pki_dir, sizeof pki_dir, "%s", dir);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(temp_dir, sizeof temp_dir, "%s/check_wss.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (mkdtemp(temp_dir) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    if (gw_xmlsec_global_init() != GW_OK) {
+        fprintf(stderr, "gw_xmlsec_global_init failed\n");
+        exit(1);
+    }
+}
+
+static void teardown_global(void)
+{
+    gw_xmlsec_global_shutdown();
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", temp_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", temp_dir);
+}
+
+static void pki_path(char *buf, size_t len, const char *file)
+{
+    snprintf(buf, len, "%s/%s", pki_dir, file);
+}
+
+/* A signing context for the key pair NAME.key / NAME.pem of the test PKI. */
+typedef struct signing {
+    gw_signer *signer;
+    gw_sign_ctx *ctx;
+} signing;
+
+static signing open_signing(const char *name)
+{
+    char key[1100], cert[1100], file[128], err[512] = "";
+    snprintf(file, sizeof file, "%s.key", name);
+    pki_path(key, sizeof key, file);
+    snprintf(file, sizeof file, "%s.pem", name);
+    pki_path(cert, sizeof cert, file);
+    signing s = {0};
+    gw_status st = gw_signer_open(key, cert, &s.signer, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "gw_signer_open(%s): %s", key, err);
+    ck_assert_int_eq(gw_sign_ctx_new(s.signer, &s.ctx), GW_OK);
+    return s;
+}
+
+static void close_signing(signing *s)
+{
+    gw_sign_ctx_free(s->ctx);
+    gw_signer_close(s->signer);
+}
+
+static xmlDocPtr parse(const char *xml)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "mem.xml", NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(doc);
+    return doc;
+}
+
+/* A request signed by key pair `name`, Created = now + offset. */
+static xmlDocPtr signed_request(const char *name, long created_offset, int ttl)
+{
+    signing s = open_signing(name);
+    xmlDocPtr doc = parse(request_xml);
+    char err[512] = "";
+    gw_status st = gw_wss_sign(s.ctx, doc, time(NULL) + created_offset, ttl, NULL, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "gw_wss_sign: %s: %s", gw_status_name(st), err);
+    close_signing(&s);
+    return doc;
+}
+
+/* Serialises and re-parses, as the message travels: nothing may depend on in-memory state. */
+static xmlDocPtr reparse(xmlDocPtr doc)
+{
+    xmlChar *bytes = NULL;
+    int len = 0;
+    xmlDocDumpMemory(doc, &bytes, &len);
+    xmlFreeDoc(doc);
+    xmlDocPtr again = xmlReadMemory((const char *)bytes, len, "wire.xml", NULL, XML_PARSE_NONET);
+    xmlFree(bytes);
+    ck_assert_ptr_nonnull(again);
+    return again;
+}
+
+static gw_status verify(xmlDocPtr doc, gw_wss_result *res, char *err, size_t errlen)
+{
+    char ca[1100];
+    pki_path(ca, sizeof ca, "ca.pem");
+    gw_wss_policy policy = {.ca_pem_path = ca, .max_skew_s = 60, .max_age_s = 300};
+    return gw_wss_verify_request(doc, &policy, res, err, errlen);
+}
+
+static xmlNodePtr find(xmlDocPtr doc, const char *xpath)
+{
+    xmlXPathContextPtr xc = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(xc, BAD_CAST "soap", BAD_CAST SOAP_NS);
+    xmlXPathRegisterNs(xc, BAD_CAST "ds", BAD_CAST DSIG_NS);
+    xmlXPathRegisterNs(xc, BAD_CAST "wsse", BAD_CAST GW_WSSE_NS);
+    xmlXPathRegisterNs(xc, BAD_CAST "wsu", BAD_CAST GW_WSU_NS);
+    xmlXPathRegisterNs(xc, BAD_CAST "pgw", BAD_CAST GW_HEADER_NS);
+    xmlXPathRegisterNs(xc, BAD_CAST "pj", BAD_CAST "http://ws.pide-gateway.org/pj/");
+    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST xpath, xc);
+    xmlNodePtr node = NULL;
+    if (r != NULL && r->nodesetval != NULL && r->nodesetval->nodeNr > 0)
+        node = r->nodesetval->nodeTab[0];
+    xmlXPathFreeObject(r);
+    xmlXPathFreeContext(xc);
+    ck_assert_msg(node != NULL, "no node %s", xpath);
+    return node;
+}
+
+static X509 *read_cert(const char *file)
+{
+    char path[1100];
+    pki_path(path, sizeof path, file);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    ck_assert_ptr_nonnull(cert);
+    return cert;
+}
+
+/* What the module does before verifying, done here for xmlsec used directly: make every wsu:Id
+ * an ID so "#id" references resolve (ids already registered are left alone). */
+static void register_ids_for_xmlsec(xmlDocPtr doc)
+{
+    xmlXPathContextPtr xc = xmlXPathNewContext(doc);
+    xmlXPathRegisterNs(xc, BAD_CAST "wsu", BAD_CAST GW_WSU_NS);
+    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST "//@wsu:Id", xc);
+    for (int i = 0; r && r->nodesetval && i < r->nodesetval->nodeNr; i++) {
+        xmlAttrPtr a = (xmlAttrPtr)r->nodesetval->nodeTab[i];
+        xmlChar *v = xmlNodeListGetString(doc, a->children, 1);
+        if (xmlGetID(doc, v) == NULL)
+            xmlAddID(NULL, doc, v, a);
+        xmlFree(v);
+    }
+    xmlXPathFreeObject(r);
+    xmlXPathFreeContext(xc);
+}
+
+/* xmlsec alone, with the key of `cert_file`: whether the signature is cryptographically valid.
+ * Lets a test prove that a refusal comes from the coverage rules, not from a broken signature. */
+static int xmlsec_alone_accepts(xmlDocPtr doc, const char *cert_file)
+{
+    X509 *cert = read_cert(cert_file);
+    xmlSecDSigCtxPtr dsig = xmlSecDSigCtxCreate(NULL);
+    ck_assert_ptr_nonnull(dsig);
+    dsig->signKey = gw_xmlsec_public_key_of(cert);
+    register_ids_for_xmlsec(doc);
+    int ok = xmlSecDSigCtxVerify(dsig, find(doc, "//ds:Signature")) == 0 &&
+             dsig->status == xmlSecDSigStatusSucceeded;
+    xmlSecDSigCtxDestroy(dsig);
+    X509_free(cert);
+    return ok;
+}
+
+/* Removes the SignedInfo references to the elements matching xpath and signs again, giving a
+ * valid signature that covers less. */
+static void resign_without(xmlDocPtr doc, const char *key_name, const char *target_xpath)
+{
+    xmlNodePtr target = find(doc, target_xpath);
+    xmlChar *id = xmlGetNsProp(target, BAD_CAST "Id", BAD_CAST GW_WSU_NS);
+    ck_assert_ptr_nonnull(id);
+    char uri[128];
+    snprintf(uri, sizeof uri, "#%s", (const char *)id);
+    xmlFree(id);
+    xmlNodePtr signed_info = find(doc, "//ds:SignedInfo");
+    int removed = 0;
+    for (xmlNodePtr r = signed_info->children, next; r; r = next) {
+        next = r->next;
+        xmlChar *u = xmlGetNoNsProp(r, BAD_CAST "URI");
+        if (u != NULL && xmlStrEqual(u, BAD_CAST uri)) {
+            xmlUnlinkNode(r);
+            xmlFreeNode(r);
+            removed++;
+        }
+        xmlFree(u);
+    }
+    ck_assert_int_eq(removed, 1);
+    signing s = open_signing(key_name);
+    register_ids_for_xmlsec(doc);
+    xmlSecDSigCtx dsig;
+    ck_assert_int_eq(xmlSecDSigCtxInitialize(&dsig, NULL), 0);
+    dsig.signKey = gw_sign_ctx_key(s.ctx);
+    ck_assert_int_eq(xmlSecDSigCtxSign(&dsig, find(doc, "//ds:Signature")), 0);
+    dsig.signKey = NULL;
+    xmlSecDSigCtxFinalize(&dsig);
+    close_signing(&s);
+}
+
+static void set_text(xmlDocPtr doc, const char *xpath, const char *text)
+{
+    xmlNodeSetContent(find(doc, xpath), BAD_CAST text);
+}
+
+#define assert_refused(doc, expected_status, expected_text)                                    \
+    do {                                                                                       \
+        gw_wss_result res_;                                                                    \
+        char err_[512] = "";                                                                   \
+        gw_status st_ = verify((doc), &res_, err_, sizeof err_);                               \
+        ck_assert_msg(st_ == (expected_status), "expected %s, got %s (%s)",                    \
+                      gw_status_name(expected_status), gw_status_name(st_), err_);             \
+        ck_assert_msg(strstr(err_, (expected_text)) != NULL, "reason '%s' lacks '%s'", err_,  \
+                      (expected_text));                                                        \
+    } while (0)
+
+/* ---- valid requests -------------------------------------------------------------------- */
+
+START_TEST(rsa_request_verifies_and_names_the_member)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    gw_wss_result res;
+    char err[512] = "";
+    gw_status st = verify(doc, &res, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
+    ck_assert_str_eq(res.member_id, "20000000001");
+    ck_assert_msg(strstr(res.subject, "CN=20000000001") != NULL, "subject %s", res.subject);
+    ck_assert_msg(strstr(res.subject, "O=Demo agency") != NULL, "subject %s", res.subject);
+
+    X509 *cert = read_cert("demo-client.pem");
+    unsigned char md[32];
+    unsigned int md_len = 0;
+    X509_digest(cert, EVP_sha256(), md, &md_len);
+    char hex[65];
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    ck_assert_str_eq(res.cert_sha256_hex, hex);
+    X509_free(cert);
+
+    xmlChar *value = xmlNodeGetContent(find(doc, "//ds:SignatureValue"));
+    ck_assert_str_eq(res.signature_value, (const char *)value);
+    xmlFree(value);
+    xmlChar *created = xmlNodeGetContent(find(doc, "//wsu:Timestamp/wsu:Created"));
+    ck_assert_str_eq(res.created_text, (const char *)created);
+    xmlFree(created);
+    ck_assert_int_eq(res.expires - res.created, 300);
+    ck_assert_msg(llabs((long long)(res.created - time(NULL))) < 5, "created %lld",
+                  (long long)res.created);
+    /* the layout the profile prescribes */
+    xmlNodePtr security = find(doc, "/soap:Envelope/soap:Header/wsse:Security");
+    xmlChar *mu = xmlGetNsProp(security, BAD_CAST "mustUnderstand", BAD_CAST SOAP_NS);
+    ck_assert_str_eq((const char *)mu, "1");
+    xmlFree(mu);
+    find(doc, "//ds:KeyInfo/wsse:SecurityTokenReference/wsse:Reference");
+    find(doc, "//ds:SignatureMethod[@Algorithm="
+              "'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256']");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(ec_request_verifies)
+{
+    xmlDocPtr doc = reparse(signed_request("gateway-sign-ec", 0, 300));
+    find(doc, "//ds:SignatureMethod[@Algorithm="
+              "'http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256']");
+    gw_wss_result res;
+    char err[512] = "";
+    gw_status st = verify(doc, &res, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
+    ck_assert_str_eq(res.member_id, "pide-gateway signing"); /* no serialNumber: the CN */
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(preloaded_trust_store_is_used)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    char ca[1100], err[512] = "";
+    pki_path(ca, sizeof ca, "ca.pem");
+    gw_trust_store *trust = NULL;
+    ck_assert_int_eq(gw_trust_store_load(ca, &trust, err, sizeof err), GW_OK);
+    /* a path that does not exist proves the loaded store is what is used */
+    gw_wss_policy policy = {.ca_pem_path = "/nonexistent/ca.pem", .trust = trust,
+                            .max_skew_s = 60, .max_age_s = 300};
+    gw_wss_result res;
+    gw_status st = gw_wss_verify_request(doc, &policy, &res, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
+    gw_trust_store_free(trust);
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* ---- tampering and coverage ------------------------------------------------------------ */
+
+START_TEST(tampered_body_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    set_text(doc, "//xDni", "11111111");
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "does not match");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(tampered_gateway_header_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    set_text(doc, "//pgw:userId", "22222222");
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "does not match");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(tampered_timestamp_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", -200, 300));
+    /* pushing Expires forward must not extend the message's life */
+    xmlNodePtr expires = find(doc, "//wsu:Expires");
+    char later[40];
+    time_t t = time(NULL) + 3600;
+    strftime(later, sizeof later, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    xmlNodeSetContent(expires, BAD_CAST later);
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "does not match");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* Each required part in turn left out of an otherwise valid signature. */
+static const char *const uncovered_xpaths[] = {"//wsu:Timestamp", "//pgw:userId",
+                                               "/soap:Envelope/soap:Body", "//pgw:client"};
+static const char *const uncovered_reasons[] = {
+    "the wsu:Timestamp is not covered by the signature",
+    "the gateway header element userId is not covered by the signature",
+    "the Body is not covered by the signature",
+    "the gateway header element client is not covered by the signature",
+};
+
+START_TEST(signature_not_covering_a_part_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    resign_without(doc, "demo-client", uncovered_xpaths[_i]);
+    doc = reparse(doc);
+    ck_assert_msg(xmlsec_alone_accepts(doc, "demo-client.pem"),
+                  "the re-signed message should be cryptographically valid");
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, uncovered_reasons[_i]);
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(header_added_after_signing_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    xmlNodePtr header = find(doc, "/soap:Envelope/soap:Header");
+    xmlNewChild(header, xmlSearchNsByHref(doc, header, BAD_CAST GW_HEADER_NS),
+                BAD_CAST "purpose", BAD_CAST "injected");
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE,
+                   "the gateway header element purpose is not covered by the signature");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* Classic wrapping: the signed Body moved into a header wrapper, a forged Body in its place. */
+START_TEST(moved_body_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    xmlNodePtr envelope = xmlDocGetRootElement(doc);
+    xmlNodePtr body = find(doc, "/soap:Envelope/soap:Body");
+    xmlNodePtr header = find(doc, "/soap:Envelope/soap:Header");
+    xmlUnlinkNode(body);
+    xmlNodePtr wrapper = xmlNewChild(header, NULL, BAD_CAST "Wrapper", NULL);
+    xmlAddChild(wrapper, body);
+    xmlNodePtr forged = xmlNewChild(envelope, envelope->ns, BAD_CAST "Body", NULL);
+    xmlNewChild(forged, NULL, BAD_CAST "forged", BAD_CAST "give me everything");
+    doc = reparse(doc);
+    ck_assert_msg(xmlsec_alone_accepts(doc, "demo-client.pem"),
+                  "xmlsec alone should still accept the wrapped signature");
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "the Body is not covered by the signature");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* Wrapping with a duplicated id: the forged Body carries the signed Body's wsu:Id. */
+START_TEST(duplicate_id_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    xmlNodePtr envelope = xmlDocGetRootElement(doc);
+    xmlNodePtr body = find(doc, "/soap:Envelope/soap:Body");
+    xmlNodePtr header = find(doc, "/soap:Envelope/soap:Header");
+    xmlNodePtr copy = xmlCopyNode(body, 1);
+    xmlAddChild(xmlNewChild(header, NULL, BAD_CAST "Wrapper", NULL), copy);
+    set_text(doc, "/soap:Envelope/soap:Body//xDni", "11111111");
+    (void)envelope;
+    doc = reparse(doc);
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "used twice");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(whole_document_reference_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    xmlSetProp(find(doc, "//ds:Reference"), BAD_CAST "URI", BAD_CAST "");
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "does not name an element of this message");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(weak_digest_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    xmlSetProp(find(doc, "//ds:Reference/ds:DigestMethod"), BAD_CAST "Algorithm",
+               BAD_CAST "http://www.w3.org/2000/09/xmldsig#sha1");
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "SHA-256 or stronger");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(weak_signature_method_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 0, 300));
+    xmlSetProp(find(doc, "//ds:SignatureMethod"), BAD_CAST "Algorithm",
+               BAD_CAST "http://www.w3.org/2000/09/xmldsig#rsa-sha1");
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "signature method is not accepted");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* ---- trust ----------------------------------------------------------------------------- */
+
+START_TEST(rogue_ca_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("rogue-client", 0, 300));
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "not trusted");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* A trusted token swapped in for the signer's: the signature no longer matches its key. */
+START_TEST(swapped_token_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("rogue-client", 0, 300));
+    xmlDocPtr other = reparse(signed_request("demo-client", 0, 300));
+    xmlChar *trusted_b64 = xmlNodeGetContent(find(other, "//wsse:BinarySecurityToken"));
+    xmlNodeSetContent(find(doc, "//wsse:BinarySecurityToken"), trusted_b64);
+    xmlFree(trusted_b64);
+    xmlFreeDoc(other);
+    gw_wss_result res;
+    char err[512] = "";
+    ck_assert_int_eq(verify(doc, &res, err, sizeof err), GW_ERR_BAD_SIGNATURE);
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(unsigned_request_is_refused)
+{
+    xmlDocPtr doc = parse(request_xml);
+    assert_refused(doc, GW_ERR_BAD_SIGNATURE, "no wsse:Security header");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* ---- timestamps ------------------------------------------------------------------------ */
+
+START_TEST(stale_timestamp_is_refused)
+{
+    /* not expired (ttl two hours) but created an hour ago: older than max_age */
+    xmlDocPtr doc = reparse(signed_request("demo-client", -3600, 7200));
+    assert_refused(doc, GW_ERR_TIMESTAMP, "s old");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(expired_timestamp_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", -400, 300));
+    assert_refused(doc, GW_ERR_TIMESTAMP, "expired");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(future_timestamp_beyond_skew_is_refused)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 600, 300));
+    assert_refused(doc, GW_ERR_TIMESTAMP, "in the future");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(future_timestamp_within_skew_is_accepted)
+{
+    xmlDocPtr doc = reparse(signed_request("demo-client", 30, 300));
+    gw_wss_result res;
+    char err[512] = "";
+    gw_status st = verify(doc, &res, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* ---- signing --------------------------------------------------------------------------- */
+
+static const char *const response_keys[] = {"gateway-sign", "gateway-sign-ec"};
+
+/* The recipe of docs/wss.md, "Verifying our responses with the stock tools". */
+static int stock_cli_accepts(const char *file)
+{
+    char ca[1100], cmd[4096];
+    pki_path(ca, sizeof ca, "ca.pem");
+    snprintf(cmd, sizeof cmd,
+             "set -e; cd '%s'; f='%s'\n"
+             "WSU=http://docs.oasis-open.org/wss/2004/01/"
+             "oasis-200401-wss-wssecurity-utility-1.0.xsd\n"
+             "PGW=urn:pide-gateway:header:1\n"
+             "xmllint --xpath 'string(//*[local-name()=\"BinarySecurityToken\"])' \"$f\" "
+             "| base64 -d | openssl x509 -inform DER -out signer.pem\n"
+             "openssl verify -no-CApath -no-CAstore -CAfile '%s' signer.pem >/dev/null\n"
+             "xmlsec1 --verify --enabled-reference-uris same-doc --pubkey-cert-pem signer.pem "
+             "--id-attr:Id \"$WSU:Timestamp\" "
+             "--id-attr:Id http://schemas.xmlsoap.org/soap/envelope/:Body "
+             "$(for e in client service id userId purpose protocolVersion exchangeId "
+             "requestHash; do printf -- '--id-attr:Id %%s:%%s ' \"$PGW\" \"$e\"; done) "
+             "\"$f\" >/dev/null 2>&1\n",
+             temp_dir, file, ca);
+    char script[1200];
+    snprintf(script, sizeof script, "%s/verify.sh", temp_dir);
+    FILE *f = fopen(script, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(cmd, f);
+    fclose(f);
+    char run[1300];
+    snprintf(run, sizeof run, "bash '%s' 2>/dev/null", script);
+    return system(run) == 0;
+}
+
+static void write_doc(xmlDocPtr doc, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    xmlDocDump(f, doc);
+    fclose(f);
+}
+
+START_TEST(signed_response_verifies_with_module_and_stock_cli)
+{
+    signing s = open_signing(response_keys[_i]);
+    xmlDocPtr doc = parse(request_xml);
+    const char *sigval = NULL;
+    ck_assert_int_eq(gw_wss_sign_response(s.ctx, doc, 300, &sigval), GW_OK);
+    ck_assert_ptr_nonnull(sigval);
+    xmlChar *in_doc = xmlNodeGetContent(find(doc, "//ds:SignatureValue"));
+    ck_assert_str_eq(sigval, (const char *)in_doc);
+    xmlFree(in_doc);
+    close_signing(&s);
+
+    char path[1200];
+    snprintf(path, sizeof path, "%s/response-%d.xml", temp_dir, _i);
+    write_doc(doc, path);
+    doc = reparse(doc);
+    gw_wss_result res;
+    char err[512] = "";
+    gw_status st = verify(doc, &res, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
+    ck_assert_msg(stock_cli_accepts(path), "the stock xmlsec1 recipe refused %s", path);
+
+    /* and the recipe is not a rubber stamp: a changed Body fails it */
+    set_text(doc, "//xDni", "11111111");
+    write_doc(doc, path);
+    ck_assert_msg(!stock_cli_accepts(path), "the stock recipe accepted a tampered response");
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(signing_twice_is_refused_and_leaves_the_document_alone)
+{
+    signing s = open_signing("gateway-sign");
+    xmlDocPtr doc = parse(request_xml);
+    ck_assert_int_eq(gw_wss_sign_response(s.ctx, doc, 300, NULL), GW_OK);
+    xmlChar *before = NULL, *after = NULL;
+    int before_len = 0, after_len = 0;
+    xmlDocDumpMemory(doc, &before, &before_len);
+    char err[512] = "";
+    ck_assert_int_eq(gw_wss_sign(s.ctx, doc, time(NULL), 300, NULL, err, sizeof err),
+                     GW_ERR_INVALID_ARG);
+    ck_assert_msg(strstr(err, "already has a wsse:Security") != NULL, "reason: %s", err);
+    xmlDocDumpMemory(doc, &after, &after_len);
+    ck_assert_str_eq((const char *)before, (const char *)after);
+    xmlFree(before);
+    xmlFree(after);
+    close_signing(&s);
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+START_TEST(envelope_without_header_gets_one)
+{
+    signing s = open_signing("gateway-sign");
+    xmlDocPtr doc = parse("<s:Envelope xmlns:s=\"" SOAP_NS "\"><s:Body><x/></s:Body></s:Envelope>");
+    ck_assert_int_eq(gw_wss_sign_response(s.ctx, doc, 60, NULL), GW_OK);
+    close_signing(&s);
+    doc = reparse(doc);
+    find(doc, "/soap:Envelope/soap:Header/wsse:Security");
+    gw_wss_result res;
+    char err[512] = "";
+    gw_status st = verify(doc, &res, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* tools/pide-wss-sign signs like the module: fresh passes, --created-offset -3600 is stale. */
+START_TEST(pide_wss_sign_tool)
+{
+    const char *build = getenv("PIDE_BUILD_DIR");
+    const char *source = getenv("PIDE_SOURCE_DIR");
+    ck_assert_msg(build && source, "PIDE_BUILD_DIR / PIDE_SOURCE_DIR not set");
+    const long offsets[] = {0, -3600};
+    const gw_status expected[] = {GW_OK, GW_ERR_TIMESTAMP};
+    for (int i = 0; i < 2; i++) {
+        char out[1200], cmd[4096];
+        snprintf(out, sizeof out, "%s/tool-%d.xml", temp_dir, i);
+        snprintf(cmd, sizeof cmd,
+                 "'%s/tools/pide-wss-sign' --key '%s/demo-client.key' --cert "
+                 "'%s/demo-client.pem' --created-offset %ld '%s/docs/examples/pj-verificar.xml' "
+                 "> '%s'",
+                 build, pki_dir, pki_dir, offsets[i], source, out);
+        ck_assert_msg(system(cmd) == 0, "failed: %s", cmd);
+        xmlDocPtr doc = xmlReadFile(out, NULL, XML_PARSE_NONET);
+        ck_assert_ptr_nonnull(doc);
+        gw_wss_result res;
+        char err[512] = "";
+        gw_status st = verify(doc, &res, err, sizeof err);
+        ck_assert_msg(st == expected[i], "offset %ld: %s: %s", offsets[i], gw_status_name(st),
+                      err);
+        if (st == GW_OK)
+            ck_assert_str_eq(res.member_id, "20000000001");
+        xmlFreeDoc(doc);
+    }
+    char cmd[2400];
+    snprintf(cmd, sizeof cmd, "'%s/tools/pide-wss-sign' --key /nonexistent.key --cert x in.xml "
+                              ">/dev/null 2>&1", build);
+    ck_assert_int_ne(system(cmd), 0);
+}
+END_TEST
+
+static Suite *wss_suite(void)
+{
+    Suite *s = suite_create("wss");
+    TCase *t = tcase_create("verify");
+    tcase_add_unchecked_fixture(t, setup_global, teardown_global);
+    tcase_add_test(t, rsa_request_verifies_and_names_the_member);
+    tcase_add_test(t, ec_request_verifies);
+    tcase_add_test(t, preloaded_trust_store_is_used);
+    tcase_add_test(t, tampered_body_is_refused);
+    tcase_add_test(t, tampered_gateway_header_is_refused);
+    tcase_add_test(t, tampered_timestamp_is_refused);
+    tcase_add_loop_test(t, signature_not_covering_a_part_is_refused, 0,
+                        (int)(sizeof uncovered_xpaths / sizeof uncovered_xpaths[0]));
+    tcase_add_test(t, header_added_after_signing_is_refused);
+    tcase_add_test(t, moved_body_is_refused);
+    tcase_add_test(t, duplicate_id_is_refused);
+    tcase_add_test(t, whole_document_reference_is_refused);
+    tcase_add_test(t, weak_digest_is_refused);
+    tcase_add_test(t, weak_signature_method_is_refused);
+    tcase_add_test(t, rogue_ca_is_refused);
+    tcase_add_test(t, swapped_token_is_refused);
+    tcase_add_test(t, unsigned_request_is_refused);
+    tcase_add_test(t, stale_timestamp_is_refused);
+    tcase_add_test(t, expired_timestamp_is_refused);
+    tcase_add_test(t, future_timestamp_beyond_skew_is_refused);
+    tcase_add_test(t, future_timestamp_within_skew_is_accepted);
+    tcase_add_loop_test(t, signed_response_verifies_with_module_and_stock_cli, 0, 2);
+    tcase_add_test(t, signing_twice_is_refused_and_leaves_the_document_alone);
+    tcase_add_test(t, envelope_without_header_gets_one);
+    tcase_add_test(t, pide_wss_sign_tool);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(wss_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

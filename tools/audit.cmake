@@ -1,0 +1,15 @@
+# audit.cmake — the auditor's CLI tools/pide-audit (a bash script over psql, copied to
+# build/tools/ and installed) and pide-log-append, the test helper that appends rows through the
+# real exchange-log writer (tests/helpers/pide_log_append.c) for tests/integration/
+# test_pide_audit.sh. Meant to be include()d once from tools/CMakeLists.txt; paths are absolute
+# so it works from any directory.
+include_guard(GLOBAL)
+
+# COPYONLY keeps the source's permissions (executable) and re-copies when the script changes.
+configure_file(${CMAKE_SOURCE_DIR}/tools/pide-audit ${CMAKE_BINARY_DIR}/tools/pide-audit COPYONLY)
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/tools/pide-audit DESTINATION bin)
+
+add_executable(pide-log-append ${CMAKE_SOURCE_DIR}/tests/helpers/pide_log_append.c)
+target_link_libraries(pide-log-append PRIVATE pidegw_core)
+set_target_properties(pide-log-append PROPERTIES
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)
