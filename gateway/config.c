@@ -489,6 +489,21 @@ static gw_status load_tls(loader *ld, const xmlNode *node)
     return GW_OK;
 }
 
+/* WS-Security signed requests: accepted when the section names the signers' CA. */
+static gw_status load_ws_security(loader *ld, const xmlNode *node)
+{
+    gw_status st;
+    ld->cfg->wss_response_ttl_s = 300;
+    if (!node)
+        return GW_OK;
+    /* Like the keys, the CA file is read at start-up, not here: --check-config works before
+     * the PKI exists. */
+    if ((st = attr_path(ld, node, "trustedCa", 1, &ld->cfg->wss_trusted_ca_path)) != GW_OK)
+        return st;
+    return attr_int(ld, node, "responseTtlSeconds", 300, 1, 86400,
+                    &ld->cfg->wss_response_ttl_s);
+}
+
 /* The built-in metaservices: exposed when the section is present. */
 static gw_status load_metaservices(loader *ld, const xmlNode *node)
 {
@@ -729,7 +744,8 @@ static gw_status load_service(loader *ld, const xmlNode *node, gw_service_config
         (st = attr_string(ld, node, "adapter", NULL, 1, &svc->adapter)) != GW_OK ||
         (st = attr_path(ld, node, "wsdl", 1, &svc->wsdl_path)) != GW_OK ||
         (st = attr_path(ld, node, "schema", 1, &svc->schema_path)) != GW_OK ||
-        (st = attr_bool(ld, node, "legacyCredentials", 0, &svc->legacy_credentials)) != GW_OK)
+        (st = attr_bool(ld, node, "legacyCredentials", 0, &svc->legacy_credentials)) != GW_OK ||
+        (st = attr_bool(ld, node, "requireSignature", 0, &svc->require_signature)) != GW_OK)
         return st;
     if ((st = check_readable_file(ld, node, svc->name, "wsdl", svc->wsdl_path)) != GW_OK ||
         (st = check_readable_file(ld, node, svc->name, "schema", svc->schema_path)) != GW_OK)
@@ -868,6 +884,7 @@ static gw_status load_tree(loader *ld, const xmlNode *root)
     if ((st = load_listen(ld, child_named(root, "listen"))) != GW_OK ||
         (st = load_tls(ld, child_named(root, "tls"))) != GW_OK ||
         (st = load_metaservices(ld, child_named(root, "metaservices"))) != GW_OK ||
+        (st = load_ws_security(ld, child_named(root, "wsSecurity"))) != GW_OK ||
         (st = load_limits(ld, child_named(root, "limits"))) != GW_OK ||
         (st = attr_path(ld, paths, "adapterDir", 1, &ld->cfg->adapter_dir)) != GW_OK ||
         (st = attr_path(ld, signing, "key", 1, &ld->cfg->signing_key_path)) != GW_OK ||
@@ -957,6 +974,7 @@ void gw_config_free(gw_config *cfg)
     free(cfg->listen_address);
     free(cfg->tls_address);
     free(cfg->meta_wsdl_path);
+    free(cfg->wss_trusted_ca_path);
     free(cfg->meta_schema_path);
     free(cfg->tls_cert_path);
     free(cfg->tls_key_path);

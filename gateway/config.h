@@ -49,6 +49,7 @@ typedef struct gw_service_config {
     char *endpoint_url;      /* provider address */
     unsigned timeout_ms;     /* provider call timeout */
     int legacy_credentials;  /* 1: body credentials (nuRucUsuario/nuDniUsuario/password) accepted */
+    int require_signature;   /* 1: only WS-Security signed requests are served */
     gw_param *params;
     size_t param_count;
     gw_grant *grants;
@@ -91,6 +92,10 @@ typedef struct gw_config {
     size_t rate_max_clients;
     int timestamp_max_skew_s;/* WS-Security Timestamp: allowed clock difference */
     int timestamp_max_age_s; /* and how old its Created may be */
+
+    /* <wsSecurity>: WS-Security signed requests (wss.h); NULL: not accepted */
+    char *wss_trusted_ca_path; /* CA(s) signer certificates must chain to */
+    int wss_response_ttl_s;    /* Expires - Created of the responses' wsu:Timestamp */
 
     /* <metaservices>: the built-in "meta" service (metaservices.h); NULL paths: not exposed */
     char *meta_wsdl_path;

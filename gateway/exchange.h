@@ -52,6 +52,14 @@ struct pide_exchange {
     const char *tls_member;        /* RUC from the certificate; "" when it carries none */
     const char *tls_subject;
 
+    const char *tls_cert_sha256;
+
+    /* a WS-Security signed request (stage06_verify) */
+    int request_signed;
+    const char *signer_member;     /* RUC of the signing certificate */
+    const char *signer_cert_sha256;
+    const char *request_signature_value;
+
     /* identify + authorize */
     const char *client_member;
     const char *client_user;

@@ -3,8 +3,9 @@
  * writer thread that commits everything waiting in one transaction (group commit), assigning
  * each row its gapless seq and its link in the SHA-256 chain. The canonical row encoding and
  * the chain are specified in docs/exchange-log.md; the SQL twin is exchange_log_row_hash() in
- * sql/migrations/0002_caller_audit.sql. Keep the three in step. The writer always writes hash
- * version 2; version 1 rows (written before migration 0002) are only ever read by verifiers.
+ * sql/migrations/0003_identity.sql. Keep the three in step. The writer always writes hash
+ * version 3; version 1 and 2 rows (written before migrations 0002 and 0003) are only ever read
+ * by verifiers.
  */
 #include "exchange_log.h"
 
@@ -31,7 +32,7 @@
 #define RETRY_PAUSE_MIN_MS 50
 #define RETRY_PAUSE_MAX_MS 1000
 /* The row encoding this writer produces (column hash_version, docs/exchange-log.md). */
-#define HASH_VERSION 2
+#define HASH_VERSION 3
 
 /* Every writer — other gateway processes on the same database included — extends the chain
  * under this transaction-scoped advisory lock ("pide_log" as a big-endian int8), so seq stays
@@ -39,8 +40,8 @@
 #define CHAIN_LOCK_SQL "SELECT pg_advisory_xact_lock(8100115791357964135)"
 #define CHAIN_HEAD_SQL "SELECT seq, row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1"
 
-/* The hashed fields of hash version 2, in canonical order; COPY also sends prev_hash and
- * row_hash after them. */
+/* The hashed fields of hash version 3, in canonical order (table order); COPY also sends
+ * prev_hash and row_hash after them. */
 enum row_field {
     F_SEQ, F_EXCHANGE_ID, F_CLIENT_MEMBER, F_CLIENT_USER, F_AUTH_METHOD, F_CLIENT_ADDRESS,
     F_SERVICE, F_OPERATION, F_ADAPTER, F_SUBJECT_TYPE, F_SUBJECT_ID, F_PURPOSE, F_PROCEDURE,
@@ -48,6 +49,7 @@ enum row_field {
     F_T_REQUEST_IN, F_T_PROVIDER_OUT, F_T_PROVIDER_IN, F_T_RESPONSE_OUT, F_OUTCOME,
     F_FAULT_CODE, F_FAULT_MESSAGE, F_RESULT_CODE, F_HTTP_STATUS,
     F_CALLER_HOST, F_CALLER_IP, F_CALLER_USER, F_CALLER_MAC, F_HASH_VERSION,
+    F_CLIENT_SUBSYSTEM, F_CLIENT_CERT_SHA256, F_MESSAGE_ID, F_REQUEST_SIGNATURE_VALUE,
     ROW_FIELD_COUNT
 };
 #define COPY_COLUMN_COUNT (ROW_FIELD_COUNT + 2)
@@ -58,6 +60,7 @@ static const char COPY_SQL[] =
     "request, response, request_sha256, response_sha256, signature_value, t_request_in, "
     "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
     "result_code, http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, "
+    "client_subsystem, client_cert_sha256, message_id, request_signature_value, "
     "prev_hash, row_hash) FROM STDIN (FORMAT binary)";
 
 static const unsigned char COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
@@ -274,7 +277,8 @@ static bool parse_uuid(const char *text, unsigned char out[UUID_LEN])
     X(exchange_id) X(client_member) X(client_user) X(auth_method) X(client_address) X(service) \
     X(operation) X(adapter) X(subject_type) X(subject_id) X(purpose) X(procedure)              \
     X(signature_value) X(outcome) X(fault_code) X(fault_message) X(result_code)                \
-    X(caller_host) X(caller_ip) X(caller_user) X(caller_mac)
+    X(caller_host) X(caller_ip) X(caller_user) X(caller_mac) X(client_subsystem)                \
+    X(client_cert_sha256) X(message_id) X(request_signature_value)
 
 static gw_status validate_record(const gw_log_record *rec, unsigned char uuid[UUID_LEN])
 {
@@ -410,6 +414,10 @@ static void row_values_of(const log_entry *e, int64_t seq, row_values *rv)
     f[F_CALLER_MAC] = text_value(r->caller_mac);
     put_be16(num + 44, HASH_VERSION);
     f[F_HASH_VERSION] = (field_value){num + 44, 2};
+    f[F_CLIENT_SUBSYSTEM] = text_value(r->client_subsystem);
+    f[F_CLIENT_CERT_SHA256] = text_value(r->client_cert_sha256);
+    f[F_MESSAGE_ID] = text_value(r->message_id);
+    f[F_REQUEST_SIGNATURE_VALUE] = text_value(r->request_signature_value);
 }
 
 /* row_hash = SHA-256(prev_hash || for each field: 0x00 if NULL, else 0x01 || be32 length ||
@@ -688,6 +696,41 @@ static void *writer_main(void *arg)
 
 /* ---- public interface -------------------------------------------------------------------- */
 
+/* The migrations that added columns this writer fills, oldest first, with a query that fails
+ * without them. */
+static const struct {
+    const char *migration;
+    const char *what;
+    const char *probe;
+} REQUIRED_MIGRATIONS[] = {
+    {"0002_caller_audit", "the caller audit columns",
+     "SELECT caller_host, caller_ip, caller_user, caller_mac, hash_version FROM exchange_log "
+     "LIMIT 0"},
+    {"0003_identity", "the identity columns",
+     "SELECT client_subsystem, client_cert_sha256, message_id, request_signature_value FROM "
+     "exchange_log LIMIT 0"},
+};
+
+/* Names the oldest migration missing from the database, if any. */
+static bool schema_is_current(PGconn *conn, char *err, size_t errlen)
+{
+    size_t count = sizeof REQUIRED_MIGRATIONS / sizeof REQUIRED_MIGRATIONS[0];
+    for (size_t i = 0; i < count; i++) {
+        PGresult *res = PQexec(conn, REQUIRED_MIGRATIONS[i].probe);
+        bool present = PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
+        if (present) continue;
+        char prefix[256];
+        snprintf(prefix, sizeof prefix,
+                 "exchange log: table exchange_log lacks %s (apply sql/migrations/%s.sql and any "
+                 "later ones: scripts/pg-local migrate)",
+                 REQUIRED_MIGRATIONS[i].what, REQUIRED_MIGRATIONS[i].migration);
+        copy_error(err, errlen, prefix, PQerrorMessage(conn));
+        return false;
+    }
+    return true;
+}
+
 static void free_log(exchange_log *log)
 {
     if (!log) return;
@@ -749,19 +792,10 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
                    why ? why : PQerrorMessage(log->conn));
         goto fail;
     }
-    /* Without migration 0002 every COPY would fail: refuse to start rather than answer every
-     * exchange with Server.LogUnavailable. */
-    PGresult *res = PQexec(log->conn, "SELECT caller_host, caller_ip, caller_user, caller_mac, "
-                                      "hash_version FROM exchange_log LIMIT 0");
-    bool has_v2_columns = PQresultStatus(res) == PGRES_TUPLES_OK;
-    if (!has_v2_columns)
-        copy_error(err, errlen,
-                   "exchange log: table exchange_log lacks the caller audit columns (apply "
-                   "sql/migrations/0002_caller_audit.sql: scripts/pg-local migrate)",
-                   PQerrorMessage(log->conn));
-    PQclear(res);
-    if (!has_v2_columns) goto fail;
-    res = PQexec(log->conn, "SELECT has_table_privilege('exchange_log', 'INSERT')");
+    /* Without the columns of the latest migration every COPY would fail: refuse to start
+     * rather than answer every exchange with Server.LogUnavailable. */
+    if (!schema_is_current(log->conn, err, errlen)) goto fail;
+    PGresult *res = PQexec(log->conn, "SELECT has_table_privilege('exchange_log', 'INSERT')");
     bool may_insert = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
                       strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);

@@ -25,7 +25,12 @@ typedef struct gw_log_record {
     const char *exchange_id;     /* UUID text, the CUO returned to the caller */
     const char *client_member;   /* RUC of the calling agency, NULL when unidentified */
     const char *client_user;     /* DNI of the official */
-    const char *auth_method;     /* "legacy-password", "mtls", "none" */
+    const char *auth_method;     /* "legacy-password", "mtls", "wss-signature", "declared-header", "none" */
+    const char *client_subsystem;/* pgw:client/subsystemCode, as declared */
+    const char *client_cert_sha256; /* hex fingerprint of the certificate that authenticated the
+                                       caller (TLS client or WS-Security signer), NULL if none */
+    const char *message_id;      /* the caller's pgw:id (replay detection), NULL if none */
+    const char *request_signature_value; /* base64 SignatureValue of a WS-Security signed request */
     const char *client_address;  /* peer IP */
     const char *service;
     const char *operation;

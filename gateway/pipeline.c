@@ -11,7 +11,8 @@ struct stage {
 
 static const struct stage request_stages[] = {
     {"receive", stage_receive},     {"parse", stage_parse},       {"header", stage_header},
-    {"route", stage_route},         {"validate", stage_validate}, {"identify", stage_identify},
+    {"route", stage_route},         {"validate", stage_validate}, {"verify", stage_verify},
+    {"identify", stage_identify},
     {"authorize", stage_authorize}, {"throttle", stage_throttle}, {"invoke", stage_invoke},
 };
 

@@ -19,7 +19,8 @@ gw_status stage_parse(gw_exchange *ex);     /* hardened libxml2 parse, SOAP 1.1 
 gw_status stage_header(gw_exchange *ex);    /* the pide-gateway SOAP header */
 gw_status stage_route(gw_exchange *ex);     /* URL → service, Body element → operation */
 gw_status stage_validate(gw_exchange *ex);  /* XSD validation of the operation element */
-gw_status stage_identify(gw_exchange *ex);  /* who is calling (legacy body credentials) */
+gw_status stage_verify(gw_exchange *ex);    /* WS-Security signature, when present/required */
+gw_status stage_identify(gw_exchange *ex);  /* who is calling: certificate, signature, password */
 gw_status stage_authorize(gw_exchange *ex); /* access rights: deny by default */
 gw_status stage_throttle(gw_exchange *ex);  /* rate limit and replay guard, per member */
 gw_status stage_invoke(gw_exchange *ex);    /* the adapter talks to the provider */

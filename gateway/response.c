@@ -51,10 +51,12 @@ gw_status response_set_fault(gw_exchange *ex)
     else
         snprintf(text, sizeof text, "%s", gw_status_message(ex->status));
     xmlNodePtr fault = xmlNewChild(ex->response_body, soap, BAD_CAST "Fault", NULL);
-    /* SOAP 1.1: faultcode/faultstring/detail are unqualified. */
-    xmlNewTextChild(fault, NULL, BAD_CAST "faultcode", BAD_CAST qcode);
-    xmlNewTextChild(fault, NULL, BAD_CAST "faultstring", BAD_CAST text);
+    /* SOAP 1.1: faultcode/faultstring/detail are unqualified. libxml2 gives a child created
+     * with a NULL namespace its parent's (soap:), so the namespace is cleared explicitly. */
+    xmlSetNs(xmlNewTextChild(fault, NULL, BAD_CAST "faultcode", BAD_CAST qcode), NULL);
+    xmlSetNs(xmlNewTextChild(fault, NULL, BAD_CAST "faultstring", BAD_CAST text), NULL);
     xmlNodePtr detail = xmlNewChild(fault, NULL, BAD_CAST "detail", NULL);
+    xmlSetNs(detail, NULL);
     xmlNodePtr info = xmlNewChild(detail, NULL, BAD_CAST "faultInfo", NULL);
     xmlNsPtr gw = xmlNewNs(info, BAD_CAST GW_HEADER_NS, BAD_CAST "pgw");
     xmlSetNs(info, gw);

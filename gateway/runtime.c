@@ -65,6 +65,9 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     }
     if ((st = rate_limiter_open(cfg, &rt->rate, err, errlen)) != GW_OK)
         goto fail;
+    if (cfg->wss_trusted_ca_path &&
+        (st = gw_trust_store_load(cfg->wss_trusted_ca_path, &rt->wss_trust, err, errlen)) != GW_OK)
+        goto fail;
 
     rt->credentials = gw_credential_cache_new(0);
     if (!rt->credentials) {
@@ -119,6 +122,8 @@ void gw_runtime_close(gw_runtime *rt)
         gw_replay_guard_free(rt->replay);
     if (rt->rate)
         gw_rate_limiter_free(rt->rate);
+    if (rt->wss_trust)
+        gw_trust_store_free(rt->wss_trust);
     memset(rt, 0, sizeof *rt);
 }
 

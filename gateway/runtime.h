@@ -19,6 +19,7 @@
 #include "replay_guard.h"
 #include "status.h"
 #include "tls.h"
+#include "wss.h"
 #include "xml_parse.h"
 #include "xml_sign.h"
 
@@ -34,6 +35,7 @@ typedef struct gw_runtime {
     gw_tls *tls;                         /* the member listener's context, or NULL */
     gw_replay_guard *replay;             /* message ids seen per member */
     gw_rate_limiter *rate;               /* per-member token buckets; NULL: no limit */
+    gw_trust_store *wss_trust;           /* signers' CA for WS-Security; NULL: not accepted */
 } gw_runtime;
 
 typedef struct gw_worker {

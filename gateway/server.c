@@ -164,10 +164,19 @@ static int serve_get(struct soap *s)
                 return send_plain(s, 200, "text/xml; charset=utf-8", svc->wsdl, svc->wsdl_len);
         }
     }
+    /* The XSDs the WSDLs import (schemaLocation="../schemas/<file>"), so SOAP toolkits that
+     * fetch ?wsdl from the gateway can resolve them. Only configured services' schemas. */
+    if (strncmp(path, "/schemas/", 9) == 0 && !q) {
+        const gw_service *svc = gw_service_catalog_find_schema(&w->rt->catalog, path + 9);
+        if (svc)
+            return send_plain(s, 200, "text/xml; charset=utf-8", svc->schema_text,
+                              svc->schema_len);
+    }
     if (strcmp(path, "/health") == 0)
         return send_plain(s, 200, "text/plain", "ok\n", 3);
     static const char not_found[] =
-        "not found: the gateway serves POST /services/<name> and GET /services/<name>?wsdl\n";
+        "not found: the gateway serves POST /services/<name>, GET /services/<name>?wsdl and the "
+        "schemas they import under /schemas/\n";
     return send_plain(s, 404, "text/plain", not_found, sizeof not_found - 1);
 }
 
@@ -195,6 +204,7 @@ static int serve_one(gw_worker *w, gw_conn *c)
         if (c->tls) {
             ex->tls_member = c->peer.member_id;
             ex->tls_subject = c->peer.subject;
+            ex->tls_cert_sha256 = c->peer.fingerprint;
         }
         pipeline_run(ex);
         exchange_end(ex);

@@ -2,6 +2,7 @@
 #include "service_catalog.h"
 
 #include "metaservices.h"
+#include "xml_parse.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -39,37 +40,27 @@ fail:
     return GW_ERR_CONFIG;
 }
 
-struct schema_errors {
-    char *err;
-    size_t errlen;
-    int seen;
-};
-
-static void collect_schema_error(void *ctx, xmlErrorPtr e)
-{
-    struct schema_errors *se = ctx;
-    if (se->seen++ || !e)
-        return;
-    size_t n = e->message ? strlen(e->message) : 0;
-    while (n && e->message[n - 1] == '\n')
-        n--;
-    snprintf(se->err, se->errlen, "%s:%d: %.*s", e->file ? e->file : "?", e->line, (int)n,
-             e->message ? e->message : "schema error");
-}
-
 static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
 {
-    struct schema_errors se = {err, errlen, 0};
+    gw_status st = read_whole_file(svc->config->schema_path, &svc->schema_text, &svc->schema_len,
+                                   err, errlen);
+    if (st != GW_OK)
+        return st;
+    const char *slash = strrchr(svc->config->schema_path, '/');
+    svc->schema_file_name = slash ? slash + 1 : svc->config->schema_path;
+    gw_xml_first_error fe = {.default_file = svc->config->schema_path};
     xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(svc->config->schema_path);
     if (!pctx) {
         snprintf(err, errlen, "%s: cannot create schema parser", svc->config->schema_path);
         return GW_ERR_CONFIG;
     }
-    xmlSchemaSetParserStructuredErrors(pctx, collect_schema_error, &se);
+    xmlSchemaSetParserStructuredErrors(pctx, gw_xml_keep_first_error, &fe);
     svc->schema = xmlSchemaParse(pctx);
     xmlSchemaFreeParserCtxt(pctx);
     if (!svc->schema) {
-        if (!se.seen)
+        if (fe.seen)
+            snprintf(err, errlen, "%s", fe.text);
+        else
             snprintf(err, errlen, "%s: not a valid XML schema", svc->config->schema_path);
         return GW_ERR_CONFIG;
     }
@@ -161,6 +152,7 @@ void gw_service_catalog_close(gw_service_catalog *cat)
 {
     for (size_t i = 0; i < cat->count; i++) {
         free(cat->services[i].wsdl);
+        free(cat->services[i].schema_text);
         free(cat->services[i].target_namespace);
         if (cat->services[i].schema)
             xmlSchemaFree(cat->services[i].schema);
@@ -174,6 +166,15 @@ const gw_service *gw_service_catalog_find(const gw_service_catalog *cat, const c
 {
     for (size_t i = 0; i < cat->count; i++)
         if (strcmp(cat->services[i].config->name, name) == 0)
+            return &cat->services[i];
+    return NULL;
+}
+
+const gw_service *gw_service_catalog_find_schema(const gw_service_catalog *cat,
+                                                 const char *file_name)
+{
+    for (size_t i = 0; i < cat->count; i++)
+        if (strcmp(cat->services[i].schema_file_name, file_name) == 0)
             return &cat->services[i];
     return NULL;
 }

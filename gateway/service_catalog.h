@@ -20,6 +20,9 @@ typedef struct gw_service {
     char *wsdl;                          /* file contents */
     size_t wsdl_len;
     xmlSchemaPtr schema;
+    char *schema_text;                   /* the XSD file, served at /schemas/<its file name> */
+    size_t schema_len;
+    const char *schema_file_name;        /* its last path component, inside config->schema_path */
     char *target_namespace;
     const gw_service_binding *binding;
 } gw_service;
@@ -39,5 +42,9 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
                                   gw_service_catalog *out, char *err, size_t errlen);
 void gw_service_catalog_close(gw_service_catalog *cat);
 const gw_service *gw_service_catalog_find(const gw_service_catalog *cat, const char *name);
+/* The service whose XSD file is called `file_name` (the WSDLs import ../schemas/<file>), or
+ * NULL. */
+const gw_service *gw_service_catalog_find_schema(const gw_service_catalog *cat,
+                                                 const char *file_name);
 
 #endif

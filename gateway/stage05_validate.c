@@ -8,29 +8,13 @@
 #include "pipeline.h"
 #include "runtime.h"
 
-struct first_error {
-    char text[400];
-    int seen;
-};
-
-static void keep_first_error(void *ctx, xmlErrorPtr e)
-{
-    struct first_error *fe = ctx;
-    if (fe->seen++ || !e || !e->message)
-        return;
-    size_t n = strlen(e->message);
-    while (n && (e->message[n - 1] == '\n' || e->message[n - 1] == ' '))
-        n--;
-    snprintf(fe->text, sizeof fe->text, "line %d: %.*s", e->line, (int)n, e->message);
-}
-
 gw_status stage_validate(gw_exchange *ex)
 {
     xmlSchemaValidCtxtPtr v = gw_worker_validator(ex->worker, ex->service);
     if (!v)
         return GW_ERR_NOMEM;
-    struct first_error fe = {.seen = 0};
-    xmlSchemaSetValidStructuredErrors(v, keep_first_error, &fe);
+    gw_xml_first_error fe = {.seen = 0};
+    xmlSchemaSetValidStructuredErrors(v, gw_xml_keep_first_error, &fe);
     int rc = xmlSchemaValidateOneElement(v, ex->request_operation);
     xmlSchemaSetValidStructuredErrors(v, NULL, NULL);
     if (rc != 0)

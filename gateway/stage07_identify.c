@@ -1,8 +1,9 @@
 /* stage07_identify.c — establishes who is calling. On services configured for it, the legacy
  * PIDE credentials in the body (nuRucUsuario, nuDniUsuario, password) identify a member and
  * official; they are checked against salted hashes, and the password is redacted from the copy
- * of the request the log keeps. On a loopback listener configured with trustClientHeader, the
- * pgw:client the caller declares is taken as its identity (demo and development only). */
+ * of the request the log keeps. In order of strength: the mutual-TLS client certificate, then a
+ * WS-Security signature, then the legacy credentials; on a loopback listener configured with
+ * trustClientHeader, the pgw:client the caller declares (demo and development only). */
 #include <string.h>
 
 #include "pipeline.h"
@@ -42,6 +43,27 @@ static gw_status identify_by_legacy_credentials(gw_exchange *ex, const char *ruc
     return GW_OK;
 }
 
+/* A member proven by certificate (TLS client or request signer): what the request claims about
+ * its caller must agree, and the member must be known. */
+static gw_status check_certified_member(gw_exchange *ex)
+{
+    if (!*ex->client_member)
+        return exchange_fail(ex, GW_ERR_AUTHENTICATION, "the certificate carries no member RUC");
+    if (ex->header.client_member && strcmp(ex->header.client_member, ex->client_member) != 0)
+        return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                             "header client %s is not the certificate's member %s",
+                             ex->header.client_member, ex->client_member);
+    const char *body_ruc =
+        ex->service->config->legacy_credentials ? field_text(ex, "nuRucUsuario") : NULL;
+    if (body_ruc && strcmp(body_ruc, ex->client_member) != 0)
+        return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                             "nuRucUsuario %s is not the certificate's member %s", body_ruc,
+                             ex->client_member);
+    if (!gw_config_find_member(ex->rt->config, ex->client_member))
+        return exchange_fail(ex, GW_ERR_AUTHENTICATION, "unknown member %s", ex->client_member);
+    return GW_OK;
+}
+
 gw_status stage_identify(gw_exchange *ex)
 {
     int redacted = 0;
@@ -61,20 +83,17 @@ gw_status stage_identify(gw_exchange *ex)
                                  ex->tls_subject);
         ex->client_member = ex->tls_member;
         ex->auth_method = "mtls";
-        if (ex->header.client_member && strcmp(ex->header.client_member, ex->tls_member) != 0)
-            return exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                                 "header client %s is not the certificate's member %s",
-                                 ex->header.client_member, ex->tls_member);
-        const char *body_ruc = ex->service->config->legacy_credentials
-                                   ? field_text(ex, "nuRucUsuario") : NULL;
-        if (body_ruc && strcmp(body_ruc, ex->tls_member) != 0)
-            return exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                                 "nuRucUsuario %s is not the certificate's member %s", body_ruc,
-                                 ex->tls_member);
-        if (!gw_config_find_member(ex->rt->config, ex->client_member))
-            return exchange_fail(ex, GW_ERR_AUTHENTICATION, "unknown member %s",
-                                 ex->client_member);
-        return GW_OK;
+        if (ex->request_signed && strcmp(ex->signer_member, ex->tls_member) != 0)
+            return exchange_fail(ex, GW_ERR_BAD_SIGNATURE,
+                                 "the request is signed by member '%s', the TLS client is %s",
+                                 ex->signer_member, ex->tls_member);
+        return check_certified_member(ex);
+    }
+    /* A WS-Security signature by a member's certificate is an identity of its own. */
+    if (ex->request_signed) {
+        ex->client_member = ex->signer_member;
+        ex->auth_method = "wss-signature";
+        return check_certified_member(ex);
     }
 
     if (ex->service->config->legacy_credentials) {

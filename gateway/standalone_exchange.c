@@ -63,33 +63,15 @@ static pide_result recording_handle(void *instance, pide_exchange *ex, const pid
     return r;
 }
 
-/* The first schema error, kept for the message. */
-struct first_error {
-    char text[400];
-    int seen;
-};
-
-static void keep_first_error(void *ctx, xmlErrorPtr e)
-{
-    struct first_error *fe = ctx;
-    if (fe->seen++ || !e || !e->message)
-        return;
-    size_t n = strlen(e->message);
-    while (n && (e->message[n - 1] == '\n' || e->message[n - 1] == ' '))
-        n--;
-    snprintf(fe->text, sizeof fe->text, "%s:%d: %.*s", e->file ? e->file : "schema", e->line,
-             (int)n, e->message);
-}
-
 static gw_status load_schema(gw_standalone *s, const char *path, char *err, size_t errlen)
 {
-    struct first_error fe = {.seen = 0};
+    gw_xml_first_error fe = {.default_file = "schema"};
     xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
     if (!pc) {
         set_error(err, errlen, "%s: cannot create a schema parser", path);
         return GW_ERR_NOMEM;
     }
-    xmlSchemaSetParserStructuredErrors(pc, keep_first_error, &fe);
+    xmlSchemaSetParserStructuredErrors(pc, gw_xml_keep_first_error, &fe);
     s->service.schema = xmlSchemaParse(pc);
     xmlSchemaFreeParserCtxt(pc);
     if (!s->service.schema) {

@@ -107,6 +107,21 @@ fail:
     return st;
 }
 
+void gw_xml_keep_first_error(void *ctx, xmlErrorPtr e)
+{
+    gw_xml_first_error *fe = ctx;
+    if (fe->seen++ || !e || !e->message)
+        return;
+    size_t n = strlen(e->message);
+    while (n && (e->message[n - 1] == '\n' || e->message[n - 1] == ' '))
+        n--;
+    const char *file = e->file ? e->file : fe->default_file;
+    if (file)
+        snprintf(fe->text, sizeof fe->text, "%s:%d: %.*s", file, e->line, (int)n, e->message);
+    else
+        snprintf(fe->text, sizeof fe->text, "line %d: %.*s", e->line, (int)n, e->message);
+}
+
 xmlNodePtr gw_xml_first_element(xmlNodePtr node)
 {
     for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next)

@@ -24,6 +24,17 @@ typedef struct gw_xml_limits {
 gw_status gw_xml_parse(const char *buf, size_t len, const gw_xml_limits *limits, xmlDocPtr *out,
                        char *err, size_t errlen);
 
+/* Keeps the first error libxml2 reports through a structured error handler (schema parsing,
+ * schema validation), as "<file>:<line>: <message>", or "line <n>: <message>" when neither the
+ * error nor default_file names a file. Give it to xmlSchemaSet*StructuredErrors with a
+ * zero-initialised gw_xml_first_error as context. */
+typedef struct gw_xml_first_error {
+    const char *default_file;  /* used when the error names no file; may be NULL */
+    char text[512];
+    int seen;                  /* errors reported, the first kept */
+} gw_xml_first_error;
+void gw_xml_keep_first_error(void *ctx, xmlErrorPtr e);
+
 /* The first element child of node, or NULL. */
 xmlNodePtr gw_xml_first_element(xmlNodePtr node);
 /* The first element child with this local name (any namespace), or NULL. */

@@ -9,6 +9,8 @@
 #include <libxml/parser.h>
 #include <libxml/xmlschemas.h>
 
+#include "xml_parse.h"
+
 #define SAMPLES_NS "urn:pide-gateway:adapter-samples:1"
 #define SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
 
@@ -28,29 +30,12 @@ static void set_error(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-struct first_error {
-    char text[512];
-    int seen;
-};
-
-static void keep_first_error(void *ctx, xmlErrorPtr e)
-{
-    struct first_error *fe = ctx;
-    if (fe->seen++ || !e || !e->message)
-        return;
-    size_t n = strlen(e->message);
-    while (n && (e->message[n - 1] == '\n' || e->message[n - 1] == ' '))
-        n--;
-    snprintf(fe->text, sizeof fe->text, "%s:%d: %.*s", e->file ? e->file : "(samples)", e->line,
-             (int)n, e->message);
-}
-
-static xmlDocPtr read_xml(const char *path, struct first_error *fe)
+static xmlDocPtr read_xml(const char *path, gw_xml_first_error *fe)
 {
     xmlParserCtxtPtr pc = xmlNewParserCtxt();
     if (!pc)
         return NULL;
-    xmlSetStructuredErrorFunc(fe, keep_first_error);
+    xmlSetStructuredErrorFunc(fe, gw_xml_keep_first_error);
     xmlDocPtr doc = xmlCtxtReadFile(pc, path, NULL, XML_PARSE_NONET | XML_PARSE_NOWARNING);
     xmlSetStructuredErrorFunc(NULL, NULL);
     xmlFreeParserCtxt(pc);
@@ -66,7 +51,7 @@ static xmlDocPtr read_xml(const char *path, struct first_error *fe)
 static gw_status validate_samples(xmlDocPtr doc, char *err, size_t errlen)
 {
     gw_status st = GW_ERR_CONFIG;
-    struct first_error fe = {.seen = 0};
+    gw_xml_first_error fe = {.default_file = "(samples)"};
     xmlSchemaValidCtxtPtr vc = NULL;
     xmlSchemaPtr schema = NULL;
     xmlSchemaParserCtxtPtr pc = xmlSchemaNewMemParserCtxt(
@@ -76,7 +61,7 @@ static gw_status validate_samples(xmlDocPtr doc, char *err, size_t errlen)
         st = GW_ERR_INTERNAL;
         goto done;
     }
-    xmlSchemaSetValidStructuredErrors(vc, keep_first_error, &fe);
+    xmlSchemaSetValidStructuredErrors(vc, gw_xml_keep_first_error, &fe);
     if (xmlSchemaValidateDoc(vc, doc) != 0) {
         set_error(err, errlen, "%s (schema adapter-samples.xsd)",
                   fe.seen ? fe.text : "not a valid samples file");
@@ -218,7 +203,7 @@ static gw_status load_request(adapter_samples *s, adapter_sample *sample, xmlNod
     }
 
     const char *path = resolve_path(s, file);
-    struct first_error fe = {.seen = 0};
+    gw_xml_first_error fe = {.default_file = "(samples)"};
     xmlDocPtr doc = path ? read_xml(path, &fe) : NULL;
     if (!doc) {
         set_error(err, errlen, "%s:%d: sample '%s': request file %s: %s", s->path, line,
@@ -298,7 +283,7 @@ gw_status adapter_samples_load(const char *path, adapter_samples *out, char *err
     if (!out->path)
         goto nomem;
 
-    struct first_error fe = {.seen = 0};
+    gw_xml_first_error fe = {.default_file = "(samples)"};
     out->doc = read_xml(path, &fe);
     if (!out->doc) {
         set_error(err, errlen, "%s", fe.seen ? fe.text : "cannot read the samples file");

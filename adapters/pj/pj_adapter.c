@@ -30,6 +30,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "adapter_xml.h"
 #include "pide_adapter.h"
 #include "pj_protocol.h"
 
@@ -90,83 +91,6 @@ static bool is_date(const char *s)
     return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-static bool element_is(xmlNodePtr n, const char *ns, const char *name)
-{
-    if (!n || n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, name) != 0)
-        return false;
-    if (!ns)
-        return n->ns == NULL;
-    return n->ns && strcmp((const char *)n->ns->href, ns) == 0;
-}
-
-static xmlNodePtr first_element(xmlNodePtr n)
-{
-    for (; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE)
-            return n;
-    return NULL;
-}
-
-static xmlNodePtr child(xmlNodePtr parent, const char *ns, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (element_is(n, ns, name))
-            return n;
-    return NULL;
-}
-
-/* Text content of a node, copied into exchange memory; NULL when n is NULL or out of memory. */
-static const char *text_of(const pj_instance *in, pide_exchange *ex, xmlNodePtr n)
-{
-    if (!n)
-        return NULL;
-    xmlChar *content = xmlNodeGetContent(n);
-    if (!content)
-        return NULL;
-    char *copy = in->host->strdup(ex, (const char *)content);
-    xmlFree(content);
-    return copy;
-}
-
-static const char *child_text(const pj_instance *in, pide_exchange *ex, xmlNodePtr parent,
-                              const char *ns, const char *name)
-{
-    return text_of(in, ex, child(parent, ns, name));
-}
-
-static const char *attr_of(const pj_instance *in, pide_exchange *ex, xmlNodePtr n,
-                           const char *name)
-{
-    xmlChar *v = n ? xmlGetNoNsProp(n, (const xmlChar *)name) : NULL;
-    if (!v)
-        return NULL;
-    char *copy = in->host->strdup(ex, (const char *)v);
-    xmlFree(v);
-    return copy;
-}
-
-/* Appends <name>text</name>, unqualified (the contract's elementFormDefault; xmlNewChild would
- * inherit the parent's namespace); text is taken literally and escaped when serialised. */
-static xmlNodePtr add_element(xmlNodePtr parent, const char *name, const char *text)
-{
-    xmlNodePtr n = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)name, NULL);
-    if (!n)
-        return NULL;
-    if (text) {
-        xmlNodePtr t = xmlNewDocText(parent->doc, (const xmlChar *)text);
-        if (!t || !xmlAddChild(n, t)) {
-            xmlFreeNode(t);
-            xmlFreeNode(n);
-            return NULL;
-        }
-    }
-    if (!xmlAddChild(parent, n)) {
-        xmlFreeNode(n);
-        return NULL;
-    }
-    return n;
-}
-
 static pide_result pj_init(const pide_host_api *host, const pide_service_config *cfg,
                            void **instance)
 {
@@ -202,20 +126,20 @@ static void pj_fini(void *instance)
 static pide_result read_request(const pj_instance *in, pide_exchange *ex, xmlNodePtr op,
                                 pj_request *r)
 {
-    r->apellido_paterno = child_text(in, ex, op, NULL, "xApellidoPaterno");
-    r->apellido_materno = child_text(in, ex, op, NULL, "xApellidoMaterno");
-    r->nombre1 = child_text(in, ex, op, NULL, "xNombre1");
-    r->nombre2 = child_text(in, ex, op, NULL, "xNombre2");
-    r->nombre3 = child_text(in, ex, op, NULL, "xNombre3");
-    r->dni = child_text(in, ex, op, NULL, "xDni");
-    r->motivo = child_text(in, ex, op, NULL, "xMotivoConsulta");
-    r->proceso = child_text(in, ex, op, NULL, "xProcesoEntidadConsultante");
-    r->ruc = child_text(in, ex, op, NULL, "xRucEntidadConsultante");
-    r->dni_consultante = child_text(in, ex, op, NULL, "xDniPersonaConsultante");
-    r->aud_pc = child_text(in, ex, op, NULL, "xAudNombrePC");
-    r->aud_ip = child_text(in, ex, op, NULL, "xAudIP");
-    r->aud_usuario = child_text(in, ex, op, NULL, "xAudNombreUsuario");
-    r->aud_mac = child_text(in, ex, op, NULL, "xAudDireccionMAC");
+    r->apellido_paterno = adapter_child_text(in->host, ex, op, NULL, "xApellidoPaterno");
+    r->apellido_materno = adapter_child_text(in->host, ex, op, NULL, "xApellidoMaterno");
+    r->nombre1 = adapter_child_text(in->host, ex, op, NULL, "xNombre1");
+    r->nombre2 = adapter_child_text(in->host, ex, op, NULL, "xNombre2");
+    r->nombre3 = adapter_child_text(in->host, ex, op, NULL, "xNombre3");
+    r->dni = adapter_child_text(in->host, ex, op, NULL, "xDni");
+    r->motivo = adapter_child_text(in->host, ex, op, NULL, "xMotivoConsulta");
+    r->proceso = adapter_child_text(in->host, ex, op, NULL, "xProcesoEntidadConsultante");
+    r->ruc = adapter_child_text(in->host, ex, op, NULL, "xRucEntidadConsultante");
+    r->dni_consultante = adapter_child_text(in->host, ex, op, NULL, "xDniPersonaConsultante");
+    r->aud_pc = adapter_child_text(in->host, ex, op, NULL, "xAudNombrePC");
+    r->aud_ip = adapter_child_text(in->host, ex, op, NULL, "xAudIP");
+    r->aud_usuario = adapter_child_text(in->host, ex, op, NULL, "xAudNombreUsuario");
+    r->aud_mac = adapter_child_text(in->host, ex, op, NULL, "xAudDireccionMAC");
     /* The XSD guarantees these; checked again because the adapter may run behind another host. */
     if (!is_digits(r->dni, 8) || !is_digits(r->dni_consultante, 8) || !is_digits(r->ruc, 11) ||
         !r->motivo || !*r->motivo) {
@@ -336,15 +260,13 @@ done:
 static const char *fault_reason(const pj_instance *in, pide_exchange *ex, const char *body,
                                 size_t len)
 {
-    if (!body || len == 0 || len > INT_MAX)
-        return "";
-    xmlDocPtr doc = xmlReadMemory(body, (int)len, NULL, NULL,
-                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDocPtr doc = adapter_parse_answer(body, len);
     const char *reason = NULL;
-    if (doc && !doc->intSubset) {
+    if (doc) {
         xmlNodePtr env = xmlDocGetRootElement(doc);
-        xmlNodePtr fault = child(child(env, SOAP12_NS, "Body"), SOAP12_NS, "Fault");
-        reason = child_text(in, ex, child(fault, SOAP12_NS, "Reason"), SOAP12_NS, "Text");
+        xmlNodePtr fault = adapter_child(adapter_child(env, SOAP12_NS, "Body"), SOAP12_NS, "Fault");
+        xmlNodePtr reason_el = adapter_child(fault, SOAP12_NS, "Reason");
+        reason = adapter_child_text(in->host, ex, reason_el, SOAP12_NS, "Text");
     }
     xmlFreeDoc(doc);
     return reason ? reason : "";
@@ -354,11 +276,12 @@ static const char *fault_reason(const pj_instance *in, pide_exchange *ex, const 
 static pide_result add_record(const pj_instance *in, pide_exchange *ex, xmlNodePtr condena,
                               xmlNodePtr list)
 {
-    const char *organo = child_text(in, ex, condena, PJ_NS, "organo");
-    const char *expediente = child_text(in, ex, condena, PJ_NS, "expediente");
-    const char *delito = child_text(in, ex, condena, PJ_NS, "delito");
-    const char *fecha = child_text(in, ex, condena, PJ_NS, "fechaSentencia");
-    const char *codigo = attr_of(in, ex, child(condena, PJ_NS, "situacion"), "codigo");
+    const char *organo = adapter_child_text(in->host, ex, condena, PJ_NS, "organo");
+    const char *expediente = adapter_child_text(in->host, ex, condena, PJ_NS, "expediente");
+    const char *delito = adapter_child_text(in->host, ex, condena, PJ_NS, "delito");
+    const char *fecha = adapter_child_text(in->host, ex, condena, PJ_NS, "fechaSentencia");
+    xmlNodePtr situacion_el = adapter_child(condena, PJ_NS, "situacion");
+    const char *codigo = adapter_attr_of(in->host, ex, situacion_el, "codigo");
     const char *situacion = NULL;
     for (size_t i = 0; codigo && i < sizeof SITUACIONES / sizeof SITUACIONES[0]; i++)
         if (strcmp(codigo, SITUACIONES[i][0]) == 0)
@@ -369,10 +292,12 @@ static pide_result add_record(const pj_instance *in, pide_exchange *ex, xmlNodeP
                       "expediente, delito, fechaSentencia YYYY-MM-DD, situacion V/C/R)");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    xmlNodePtr a = add_element(list, "antecedente", NULL);
-    if (!a || !add_element(a, "xOrganoJurisdiccional", organo) ||
-        !add_element(a, "xNumeroExpediente", expediente) || !add_element(a, "xDelito", delito) ||
-        !add_element(a, "fSentencia", fecha) || !add_element(a, "xSituacion", situacion))
+    xmlNodePtr a = adapter_add_element(list, "antecedente", NULL);
+    if (!a || !adapter_add_element(a, "xOrganoJurisdiccional", organo) ||
+        !adapter_add_element(a, "xNumeroExpediente", expediente) ||
+        !adapter_add_element(a, "xDelito", delito) ||
+        !adapter_add_element(a, "fSentencia", fecha) ||
+        !adapter_add_element(a, "xSituacion", situacion))
         return PIDE_ERR_NOMEM;
     return PIDE_OK;
 }
@@ -384,21 +309,22 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
                                     const char **co_resultado)
 {
     xmlNodePtr env = xmlDocGetRootElement(answer);
-    if (!element_is(env, SOAP12_NS, "Envelope")) {
+    if (!adapter_element_is(env, SOAP12_NS, "Envelope")) {
         in->host->log(ex, PIDE_LOG_WARN, "pj: answer is not a SOAP 1.2 envelope");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    xmlNodePtr body = child(env, SOAP12_NS, "Body");
-    xmlNodePtr payload = first_element(body ? body->children : NULL);
-    if (element_is(payload, SOAP12_NS, "Fault")) {
+    xmlNodePtr body = adapter_child(env, SOAP12_NS, "Body");
+    xmlNodePtr payload = adapter_first_element(body ? body->children : NULL);
+    if (adapter_element_is(payload, SOAP12_NS, "Fault")) {
         in->host->log(ex, PIDE_LOG_WARN, "pj: registry answered a SOAP Fault with HTTP 200");
         return PIDE_ERR_PROVIDER_UNAVAILABLE;
     }
-    if (!element_is(payload, PJ_NS, "ConsultaAntecedentesResponse")) {
+    if (!adapter_element_is(payload, PJ_NS, "ConsultaAntecedentesResponse")) {
         in->host->log(ex, PIDE_LOG_WARN, "pj: Body holds no ConsultaAntecedentesResponse");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    const char *codigo = attr_of(in, ex, child(payload, PJ_NS, "resultado"), "codigo");
+    xmlNodePtr resultado = adapter_child(payload, PJ_NS, "resultado");
+    const char *codigo = adapter_attr_of(in->host, ex, resultado, "codigo");
     const resultado_mapping *m = NULL;
     for (size_t i = 0; codigo && i < sizeof RESULTADOS / sizeof RESULTADOS[0]; i++)
         if (strcmp(codigo, RESULTADOS[i].codigo) == 0)
@@ -409,20 +335,20 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     /* An answer about somebody else must never reach the consumer. */
-    const char *answered_dni = child_text(in, ex, payload, PJ_NS, "documento");
+    const char *answered_dni = adapter_child_text(in->host, ex, payload, PJ_NS, "documento");
     if (!answered_dni || strcmp(answered_dni, dni) != 0) {
         in->host->log(ex, PIDE_LOG_WARN, "pj: the answer is not about the DNI asked for");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    xmlNodePtr condenas = child(payload, PJ_NS, "condenas");
+    xmlNodePtr condenas = adapter_child(payload, PJ_NS, "condenas");
     size_t count = 0;
     for (xmlNodePtr n = condenas ? condenas->children : NULL; n; n = n->next)
-        count += element_is(n, PJ_NS, "condena");
+        count += adapter_element_is(n, PJ_NS, "condena");
     if (m->has_records != (count > 0)) {
         in->host->log(ex, PIDE_LOG_WARN, "pj: resultado %s with %zu condenas", m->codigo, count);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    const char *total = attr_of(in, ex, condenas, "total");
+    const char *total = adapter_attr_of(in->host, ex, condenas, "total");
     if (total) {
         char expected[24];
         snprintf(expected, sizeof expected, "%zu", count);
@@ -434,25 +360,22 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
     }
 
     pide_result rc = PIDE_ERR_NOMEM;
-    xmlNodePtr response = xmlNewDocNode(out_doc, NULL,
-                                        (const xmlChar *)"verificarAntecedentesPenalesResponse",
-                                        NULL);
+    xmlNodePtr response =
+        adapter_new_response(out_doc, CONTRACT_NS, "verificarAntecedentesPenalesResponse");
     if (!response)
         return PIDE_ERR_NOMEM;
-    xmlNsPtr ns = xmlNewNs(response, (const xmlChar *)CONTRACT_NS, (const xmlChar *)"ns2");
-    if (!ns)
-        goto fail;
-    xmlSetNs(response, ns);
-    xmlNodePtr ret = add_element(response, "return", NULL);
-    if (!ret || !add_element(ret, "coResultado", m->co_resultado) ||
-        !add_element(ret, "deResultado", m->de_resultado) || !add_element(ret, "xDni", dni))
+    xmlNodePtr ret = adapter_add_element(response, "return", NULL);
+    if (!ret || !adapter_add_element(ret, "coResultado", m->co_resultado) ||
+        !adapter_add_element(ret, "deResultado", m->de_resultado) ||
+        !adapter_add_element(ret, "xDni", dni))
         goto fail;
     if (count > 0) {
-        xmlNodePtr list = add_element(ret, "antecedentes", NULL);
+        xmlNodePtr list = adapter_add_element(ret, "antecedentes", NULL);
         if (!list)
             goto fail;
         for (xmlNodePtr n = condenas->children; n; n = n->next)
-            if (element_is(n, PJ_NS, "condena") && (rc = add_record(in, ex, n, list)) != PIDE_OK)
+            if (adapter_element_is(n, PJ_NS, "condena") &&
+                (rc = add_record(in, ex, n, list)) != PIDE_OK)
                 goto fail;
     }
     *out = response;
@@ -525,10 +448,8 @@ static pide_result pj_handle(void *instance, pide_exchange *ex, const pide_call 
         rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
         goto provider_failed;
     }
-    /* No network, no DTD loading, no entity substitution; a DTD is refused outright. */
-    answer = xmlReadMemory(resp.body, (int)resp.body_len, NULL, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!answer || answer->intSubset) {
+    answer = adapter_parse_answer(resp.body, resp.body_len);
+    if (!answer) {
         host->log(ex, PIDE_LOG_WARN, "pj: registry answer is not acceptable XML");
         rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
         goto provider_failed;

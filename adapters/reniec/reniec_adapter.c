@@ -18,6 +18,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "adapter_xml.h"
 #include "pide_adapter.h"
 #include "reniec_protocol.h"
 
@@ -91,62 +92,6 @@ static bool is_base64(const char *s)
     return significant > 0 && significant % 4 == 0;
 }
 
-static bool element_is(xmlNodePtr n, const char *ns, const char *name)
-{
-    if (!n || n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, name) != 0)
-        return false;
-    if (!ns)
-        return n->ns == NULL;
-    return n->ns && strcmp((const char *)n->ns->href, ns) == 0;
-}
-
-static xmlNodePtr first_element(xmlNodePtr n)
-{
-    for (; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE)
-            return n;
-    return NULL;
-}
-
-static xmlNodePtr child(xmlNodePtr parent, const char *ns, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (element_is(n, ns, name))
-            return n;
-    return NULL;
-}
-
-/* Text content of a node, copied into exchange memory; NULL when n is NULL or out of memory. */
-static const char *text_of(const reniec_instance *in, pide_exchange *ex, xmlNodePtr n)
-{
-    if (!n)
-        return NULL;
-    xmlChar *content = xmlNodeGetContent(n);
-    if (!content)
-        return NULL;
-    char *copy = in->host->strdup(ex, (const char *)content);
-    xmlFree(content);
-    return copy;
-}
-
-static const char *child_text(const reniec_instance *in, pide_exchange *ex, xmlNodePtr parent,
-                              const char *ns, const char *name)
-{
-    return text_of(in, ex, child(parent, ns, name));
-}
-
-/* Appends <name>text</name>, unqualified (the contract's elementFormDefault). */
-static xmlNodePtr add_element(xmlNodePtr parent, const char *name, const char *text)
-{
-    xmlNodePtr n = xmlNewDocRawNode(parent->doc, NULL, (const xmlChar *)name,
-                                    (const xmlChar *)text);
-    if (n && !xmlAddChild(parent, n)) {
-        xmlFreeNode(n);
-        n = NULL;
-    }
-    return n;
-}
-
 static pide_result reniec_init(const pide_host_api *host, const pide_service_config *cfg,
                                void **instance)
 {
@@ -197,25 +142,26 @@ static void reniec_fini(void *instance)
 static pide_result add_person(const reniec_instance *in, pide_exchange *ex, xmlNodePtr ciudadano,
                               const char *estado, xmlNodePtr ret)
 {
-    const char *nombres = child_text(in, ex, ciudadano, RENIEC_NS, "nombres");
-    const char *paterno = child_text(in, ex, ciudadano, RENIEC_NS, "apellidoPaterno");
-    const char *materno = child_text(in, ex, ciudadano, RENIEC_NS, "apellidoMaterno");
+    const pide_host_api *host = in->host;
+    const char *nombres = adapter_child_text(host, ex, ciudadano, RENIEC_NS, "nombres");
+    const char *paterno = adapter_child_text(host, ex, ciudadano, RENIEC_NS, "apellidoPaterno");
+    const char *materno = adapter_child_text(host, ex, ciudadano, RENIEC_NS, "apellidoMaterno");
     if (!nombres || !paterno || !materno || !*nombres) {
-        in->host->log(ex, PIDE_LOG_WARN, "reniec: ciudadano without nombres or apellidos");
+        host->log(ex, PIDE_LOG_WARN, "reniec: ciudadano without nombres or apellidos");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    xmlNodePtr domicilio = child(ciudadano, RENIEC_NS, "domicilio");
-    const char *direccion = child_text(in, ex, domicilio, RENIEC_NS, "direccion");
-    const char *ubigeo = child_text(in, ex, domicilio, RENIEC_NS, "ubigeo");
+    xmlNodePtr domicilio = adapter_child(ciudadano, RENIEC_NS, "domicilio");
+    const char *direccion = adapter_child_text(host, ex, domicilio, RENIEC_NS, "direccion");
+    const char *ubigeo = adapter_child_text(host, ex, domicilio, RENIEC_NS, "ubigeo");
     if (ubigeo && !is_digits(ubigeo, 6)) {
-        in->host->log(ex, PIDE_LOG_WARN, "reniec: ubigeo '%.16s' is not 6 digits", ubigeo);
+        host->log(ex, PIDE_LOG_WARN, "reniec: ubigeo '%.16s' is not 6 digits", ubigeo);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
 
     /* The padrón sends a code; the contract wants the name. A code we do not know yet keeps
      * the padrón's own wording rather than failing the whole answer. */
     const char *estado_civil = NULL;
-    xmlNodePtr civil = child(ciudadano, RENIEC_NS, "estadoCivil");
+    xmlNodePtr civil = adapter_child(ciudadano, RENIEC_NS, "estadoCivil");
     if (civil) {
         xmlChar *code = xmlGetNoNsProp(civil, (const xmlChar *)"codigo");
         for (size_t i = 0; code && i < sizeof ESTADOS_CIVILES / sizeof ESTADOS_CIVILES[0]; i++)
@@ -223,29 +169,30 @@ static pide_result add_person(const reniec_instance *in, pide_exchange *ex, xmlN
                 estado_civil = ESTADOS_CIVILES[i][1];
         xmlFree(code);
         if (!estado_civil) {
-            estado_civil = text_of(in, ex, civil);
+            estado_civil = adapter_text_of(host, ex, civil);
             if (estado_civil && !*estado_civil)
                 estado_civil = NULL;
         }
     }
 
-    const char *restriccion = child_text(in, ex, ciudadano, RENIEC_NS, "restriccion");
+    const char *restriccion = adapter_child_text(host, ex, ciudadano, RENIEC_NS, "restriccion");
     if (strcmp(estado, "02") == 0)
         restriccion = "FALLECIDO";
-    const char *foto = child_text(in, ex, ciudadano, RENIEC_NS, "fotografia");
+    const char *foto = adapter_child_text(host, ex, ciudadano, RENIEC_NS, "fotografia");
     if (foto && !is_base64(foto)) {
-        in->host->log(ex, PIDE_LOG_WARN, "reniec: fotografia is not base64");
+        host->log(ex, PIDE_LOG_WARN, "reniec: fotografia is not base64");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
 
-    xmlNodePtr datos = add_element(ret, "datosPersona", NULL);
-    if (!datos || !add_element(datos, "prenombres", nombres) ||
-        !add_element(datos, "apPrimer", paterno) || !add_element(datos, "apSegundo", materno) ||
-        (direccion && !add_element(datos, "direccion", direccion)) ||
-        (estado_civil && !add_element(datos, "estadoCivil", estado_civil)) ||
-        (ubigeo && !add_element(datos, "ubigeo", ubigeo)) ||
-        (restriccion && !add_element(datos, "restriccion", restriccion)) ||
-        (foto && !add_element(datos, "foto", foto)))
+    xmlNodePtr datos = adapter_add_element(ret, "datosPersona", NULL);
+    if (!datos || !adapter_add_element(datos, "prenombres", nombres) ||
+        !adapter_add_element(datos, "apPrimer", paterno) ||
+        !adapter_add_element(datos, "apSegundo", materno) ||
+        (direccion && !adapter_add_element(datos, "direccion", direccion)) ||
+        (estado_civil && !adapter_add_element(datos, "estadoCivil", estado_civil)) ||
+        (ubigeo && !adapter_add_element(datos, "ubigeo", ubigeo)) ||
+        (restriccion && !adapter_add_element(datos, "restriccion", restriccion)) ||
+        (foto && !adapter_add_element(datos, "foto", foto)))
         return PIDE_ERR_NOMEM;
     return PIDE_OK;
 }
@@ -255,61 +202,59 @@ static pide_result add_person(const reniec_instance *in, pide_exchange *ex, xmlN
 static pide_result translate_answer(const reniec_instance *in, pide_exchange *ex, xmlDocPtr answer,
                                     xmlDocPtr out_doc, xmlNodePtr *out, const char **co_resultado)
 {
+    const pide_host_api *host = in->host;
     xmlNodePtr env = xmlDocGetRootElement(answer);
-    if (!element_is(env, SOAP11_NS, "Envelope")) {
-        in->host->log(ex, PIDE_LOG_WARN, "reniec: answer is not a SOAP 1.1 envelope");
+    if (!adapter_element_is(env, SOAP11_NS, "Envelope")) {
+        host->log(ex, PIDE_LOG_WARN, "reniec: answer is not a SOAP 1.1 envelope");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    xmlNodePtr payload = first_element(child(env, SOAP11_NS, "Body") ?
-                                       child(env, SOAP11_NS, "Body")->children : NULL);
-    if (element_is(payload, SOAP11_NS, "Fault")) {
-        const char *why = child_text(in, ex, payload, NULL, "faultstring");
-        in->host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered a SOAP Fault: %.200s",
-                      why ? why : "(no faultstring)");
+    xmlNodePtr body = adapter_child(env, SOAP11_NS, "Body");
+    xmlNodePtr payload = adapter_first_element(body ? body->children : NULL);
+    if (adapter_element_is(payload, SOAP11_NS, "Fault")) {
+        const char *why = adapter_child_text(host, ex, payload, NULL, "faultstring");
+        host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered a SOAP Fault: %.200s",
+                  why ? why : "(no faultstring)");
         return PIDE_ERR_PROVIDER_UNAVAILABLE;
     }
-    if (!element_is(payload, RENIEC_NS, "ConsultarCiudadanoResponse")) {
-        in->host->log(ex, PIDE_LOG_WARN, "reniec: Body holds no ConsultarCiudadanoResponse");
+    if (!adapter_element_is(payload, RENIEC_NS, "ConsultarCiudadanoResponse")) {
+        host->log(ex, PIDE_LOG_WARN, "reniec: Body holds no ConsultarCiudadanoResponse");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    xmlNodePtr estado_el = child(payload, RENIEC_NS, "estado");
+    xmlNodePtr estado_el = adapter_child(payload, RENIEC_NS, "estado");
     xmlChar *estado = estado_el ? xmlGetNoNsProp(estado_el, (const xmlChar *)"codigo") : NULL;
     const estado_mapping *m = NULL;
     for (size_t i = 0; estado && i < sizeof ESTADOS / sizeof ESTADOS[0]; i++)
         if (strcmp((const char *)estado, ESTADOS[i].estado) == 0)
             m = &ESTADOS[i];
     if (!m)
-        in->host->log(ex, PIDE_LOG_WARN, "reniec: unknown estado '%.8s'",
-                      estado ? (const char *)estado : "(missing)");
+        host->log(ex, PIDE_LOG_WARN, "reniec: unknown estado '%.8s'",
+                  estado ? (const char *)estado : "(missing)");
     xmlFree(estado);
     if (!m)
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
-    xmlNodePtr ciudadano = child(payload, RENIEC_NS, "ciudadano");
+    xmlNodePtr ciudadano = adapter_child(payload, RENIEC_NS, "ciudadano");
     if (m->has_person && !ciudadano) {
-        in->host->log(ex, PIDE_LOG_WARN, "reniec: estado %s without ciudadano", m->estado);
+        host->log(ex, PIDE_LOG_WARN, "reniec: estado %s without ciudadano", m->estado);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
 
     char de_resultado[160];
     snprintf(de_resultado, sizeof de_resultado, "%s", m->de_resultado);
     if (strcmp(m->estado, "02") == 0) {
-        const char *fecha = child_text(in, ex, ciudadano, RENIEC_NS, "fechaFallecimiento");
+        const char *fecha =
+            adapter_child_text(host, ex, ciudadano, RENIEC_NS, "fechaFallecimiento");
         if (fecha && *fecha)
             snprintf(de_resultado, sizeof de_resultado, "%s (fecha de fallecimiento: %.10s)",
                      m->de_resultado, fecha);
     }
 
     pide_result rc = PIDE_ERR_NOMEM;
-    xmlNodePtr response = xmlNewDocNode(out_doc, NULL, (const xmlChar *)"consultarResponse", NULL);
+    xmlNodePtr response = adapter_new_response(out_doc, CONTRACT_NS, "consultarResponse");
     if (!response)
         return PIDE_ERR_NOMEM;
-    xmlNsPtr ns = xmlNewNs(response, (const xmlChar *)CONTRACT_NS, (const xmlChar *)"ns2");
-    if (!ns)
-        goto fail;
-    xmlSetNs(response, ns);
-    xmlNodePtr ret = add_element(response, "return", NULL);
-    if (!ret || !add_element(ret, "coResultado", m->co_resultado) ||
-        !add_element(ret, "deResultado", de_resultado))
+    xmlNodePtr ret = adapter_add_element(response, "return", NULL);
+    if (!ret || !adapter_add_element(ret, "coResultado", m->co_resultado) ||
+        !adapter_add_element(ret, "deResultado", de_resultado))
         goto fail;
     if (m->has_person && (rc = add_person(in, ex, ciudadano, m->estado, ret)) != PIDE_OK)
         goto fail;
@@ -330,9 +275,9 @@ static pide_result reniec_handle(void *instance, pide_exchange *ex, const pide_c
 
     if (strcmp(call->operation, "consultar") != 0)
         return PIDE_ERR_BAD_REQUEST;
-    xmlNodePtr arg0 = child(call->request, NULL, "arg0");
-    const char *dni = child_text(in, ex, arg0, NULL, "nuDniConsulta");
-    const char *usuario = child_text(in, ex, arg0, NULL, "nuDniUsuario");
+    xmlNodePtr arg0 = adapter_child(call->request, NULL, "arg0");
+    const char *dni = adapter_child_text(host, ex, arg0, NULL, "nuDniConsulta");
+    const char *usuario = adapter_child_text(host, ex, arg0, NULL, "nuDniUsuario");
     if (!is_digits(dni, 8) || !is_digits(usuario, 8)) {
         host->log(ex, PIDE_LOG_WARN, "reniec: arg0/nuDniConsulta or nuDniUsuario is not 8 digits");
         return PIDE_ERR_BAD_REQUEST;
@@ -380,10 +325,8 @@ static pide_result reniec_handle(void *instance, pide_exchange *ex, const pide_c
         host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered an empty or oversized body");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    /* No network, no DTD loading, no entity substitution; a DTD is refused outright. */
-    answer = xmlReadMemory(resp.body, (int)resp.body_len, NULL, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    if (!answer || answer->intSubset) {
+    answer = adapter_parse_answer(resp.body, resp.body_len);
+    if (!answer) {
         host->log(ex, PIDE_LOG_WARN, "reniec: padrón answer is not acceptable XML");
         rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
         goto done;

@@ -6,9 +6,10 @@
  *   pide-log-append --conninfo CONNINFO [--password-file FILE] < records
  *
  * One record per input line: tab-separated key=value pairs, keys named as gw_log_record's
- * string fields (client_member, subject_id, caller_ip...) plus request, response (text bytes),
- * http_status and t_request_in (Unix microseconds). Defaults: a random exchange_id, outcome ok,
- * http_status 200, t_request_in now. Prints the exchange_id of each committed row.
+ * string fields (client_member, subject_id, caller_ip, client_cert_sha256, message_id...) plus
+ * request, response (text bytes), http_status and t_request_in (Unix microseconds). Defaults: a
+ * random exchange_id, outcome ok, http_status 200, t_request_in now. Prints the exchange_id of
+ * each committed row.
  */
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -62,7 +63,8 @@ static char *read_password(const char *path)
     X(exchange_id) X(client_member) X(client_user) X(auth_method) X(client_address) X(service) \
     X(operation) X(adapter) X(subject_type) X(subject_id) X(purpose) X(procedure)              \
     X(caller_host) X(caller_ip) X(caller_user) X(caller_mac) X(signature_value) X(outcome)     \
-    X(fault_code) X(fault_message) X(result_code)
+    X(fault_code) X(fault_message) X(result_code) X(client_subsystem) X(client_cert_sha256)     \
+    X(message_id) X(request_signature_value)
 
 /* Fills r from one line (modified in place); returns 0, or -1 with a message. */
 static int parse_record(char *line, int line_no, gw_log_record *r)

@@ -112,6 +112,14 @@ else
   fail "?wsdl did not return wsdl/ReniecConsultaDni.wsdl"
 fi
 assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/services/Nope?wsdl")" "?wsdl of an unknown service: 404"
+# The XSD the WSDL imports (../schemas/reniec-consulta.xsd) resolves against the gateway too.
+curl -s -o "$T/served.xsd" "$GW_URL/schemas/reniec-consulta.xsd"
+cmp -s "$T/served.xsd" "$PIDE_SOURCE_DIR/schemas/reniec-consulta.xsd" \
+  && pass "the imported XSD is served under /schemas/" || fail "/schemas/reniec-consulta.xsd"
+assert_eq 404 "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$GW_URL/schemas/../conf/demo.xml")" \
+  "nothing but the services' schemas is served"
+assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/schemas/gateway-config.xsd")" \
+  "the configuration schema is not served"
 assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d x "$GW_URL/services/ReniecConsultaDni")" "PUT: 405"
 
 # --- keep-alive: many requests on one connection, all answered --------------------------------

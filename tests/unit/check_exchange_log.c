@@ -1,7 +1,8 @@
 /*
  * check_exchange_log.c — the exchange log against a real PostgreSQL: round trip of every field
- * (caller audit fields included), concurrent group commit with a gapless, verifiable chain, a
- * chain mixing hash versions 1 and 2, tampering with a caller audit field detected, the gateway
+ * (caller audit and identity fields included), concurrent group commit with a gapless,
+ * verifiable chain, a chain mixing hash versions 1, 2 and 3, older rows carrying fields their
+ * version does not cover, tampering with a caller audit or identity field detected, the gateway
  * role's missing rights, start-up errors, reconnection after losing the backend and the commit
  * timeout.
  * ctest-fixtures: postgres
@@ -166,6 +167,9 @@ START_TEST(test_append_round_trips_every_field)
         .subject_id = "12345678", .purpose = "Verificación de identidad — ñandú",
         .procedure = "EXP-2024-001", .caller_host = "PC-JUZGADO-07", .caller_ip = "10.20.30.40",
         .caller_user = "jperez", .caller_mac = "00:1A:2B:3C:4D:5E",
+        .client_subsystem = "SISTEMA-PENAL",
+        .client_cert_sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        .message_id = "msg-2024-0001-ñ", .request_signature_value = "cmVxdWVzdC1zaWc=",
         .request = request, .request_len = sizeof request,
         .response = response, .response_len = sizeof response, .signature_value = "c2lnbmF0dXJl",
         .t_request_in = 1718000000123456, .t_provider_out = 1718000000223456,
@@ -196,7 +200,8 @@ START_TEST(test_append_round_trips_every_field)
         "(extract(epoch from t_response_out) * 1000000)::int8, outcome, fault_code, "
         "fault_message, result_code, http_status, seq, octet_length(prev_hash), "
         "octet_length(row_hash), t_logged IS NOT NULL, caller_host, caller_ip, caller_user, "
-        "caller_mac, hash_version "
+        "caller_mac, hash_version, client_subsystem, client_cert_sha256, message_id, "
+        "request_signature_value "
         "FROM exchange_log WHERE exchange_id = $1::uuid",
         1, NULL, params, NULL, NULL, 1);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
@@ -234,7 +239,14 @@ START_TEST(test_append_round_trips_every_field)
         ck_assert_int_eq(PQgetlength(res, 0, 30 + i), (int)strlen(caller[i]));
         ck_assert(memcmp(PQgetvalue(res, 0, 30 + i), caller[i], strlen(caller[i])) == 0);
     }
-    ck_assert_int_eq((int)be_uint(PQgetvalue(res, 0, 34), 2), 2); /* written as hash version 2 */
+    ck_assert_int_eq((int)be_uint(PQgetvalue(res, 0, 34), 2), 3); /* written as hash version 3 */
+    const char *identity[] = {r.client_subsystem, r.client_cert_sha256, r.message_id,
+                              r.request_signature_value};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(PQgetlength(res, 0, 35 + i), (int)strlen(identity[i]));
+        ck_assert_msg(memcmp(PQgetvalue(res, 0, 35 + i), identity[i], strlen(identity[i])) == 0,
+                      "identity column %d differs", i);
+    }
     PQclear(res);
 
     /* NULL strings and zero times are stored as SQL NULL. */
@@ -246,7 +258,9 @@ START_TEST(test_append_round_trips_every_field)
     res = PQexecParams(c,
         "SELECT client_member IS NULL AND request IS NULL AND t_provider_out IS NULL AND "
         "t_response_out IS NULL AND signature_value IS NULL AND fault_code IS NULL AND "
-        "num_nulls(caller_host, caller_ip, caller_user, caller_mac) = 4 AND hash_version = 2 "
+        "num_nulls(caller_host, caller_ip, caller_user, caller_mac) = 4 AND "
+        "num_nulls(client_subsystem, client_cert_sha256, message_id, "
+        "request_signature_value) = 4 AND hash_version = 3 "
         "FROM exchange_log WHERE exchange_id = $1::uuid",
         1, NULL, params, NULL, NULL, 0);
     ck_assert_int_eq(PQntuples(res), 1);
@@ -338,38 +352,43 @@ static void hash_fields(const unsigned char *prev, const char *const *value, con
     EVP_MD_CTX_free(md);
 }
 
-/* Hash version 1 covers the first 27 columns of CHAIN_SQL, version 2 all 32. */
+/* Hash version 1 covers the first 27 columns of CHAIN_SQL, version 2 the first 32, version 3
+ * all 36. */
 #define V1_FIELDS 27
 #define V2_FIELDS 32
+#define V3_FIELDS 36
 
-/* The whole log in the canonical v2 field order (v1 is its prefix), as binary values. */
+/* The whole log in the canonical v3 field order (v1 and v2 are its prefixes), as binary
+ * values. */
 static const char CHAIN_SQL[] =
     "SELECT seq, exchange_id, client_member, client_user, auth_method, client_address, "
     "service, operation, adapter, subject_type, subject_id, purpose, procedure, request, "
     "response, request_sha256, response_sha256, signature_value, t_request_in, "
     "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
     "result_code, http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, "
+    "client_subsystem, client_cert_sha256, message_id, request_signature_value, "
     "prev_hash, row_hash, client_member = $1 "
     "FROM exchange_log ORDER BY seq";
-enum { HASH_VERSION_COL = 31, PREV_COL = 32, HASH_COL = 33, MINE_COL = 34 };
+enum { HASH_VERSION_COL = 31, PREV_COL = 36, HASH_COL = 37, MINE_COL = 38 };
+static const int FIELDS_OF_VERSION[] = {0, V1_FIELDS, V2_FIELDS, V3_FIELDS};
 
 static void recompute_row_hash(const PGresult *res, int row, const unsigned char *prev,
                                unsigned char out[32])
 {
     int version = (int)be_uint(PQgetvalue(res, row, HASH_VERSION_COL), 2);
-    ck_assert_msg(version == 1 || version == 2, "unknown hash_version %d", version);
-    const char *value[V2_FIELDS];
-    int len[V2_FIELDS];
-    for (int col = 0; col < V2_FIELDS; col++) {
+    ck_assert_msg(version >= 1 && version <= 3, "unknown hash_version %d", version);
+    const char *value[V3_FIELDS];
+    int len[V3_FIELDS];
+    for (int col = 0; col < V3_FIELDS; col++) {
         value[col] = PQgetvalue(res, row, col);
         len[col] = PQgetisnull(res, row, col) ? -1 : PQgetlength(res, row, col);
     }
-    hash_fields(prev, value, len, version == 1 ? V1_FIELDS : V2_FIELDS, out);
+    hash_fields(prev, value, len, FIELDS_OF_VERSION[version], out);
 }
 
 /* Recomputes every link of the chain in C, then asks exchange_log_verify_chain() too. Returns
  * how many rows have client_member = member, and counts rows of each hash version. */
-static int assert_whole_chain_valid(PGconn *c, const char *member, int versions[3])
+static int assert_whole_chain_valid(PGconn *c, const char *member, int versions[4])
 {
     PGresult *res = PQexecParams(c, CHAIN_SQL, 1, NULL, (const char *[]){member}, NULL, NULL, 1);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
@@ -433,12 +452,15 @@ static void exec_or_fail(PGconn *c, const char *sql)
     PQclear(res);
 }
 
-/* Appends one row the way a writer predating migration 0002 did: under the chain lock, hash
- * version 1 computed by the v1 rules (here, independently of the SQL and the C writer). Runs
- * inside the caller's open transaction; caller_ip, when given, is stored although v1 does not
- * cover it. Returns the row's seq. */
-static int64_t insert_v1_row(PGconn *c, const char *member, const char *caller_ip)
+/* Appends one row the way a writer predating migration 0002 (version 1) or 0003 (version 2)
+ * did: under the chain lock, hashed by that version's rules (here, independently of the SQL
+ * and the C writer). Runs inside the caller's open transaction. caller_ip and message_id, when
+ * given, are stored whether or not the version covers them (v1 covers neither, v2 only
+ * caller_ip), to forge rows that carry fields their version does not cover. Returns the seq. */
+static int64_t insert_legacy_row(PGconn *c, const char *member, int version,
+                                 const char *caller_ip, const char *message_id)
 {
+    ck_assert(version == 1 || version == 2);
     exec_or_fail(c, "SELECT pg_advisory_xact_lock(8100115791357964135)");
     PGresult *res = PQexecParams(c, "SELECT seq, row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1",
                                  0, NULL, NULL, NULL, NULL, 1);
@@ -453,7 +475,7 @@ static int64_t insert_v1_row(PGconn *c, const char *member, const char *caller_i
 
     char uuid[37];
     new_uuid(uuid);
-    unsigned char seq_be[8], uuid_bin[16], t_be[8], status_be[4];
+    unsigned char seq_be[8], uuid_bin[16], t_be[8], status_be[4], version_be[2];
     for (int i = 0; i < 8; i++) seq_be[i] = (unsigned char)((uint64_t)seq >> (56 - 8 * i));
     for (int i = 0, j = 0; i < 16; i++, j += 2) {
         if (uuid[j] == '-') j++;
@@ -462,11 +484,12 @@ static int64_t insert_v1_row(PGconn *c, const char *member, const char *caller_i
     uint64_t t = (uint64_t)(now_us() - PG_EPOCH_OFFSET_US);
     for (int i = 0; i < 8; i++) t_be[i] = (unsigned char)(t >> (56 - 8 * i));
     memcpy(status_be, (unsigned char[]){0, 0, 0, 200}, 4);
+    memcpy(version_be, (unsigned char[]){0, (unsigned char)version}, 2);
 
-    /* The 27 v1 fields; unset ones are NULL. */
-    const char *value[V1_FIELDS] = {0};
-    int len[V1_FIELDS];
-    for (int i = 0; i < V1_FIELDS; i++) len[i] = -1;
+    /* The fields of the version; unset ones are NULL. */
+    const char *value[V2_FIELDS] = {0};
+    int len[V2_FIELDS];
+    for (int i = 0; i < V2_FIELDS; i++) len[i] = -1;
 #define SET(i, v, l) (value[i] = (const char *)(v), len[i] = (int)(l))
     SET(0, seq_be, 8);
     SET(1, uuid_bin, 16);
@@ -477,50 +500,59 @@ static int64_t insert_v1_row(PGconn *c, const char *member, const char *caller_i
     SET(18, t_be, 8);
     SET(22, "ok", 2);
     SET(26, status_be, 4);
+    if (caller_ip) SET(28, caller_ip, strlen(caller_ip));
+    SET(31, version_be, 2);
 #undef SET
     unsigned char hash[32];
-    hash_fields(prev, value, len, V1_FIELDS, hash);
+    hash_fields(prev, value, len, FIELDS_OF_VERSION[version], hash);
 
     const char *params[] = {value[0], value[1], value[2], value[6], value[9], value[10],
-                            value[18], value[22], value[26], caller_ip,
-                            (const char *)prev, (const char *)hash};
+                            value[18], value[22], value[26], caller_ip, message_id,
+                            (const char *)version_be, (const char *)prev, (const char *)hash};
     const int lengths[] = {8, 16, len[2], len[6], 3, 8, 8, 2, 4,
-                           caller_ip ? (int)strlen(caller_ip) : 0, 32, 32};
-    const int formats[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+                           caller_ip ? (int)strlen(caller_ip) : 0,
+                           message_id ? (int)strlen(message_id) : 0, 2, 32, 32};
+    const int formats[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     res = PQexecParams(c,
         "INSERT INTO exchange_log (seq, exchange_id, client_member, service, subject_type, "
-        "subject_id, t_request_in, outcome, http_status, caller_ip, hash_version, prev_hash, "
-        "row_hash) VALUES ($1::int8, $2::uuid, $3::text, $4::text, $5::text, $6::text, "
-        "$7::timestamptz, $8::text, $9::int4, $10::text, 1, $11::bytea, $12::bytea)",
-        12, NULL, params, lengths, formats, 0);
+        "subject_id, t_request_in, outcome, http_status, caller_ip, message_id, hash_version, "
+        "prev_hash, row_hash) VALUES ($1::int8, $2::uuid, $3::text, $4::text, $5::text, "
+        "$6::text, $7::timestamptz, $8::text, $9::int4, $10::text, $11::text, $12::int2, "
+        "$13::bytea, $14::bytea)",
+        14, NULL, params, lengths, formats, 0);
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
     PQclear(res);
     return seq;
 }
 
-START_TEST(test_chain_holds_across_hash_versions_1_and_2)
+START_TEST(test_chain_holds_across_hash_versions_1_2_and_3)
 {
     char member[64], uuid[37];
     snprintf(member, sizeof member, "mixed-%d-%ld", (int)getpid(), (long)now_us());
     PGconn *c = gateway_session();
     exec_or_fail(c, "BEGIN");
-    insert_v1_row(c, member, NULL);
-    insert_v1_row(c, member, NULL);
+    insert_legacy_row(c, member, 1, NULL, NULL);
+    insert_legacy_row(c, member, 1, NULL, NULL);
+    insert_legacy_row(c, member, 2, "10.2.2.2", NULL);
+    insert_legacy_row(c, member, 2, NULL, NULL);
     exec_or_fail(c, "COMMIT");
 
-    /* The writer continues the chain after v1 rows with v2 rows. */
+    /* The writer continues the chain after v1 and v2 rows with v3 rows. */
     exchange_log *log = open_log(NULL, 5000);
     new_uuid(uuid);
     gw_log_record r = simple_record(uuid, member);
     r.caller_ip = "192.0.2.55";
     r.caller_host = "PC-MIXED";
+    r.client_cert_sha256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
+    r.message_id = "mixed-message-1";
     ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
     exchange_log_close(log);
 
-    int versions[3] = {0};
-    ck_assert_int_eq(assert_whole_chain_valid(c, member, versions), 3);
+    int versions[4] = {0};
+    ck_assert_int_eq(assert_whole_chain_valid(c, member, versions), 5);
     ck_assert_int_ge(versions[1], 2);
-    ck_assert_int_ge(versions[2], 1);
+    ck_assert_int_ge(versions[2], 2);
+    ck_assert_int_ge(versions[3], 1);
     PQfinish(c);
 }
 END_TEST
@@ -535,22 +567,58 @@ static char *query_text(PGconn *c, const char *sql)
     return v;
 }
 
-START_TEST(test_verify_rejects_v1_row_carrying_caller_fields)
+/* The only problem exchange_log_verify_chain() reports, as "seq: problem". */
+static void assert_single_problem(PGconn *c, int64_t seq, const char *problem)
 {
-    char member[64];
-    snprintf(member, sizeof member, "v1-caller-%d", (int)getpid());
-    PGconn *c = gateway_session();
-    /* Rolled back: the shared chain must stay intact for everyone else. */
-    exec_or_fail(c, "BEGIN");
-    int64_t seq = insert_v1_row(c, member, "10.9.9.9");
+    char *count = query_text(c, "SELECT count(*) FROM exchange_log_verify_chain()");
+    ck_assert_str_eq(count, "1");
     char *found = query_text(c, "SELECT seq || ': ' || problem FROM exchange_log_verify_chain()");
-    char expected[160];
-    snprintf(expected, sizeof expected,
-             "%ld: hash_version 1 row carries caller audit fields, which v1 does not cover",
-             (long)seq);
+    char expected[256];
+    snprintf(expected, sizeof expected, "%ld: %s", (long)seq, problem);
     ck_assert_str_eq(found, expected);
     free(found);
+    free(count);
+}
+
+START_TEST(test_verify_rejects_rows_carrying_fields_their_version_does_not_cover)
+{
+    char member[64];
+    snprintf(member, sizeof member, "uncovered-%d", (int)getpid());
+    PGconn *c = gateway_session();
+    /* Each case rolled back: the shared chain must stay intact for everyone else. */
+    exec_or_fail(c, "BEGIN");
+    int64_t seq = insert_legacy_row(c, member, 1, "10.9.9.9", NULL);
+    assert_single_problem(c, seq,
+                          "hash_version 1 row carries caller audit fields, which v1 does not cover");
     exec_or_fail(c, "ROLLBACK");
+
+    exec_or_fail(c, "BEGIN");
+    seq = insert_legacy_row(c, member, 1, NULL, "forged-message-id");
+    assert_single_problem(c, seq, "hash_version 1 row carries identity fields, which v1 does not cover");
+    exec_or_fail(c, "ROLLBACK");
+
+    exec_or_fail(c, "BEGIN");
+    seq = insert_legacy_row(c, member, 2, "10.9.9.9", "forged-message-id");
+    assert_single_problem(c, seq, "hash_version 2 row carries identity fields, which v2 does not cover");
+    exec_or_fail(c, "ROLLBACK");
+    PQfinish(c);
+}
+END_TEST
+
+START_TEST(test_verify_reports_an_unknown_hash_version)
+{
+    PGconn *c = gateway_session();
+    exec_or_fail(c, "BEGIN");
+    exec_or_fail(c, "SELECT pg_advisory_xact_lock(8100115791357964135)");
+    /* Correctly linked to the head, but of a version nobody defined (rolled back). */
+    char *seq = query_text(c, "INSERT INTO exchange_log (seq, exchange_id, t_request_in, outcome, "
+                              "hash_version, prev_hash, row_hash) "
+                              "SELECT seq + 1, gen_random_uuid(), now(), 'ok', 4, row_hash, "
+                              "row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1 RETURNING seq");
+    ck_assert_str_ne(seq, "");
+    assert_single_problem(c, atoll(seq), "unknown hash_version 4");
+    exec_or_fail(c, "ROLLBACK");
+    free(seq);
     PQfinish(c);
 }
 END_TEST
@@ -583,7 +651,39 @@ static char *superuser_sql(const char *sql)
     return strdup(buf);
 }
 
-START_TEST(test_tampered_caller_ip_breaks_the_chain)
+/* As superuser, in a transaction that is rolled back, sets column of the row with that
+ * exchange id to forged, and asserts that verification names exactly that row; then that the
+ * row reads back as original and the chain is intact again. */
+static void assert_tampering_detected(PGconn *c, const char *uuid, const char *seq,
+                                      const char *column, const char *original, const char *forged)
+{
+    /* A superuser bypasses the append-only trigger for the session (no table lock, unlike
+     * DISABLE TRIGGER); the transaction is rolled back so the shared chain stays intact. */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "BEGIN;\n"
+             "SET LOCAL session_replication_role = replica;\n"
+             "UPDATE exchange_log SET %s = '%s' WHERE exchange_id = '%s';\n"
+             "SELECT seq || ': ' || problem FROM exchange_log_verify_chain();\n"
+             "ROLLBACK;\n",
+             column, forged, uuid);
+    char *report = superuser_sql(sql);
+    char expected[128];
+    snprintf(expected, sizeof expected, "%s: row_hash does not match the row's content\n", seq);
+    ck_assert_msg(strcmp(report, expected) == 0, "%s altered: verification said '%s'", column,
+                  report);
+
+    snprintf(sql, sizeof sql, "SELECT %s FROM exchange_log WHERE exchange_id = '%s'", column, uuid);
+    char *stored = query_text(c, sql);
+    ck_assert_str_eq(stored, original);
+    char *problems = query_text(c, "SELECT count(*) FROM exchange_log_verify_chain()");
+    ck_assert_str_eq(problems, "0");
+    free(problems);
+    free(stored);
+    free(report);
+}
+
+START_TEST(test_tampered_caller_or_identity_field_breaks_the_chain)
 {
     char uuid[37], member[64];
     new_uuid(uuid);
@@ -591,6 +691,8 @@ START_TEST(test_tampered_caller_ip_breaks_the_chain)
     exchange_log *log = open_log(NULL, 5000);
     gw_log_record r = simple_record(uuid, member);
     r.caller_ip = "10.1.1.1";
+    r.message_id = "msg-original";
+    r.client_cert_sha256 = "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
     ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
     exchange_log_close(log);
     PGconn *c = gateway_session();
@@ -598,30 +700,10 @@ START_TEST(test_tampered_caller_ip_breaks_the_chain)
     snprintf(sql, sizeof sql, "SELECT seq FROM exchange_log WHERE exchange_id = '%s'", uuid);
     char *seq = query_text(c, sql);
 
-    /* A superuser bypasses the append-only trigger for the session (no table lock, unlike
-     * DISABLE TRIGGER) and rewrites the declared IP; the transaction is rolled back so the
-     * shared chain stays intact. */
-    snprintf(sql, sizeof sql,
-             "BEGIN;\n"
-             "SET LOCAL session_replication_role = replica;\n"
-             "UPDATE exchange_log SET caller_ip = '10.6.6.6' WHERE exchange_id = '%s';\n"
-             "SELECT seq || ': ' || problem FROM exchange_log_verify_chain();\n"
-             "ROLLBACK;\n",
-             uuid);
-    char *report = superuser_sql(sql);
-    char expected[128];
-    snprintf(expected, sizeof expected, "%s: row_hash does not match the row's content\n", seq);
-    ck_assert_str_eq(report, expected);
-
-    /* Rolled back: the row and the chain are as written. */
-    snprintf(sql, sizeof sql, "SELECT caller_ip FROM exchange_log WHERE exchange_id = '%s'", uuid);
-    char *ip = query_text(c, sql);
-    ck_assert_str_eq(ip, "10.1.1.1");
-    char *problems = query_text(c, "SELECT count(*) FROM exchange_log_verify_chain()");
-    ck_assert_str_eq(problems, "0");
-    free(problems);
-    free(ip);
-    free(report);
+    assert_tampering_detected(c, uuid, seq, "caller_ip", r.caller_ip, "10.6.6.6");
+    assert_tampering_detected(c, uuid, seq, "message_id", r.message_id, "msg-forged");
+    assert_tampering_detected(c, uuid, seq, "client_cert_sha256", r.client_cert_sha256,
+                              "0000000000000000000000000000000000000000000000000000000000000000");
     free(seq);
     PQfinish(c);
 }
@@ -889,9 +971,10 @@ static Suite *exchange_log_suite(void)
     tcase_add_test(tc, test_append_rejects_records_postgres_would_refuse);
     tcase_add_test(tc, test_invalid_utf8_is_stored_with_replacement_characters);
     tcase_add_test(tc, test_concurrent_appends_form_a_gapless_valid_chain);
-    tcase_add_test(tc, test_chain_holds_across_hash_versions_1_and_2);
-    tcase_add_test(tc, test_verify_rejects_v1_row_carrying_caller_fields);
-    tcase_add_test(tc, test_tampered_caller_ip_breaks_the_chain);
+    tcase_add_test(tc, test_chain_holds_across_hash_versions_1_2_and_3);
+    tcase_add_test(tc, test_verify_rejects_rows_carrying_fields_their_version_does_not_cover);
+    tcase_add_test(tc, test_verify_reports_an_unknown_hash_version);
+    tcase_add_test(tc, test_tampered_caller_or_identity_field_breaks_the_chain);
     tcase_add_test(tc, test_gateway_role_cannot_change_the_log);
     tcase_add_test(tc, test_open_fails_clearly_without_database);
     tcase_add_test(tc, test_writer_reconnects_after_backend_is_killed);

@@ -1,0 +1,222 @@
+/*
+ * check_response.c — gateway/response.c: the response envelope (SOAP 1.1, pide-gateway header),
+ * the SOAP Fault built for a failed exchange (faultcode, faultstring, detail/pgw:faultInfo, HTTP
+ * status from the status table) and the serialised bytes with their hash.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <openssl/sha.h>
+
+#include "exchange.h"
+#include "response.h"
+#include "xml_parse.h"
+
+static gw_exchange ex;
+static const char exchange_id[] = "01890a5d-ac96-774b-bcce-b302099a8057";
+
+static void setup(void)
+{
+    memset(&ex, 0, sizeof ex);
+    gw_arena_init(&ex.arena, 4096);
+    snprintf(ex.exchange_id, sizeof ex.exchange_id, "%s", exchange_id);
+    ex.http_status = 200;
+}
+
+static void teardown(void)
+{
+    exchange_end(&ex);
+    gw_arena_destroy(&ex.arena);
+}
+
+/* The single element child of `parent` with that namespace (NULL: none) and local name. */
+static xmlNodePtr only_child(xmlNodePtr parent, const char *ns, const char *name)
+{
+    xmlNodePtr found = NULL;
+    for (xmlNodePtr c = parent->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        int ns_ok = ns ? (c->ns && strcmp((const char *)c->ns->href, ns) == 0) : c->ns == NULL;
+        if (ns_ok && strcmp((const char *)c->name, name) == 0) {
+            ck_assert_msg(found == NULL, "two %s under %s", name, parent->name);
+            found = c;
+        }
+    }
+    ck_assert_msg(found != NULL, "no %s (ns %s) under %s", name, ns ? ns : "none", parent->name);
+    return found;
+}
+
+static const char *text(xmlNodePtr n)
+{
+    static char buf[4][1024];
+    static int next;
+    char *out = buf[next++ % 4];
+    xmlChar *t = xmlNodeGetContent(n);
+    snprintf(out, 1024, "%s", (const char *)t);
+    xmlFree(t);
+    return out;
+}
+
+static size_t element_count(xmlNodePtr parent)
+{
+    size_t n = 0;
+    for (xmlNodePtr c = parent->children; c; c = c->next)
+        n += c->type == XML_ELEMENT_NODE;
+    return n;
+}
+
+/* ---- envelope ------------------------------------------------------------------------------- */
+
+START_TEST(envelope_has_header_and_empty_body)
+{
+    static const char request[] = "<soap:Envelope/>";
+    ex.request = (char *)request;
+    ex.request_len = sizeof request - 1;
+    SHA256((const unsigned char *)request, ex.request_len, ex.request_sha256);
+    ck_assert_int_eq(response_envelope_create(&ex), GW_OK);
+
+    xmlNodePtr env = xmlDocGetRootElement(ex.response_doc);
+    ck_assert_str_eq((const char *)env->name, "Envelope");
+    ck_assert_str_eq((const char *)env->ns->href, GW_SOAP11_NS);
+    ck_assert_ptr_eq(only_child(env, GW_SOAP11_NS, "Header"), ex.response_header);
+    ck_assert_ptr_eq(only_child(env, GW_SOAP11_NS, "Body"), ex.response_body);
+    ck_assert_uint_eq(element_count(ex.response_body), 0);
+    ck_assert_str_eq(text(only_child(ex.response_header, GW_HEADER_NS, "exchangeId")),
+                     exchange_id);
+    ck_assert_uint_eq(strlen(text(only_child(ex.response_header, GW_HEADER_NS, "requestHash"))),
+                      44);
+
+    /* A second call keeps what is there (an adapter may already have written). */
+    xmlDocPtr before = ex.response_doc;
+    ck_assert_int_eq(response_envelope_create(&ex), GW_OK);
+    ck_assert_ptr_eq(ex.response_doc, before);
+}
+END_TEST
+
+/* ---- faults --------------------------------------------------------------------------------- */
+
+static xmlNodePtr fault_of(void)
+{
+    ck_assert_uint_eq(element_count(ex.response_body), 1);
+    return only_child(ex.response_body, GW_SOAP11_NS, "Fault");
+}
+
+START_TEST(fault_shape)
+{
+    ex.status = GW_ERR_SCHEMA_INVALID;
+    ex.fault_detail = "Element 'nuDniConsulta': [facet 'pattern'] bad";
+    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+
+    xmlNodePtr fault = fault_of();
+    ck_assert_str_eq(text(only_child(fault, NULL, "faultcode")), "soap:Client.SchemaInvalid");
+    char expected[512];
+    snprintf(expected, sizeof expected, "%s: %s", gw_status_message(GW_ERR_SCHEMA_INVALID),
+             ex.fault_detail);
+    ck_assert_str_eq(text(only_child(fault, NULL, "faultstring")), expected);
+    xmlNodePtr info = only_child(only_child(fault, NULL, "detail"), GW_HEADER_NS, "faultInfo");
+    ck_assert_str_eq(text(only_child(info, GW_HEADER_NS, "code")), "Client.SchemaInvalid");
+    ck_assert_str_eq(text(only_child(info, GW_HEADER_NS, "exchangeId")), exchange_id);
+    ck_assert_uint_eq(element_count(info), 2); /* no resultCode when none was set */
+    ck_assert_int_eq(ex.http_status, 500);
+}
+END_TEST
+
+START_TEST(fault_carries_result_code_and_plain_message)
+{
+    ex.status = GW_ERR_PROVIDER_UNAVAILABLE;
+    ex.result_code = "9999";
+    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    xmlNodePtr fault = fault_of();
+    ck_assert_str_eq(text(only_child(fault, NULL, "faultcode")),
+                     "soap:Server.Provider.Unavailable");
+    ck_assert_str_eq(text(only_child(fault, NULL, "faultstring")),
+                     gw_status_message(GW_ERR_PROVIDER_UNAVAILABLE));
+    xmlNodePtr info = only_child(only_child(fault, NULL, "detail"), GW_HEADER_NS, "faultInfo");
+    ck_assert_str_eq(text(only_child(info, GW_HEADER_NS, "resultCode")), "9999");
+}
+END_TEST
+
+static const struct {
+    gw_status status;
+    int http;
+} http_cases[] = {
+    {GW_ERR_UNKNOWN_SERVICE, 404},  {GW_ERR_RATE_LIMITED, 429},
+    {GW_ERR_REQUEST_TOO_LARGE, 413}, {GW_ERR_BAD_HTTP, 405},
+    {GW_ERR_LOG_UNAVAILABLE, 503},  {GW_ERR_ACCESS_DENIED, 500},
+    {GW_ERR_PROVIDER_TIMEOUT, 500},
+};
+
+START_TEST(fault_http_status_from_status_table)
+{
+    ex.status = http_cases[_i].status;
+    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    ck_assert_int_eq(ex.http_status, gw_status_http_code(ex.status));
+    ck_assert_int_eq(ex.http_status, http_cases[_i].http);
+    char code[96];
+    snprintf(code, sizeof code, "soap:%s", gw_status_fault_code(ex.status));
+    ck_assert_str_eq(text(only_child(fault_of(), NULL, "faultcode")), code);
+}
+END_TEST
+
+START_TEST(fault_replaces_half_written_body)
+{
+    ck_assert_int_eq(response_envelope_create(&ex), GW_OK);
+    xmlNodePtr partial = xmlNewChild(ex.response_body, NULL, BAD_CAST "consultarResponse", NULL);
+    xmlNewTextChild(partial, NULL, BAD_CAST "nombres", BAD_CAST "JUAN");
+    ex.status = GW_ERR_PROVIDER_BAD_RESPONSE;
+    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    fault_of(); /* the only element left */
+    ck_assert_int_eq(response_serialise(&ex), GW_OK);
+    ck_assert_ptr_null(strstr(ex.response, "JUAN"));
+}
+END_TEST
+
+/* ---- serialisation -------------------------------------------------------------------------- */
+
+START_TEST(serialise_gives_parseable_bytes_and_their_hash)
+{
+    ex.status = GW_ERR_ACCESS_DENIED;
+    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    ck_assert_int_eq(response_serialise(&ex), GW_OK);
+    ck_assert_uint_eq(strlen(ex.response), ex.response_len);
+    unsigned char md[32];
+    SHA256((const unsigned char *)ex.response, ex.response_len, md);
+    ck_assert_mem_eq(md, ex.response_sha256, 32);
+    xmlDocPtr back = xmlReadMemory(ex.response, (int)ex.response_len, "r.xml", NULL,
+                                   XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(back);
+    xmlNodePtr code = gw_xml_descendant(xmlDocGetRootElement(back), "faultcode");
+    ck_assert_ptr_nonnull(code);
+    ck_assert_str_eq(text(code), "soap:Client.AccessDenied");
+    xmlFreeDoc(back);
+}
+END_TEST
+
+static Suite *response_suite(void)
+{
+    Suite *s = suite_create("response");
+    TCase *tc = tcase_create("response");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, envelope_has_header_and_empty_body);
+    tcase_add_test(tc, fault_shape);
+    tcase_add_test(tc, fault_carries_result_code_and_plain_message);
+    tcase_add_loop_test(tc, fault_http_status_from_status_table, 0,
+                        (int)(sizeof http_cases / sizeof http_cases[0]));
+    tcase_add_test(tc, fault_replaces_half_written_body);
+    tcase_add_test(tc, serialise_gives_parseable_bytes_and_their_hash);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *runner = srunner_create(response_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
