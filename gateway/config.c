@@ -456,11 +456,14 @@ static gw_status load_listen(loader *ld, const xmlNode *node)
         (st = attr_int(ld, node, "backlog", DEFAULT_BACKLOG, 1, 65535, &cfg->backlog)) != GW_OK ||
         (st = attr_bool(ld, node, "trustClientHeader", 0, &cfg->trust_client_header)) != GW_OK)
         return st;
-    /* A declared identity is only as good as the network path: never off this machine. */
-    if (cfg->trust_client_header && !is_loopback_address(cfg->listen_address))
+    /* Plain HTTP carries credentials and personal data in clear: members connect to the <tls>
+     * listener; the plain one serves this machine only (the demo, a local proxy, tests). */
+    if (!is_loopback_address(cfg->listen_address))
         return fail_at(ld, node,
-                       "trustClientHeader is only allowed on a loopback address, not '%s'",
+                       "the plain HTTP listener must be on a loopback address, not '%s': "
+                       "serve members through <tls>",
                        cfg->listen_address);
+    (void)cfg->trust_client_header; /* loopback by the rule above */
     return GW_OK;
 }
 

@@ -45,6 +45,11 @@ typedef struct gw_worker {
     gw_http_client *http;
     gw_sign_ctx *sign;
     xmlSchemaValidCtxtPtr *validators;   /* one per service, created on first use */
+    /* the size limit on what one request may make the engine read (server.c) */
+    size_t (*engine_recv)(struct soap *, char *, size_t);
+    size_t request_bytes;                /* read for the current request */
+    size_t request_byte_limit;
+    int request_too_large;               /* the limit cut the request short */
     gw_exchange exchange;
 } gw_worker;
 

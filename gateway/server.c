@@ -189,6 +189,9 @@ static int serve_one(gw_worker *w, gw_conn *c)
     soap_begin(s);
     s->error = SOAP_OK;
     s->keep_alive = 1;
+    /* Bytes already buffered from this connection count against the request they belong to. */
+    w->request_bytes = s->buflen - s->bufidx;
+    w->request_too_large = 0;
     int rc = soap_begin_recv(s);
     int keep = 0;
     if (rc == SOAP_STOP) {
@@ -204,7 +207,7 @@ static int serve_one(gw_worker *w, gw_conn *c)
         if (c->tls) {
             ex->tls_member = c->peer.member_id;
             ex->tls_subject = c->peer.subject;
-            ex->tls_cert_sha256 = c->peer.fingerprint;
+            ex->tls_cert_sha256 = c->peer.fingerprint[0] ? c->peer.fingerprint : NULL;
         }
         pipeline_run(ex);
         exchange_end(ex);
@@ -397,6 +400,26 @@ fail:
     return GW_ERR_IO;
 }
 
+/* Room for the request line and headers on top of maxBodyBytes. */
+#define REQUEST_HEADER_ALLOWANCE 65536
+
+/* The engine's receive, cut off once a request has read more than its limit: the engine then
+ * sees the end of the stream and stage_receive answers Client.RequestTooLarge. This holds for
+ * chunked bodies too, whose size is not announced. */
+static size_t limited_recv(struct soap *s, char *buf, size_t len)
+{
+    gw_worker *w = s->user;
+    if (w->request_bytes >= w->request_byte_limit) {
+        w->request_too_large = 1;
+        return 0;
+    }
+    if (len > w->request_byte_limit - w->request_bytes)
+        len = w->request_byte_limit - w->request_bytes;
+    size_t n = w->engine_recv(s, buf, len);
+    w->request_bytes += n;
+    return n;
+}
+
 static struct soap *inbound_engine_new(const gw_config *cfg, gw_worker *w)
 {
     struct soap *s = soap_new1(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
@@ -406,8 +429,13 @@ static struct soap *inbound_engine_new(const gw_config *cfg, gw_worker *w)
     s->fget = serve_get;
     s->recv_timeout = cfg->recv_timeout_s;
     s->send_timeout = cfg->send_timeout_s;
-    /* One byte over the limit is enough to tell "too large"; stage_receive reports it. */
-    s->recv_maxlength = (ULONG64)cfg->max_body_bytes + 1;
+    /* A client trickling a byte just within every recv timeout must still not hold a worker:
+     * the whole request has recvTimeoutSeconds to arrive. */
+    s->transfer_timeout = cfg->recv_timeout_s;
+    /* gSOAP's recv_maxlength truncates a body silently; count the bytes ourselves instead. */
+    w->engine_recv = s->frecv;
+    s->frecv = limited_recv;
+    w->request_byte_limit = cfg->max_body_bytes + REQUEST_HEADER_ALLOWANCE;
     s->max_keep_alive = 0;
     s->socket = SOAP_INVALID_SOCKET;
     return s;

@@ -8,16 +8,26 @@
 #include "runtime.h"
 #include "stdsoap2.h"
 
+static gw_status too_large(gw_exchange *ex)
+{
+    /* The rest of the body is not read: the connection cannot carry another request. */
+    ex->soap->keep_alive = 0;
+    return exchange_fail(ex, GW_ERR_REQUEST_TOO_LARGE, "limit is %zu bytes",
+                         ex->rt->config->max_body_bytes);
+}
+
 gw_status stage_receive(gw_exchange *ex)
 {
+    size_t limit = ex->rt->config->max_body_bytes;
+    /* An announced length over the limit is refused before reading a byte of it. */
+    if (ex->soap->length > limit)
+        return too_large(ex);
     size_t len = 0;
     char *body = soap_http_get_body(ex->soap, &len);
+    if (ex->worker->request_too_large || (body && len > limit))
+        return too_large(ex);
     if (!body) {
-        /* Nothing usable was read: the connection cannot carry another request. */
         ex->soap->keep_alive = 0;
-        if (ex->soap->error == SOAP_EOM)
-            return exchange_fail(ex, GW_ERR_REQUEST_TOO_LARGE, "limit is %zu bytes",
-                                 ex->rt->config->max_body_bytes);
         return exchange_fail(ex, GW_ERR_BAD_HTTP, "the request body could not be read");
     }
     soap_end_recv(ex->soap);
@@ -28,8 +38,5 @@ gw_status stage_receive(gw_exchange *ex)
     ex->logged_request = ex->request;
     ex->logged_request_len = len;
     SHA256((const unsigned char *)ex->request, len, ex->request_sha256);
-    if (len > ex->rt->config->max_body_bytes)
-        return exchange_fail(ex, GW_ERR_REQUEST_TOO_LARGE, "limit is %zu bytes",
-                             ex->rt->config->max_body_bytes);
     return GW_OK;
 }

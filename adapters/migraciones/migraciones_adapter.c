@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
+#include "adapter_xml.h"
 #include "migraciones_protocol.h"
 #include "pide_adapter.h"
 
@@ -49,28 +50,6 @@ typedef struct respuesta {
 } respuesta;
 
 /* ---- request side ------------------------------------------------------------------------- */
-
-static xmlNodePtr child(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && n->ns == NULL &&
-            strcmp((const char *)n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
-/* Text of parent/<name>, in exchange memory; NULL when absent or out of memory. */
-static const char *child_text(const migra_instance *in, pide_exchange *ex, xmlNodePtr parent,
-                              const char *name)
-{
-    xmlNodePtr n = child(parent, name);
-    xmlChar *content = n ? xmlNodeGetContent(n) : NULL;
-    if (!content)
-        return NULL;
-    char *copy = in->host->strdup(ex, (const char *)content);
-    xmlFree(content);
-    return copy;
-}
 
 static bool all_of(const char *s, const char *allowed, size_t min, size_t max)
 {
@@ -176,45 +155,28 @@ static pide_result translate_error(const migra_instance *in, pide_exchange *ex, 
     return PIDE_OK;
 }
 
-/* Appends <name>text</name>, unqualified (the contract's elementFormDefault). */
-static bool add_element(xmlNodePtr parent, const char *name, const char *text)
+/* Appends <name>text</name> when there is a text: return/'s members are all optional. */
+static bool add_optional(xmlNodePtr parent, const char *name, const char *text)
 {
-    if (!text)
-        return true;
-    xmlNodePtr n = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)name, NULL);
-    if (!n)
-        return false;
-    xmlNodePtr t = xmlNewDocText(parent->doc, (const xmlChar *)text);
-    if (!t || !xmlAddChild(n, t) || !xmlAddChild(parent, n)) {
-        xmlFreeNode(t);
-        xmlFreeNode(n);
-        return false;
-    }
-    return true;
+    return !text || adapter_add_element(parent, name, text) != NULL;
 }
 
 static pide_result append_response(xmlNodePtr body, const respuesta *r)
 {
-    xmlNodePtr response = xmlNewDocNode(body->doc, NULL,
-                                        (const xmlChar *)"consultarDocumentoResponse", NULL);
+    xmlNodePtr response =
+        adapter_new_response(body->doc, CONTRACT_NS, "consultarDocumentoResponse");
     if (!response)
         return PIDE_ERR_NOMEM;
-    xmlNsPtr ns = xmlNewNs(response, (const xmlChar *)CONTRACT_NS, (const xmlChar *)"ns2");
-    xmlNodePtr ret = xmlNewDocNode(body->doc, NULL, (const xmlChar *)"return", NULL);
-    if (!ns || !ret || !xmlAddChild(response, ret)) {
-        xmlFreeNode(ret);
-        goto fail;
-    }
-    xmlSetNs(response, ns);
-    if (!add_element(ret, "strNumRespuesta", r->num_respuesta) ||
-        !add_element(ret, "strNombres", r->nombres) ||
-        !add_element(ret, "strPrimerApellido", r->primer_apellido) ||
-        !add_element(ret, "strSegundoApellido", r->segundo_apellido) ||
-        !add_element(ret, "strCalidadMigratoria", r->calidad_migratoria) ||
-        !add_element(ret, "strNacionalidad", r->nacionalidad) ||
-        !add_element(ret, "strFechaVencimiento", r->fecha_vencimiento) ||
-        !add_element(ret, "strEstadoCarne", r->estado_carne) ||
-        !add_element(ret, "strDesRespuesta", r->des_respuesta) ||
+    xmlNodePtr ret = adapter_add_element(response, "return", NULL);
+    if (!ret || !add_optional(ret, "strNumRespuesta", r->num_respuesta) ||
+        !add_optional(ret, "strNombres", r->nombres) ||
+        !add_optional(ret, "strPrimerApellido", r->primer_apellido) ||
+        !add_optional(ret, "strSegundoApellido", r->segundo_apellido) ||
+        !add_optional(ret, "strCalidadMigratoria", r->calidad_migratoria) ||
+        !add_optional(ret, "strNacionalidad", r->nacionalidad) ||
+        !add_optional(ret, "strFechaVencimiento", r->fecha_vencimiento) ||
+        !add_optional(ret, "strEstadoCarne", r->estado_carne) ||
+        !add_optional(ret, "strDesRespuesta", r->des_respuesta) ||
         !xmlAddChild(body, response))
         goto fail;
     return PIDE_OK;
@@ -293,12 +255,12 @@ static pide_result migra_handle(void *instance, pide_exchange *ex, const pide_ca
 
     if (strcmp(call->operation, OPERATION) != 0)
         return PIDE_ERR_BAD_REQUEST;
-    xmlNodePtr solicitud = child(call->request, "solicitud");
-    const char *institucion = child_text(in, ex, solicitud, "strCodInstitucion");
-    const char *mac = child_text(in, ex, solicitud, "strMac");
-    const char *ip = child_text(in, ex, solicitud, "strNroIp");
-    const char *numero = child_text(in, ex, solicitud, "strNumDocumento");
-    const char *tipo = child_text(in, ex, solicitud, "strTipoDocumento");
+    xmlNodePtr solicitud = adapter_child(call->request, NULL, "solicitud");
+    const char *institucion = adapter_child_text(host, ex, solicitud, NULL, "strCodInstitucion");
+    const char *mac = adapter_child_text(host, ex, solicitud, NULL, "strMac");
+    const char *ip = adapter_child_text(host, ex, solicitud, NULL, "strNroIp");
+    const char *numero = adapter_child_text(host, ex, solicitud, NULL, "strNumDocumento");
+    const char *tipo = adapter_child_text(host, ex, solicitud, NULL, "strTipoDocumento");
     if (!all_of(numero, DIGITS, 9, 9) || !all_of(institucion, ENTITY_CHARS, 1, 32) || !tipo) {
         host->log(ex, PIDE_LOG_WARN, "migraciones: solicitud lacks a 9-digit strNumDocumento, "
                   "a strCodInstitucion or a strTipoDocumento");

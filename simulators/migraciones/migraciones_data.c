@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim_pick.h"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Names by region, so that a holder's names and nationality go together. */
@@ -77,37 +79,9 @@ const char *migra_estado_carne(migra_resultado r)
     }
 }
 
-/* splitmix64 over an FNV-1a seed of the number: well-mixed, reproducible picks. */
-static uint64_t next_pick(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
-static bool is_ce_number(const char *s)
-{
-    if (!s)
-        return false;
-    size_t i = 0;
-    for (; s[i]; i++)
-        if (i >= 9 || s[i] < '0' || s[i] > '9')
-            return false;
-    return i == 9;
-}
-
 static unsigned pick_in(uint64_t *st, unsigned lo, unsigned hi)
 {
-    return lo + (unsigned)(next_pick(st) % (hi - lo + 1));
+    return lo + (unsigned)(sim_pick_next(st) % (hi - lo + 1));
 }
 
 /* Writes "YYYY-MM-DD" (days 1-28: valid in every month) and returns the year. */
@@ -120,26 +94,26 @@ static unsigned make_date(uint64_t *st, char out[11], unsigned year_lo, unsigned
 
 static void fill_card(const char *numero, migra_resultado r, migra_carne *c)
 {
-    uint64_t st = fnv1a64(numero);
+    uint64_t st = sim_pick_seed(numero);
     memset(c, 0, sizeof *c);
     memcpy(c->numero, numero, 9);
-    const nacionalidad *nac = &NACIONALIDADES[next_pick(&st) % COUNT(NACIONALIDADES)];
+    const nacionalidad *nac = &NACIONALIDADES[sim_pick_next(&st) % COUNT(NACIONALIDADES)];
     const region *reg = nac->region;
     c->nacionalidad = nac->nombre;
-    c->sexo = (next_pick(&st) & 1) ? 'F' : 'M';
+    c->sexo = (sim_pick_next(&st) & 1) ? 'F' : 'M';
     const char *const *names = c->sexo == 'F' ? reg->female : reg->male;
     size_t n_names = c->sexo == 'F' ? reg->n_female : reg->n_male;
-    const char *first = names[next_pick(&st) % n_names];
-    const char *second = names[next_pick(&st) % n_names];
-    if (next_pick(&st) % 2 == 0 && strcmp(first, second) != 0)
+    const char *first = names[sim_pick_next(&st) % n_names];
+    const char *second = names[sim_pick_next(&st) % n_names];
+    if (sim_pick_next(&st) % 2 == 0 && strcmp(first, second) != 0)
         snprintf(c->nombres, sizeof c->nombres, "%s %s", first, second);
     else
         snprintf(c->nombres, sizeof c->nombres, "%s", first);
-    c->apellido_paterno = reg->surnames[next_pick(&st) % reg->n_surnames];
-    c->apellido_materno = reg->two_surnames ? reg->surnames[next_pick(&st) % reg->n_surnames]
+    c->apellido_paterno = reg->surnames[sim_pick_next(&st) % reg->n_surnames];
+    c->apellido_materno = reg->two_surnames ? reg->surnames[sim_pick_next(&st) % reg->n_surnames]
                                             : NULL;
     make_date(&st, c->fecha_nacimiento, 1950, 2006);
-    c->calidad_migratoria = CALIDADES[next_pick(&st) % COUNT(CALIDADES)];
+    c->calidad_migratoria = CALIDADES[sim_pick_next(&st) % COUNT(CALIDADES)];
 
     /* Fixed calendar years, so a valid card stays valid whatever day the tests run. */
     bool expired = r == MIGRA_VENCIDO;
@@ -149,12 +123,12 @@ static void fill_card(const char *numero, migra_resultado r, migra_carne *c)
     snprintf(c->fecha_emision, sizeof c->fecha_emision, "%04u%s",
              (year - (expired ? 4 : 8)) % 10000, c->fecha_vencimiento + 4);
     if (r == MIGRA_ANULADO)
-        c->motivo_anulacion = MOTIVOS_ANULACION[next_pick(&st) % COUNT(MOTIVOS_ANULACION)];
+        c->motivo_anulacion = MOTIVOS_ANULACION[sim_pick_next(&st) % COUNT(MOTIVOS_ANULACION)];
 }
 
 migra_resultado migra_consultar(const char *numero, migra_carne *out)
 {
-    if (!is_ce_number(numero))
+    if (!sim_key_is_digits(numero, 9))
         return MIGRA_NUMERO_INVALIDO;
     if (strcmp(numero, "999999999") == 0)
         return MIGRA_MANTENIMIENTO;

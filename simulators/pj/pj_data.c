@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim_pick.h"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const ORGANOS[] = {
@@ -78,35 +80,6 @@ const char *pj_situacion_nombre(pj_situacion s)
     return "DESCONOCIDA";
 }
 
-/* FNV-1a of the DNI, then splitmix64 steps: cheap, well spread, stable across platforms. */
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t seed_of(const char *dni)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *p = dni; *p; p++) {
-        h ^= (unsigned char)*p;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-static bool is_dni(const char *s)
-{
-    if (!s || strlen(s) != 8)
-        return false;
-    for (size_t i = 0; i < 8; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 static bool in_block(const char *dni, const char *prefix4)
 {
     return strncmp(dni, prefix4, 4) == 0;
@@ -114,20 +87,20 @@ static bool in_block(const char *dni, const char *prefix4)
 
 static void make_condena(uint64_t *state, pj_condena *c)
 {
-    size_t organo = (size_t)(splitmix64(state) % COUNT(ORGANOS));
-    unsigned year = 2000 + (unsigned)(splitmix64(state) % 24);
-    unsigned month = 1 + (unsigned)(splitmix64(state) % 12);
-    unsigned day = 1 + (unsigned)(splitmix64(state) % 28);
-    unsigned filed = year - (unsigned)(splitmix64(state) % 3);
-    unsigned number = 1 + (unsigned)(splitmix64(state) % 9999);
-    unsigned court = 1 + (unsigned)(splitmix64(state) % 12);
+    size_t organo = (size_t)(sim_pick_next(state) % COUNT(ORGANOS));
+    unsigned year = 2000 + (unsigned)(sim_pick_next(state) % 24);
+    unsigned month = 1 + (unsigned)(sim_pick_next(state) % 12);
+    unsigned day = 1 + (unsigned)(sim_pick_next(state) % 28);
+    unsigned filed = year - (unsigned)(sim_pick_next(state) % 3);
+    unsigned number = 1 + (unsigned)(sim_pick_next(state) % 9999);
+    unsigned court = 1 + (unsigned)(sim_pick_next(state) % 12);
     c->organo = ORGANOS[organo];
-    c->delito = DELITOS[splitmix64(state) % COUNT(DELITOS)];
+    c->delito = DELITOS[sim_pick_next(state) % COUNT(DELITOS)];
     snprintf(c->expediente, sizeof c->expediente, "%05u-%04u-0-%s-JR-PE-%02u", number, filed,
              DISTRITOS[organo], court);
     snprintf(c->fecha_sentencia, sizeof c->fecha_sentencia, "%04u-%02u-%02u", year, month, day);
     /* Old sentences are mostly served; recent ones mostly still being served. */
-    uint64_t r = splitmix64(state) % 10;
+    uint64_t r = sim_pick_next(state) % 10;
     if (year >= 2019)
         c->situacion = r < 7 ? PJ_SITUACION_VIGENTE : PJ_SITUACION_CUMPLIDA;
     else
@@ -138,7 +111,7 @@ static void make_condena(uint64_t *state, pj_condena *c)
 pj_resultado pj_consultar(const char *dni, pj_consulta *out)
 {
     memset(out, 0, sizeof *out);
-    if (!is_dni(dni))
+    if (!sim_key_is_digits(dni, 8))
         return PJ_DOCUMENTO_INVALIDO;
     memcpy(out->dni, dni, 9);
     if (dni[0] == '0')
@@ -148,11 +121,11 @@ pj_resultado pj_consultar(const char *dni, pj_consulta *out)
     if (strcmp(dni, "99999999") == 0)
         return PJ_MANTENIMIENTO;
     size_t total;
-    uint64_t state = seed_of(dni);
+    uint64_t state = sim_pick_seed(dni);
     if (in_block(dni, "6666"))
         total = 1;
     else if (in_block(dni, "7777"))
-        total = 2 + (size_t)(splitmix64(&state) % 3);
+        total = 2 + (size_t)(sim_pick_next(&state) % 3);
     else
         return PJ_SIN_REGISTRO;
     for (size_t i = 0; i < total; i++)

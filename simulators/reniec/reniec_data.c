@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim_pick.h"
+
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const NOMBRES_F[] = {
@@ -80,48 +82,20 @@ const char *reniec_estado_civil_nombre(char codigo)
     }
 }
 
-/* splitmix64: a well-mixed stream of picks from one 64-bit state. */
-static uint64_t next_pick(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
-static bool is_dni(const char *s)
-{
-    if (!s)
-        return false;
-    size_t i = 0;
-    for (; s[i]; i++)
-        if (i >= 8 || s[i] < '0' || s[i] > '9')
-            return false;
-    return i == 8;
-}
-
 static const char *pick(uint64_t *state, const char *const *list, size_t n)
 {
-    return list[next_pick(state) % n];
+    return list[sim_pick_next(state) % n];
 }
 
 static void fill_person(const char *dni, reniec_ciudadano *c)
 {
-    uint64_t st = fnv1a64(dni);
-    bool female = next_pick(&st) & 1;
+    uint64_t st = sim_pick_seed(dni);
+    bool female = sim_pick_next(&st) & 1;
     const char *const *names = female ? NOMBRES_F : NOMBRES_M;
     size_t n_names = female ? COUNT(NOMBRES_F) : COUNT(NOMBRES_M);
     const char *first = pick(&st, names, n_names);
     const char *second = pick(&st, names, n_names);
-    if (next_pick(&st) % 3 != 0 && strcmp(first, second) != 0)
+    if (sim_pick_next(&st) % 3 != 0 && strcmp(first, second) != 0)
         snprintf(c->nombres, sizeof c->nombres, "%s %s", first, second);
     else
         snprintf(c->nombres, sizeof c->nombres, "%s", first);
@@ -129,8 +103,8 @@ static void fill_person(const char *dni, reniec_ciudadano *c)
     c->apellido_materno = pick(&st, APELLIDOS, COUNT(APELLIDOS));
 
     const char *via = pick(&st, VIAS, COUNT(VIAS));
-    unsigned number = 100 + (unsigned)(next_pick(&st) % 3900);
-    unsigned flat = (unsigned)(next_pick(&st) % 12);
+    unsigned number = 100 + (unsigned)(sim_pick_next(&st) % 3900);
+    unsigned flat = (unsigned)(sim_pick_next(&st) % 12);
     if (flat < 4)
         snprintf(c->direccion, sizeof c->direccion, "%s %u DPTO. %u0%u", via, number, flat + 1,
                  flat + 1);
@@ -138,11 +112,11 @@ static void fill_person(const char *dni, reniec_ciudadano *c)
         snprintf(c->direccion, sizeof c->direccion, "%s %u", via, number);
     c->ubigeo = pick(&st, UBIGEOS, COUNT(UBIGEOS));
 
-    unsigned civil = (unsigned)(next_pick(&st) % 100);
+    unsigned civil = (unsigned)(sim_pick_next(&st) % 100);
     c->estado_civil = civil < 55 ? 'S' : civil < 90 ? 'C' : civil < 95 ? 'V' : 'D';
 
     /* Drawn for everyone so that the other fields do not depend on being deceased. */
-    uint64_t death = next_pick(&st);
+    uint64_t death = sim_pick_next(&st);
     snprintf(c->fecha_fallecimiento, sizeof c->fecha_fallecimiento, "%04u-%02u-%02u",
              2000 + (unsigned)(death % 24), 1 + (unsigned)(death / 24 % 12),
              1 + (unsigned)(death / 288 % 28));
@@ -151,7 +125,7 @@ static void fill_person(const char *dni, reniec_ciudadano *c)
 reniec_estado reniec_consultar(const char *dni, reniec_ciudadano *out)
 {
     memset(out, 0, sizeof *out);
-    if (!is_dni(dni))
+    if (!sim_key_is_digits(dni, 8))
         return RENIEC_ESTADO_DNI_INVALIDO;
     if (dni[0] == '0')
         return RENIEC_ESTADO_NO_EXISTE;

@@ -519,3 +519,64 @@ unsigned ath_unused_port(void)
     close(fd);
     return ntohs(addr.sin_port);
 }
+
+/* ---- assertions on an adapter's answer --------------------------------------------------- */
+
+xmlNodePtr ath_find(xmlNodePtr parent, const char *name)
+{
+    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0) {
+            ck_assert_msg(n->ns == NULL, "<%s> must be unqualified", name);
+            return n;
+        }
+    return NULL;
+}
+
+char *ath_text(xmlNodePtr parent, const char *name, char *buf, size_t cap)
+{
+    xmlNodePtr n = ath_find(parent, name);
+    if (!n)
+        return NULL;
+    xmlChar *c = xmlNodeGetContent(n);
+    snprintf(buf, cap, "%s", (const char *)c);
+    xmlFree(c);
+    return buf;
+}
+
+xmlSchemaPtr ath_schema_load(const char *xsd_path)
+{
+    xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(xsd_path);
+    xmlSchemaPtr schema = xmlSchemaParse(pctx);
+    xmlSchemaFreeParserCtxt(pctx);
+    ck_assert_msg(schema != NULL, "cannot parse %s", xsd_path);
+    return schema;
+}
+
+xmlNodePtr ath_checked_return(const ath_contract *contract, const ath_outcome *o,
+                              const char *code)
+{
+    ck_assert_msg(o->rc == PIDE_OK, "handle() = %d, log: %s", o->rc, o->ex.log);
+    ck_assert_ptr_nonnull(o->answer);
+    ck_assert_str_eq((const char *)o->answer->name, contract->response);
+    ck_assert_str_eq((const char *)o->answer->ns->href, contract->ns);
+    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(contract->schema);
+    int valid = xmlSchemaValidateOneElement(v, o->answer);
+    xmlSchemaFreeValidCtxt(v);
+    ck_assert_msg(valid == 0, "%s does not validate against the XSD", contract->response);
+    xmlNodePtr ret = ath_find(o->answer, "return");
+    ck_assert_ptr_nonnull(ret);
+    char buf[16];
+    ck_assert_str_eq(ath_text(ret, contract->result_element, buf, sizeof buf), code);
+    ck_assert_str_eq(o->ex.result_code, code);
+    return ret;
+}
+
+int ath_run_suite(Suite *suite)
+{
+    signal(SIGPIPE, SIG_IGN);
+    SRunner *sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -18,8 +18,9 @@
  * key cannot be loaded, it logs why into the exchange log and returns PIDE_ERR_INTERNAL (the
  * gateway's own answer when it cannot sign). ath_shutdown() releases the key.
  *
- * Helpers that set up the test (ath_load_adapter, ath_sim_start, ath_run) fail the running
- * Check test on error; they are meant to be called from tests and fixtures.
+ * Helpers that set up the test (ath_load_adapter, ath_sim_start, ath_run, ath_schema_load) and
+ * the assertions on an adapter's answer (ath_find, ath_checked_return) fail the running Check
+ * test on error; they are meant to be called from tests and fixtures.
  */
 #ifndef PIDE_ADAPTER_TEST_HOST_H
 #define PIDE_ADAPTER_TEST_HOST_H
@@ -28,7 +29,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <check.h>
 #include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
 
 #include "pide_adapter.h"
 
@@ -110,5 +113,34 @@ ath_sim ath_sim_start(const char *exe, const char *const *extra_args);
 void ath_sim_stop(ath_sim *sim);
 /* A loopback port nothing listens on (it was free a moment ago). */
 unsigned ath_unused_port(void);
+
+/* ---- assertions on an adapter's answer --------------------------------------------------- */
+
+/* The child element `name` of parent (NULL allowed), or NULL; fails the test when that child
+ * is namespace-qualified: the contracts' answers are unqualified below their root. */
+xmlNodePtr ath_find(xmlNodePtr parent, const char *name);
+/* The text of ath_find(parent, name) copied into buf, or NULL when there is no such child. */
+char *ath_text(xmlNodePtr parent, const char *name, char *buf, size_t cap);
+
+/* Parses a contract's XSD; fails the test when it cannot. */
+xmlSchemaPtr ath_schema_load(const char *xsd_path);
+
+/* What an adapter must answer: ns:response/return/result_element, valid by schema. */
+typedef struct ath_contract {
+    const char *ns;
+    const char *response;              /* e.g. "consultarResponse" */
+    const char *result_element;        /* e.g. "coResultado", the answer's result code */
+    xmlSchemaPtr schema;
+} ath_contract;
+
+/* Asserts the exchange succeeded and appended the contract's response, valid by its XSD, whose
+ * result element holds `code`, and that the adapter declared `code` as the result code.
+ * Returns the response's return element. */
+xmlNodePtr ath_checked_return(const ath_contract *contract, const ath_outcome *o,
+                              const char *code);
+
+/* Runs the suite with SIGPIPE ignored (a provider may close its end first); returns the exit
+ * status for main(). */
+int ath_run_suite(Suite *suite);
 
 #endif

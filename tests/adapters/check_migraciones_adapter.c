@@ -10,13 +10,11 @@
 #include <check.h>
 #include <dlfcn.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
-#include <libxml/xmlschemas.h>
 
 #include "adapter_test_host.h"
 #include "migraciones_data.h"
@@ -30,7 +28,8 @@
 static ath_sim sim_ok, sim_failing, sim_slow;
 static void *plugin;
 static const pide_adapter *adapter;
-static xmlSchemaPtr schema;
+static ath_contract contract = {.ns = CONTRACT_NS, .response = "consultarDocumentoResponse",
+                                 .result_element = "strNumRespuesta"};
 
 static void providers_start(void)
 {
@@ -40,10 +39,7 @@ static void providers_start(void)
     sim_ok = ath_sim_start(MIGRACIONES_SIM_EXE, NULL);
     sim_failing = ath_sim_start(MIGRACIONES_SIM_EXE, failing);
     sim_slow = ath_sim_start(MIGRACIONES_SIM_EXE, slow);
-    xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(MIGRACIONES_XSD);
-    schema = xmlSchemaParse(pctx);
-    xmlSchemaFreeParserCtxt(pctx);
-    ck_assert_ptr_nonnull(schema);
+    contract.schema = ath_schema_load(MIGRACIONES_XSD);
 }
 
 static void providers_stop(void)
@@ -51,7 +47,7 @@ static void providers_stop(void)
     ath_sim_stop(&sim_ok);
     ath_sim_stop(&sim_failing);
     ath_sim_stop(&sim_slow);
-    xmlSchemaFree(schema);
+    xmlSchemaFree(contract.schema);
     ath_shutdown();
     dlclose(plugin);
 }
@@ -62,14 +58,6 @@ static void service_init(ath_service *s, unsigned port, const char *path, unsign
     snprintf(url, sizeof url, "http://127.0.0.1:%u%s", port, path);
     ck_assert_int_eq(ath_service_init(s, adapter, SERVICE, url, timeout_ms, 0, NULL, NULL),
                      PIDE_OK);
-}
-
-static bool element_valid(xmlNodePtr n)
-{
-    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
-    int rc = xmlSchemaValidateOneElement(v, n);
-    xmlSchemaFreeValidCtxt(v);
-    return rc == 0;
 }
 
 /* Runs one consultarDocumento; the request itself must be valid by the contract. */
@@ -87,43 +75,6 @@ static void run(ath_service *s, const char *numero, const char *tipo, const char
     ath_run(s, request, o);
 }
 
-static xmlNodePtr find(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0) {
-            ck_assert_msg(n->ns == NULL, "<%s> must be unqualified", name);
-            return n;
-        }
-    return NULL;
-}
-
-static char *text(xmlNodePtr parent, const char *name, char *buf, size_t cap)
-{
-    xmlNodePtr n = find(parent, name);
-    if (!n)
-        return NULL;
-    xmlChar *c = xmlNodeGetContent(n);
-    snprintf(buf, cap, "%s", (const char *)c);
-    xmlFree(c);
-    return buf;
-}
-
-/* The answer is consultarDocumentoResponse, valid by the XSD, with this strNumRespuesta. */
-static xmlNodePtr checked_return(ath_outcome *o, const char *num_respuesta)
-{
-    ck_assert_msg(o->rc == PIDE_OK, "handle() = %d, log: %s", o->rc, o->ex.log);
-    ck_assert_ptr_nonnull(o->answer);
-    ck_assert_str_eq((const char *)o->answer->name, "consultarDocumentoResponse");
-    ck_assert_str_eq((const char *)o->answer->ns->href, CONTRACT_NS);
-    ck_assert_msg(element_valid(o->answer), "response does not validate against the XSD");
-    xmlNodePtr ret = find(o->answer, "return");
-    ck_assert_ptr_nonnull(ret);
-    char buf[16];
-    ck_assert_str_eq(text(ret, "strNumRespuesta", buf, sizeof buf), num_respuesta);
-    ck_assert_str_eq(o->ex.result_code, num_respuesta);
-    return ret;
-}
-
 /* ---- answers ------------------------------------------------------------------------------ */
 
 START_TEST(descriptor_is_consistent)
@@ -139,18 +90,18 @@ static void expect_valid_card(ath_service *s, const char *numero)
 {
     ath_outcome o;
     run(s, numero, "CE", "20000000001", &o);
-    xmlNodePtr ret = checked_return(&o, "0000");
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0000");
     migra_carne c;
     ck_assert_int_eq(migra_consultar(numero, &c), MIGRA_VIGENTE);
     char buf[128];
-    ck_assert_str_eq(text(ret, "strNombres", buf, sizeof buf), c.nombres);
-    ck_assert_str_eq(text(ret, "strPrimerApellido", buf, sizeof buf), c.apellido_paterno);
-    ck_assert_str_eq(text(ret, "strSegundoApellido", buf, sizeof buf),
+    ck_assert_str_eq(ath_text(ret, "strNombres", buf, sizeof buf), c.nombres);
+    ck_assert_str_eq(ath_text(ret, "strPrimerApellido", buf, sizeof buf), c.apellido_paterno);
+    ck_assert_str_eq(ath_text(ret, "strSegundoApellido", buf, sizeof buf),
                      c.apellido_materno ? c.apellido_materno : "");
-    ck_assert_str_eq(text(ret, "strCalidadMigratoria", buf, sizeof buf), c.calidad_migratoria);
-    ck_assert_str_eq(text(ret, "strNacionalidad", buf, sizeof buf), c.nacionalidad);
-    ck_assert_str_eq(text(ret, "strFechaVencimiento", buf, sizeof buf), c.fecha_vencimiento);
-    ck_assert_str_eq(text(ret, "strEstadoCarne", buf, sizeof buf), "VIGENTE");
+    ck_assert_str_eq(ath_text(ret, "strCalidadMigratoria", buf, sizeof buf), c.calidad_migratoria);
+    ck_assert_str_eq(ath_text(ret, "strNacionalidad", buf, sizeof buf), c.nacionalidad);
+    ck_assert_str_eq(ath_text(ret, "strFechaVencimiento", buf, sizeof buf), c.fecha_vencimiento);
+    ck_assert_str_eq(ath_text(ret, "strEstadoCarne", buf, sizeof buf), "VIGENTE");
 
     /* What the adapter declared and sent. */
     char subject[32];
@@ -197,11 +148,11 @@ START_TEST(unknown_card_is_0001_without_holder)
     service_init(&s, sim_ok.port, CARNES, 2000);
     ath_outcome o;
     run(&s, "000012345", "CE", "20000000001", &o);
-    xmlNodePtr ret = checked_return(&o, "0001");
-    ck_assert_ptr_null(find(ret, "strNombres"));
-    ck_assert_ptr_null(find(ret, "strEstadoCarne"));
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0001");
+    ck_assert_ptr_null(ath_find(ret, "strNombres"));
+    ck_assert_ptr_null(ath_find(ret, "strEstadoCarne"));
     char buf[128];
-    ck_assert_ptr_nonnull(strstr(text(ret, "strDesRespuesta", buf, sizeof buf), "No existe"));
+    ck_assert_ptr_nonnull(strstr(ath_text(ret, "strDesRespuesta", buf, sizeof buf), "No existe"));
     ck_assert_str_eq(o.ex.subject, "CE:000012345");
     ath_outcome_free(&o);
     ath_service_fini(&s);
@@ -214,21 +165,21 @@ START_TEST(expired_and_cancelled_cards_are_0001_with_reason)
     service_init(&s, sim_ok.port, CARNES, 2000);
     ath_outcome o;
     run(&s, "444412345", "CE", "20000000001", &o);
-    xmlNodePtr ret = checked_return(&o, "0001");
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0001");
     migra_carne c;
     ck_assert_int_eq(migra_consultar("444412345", &c), MIGRA_VENCIDO);
     char buf[128];
-    ck_assert_str_eq(text(ret, "strEstadoCarne", buf, sizeof buf), "VENCIDO");
-    ck_assert_str_eq(text(ret, "strFechaVencimiento", buf, sizeof buf), c.fecha_vencimiento);
-    ck_assert_ptr_null(find(ret, "strNombres"));
-    ck_assert_ptr_null(find(ret, "strCalidadMigratoria"));
+    ck_assert_str_eq(ath_text(ret, "strEstadoCarne", buf, sizeof buf), "VENCIDO");
+    ck_assert_str_eq(ath_text(ret, "strFechaVencimiento", buf, sizeof buf), c.fecha_vencimiento);
+    ck_assert_ptr_null(ath_find(ret, "strNombres"));
+    ck_assert_ptr_null(ath_find(ret, "strCalidadMigratoria"));
     ath_outcome_free(&o);
 
     run(&s, "555500001", "CE", "20000000001", &o);
-    ret = checked_return(&o, "0001");
-    ck_assert_str_eq(text(ret, "strEstadoCarne", buf, sizeof buf), "ANULADO");
-    ck_assert_ptr_null(find(ret, "strNombres"));
-    ck_assert_ptr_null(find(ret, "strFechaVencimiento"));
+    ret = ath_checked_return(&contract, &o, "0001");
+    ck_assert_str_eq(ath_text(ret, "strEstadoCarne", buf, sizeof buf), "ANULADO");
+    ck_assert_ptr_null(ath_find(ret, "strNombres"));
+    ck_assert_ptr_null(ath_find(ret, "strFechaVencimiento"));
     ath_outcome_free(&o);
     ath_service_fini(&s);
 }
@@ -240,8 +191,8 @@ START_TEST(refused_institution_is_0003)
     service_init(&s, sim_ok.port, CARNES, 2000);
     ath_outcome o;
     run(&s, "001234567", "CE", "BLOQUEADA", &o);
-    xmlNodePtr ret = checked_return(&o, "0003");
-    ck_assert_ptr_null(find(ret, "strNombres"));
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0003");
+    ck_assert_ptr_null(ath_find(ret, "strNombres"));
     ath_outcome_free(&o);
     ath_service_fini(&s);
 }
@@ -338,9 +289,9 @@ static void *concurrent_worker(void *arg)
         run(w->s, numero, "CE", "20000000001", &o);
         migra_carne expected;
         migra_consultar(numero, &expected);
-        xmlNodePtr ret = o.rc == PIDE_OK ? find(o.answer, "return") : NULL;
+        xmlNodePtr ret = o.rc == PIDE_OK ? ath_find(o.answer, "return") : NULL;
         char buf[64];
-        if (!ret || strcmp(text(ret, "strNombres", buf, sizeof buf), expected.nombres) != 0 ||
+        if (!ret || strcmp(ath_text(ret, "strNombres", buf, sizeof buf), expected.nombres) != 0 ||
             strcmp(o.ex.result_code, "0000") != 0)
             w->failures++;
         ath_outcome_free(&o);
@@ -389,7 +340,6 @@ END_TEST
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
     Suite *suite = suite_create("migraciones_adapter");
     TCase *tc = tcase_create("against migraciones-sim");
     tcase_add_unchecked_fixture(tc, providers_start, providers_stop);
@@ -408,9 +358,5 @@ int main(void)
     tcase_add_test(tc, concurrent_exchanges_do_not_interfere);
     tcase_add_test(tc, test_host_signs_with_the_pki_key);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ath_run_suite(suite);
 }

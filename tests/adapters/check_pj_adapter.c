@@ -10,13 +10,11 @@
 #include <check.h>
 #include <dlfcn.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
-#include <libxml/xmlschemas.h>
 
 #include "adapter_test_host.h"
 #include "pide_adapter.h"
@@ -33,7 +31,9 @@ static ath_sim sim_ok, sim_failing, sim_slow;
 static sim_server *bad_registry;
 static void *plugin;
 static const pide_adapter *adapter;
-static xmlSchemaPtr schema;
+static ath_contract contract = {.ns = CONTRACT_NS,
+                                 .response = "verificarAntecedentesPenalesResponse",
+                                 .result_element = "coResultado"};
 
 /* Answers by path: each one a way for a registry to be wrong. */
 static void bad_registry_handler(void *ctx, const sim_request *req, sim_response *resp)
@@ -114,10 +114,7 @@ static void providers_start(void)
     sim_options_defaults(&cfg.options);
     ck_assert_int_eq(sim_server_start(&cfg, &bad_registry), GW_OK);
 
-    xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(PJ_XSD);
-    schema = xmlSchemaParse(pctx);
-    xmlSchemaFreeParserCtxt(pctx);
-    ck_assert_ptr_nonnull(schema);
+    contract.schema = ath_schema_load(PJ_XSD);
 }
 
 static void providers_stop(void)
@@ -126,7 +123,7 @@ static void providers_stop(void)
     ath_sim_stop(&sim_failing);
     ath_sim_stop(&sim_slow);
     sim_server_stop(bad_registry);
-    xmlSchemaFree(schema);
+    xmlSchemaFree(contract.schema);
     ath_shutdown();
     dlclose(plugin);
 }
@@ -164,44 +161,12 @@ static void run_exchange(ath_service *s, const char *dni, ath_outcome *o)
     ath_run(s, request, o);
 }
 
-static xmlNodePtr find(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0) {
-            ck_assert_msg(n->ns == NULL, "<%s> must be unqualified", name);
-            return n;
-        }
-    return NULL;
-}
-
-static char *text(xmlNodePtr parent, const char *name, char *buf, size_t cap)
-{
-    xmlNodePtr n = find(parent, name);
-    if (!n)
-        return NULL;
-    xmlChar *c = xmlNodeGetContent(n);
-    snprintf(buf, cap, "%s", (const char *)c);
-    xmlFree(c);
-    return buf;
-}
-
-/* The answer is the contract's response, valid by its XSD, with the given code. */
+/* The contract's response with the given code, about `dni`, after one signed call. */
 static xmlNodePtr checked_return(ath_outcome *o, const char *dni, const char *co_resultado)
 {
-    ck_assert_msg(o->rc == PIDE_OK, "handle() = %d, log: %s", o->rc, o->ex.log);
-    ck_assert_ptr_nonnull(o->answer);
-    ck_assert_str_eq((const char *)o->answer->name, "verificarAntecedentesPenalesResponse");
-    ck_assert_str_eq((const char *)o->answer->ns->href, CONTRACT_NS);
-    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
-    int valid = xmlSchemaValidateOneElement(v, o->answer);
-    xmlSchemaFreeValidCtxt(v);
-    ck_assert_msg(valid == 0, "the response does not validate against the XSD");
-    xmlNodePtr ret = find(o->answer, "return");
-    ck_assert_ptr_nonnull(ret);
+    xmlNodePtr ret = ath_checked_return(&contract, o, co_resultado);
     char buf[16];
-    ck_assert_str_eq(text(ret, "coResultado", buf, sizeof buf), co_resultado);
-    ck_assert_str_eq(text(ret, "xDni", buf, sizeof buf), dni);
-    ck_assert_str_eq(o->ex.result_code, co_resultado);
+    ck_assert_str_eq(ath_text(ret, "xDni", buf, sizeof buf), dni);
     ck_assert_uint_eq(o->ex.signatures, 1);
     return ret;
 }
@@ -211,7 +176,7 @@ static void assert_records_match(xmlNodePtr ret, const char *dni)
 {
     pj_consulta expected;
     ck_assert_int_eq(pj_consultar(dni, &expected), PJ_CON_REGISTRO);
-    xmlNodePtr list = find(ret, "antecedentes");
+    xmlNodePtr list = ath_find(ret, "antecedentes");
     ck_assert_ptr_nonnull(list);
     size_t i = 0;
     char buf[128];
@@ -220,11 +185,11 @@ static void assert_records_match(xmlNodePtr ret, const char *dni)
             continue;
         ck_assert_uint_lt(i, expected.total);
         const pj_condena *c = &expected.condenas[i++];
-        ck_assert_str_eq(text(a, "xOrganoJurisdiccional", buf, sizeof buf), c->organo);
-        ck_assert_str_eq(text(a, "xNumeroExpediente", buf, sizeof buf), c->expediente);
-        ck_assert_str_eq(text(a, "xDelito", buf, sizeof buf), c->delito);
-        ck_assert_str_eq(text(a, "fSentencia", buf, sizeof buf), c->fecha_sentencia);
-        ck_assert_str_eq(text(a, "xSituacion", buf, sizeof buf),
+        ck_assert_str_eq(ath_text(a, "xOrganoJurisdiccional", buf, sizeof buf), c->organo);
+        ck_assert_str_eq(ath_text(a, "xNumeroExpediente", buf, sizeof buf), c->expediente);
+        ck_assert_str_eq(ath_text(a, "xDelito", buf, sizeof buf), c->delito);
+        ck_assert_str_eq(ath_text(a, "fSentencia", buf, sizeof buf), c->fecha_sentencia);
+        ck_assert_str_eq(ath_text(a, "xSituacion", buf, sizeof buf),
                          pj_situacion_nombre(c->situacion));
     }
     ck_assert_uint_eq(i, expected.total);
@@ -249,7 +214,7 @@ START_TEST(no_record_is_0000_and_audit_is_declared)
     ath_outcome o;
     run_exchange(&s, "45678912", &o);
     xmlNodePtr ret = checked_return(&o, "45678912", "0000");
-    ck_assert_ptr_null(find(ret, "antecedentes"));
+    ck_assert_ptr_null(ath_find(ret, "antecedentes"));
 
     ck_assert_str_eq(o.ex.subject, "DNI:45678912");
     ck_assert_str_eq(o.ex.purpose, MOTIVO);
@@ -298,12 +263,12 @@ START_TEST(not_found_and_maintenance_are_answers)
     run_exchange(&s, "01234567", &o);
     char buf[160];
     xmlNodePtr ret = checked_return(&o, "01234567", "0002");
-    ck_assert_ptr_null(find(ret, "antecedentes"));
-    ck_assert_ptr_nonnull(strstr(text(ret, "deResultado", buf, sizeof buf), "no figura"));
+    ck_assert_ptr_null(ath_find(ret, "antecedentes"));
+    ck_assert_ptr_nonnull(strstr(ath_text(ret, "deResultado", buf, sizeof buf), "no figura"));
     ath_outcome_free(&o);
 
     run_exchange(&s, "99999999", &o);
-    ck_assert_ptr_null(find(checked_return(&o, "99999999", "0999"), "antecedentes"));
+    ck_assert_ptr_null(ath_find(checked_return(&o, "99999999", "0999"), "antecedentes"));
     ath_outcome_free(&o);
     ath_service_fini(&s);
 }
@@ -359,6 +324,16 @@ START_TEST(garbage_is_a_bad_response)
 }
 END_TEST
 
+/* The service bound to the adapter under a host table other than the test host's own. */
+static void service_init_with_host(ath_service *s, const pide_host_api *host)
+{
+    *s = (ath_service){.adapter = adapter};
+    snprintf(s->url, sizeof s->url, "http://127.0.0.1:%u%s", sim_ok.port, PJ_PATH);
+    s->cfg = (pide_service_config){.service_name = "AntecedentesPenales", .endpoint_url = s->url,
+                                   .timeout_ms = 2000};
+    ck_assert_int_eq(adapter->init(host, &s->cfg, &s->instance), PIDE_OK);
+}
+
 static pide_result sign_nothing(pide_exchange *ex, xmlDocPtr doc, xmlNodePtr parent)
 {
     (void)ex, (void)doc, (void)parent;
@@ -371,11 +346,8 @@ START_TEST(unsigned_request_is_refused_by_the_registry)
 {
     pide_host_api unsigned_host = *ath_host();
     unsigned_host.sign_document = sign_nothing;
-    ath_service s = {.adapter = adapter};
-    snprintf(s.url, sizeof s.url, "http://127.0.0.1:%u%s", sim_ok.port, PJ_PATH);
-    s.cfg = (pide_service_config){.service_name = "AntecedentesPenales", .endpoint_url = s.url,
-                                  .timeout_ms = 2000};
-    ck_assert_int_eq(adapter->init(&unsigned_host, &s.cfg, &s.instance), PIDE_OK);
+    ath_service s;
+    service_init_with_host(&s, &unsigned_host);
     ath_outcome o;
     run_exchange(&s, "45678912", &o);
     ck_assert_msg(o.rc == PIDE_ERR_CONFIG, "handle() = %d; log: %s", o.rc, o.ex.log);
@@ -400,11 +372,8 @@ START_TEST(signing_failure_sends_nothing)
 {
     pide_host_api host = *ath_host();
     host.sign_document = sign_fails;
-    ath_service s = {.adapter = adapter};
-    snprintf(s.url, sizeof s.url, "http://127.0.0.1:%u%s", sim_ok.port, PJ_PATH);
-    s.cfg = (pide_service_config){.service_name = "AntecedentesPenales", .endpoint_url = s.url,
-                                  .timeout_ms = 2000};
-    ck_assert_int_eq(adapter->init(&host, &s.cfg, &s.instance), PIDE_OK);
+    ath_service s;
+    service_init_with_host(&s, &host);
     ath_outcome o;
     run_exchange(&s, "45678912", &o);
     ck_assert_int_eq(o.rc, PIDE_ERR_INTERNAL);
@@ -439,11 +408,11 @@ static void *concurrent_worker(void *arg)
         const char *code = pj_consultar(dni, &expected) == PJ_CON_REGISTRO ? "0001" : "0000";
         ath_outcome o;
         run_exchange(w->s, dni, &o);
-        xmlNodePtr ret = o.rc == PIDE_OK ? find(o.answer, "return") : NULL;
+        xmlNodePtr ret = o.rc == PIDE_OK ? ath_find(o.answer, "return") : NULL;
         char got_dni[16] = "", got_code[8] = "";
         if (ret) {
-            text(ret, "xDni", got_dni, sizeof got_dni);
-            text(ret, "coResultado", got_code, sizeof got_code);
+            ath_text(ret, "xDni", got_dni, sizeof got_dni);
+            ath_text(ret, "coResultado", got_code, sizeof got_code);
         }
         if (strcmp(got_dni, dni) != 0 || strcmp(got_code, code) != 0 ||
             strcmp(o.ex.result_code, code) != 0)
@@ -496,10 +465,5 @@ static Suite *pj_adapter_suite(void)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    SRunner *sr = srunner_create(pj_adapter_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ath_run_suite(pj_adapter_suite());
 }

@@ -8,13 +8,11 @@
 #include <check.h>
 #include <dlfcn.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
-#include <libxml/xmlschemas.h>
 
 #include "adapter_test_host.h"
 #include "pide_adapter.h"
@@ -31,7 +29,8 @@ static ath_sim sim_ok, sim_failing, sim_slow;
 static sim_server *bad_padron;
 static void *plugin;
 static const pide_adapter *adapter;
-static xmlSchemaPtr schema;
+static ath_contract contract = {.ns = CONTRACT_NS, .response = "consultarResponse",
+                                 .result_element = "coResultado"};
 
 /* Answers by path: each one a way for a padrón to be wrong. */
 static void bad_padron_handler(void *ctx, const sim_request *req, sim_response *resp)
@@ -80,10 +79,7 @@ static void providers_start(void)
     sim_options_defaults(&cfg.options);
     ck_assert_int_eq(sim_server_start(&cfg, &bad_padron), GW_OK);
 
-    xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(RENIEC_XSD);
-    schema = xmlSchemaParse(pctx);
-    xmlSchemaFreeParserCtxt(pctx);
-    ck_assert_ptr_nonnull(schema);
+    contract.schema = ath_schema_load(RENIEC_XSD);
 }
 
 static void providers_stop(void)
@@ -92,7 +88,7 @@ static void providers_stop(void)
     ath_sim_stop(&sim_failing);
     ath_sim_stop(&sim_slow);
     sim_server_stop(bad_padron);
-    xmlSchemaFree(schema);
+    xmlSchemaFree(contract.schema);
     ath_shutdown();
     dlclose(plugin);
 }
@@ -136,47 +132,6 @@ static void outcome_free(outcome *o)
     ath_outcome_free(o);
 }
 
-static xmlNodePtr find(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0) {
-            ck_assert_msg(n->ns == NULL, "<%s> must be unqualified", name);
-            return n;
-        }
-    return NULL;
-}
-
-/* Text of return/<path...>; a static buffer per call site is enough for these tests. */
-static char *text(xmlNodePtr parent, const char *name, char *buf, size_t cap)
-{
-    xmlNodePtr n = find(parent, name);
-    if (!n)
-        return NULL;
-    xmlChar *c = xmlNodeGetContent(n);
-    snprintf(buf, cap, "%s", (const char *)c);
-    xmlFree(c);
-    return buf;
-}
-
-/* The answer is the contract's consultarResponse and valid by the contract's XSD. */
-static xmlNodePtr checked_return(outcome *o, const char *co_resultado)
-{
-    ck_assert_msg(o->rc == PIDE_OK, "handle() = %d, log: %s", o->rc, o->ex.log);
-    ck_assert_ptr_nonnull(o->answer);
-    ck_assert_str_eq((const char *)o->answer->name, "consultarResponse");
-    ck_assert_str_eq((const char *)o->answer->ns->href, CONTRACT_NS);
-    xmlSchemaValidCtxtPtr v = xmlSchemaNewValidCtxt(schema);
-    int valid = xmlSchemaValidateOneElement(v, o->answer);
-    xmlSchemaFreeValidCtxt(v);
-    ck_assert_msg(valid == 0, "consultarResponse does not validate against the XSD");
-    xmlNodePtr ret = find(o->answer, "return");
-    ck_assert_ptr_nonnull(ret);
-    char buf[16];
-    ck_assert_str_eq(text(ret, "coResultado", buf, sizeof buf), co_resultado);
-    ck_assert_str_eq(o->ex.result_code, co_resultado);
-    return ret;
-}
-
 /* ---- tests -------------------------------------------------------------------------------- */
 
 START_TEST(found_citizen_is_translated)
@@ -185,29 +140,29 @@ START_TEST(found_citizen_is_translated)
     service_init(&s, sim_ok.port, "/padron/v2/ciudadano", 2000, NULL);
     outcome o;
     run_exchange(&s, "45678912", &o);
-    xmlNodePtr ret = checked_return(&o, "0000");
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0000");
     ck_assert_str_eq(o.ex.subject, "DNI:45678912");
     ck_assert_str_eq(o.ex.sent_action, "urn:reniec:padron:interno:v2#ConsultarCiudadano");
     ck_assert_ptr_nonnull(strstr(o.ex.sent_body, "<rp:codigoEntidad>PIDE-GW</rp:codigoEntidad>"));
 
     reniec_ciudadano expected;
     ck_assert_int_eq(reniec_consultar("45678912", &expected), RENIEC_ESTADO_ENCONTRADO);
-    xmlNodePtr datos = find(ret, "datosPersona");
+    xmlNodePtr datos = ath_find(ret, "datosPersona");
     ck_assert_ptr_nonnull(datos);
     char buf[128];
-    ck_assert_str_eq(text(datos, "prenombres", buf, sizeof buf), expected.nombres);
-    ck_assert_str_eq(text(datos, "apPrimer", buf, sizeof buf), expected.apellido_paterno);
-    ck_assert_str_eq(text(datos, "apSegundo", buf, sizeof buf), expected.apellido_materno);
-    ck_assert_str_eq(text(datos, "direccion", buf, sizeof buf), expected.direccion);
-    ck_assert_str_eq(text(datos, "ubigeo", buf, sizeof buf), expected.ubigeo);
-    ck_assert_str_eq(text(datos, "estadoCivil", buf, sizeof buf),
+    ck_assert_str_eq(ath_text(datos, "prenombres", buf, sizeof buf), expected.nombres);
+    ck_assert_str_eq(ath_text(datos, "apPrimer", buf, sizeof buf), expected.apellido_paterno);
+    ck_assert_str_eq(ath_text(datos, "apSegundo", buf, sizeof buf), expected.apellido_materno);
+    ck_assert_str_eq(ath_text(datos, "direccion", buf, sizeof buf), expected.direccion);
+    ck_assert_str_eq(ath_text(datos, "ubigeo", buf, sizeof buf), expected.ubigeo);
+    ck_assert_str_eq(ath_text(datos, "estadoCivil", buf, sizeof buf),
                      reniec_estado_civil_nombre(expected.estado_civil));
-    ck_assert_ptr_null(find(datos, "restriccion"));
+    ck_assert_ptr_null(ath_find(datos, "restriccion"));
 
     sim_buf photo;
     sim_buf_init(&photo);
     sim_buf_append_base64(&photo, reniec_photo_jpeg, reniec_photo_jpeg_len);
-    xmlChar *foto = xmlNodeGetContent(find(datos, "foto"));
+    xmlChar *foto = xmlNodeGetContent(ath_find(datos, "foto"));
     ck_assert_str_eq((const char *)foto, photo.data);
     xmlFree(foto);
     sim_buf_free(&photo);
@@ -222,10 +177,10 @@ START_TEST(not_found_has_no_person)
     service_init(&s, sim_ok.port, "/padron/v2/ciudadano", 2000, NULL);
     outcome o;
     run_exchange(&s, "01234567", &o);
-    xmlNodePtr ret = checked_return(&o, "0001");
-    ck_assert_ptr_null(find(ret, "datosPersona"));
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0001");
+    ck_assert_ptr_null(ath_find(ret, "datosPersona"));
     char buf[128];
-    ck_assert_ptr_nonnull(strstr(text(ret, "deResultado", buf, sizeof buf), "no existe"));
+    ck_assert_ptr_nonnull(strstr(ath_text(ret, "deResultado", buf, sizeof buf), "no existe"));
     outcome_free(&o);
     ath_service_fini(&s);
 }
@@ -237,17 +192,17 @@ START_TEST(deceased_keeps_data_without_photo)
     service_init(&s, sim_ok.port, "/padron/v2/ciudadano", 2000, NULL);
     outcome o;
     run_exchange(&s, "44444444", &o);
-    xmlNodePtr ret = checked_return(&o, "0002");
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0002");
     reniec_ciudadano expected;
     reniec_consultar("44444444", &expected);
     char buf[160];
-    ck_assert_ptr_nonnull(strstr(text(ret, "deResultado", buf, sizeof buf),
+    ck_assert_ptr_nonnull(strstr(ath_text(ret, "deResultado", buf, sizeof buf),
                                  expected.fecha_fallecimiento));
-    xmlNodePtr datos = find(ret, "datosPersona");
-    ck_assert_str_eq(text(datos, "prenombres", buf, sizeof buf), expected.nombres);
-    ck_assert_str_eq(text(datos, "direccion", buf, sizeof buf), expected.direccion);
-    ck_assert_str_eq(text(datos, "restriccion", buf, sizeof buf), "FALLECIDO");
-    ck_assert_ptr_null(find(datos, "foto"));
+    xmlNodePtr datos = ath_find(ret, "datosPersona");
+    ck_assert_str_eq(ath_text(datos, "prenombres", buf, sizeof buf), expected.nombres);
+    ck_assert_str_eq(ath_text(datos, "direccion", buf, sizeof buf), expected.direccion);
+    ck_assert_str_eq(ath_text(datos, "restriccion", buf, sizeof buf), "FALLECIDO");
+    ck_assert_ptr_null(ath_find(datos, "foto"));
     outcome_free(&o);
     ath_service_fini(&s);
 }
@@ -259,14 +214,14 @@ START_TEST(restricted_gives_names_and_reason_only)
     service_init(&s, sim_ok.port, "/padron/v2/ciudadano", 2000, NULL);
     outcome o;
     run_exchange(&s, "55555555", &o);
-    xmlNodePtr ret = checked_return(&o, "0003");
-    xmlNodePtr datos = find(ret, "datosPersona");
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0003");
+    xmlNodePtr datos = ath_find(ret, "datosPersona");
     char buf[128];
-    ck_assert_ptr_nonnull(text(datos, "apPrimer", buf, sizeof buf));
-    ck_assert_ptr_nonnull(text(datos, "restriccion", buf, sizeof buf));
-    ck_assert_ptr_null(find(datos, "direccion"));
-    ck_assert_ptr_null(find(datos, "ubigeo"));
-    ck_assert_ptr_null(find(datos, "foto"));
+    ck_assert_ptr_nonnull(ath_text(datos, "apPrimer", buf, sizeof buf));
+    ck_assert_ptr_nonnull(ath_text(datos, "restriccion", buf, sizeof buf));
+    ck_assert_ptr_null(ath_find(datos, "direccion"));
+    ck_assert_ptr_null(ath_find(datos, "ubigeo"));
+    ck_assert_ptr_null(ath_find(datos, "foto"));
     outcome_free(&o);
     ath_service_fini(&s);
 }
@@ -278,13 +233,13 @@ START_TEST(refused_entity_and_maintenance_are_answers)
     service_init(&s, sim_ok.port, "/padron/v2/ciudadano", 2000, "BLOQUEADA");
     outcome o;
     run_exchange(&s, "45678912", &o);
-    ck_assert_ptr_null(find(checked_return(&o, "0005"), "datosPersona"));
+    ck_assert_ptr_null(ath_find(ath_checked_return(&contract, &o, "0005"), "datosPersona"));
     outcome_free(&o);
     ath_service_fini(&s);
 
     service_init(&s, sim_ok.port, "/padron/v2/ciudadano", 2000, NULL);
     run_exchange(&s, "99999999", &o);
-    checked_return(&o, "0999");
+    ath_checked_return(&contract, &o, "0999");
     outcome_free(&o);
     ath_service_fini(&s);
 }
@@ -376,9 +331,9 @@ static void *concurrent_worker(void *arg)
         run_exchange(w->s, dni, &o);
         reniec_ciudadano expected;
         reniec_consultar(dni, &expected);
-        xmlNodePtr ret = o.rc == PIDE_OK ? find(o.answer, "return") : NULL;
+        xmlNodePtr ret = o.rc == PIDE_OK ? ath_find(o.answer, "return") : NULL;
         char buf[64];
-        if (!ret || strcmp(text(find(ret, "datosPersona"), "prenombres", buf, sizeof buf),
+        if (!ret || strcmp(ath_text(ath_find(ret, "datosPersona"), "prenombres", buf, sizeof buf),
                            expected.nombres) != 0 || strcmp(o.ex.result_code, "0000") != 0)
             w->failures++;
         outcome_free(&o);
@@ -428,10 +383,5 @@ static Suite *reniec_adapter_suite(void)
 
 int main(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    SRunner *sr = srunner_create(reniec_adapter_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ath_run_suite(reniec_adapter_suite());
 }

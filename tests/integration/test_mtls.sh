@@ -37,6 +37,10 @@ assert_eq "20000000001|mtls|ok" \
   "member certificate: logged as the certificate's member, auth mtls"
 xmlsec1 --verify --trusted-pem "$PKI/ca.pem" "$T/ok.xml" >/dev/null 2>&1 \
   && pass "member certificate: response signature verifies" || fail "response signature"
+fingerprint=$(openssl x509 -in "$PKI/demo-client.pem" -outform DER | sha256sum | cut -d' ' -f1)
+assert_eq "$fingerprint" \
+  "$(log_sql "select client_cert_sha256 from exchange_log where exchange_id = '$id'")" \
+  "member certificate: its fingerprint is logged"
 
 assert_eq refused "$(tls_post none "$EX/reniec-consultar.xml" "$T/nocert.xml")" "no client certificate: refused at TLS"
 assert_eq refused "$(tls_post rogue-client "$EX/reniec-consultar.xml" "$T/rogue.xml")" "certificate from another CA: refused at TLS"

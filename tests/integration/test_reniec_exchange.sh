@@ -101,6 +101,26 @@ assert_not_contains "$T/logged-badpw.xml" "wrong" "bad-password: the wrong passw
 printf '<!DOCTYPE x [<!ENTITY a "aaaa">]><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><x>&a;</x></soap:Body></soap:Envelope>' > "$T/dtd.req"
 expect_fault dtd "$T/dtd.req" ReniecConsultaDni 500 Client.MalformedXml
 assert_contains "$T/dtd.xml" "DTD" "dtd: the fault says DTDs are refused"
+# Bodies over maxBodyBytes (1 MiB in the demo configuration) are refused unread.
+head -c 2000000 /dev/zero | tr '\0' 'a' > "$T/huge.req"
+status=$(soap_post ReniecConsultaDni "$T/huge.req" "$T/huge.xml")
+assert_eq 413 "$status" "oversized body: HTTP 413"
+assert_eq soap:Client.RequestTooLarge "$(xml_value "$T/huge.xml" faultcode)" "oversized body: Client.RequestTooLarge"
+id=$(exchange_id_of "$T/huge.xml")
+assert_eq "fault|Client.RequestTooLarge" \
+  "$(log_sql "select outcome, fault_code from exchange_log where exchange_id = '$id'")" \
+  "oversized body: logged"
+# The same without an announced length: a chunked body is cut off at the limit.
+status=$(curl -s -o "$T/huge-chunked.xml" -w '%{http_code}' -H 'Content-Type: text/xml' \
+  -H 'Transfer-Encoding: chunked' --data-binary @"$T/huge.req" "$GW_URL/services/ReniecConsultaDni")
+assert_eq 413 "$status" "oversized chunked body: HTTP 413"
+assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/xml' -H 'Transfer-Encoding: chunked' \
+  --data-binary @"$EX/reniec-consultar.xml" "$GW_URL/services/ReniecConsultaDni")" "a normal chunked request: 200"
+# A deeply nested body is refused by the parser's limits.
+{ printf '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+  for i in $(seq 1 100); do printf '<a>'; done; for i in $(seq 1 100); do printf '</a>'; done
+  printf '</soap:Body></soap:Envelope>'; } > "$T/deep.req"
+expect_fault deep "$T/deep.req" ReniecConsultaDni 500 Client.XmlLimitExceeded
 printf '<Envelope/>' > "$T/notsoap.req"
 expect_fault not-soap "$T/notsoap.req" ReniecConsultaDni 500 Client.NotSoap
 

@@ -13,7 +13,9 @@ if ! command -v valgrind >/dev/null; then
   echo "valgrind not installed: skipped"
   exit 0
 fi
-if nm -an "$GATEWAY_BIN" 2>/dev/null | grep -q __asan_init; then
+# (no pipe into grep -q here: with pipefail, its early exit would fail the producer)
+libs=$(ldd "$GATEWAY_BIN" 2>/dev/null || true)
+if [[ $libs == *libasan* ]]; then
   echo "this build uses AddressSanitizer, which valgrind cannot run: skipped"
   exit 0
 fi

@@ -45,6 +45,12 @@ id=$(exchange_id_of "$T/ok.xml")
 assert_eq "20000000001|wss-signature|ok|Trámite de prueba" \
   "$(log_sql "select client_member, auth_method, outcome, purpose from exchange_log where exchange_id = '$id'")" \
   "signed request: the signer is the logged caller"
+assert_eq "m-1|$(openssl x509 -in "$PKI/demo-client.pem" -outform DER | sha256sum | cut -d' ' -f1)" \
+  "$(log_sql "select message_id, client_cert_sha256 from exchange_log where exchange_id = '$id'")" \
+  "signed request: message id and signer fingerprint logged"
+assert_eq "$(xml_value "$req" SignatureValue | tr -d ' \n')" \
+  "$(log_sql "select request_signature_value from exchange_log where exchange_id = '$id'")" \
+  "signed request: the consumer's SignatureValue is logged (non-repudiation)"
 assert_contains "$T/ok.xml" "BinarySecurityToken" "the response is WS-Security signed"
 assert_contains "$T/ok.xml" "<pgw:id" "the response echoes the message id"
 stock_verify "$T/ok.xml" && pass "the response verifies with openssl + xmlsec1 (docs/wss.md)" \

@@ -8,32 +8,7 @@ set -euo pipefail
 
 SIM=${PJ_SIM:-${PIDE_BUILD_DIR:?PIDE_BUILD_DIR not set}/simulators/pj/pj-sim}
 PKI=${PIDE_TEST_PKI_DIR:?PIDE_TEST_PKI_DIR not set (ctest fixture pki)}
-[[ -x $SIM ]] || { echo "pj-sim not built: $SIM" >&2; exit 1; }
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok: $*"; }
-check_eq() { [[ $2 == "$3" ]] || fail "$1: expected '$3', got '$2'"; ok "$1"; }
-check_contains() { grep -qF -- "$2" "$1" || fail "$3: '$2' not in $(cat "$1")"; ok "$3"; }
-
-start_sim() { # NAME options...
-    local name=$1; shift
-    "$SIM" --port 0 --port-file "$WORK/$name.port" "$@" 2>"$WORK/$name.err" &
-    PIDS+=($!)
-    for _ in $(seq 100); do
-        [[ -s $WORK/$name.port ]] && break
-        sleep 0.05
-    done
-    [[ -s $WORK/$name.port ]] || fail "$name did not write its port file: $(cat "$WORK/$name.err")"
-    eval "PORT_$name=$(cat "$WORK/$name.port")"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/sim_lib.sh"
 
 NS='urn:pj:antecedentes:interno:v1'
 CT='application/soap+xml; charset=utf-8; action="urn:pj:antecedentes:interno:v1#ConsultaAntecedentes"'
@@ -64,21 +39,13 @@ attr() { xmllint --xpath "string(//*[local-name()='$2'][1]/@$3)" "$1" 2>/dev/nul
 # --- options -----------------------------------------------------------------------------------
 "$SIM" --help > "$WORK/help" || fail "--help exited non-zero"
 check_contains "$WORK/help" "--trusted-ca" "--help documents --trusted-ca"
-set +e
-"$SIM" --port 0 2> "$WORK/noca.err"; rc=$?
-set -e
-check_eq "no --trusted-ca: exit 2" "$rc" 2
+expect_exit 2 "no --trusted-ca: exit 2" "$WORK/noca.err" --port 0
 check_contains "$WORK/noca.err" "--trusted-ca FILE is required" "no --trusted-ca: says why"
-set +e
-"$SIM" --trusted-ca "$WORK/missing.pem" 2> "$WORK/badca.err"; rc=$?
-set -e
-check_eq "missing CA file: exit 2" "$rc" 2
+expect_exit 2 "missing CA file: exit 2" "$WORK/badca.err" --trusted-ca "$WORK/missing.pem"
 check_contains "$WORK/badca.err" "missing.pem" "missing CA file: names it"
 echo "not a certificate" > "$WORK/notcert.pem"
-set +e
-"$SIM" --trusted-ca "$WORK/notcert.pem" 2> "$WORK/notcert.err"; rc=$?
-set -e
-check_eq "CA file without certificates: exit 2" "$rc" 2
+expect_exit 2 "CA file without certificates: exit 2" "$WORK/notcert.err" \
+    --trusted-ca "$WORK/notcert.pem"
 check_contains "$WORK/notcert.err" "no PEM certificate" "CA file without certificates: says why"
 
 start_sim main --trusted-ca "$PKI/ca.pem"

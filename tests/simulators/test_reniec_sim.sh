@@ -5,32 +5,7 @@
 set -euo pipefail
 
 SIM=${RENIEC_SIM:-${PIDE_BUILD_DIR:?PIDE_BUILD_DIR not set}/simulators/reniec/reniec-sim}
-[[ -x $SIM ]] || { echo "reniec-sim not built: $SIM" >&2; exit 1; }
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-check_eq() { [[ $2 == "$3" ]] || fail "$1: expected '$3', got '$2'"; }
-
-# start_sim NAME [options...]: starts the simulator, waits for its port file, sets PORT_<NAME>.
-start_sim() {
-    local name=$1; shift
-    "$SIM" --port 0 --port-file "$WORK/$name.port" "$@" 2>"$WORK/$name.err" &
-    PIDS+=($!)
-    eval "PID_$name=$!"
-    for _ in $(seq 100); do
-        [[ -s $WORK/$name.port ]] && break
-        sleep 0.05
-    done
-    [[ -s $WORK/$name.port ]] || fail "$name did not write its port file: $(cat "$WORK/$name.err")"
-    eval "PORT_$name=$(cat "$WORK/$name.port")"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/sim_lib.sh"
 
 ACTION='SOAPAction: "urn:reniec:padron:interno:v2#ConsultarCiudadano"'
 request() { # DNI [ENTITY]
@@ -120,20 +95,11 @@ t=$(curl -s -o /dev/null -w '%{time_total}' -H 'Content-Type: text/xml' -H "$ACT
 awk -v t="$t" 'BEGIN { exit !(t >= 0.29) }' || fail "--latency-ms 300 answered in ${t}s"
 
 # Option errors exit 2 with a message naming the option.
-set +e
-"$SIM" --error-rate 2 2>"$WORK/opt.err"; rc=$?
-set -e
-check_eq "bad option exit" "$rc" 2
+expect_exit 2 "bad option exit" "$WORK/opt.err" --error-rate 2
 grep -q -- '--error-rate' "$WORK/opt.err" || fail "bad option message: $(cat "$WORK/opt.err")"
 "$SIM" --help | grep -q -- '--port-file' || fail "--help lacks --port-file"
 
 # SIGTERM stops it cleanly (exit 0), even with a keep-alive connection open.
-exec 4<>"/dev/tcp/127.0.0.1/$P"
-kill -TERM "$PID_main"
-set +e
-wait "$PID_main"; rc=$?
-set -e
-exec 4<&-
-check_eq "exit status after SIGTERM" "$rc" 0
+expect_clean_sigterm main
 
 echo "test_reniec_sim: all checks passed"

@@ -85,6 +85,8 @@ static const struct bad_case {
     {"bad-url.xml", 14,
      "endpoint url 'ftp://127.0.0.1/padron' must start with http:// or https://"},
     {"bad-port.xml", 4, "listen port 70000 is out of range 0..65535"},
+    {"bad-plain-public.xml", 4,
+     "the plain HTTP listener must be on a loopback address, not '0.0.0.0'"},
     {"bad-not-well-formed.xml", 5, "not well-formed XML: "},
     {"bad-hash.xml", 9, "malformed passwordHash: password hash must start with"},
     {"bad-ruc.xml", 8, "member id '2000000001' is not a RUC (11 digits)"},
@@ -239,7 +241,7 @@ START_TEST(test_absolute_paths_and_explicit_values_are_kept)
     char dir[64], path[128], err[1024] = "", fixture[PATH_MAX + 64];
     in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
     char *body = config_text(
-             CONFIG_TEMPLATE("<listen address=\"0.0.0.0\" port=\"9443\" workers=\"4\"/>\n",
+             CONFIG_TEMPLATE("<listen address=\"127.0.0.2\" port=\"9443\" workers=\"4\"/>\n",
                              "<database conninfo=\"dbname=pide\" passwordFile=\"/run/pw\" "
                              "batchMax=\"32\"/>\n",
                              "wsdl=\"%s.wsdl\" schema=\"%s.xsd\" legacyCredentials=\"1\"",
@@ -250,7 +252,7 @@ START_TEST(test_absolute_paths_and_explicit_values_are_kept)
     gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
     remove_config(dir, path);
     ck_assert_msg(st == GW_OK, "%s", err);
-    ck_assert_str_eq(cfg->listen_address, "0.0.0.0");
+    ck_assert_str_eq(cfg->listen_address, "127.0.0.2");
     ck_assert_int_eq(cfg->listen_port, 9443);
     ck_assert_int_eq(cfg->workers, 4);
     ck_assert_int_eq(cfg->log_batch_max, 32);

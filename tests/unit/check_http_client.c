@@ -26,6 +26,8 @@ typedef enum server_mode {
     ANSWER,            /* answer every request, keep the connection open */
     ANSWER_THEN_CLOSE, /* answer (announcing keep-alive), then close the connection */
     NEVER_ANSWER,      /* read the request and stay silent */
+    DROP_SECOND,       /* answer a connection's first request; close it on the second, unanswered:
+                          the provider's idle close racing with the client's next request */
 } server_mode;
 
 typedef struct test_server {
@@ -113,7 +115,10 @@ static void *server_main(void *arg)
         if (fd < 0)
             continue;
         atomic_fetch_add(&srv->accepts, 1);
+        int served = 0;
         while (read_request(srv, fd)) {
+            if (srv->mode == DROP_SECOND && served++ == 1)
+                break;
             if (srv->mode == NEVER_ANSWER) {
                 wait_readable(srv, -1); /* until told to stop */
                 break;
@@ -291,6 +296,7 @@ END_TEST
 
 START_TEST(closed_keep_alive_connection_is_reopened)
 {
+    /* The provider closes between calls: the next call goes out on a new connection. */
     test_server srv;
     server_start(&srv, ANSWER_THEN_CLOSE, 200, "text/xml", "<ok/>");
     for (int i = 0; i < 3; i++) {
@@ -298,10 +304,28 @@ START_TEST(closed_keep_alive_connection_is_reopened)
         gw_status st = get(url_of(&srv, "/c"), 2000, &resp);
         ck_assert_msg(st == GW_OK, "call %d: %s: %s", i, gw_status_name(st), err);
         ck_assert_str_eq(resp.body, "<ok/>");
-        /* let the server's close reach the client's socket before the next call */
-        usleep(50 * 1000);
+        usleep(50 * 1000); /* let the close reach the client's socket */
     }
     ck_assert_int_eq(atomic_load(&srv.requests), 3);
+    ck_assert_int_eq(atomic_load(&srv.accepts), 3);
+    server_stop(&srv);
+}
+END_TEST
+
+START_TEST(request_lost_on_closing_connection_is_retried)
+{
+    /* The provider closes the kept-alive connection just as the request arrives: the client
+     * only sees the close after sending, and must retry once on a fresh connection. */
+    test_server srv;
+    server_start(&srv, DROP_SECOND, 200, "text/xml", "<ok/>");
+    for (int i = 0; i < 3; i++) {
+        pide_http_response resp;
+        gw_status st = get(url_of(&srv, "/r"), 2000, &resp);
+        ck_assert_msg(st == GW_OK, "call %d: %s: %s", i, gw_status_name(st), err);
+        ck_assert_str_eq(resp.body, "<ok/>");
+    }
+    /* calls 2 and 3 were each sent twice: dropped on the old connection, answered on a new one */
+    ck_assert_int_eq(atomic_load(&srv.requests), 5);
     ck_assert_int_eq(atomic_load(&srv.accepts), 3);
     server_stop(&srv);
 }
@@ -356,6 +380,7 @@ static Suite *http_client_suite(void)
     tcase_add_test(tc, no_url_is_unavailable);
     tcase_add_test(tc, keep_alive_reuses_one_connection);
     tcase_add_test(tc, closed_keep_alive_connection_is_reopened);
+    tcase_add_test(tc, request_lost_on_closing_connection_is_retried);
     tcase_add_test(tc, post_body_and_action_arrive_as_sent);
     tcase_add_test(tc, quoted_action_is_quoted_once);
     suite_add_tcase(s, tc);
