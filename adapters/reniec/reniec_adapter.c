@@ -266,7 +266,7 @@ fail:
     return rc;
 }
 
-static pide_result reniec_handle(void *instance, pide_exchange *ex, const pide_call *call)
+static pide_result consult_padron(void *instance, pide_exchange *ex, const pide_call *call)
 {
     const reniec_instance *in = instance;
     const pide_host_api *host = in->host;
@@ -345,6 +345,19 @@ static pide_result reniec_handle(void *instance, pide_exchange *ex, const pide_c
     host->set_result_code(ex, co_resultado);
 done:
     xmlFreeDoc(answer);
+    return rc;
+}
+
+/* coResultado for "the service is not available": what RENIEC's contract says when the padrón
+ * cannot answer, sent in the Fault's detail beside the gateway's own code. */
+#define CO_SERVICE_UNAVAILABLE "0999"
+
+static pide_result reniec_handle(void *instance, pide_exchange *ex, const pide_call *call)
+{
+    pide_result rc = consult_padron(instance, ex, call);
+    if (rc == PIDE_ERR_PROVIDER_TIMEOUT || rc == PIDE_ERR_PROVIDER_UNAVAILABLE ||
+        rc == PIDE_ERR_PROVIDER_BAD_RESPONSE)
+        ((const reniec_instance *)instance)->host->set_result_code(ex, CO_SERVICE_UNAVAILABLE);
     return rc;
 }
 

@@ -3,7 +3,7 @@
  */
 #include "sim_pick.h"
 
-bool sim_key_is_digits(const char *s, size_t digits)
+bool sim_is_digits(const char *s, size_t digits)
 {
     if (!s)
         return false;

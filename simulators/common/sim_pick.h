@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* s is exactly `digits` ASCII digits (NULL is not). */
-bool sim_key_is_digits(const char *s, size_t digits);
+/* s is exactly `digits` ASCII digits, NULL is not: a key, or another identifier (a RUC). */
+bool sim_is_digits(const char *s, size_t digits);
 /* The starting state of key's stream: FNV-1a 64 of its bytes. */
 uint64_t sim_pick_seed(const char *key);
 /* The next pick of the stream (splitmix64): well mixed even from neighbouring seeds. */

@@ -128,7 +128,7 @@ static void fill_card(const char *numero, migra_resultado r, migra_carne *c)
 
 migra_resultado migra_consultar(const char *numero, migra_carne *out)
 {
-    if (!sim_key_is_digits(numero, 9))
+    if (!sim_is_digits(numero, 9))
         return MIGRA_NUMERO_INVALIDO;
     if (strcmp(numero, "999999999") == 0)
         return MIGRA_MANTENIMIENTO;

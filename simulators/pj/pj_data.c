@@ -111,7 +111,7 @@ static void make_condena(uint64_t *state, pj_condena *c)
 pj_resultado pj_consultar(const char *dni, pj_consulta *out)
 {
     memset(out, 0, sizeof *out);
-    if (!sim_key_is_digits(dni, 8))
+    if (!sim_is_digits(dni, 8))
         return PJ_DOCUMENTO_INVALIDO;
     memcpy(out->dni, dni, 9);
     if (dni[0] == '0')

@@ -18,6 +18,7 @@
 #include "pj_data.h"
 #include "pj_protocol.h"
 #include "sim_buf.h"
+#include "sim_pick.h"
 #include "sim_server.h"
 #include "sim_soap.h"
 #include "xml_sign.h"
@@ -161,16 +162,6 @@ static void write_garbage(sim_response *resp)
                        "ORA-03113: end-of-file on communication channel\n");
 }
 
-static bool is_digits(const char *s, size_t n)
-{
-    if (!s || strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 static void handle_request(void *ctx, const sim_request *req, sim_response *resp)
 {
     const pj_sim *sim = ctx;
@@ -228,7 +219,7 @@ static void handle_request(void *ctx, const sim_request *req, sim_response *resp
     xmlNodePtr motivo_el = ap_child(consultante, "motivo");
     ruc = ruc_el ? xmlNodeGetContent(ruc_el) : NULL;
     motivo = motivo_el ? xmlNodeGetContent(motivo_el) : NULL;
-    if (!is_digits((const char *)ruc, 11) || !motivo || !motivo[0]) {
+    if (!sim_is_digits((const char *)ruc, 11) || !motivo || !motivo[0]) {
         sim_soap_fault(resp, SIM_SOAP_12, true,
                        "env:Header requiere ap:Consultante con ap:rucEntidad (11 digitos) y "
                        "ap:motivo");

@@ -125,7 +125,7 @@ static void fill_person(const char *dni, reniec_ciudadano *c)
 reniec_estado reniec_consultar(const char *dni, reniec_ciudadano *out)
 {
     memset(out, 0, sizeof *out);
-    if (!sim_key_is_digits(dni, 8))
+    if (!sim_is_digits(dni, 8))
         return RENIEC_ESTADO_DNI_INVALIDO;
     if (dni[0] == '0')
         return RENIEC_ESTADO_NO_EXISTE;

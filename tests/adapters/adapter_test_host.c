@@ -571,6 +571,37 @@ xmlNodePtr ath_checked_return(const ath_contract *contract, const ath_outcome *o
     return ret;
 }
 
+typedef struct concurrent_worker {
+    ath_service *s;
+    int first, count, failures;
+    ath_exchange_ok exchange_ok;
+} concurrent_worker;
+
+static void *run_worker(void *arg)
+{
+    concurrent_worker *w = arg;
+    for (int n = w->first; n < w->first + w->count; n++)
+        if (!w->exchange_ok(w->s, n))
+            w->failures++;
+    return NULL;
+}
+
+void ath_assert_concurrent(ath_service *s, const int first[4], int per_thread,
+                           ath_exchange_ok exchange_ok)
+{
+    concurrent_worker w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (concurrent_worker){.s = s, .first = first[i], .count = per_thread,
+                                   .exchange_ok = exchange_ok};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, run_worker, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(w[i].failures, 0);
+    }
+}
+
 int ath_run_suite(Suite *suite)
 {
     signal(SIGPIPE, SIG_IGN);

@@ -139,6 +139,16 @@ typedef struct ath_contract {
 xmlNodePtr ath_checked_return(const ath_contract *contract, const ath_outcome *o,
                               const char *code);
 
+/* One exchange of a concurrency test, for key n (the test turns it into a document number):
+ * true when the answer is right. */
+typedef bool (*ath_exchange_ok)(ath_service *s, int n);
+
+/* handle() runs concurrently with one instance in the gateway: runs 4 threads at once on s,
+ * thread i checking keys first[i] .. first[i] + per_thread - 1, and asserts that every exchange
+ * was right. */
+void ath_assert_concurrent(ath_service *s, const int first[4], int per_thread,
+                           ath_exchange_ok exchange_ok);
+
 /* Runs the suite with SIGPIPE ignored (a provider may close its end first); returns the exit
  * status for main(). */
 int ath_run_suite(Suite *suite);

@@ -9,7 +9,6 @@
  */
 #include <check.h>
 #include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,43 +275,28 @@ START_TEST(bad_configuration_is_refused)
 }
 END_TEST
 
-/* handle() runs concurrently with one instance in the gateway. */
-typedef struct worker { ath_service *s; int first; int failures; } worker;
-
-static void *concurrent_worker(void *arg)
+static bool card_answer_ok(ath_service *s, int n)
 {
-    worker *w = arg;
-    for (int i = 0; i < 100; i++) {
-        char numero[10];
-        snprintf(numero, sizeof numero, "%09d", w->first + i);
-        ath_outcome o;
-        run(w->s, numero, "CE", "20000000001", &o);
-        migra_carne expected;
-        migra_consultar(numero, &expected);
-        xmlNodePtr ret = o.rc == PIDE_OK ? ath_find(o.answer, "return") : NULL;
-        char buf[64];
-        if (!ret || strcmp(ath_text(ret, "strNombres", buf, sizeof buf), expected.nombres) != 0 ||
-            strcmp(o.ex.result_code, "0000") != 0)
-            w->failures++;
-        ath_outcome_free(&o);
-    }
-    return NULL;
+    char numero[10];
+    snprintf(numero, sizeof numero, "%09d", n);
+    ath_outcome o;
+    run(s, numero, "CE", "20000000001", &o);
+    migra_carne expected;
+    migra_consultar(numero, &expected);
+    xmlNodePtr ret = o.rc == PIDE_OK ? ath_find(o.answer, "return") : NULL;
+    char buf[64];
+    bool ok = ret && strcmp(ath_text(ret, "strNombres", buf, sizeof buf), expected.nombres) == 0 &&
+              strcmp(o.ex.result_code, "0000") == 0;
+    ath_outcome_free(&o);
+    return ok;
 }
 
 START_TEST(concurrent_exchanges_do_not_interfere)
 {
     ath_service s;
     service_init(&s, sim_ok.port, CARNES, 5000);
-    worker w[4];
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++) {
-        w[i] = (worker){.s = &s, .first = 200000000 + i * 1000};
-        pthread_create(&t[i], NULL, concurrent_worker, &w[i]);
-    }
-    for (int i = 0; i < 4; i++) {
-        pthread_join(t[i], NULL);
-        ck_assert_int_eq(w[i].failures, 0);
-    }
+    static const int first[4] = {200000000, 200001000, 200002000, 200003000};
+    ath_assert_concurrent(&s, first, 100, card_answer_ok);
     ath_service_fini(&s);
 }
 END_TEST

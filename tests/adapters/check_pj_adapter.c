@@ -9,7 +9,6 @@
  */
 #include <check.h>
 #include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -395,48 +394,32 @@ START_TEST(bad_configuration_is_refused)
 }
 END_TEST
 
-/* handle() runs concurrently with one instance in the gateway. */
-typedef struct worker { ath_service *s; int first; int failures; } worker;
-
-static void *concurrent_worker(void *arg)
+static bool record_answer_ok(ath_service *s, int n)
 {
-    worker *w = arg;
-    for (int i = 0; i < 25; i++) {
-        char dni[9];
-        snprintf(dni, sizeof dni, "%08d", w->first + i);
-        pj_consulta expected;
-        const char *code = pj_consultar(dni, &expected) == PJ_CON_REGISTRO ? "0001" : "0000";
-        ath_outcome o;
-        run_exchange(w->s, dni, &o);
-        xmlNodePtr ret = o.rc == PIDE_OK ? ath_find(o.answer, "return") : NULL;
-        char got_dni[16] = "", got_code[8] = "";
-        if (ret) {
-            ath_text(ret, "xDni", got_dni, sizeof got_dni);
-            ath_text(ret, "coResultado", got_code, sizeof got_code);
-        }
-        if (strcmp(got_dni, dni) != 0 || strcmp(got_code, code) != 0 ||
-            strcmp(o.ex.result_code, code) != 0)
-            w->failures++;
-        ath_outcome_free(&o);
+    char dni[9];
+    snprintf(dni, sizeof dni, "%08d", n);
+    pj_consulta expected;
+    const char *code = pj_consultar(dni, &expected) == PJ_CON_REGISTRO ? "0001" : "0000";
+    ath_outcome o;
+    run_exchange(s, dni, &o);
+    xmlNodePtr ret = o.rc == PIDE_OK ? ath_find(o.answer, "return") : NULL;
+    char got_dni[16] = "", got_code[8] = "";
+    if (ret) {
+        ath_text(ret, "xDni", got_dni, sizeof got_dni);
+        ath_text(ret, "coResultado", got_code, sizeof got_code);
     }
-    return NULL;
+    bool ok = strcmp(got_dni, dni) == 0 && strcmp(got_code, code) == 0 &&
+              strcmp(o.ex.result_code, code) == 0;
+    ath_outcome_free(&o);
+    return ok;
 }
 
 START_TEST(concurrent_exchanges_do_not_interfere)
 {
     ath_service s;
     service_init(&s, sim_ok.port, PJ_PATH, 5000);
-    worker w[4];
-    pthread_t t[4];
     static const int first[4] = {66660100, 45000000, 77770500, 30000000};
-    for (int i = 0; i < 4; i++) {
-        w[i] = (worker){.s = &s, .first = first[i]};
-        pthread_create(&t[i], NULL, concurrent_worker, &w[i]);
-    }
-    for (int i = 0; i < 4; i++) {
-        pthread_join(t[i], NULL);
-        ck_assert_int_eq(w[i].failures, 0);
-    }
+    ath_assert_concurrent(&s, first, 25, record_answer_ok);
     ath_service_fini(&s);
 }
 END_TEST

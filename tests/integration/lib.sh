@@ -21,10 +21,19 @@ stop_all() {
 on_exit() {
   local rc=$?
   stop_all
+  # Under ENABLE_SANITIZERS a report from the gateway only lands in its log: make it a failure.
+  if [ -f "$T/gateway.log" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T/gateway.log"; then
+    echo "FAIL: the gateway reported a sanitizer error (see $T/gateway.log)" >&2
+    failures=$((failures + 1))
+    rc=99
+  fi
   if [ "$rc" -ne 0 ] || [ "$failures" -ne 0 ]; then
     echo "--- logs kept in $T"
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "--- $f (tail)"; tail -n 30 "$f"; }; done
   fi
+  # Otherwise the script's own exit status stands (a trap that does not exit keeps it).
+  [ "$rc" -eq 99 ] && exit 99
+  return 0
 }
 trap on_exit EXIT
 
