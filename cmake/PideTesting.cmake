@@ -19,10 +19,12 @@ set(PIDE_TEST_ENV
   "CK_DEFAULT_TIMEOUT=60")
 
 # pide_add_check_test(NAME <name> SOURCES <files...> [LIBS <targets...>] [FIXTURES <f...>])
-# A Check unit test binary run by ctest.
+# A Check unit test binary run by ctest. tests/lib (check_run.h: the suite runner every test's
+# main() uses) is on its include path.
 function(pide_add_check_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS;FIXTURES" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
+  target_include_directories(${T_NAME} PRIVATE ${CMAKE_SOURCE_DIR}/tests/lib)
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} PkgConfig::CHECK)
   add_test(NAME ${T_NAME} COMMAND ${T_NAME})
   set_tests_properties(${T_NAME} PROPERTIES ENVIRONMENT "${PIDE_TEST_ENV}" TIMEOUT 300)

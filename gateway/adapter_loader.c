@@ -41,19 +41,6 @@ struct gw_adapter_registry {
     size_t module_count;
 };
 
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- one plugin ---------------------------------------------------------------------------- */
 
 /* Each check in the order the loader applies them; the first failure is the one reported, so
@@ -62,35 +49,35 @@ static gw_status check_descriptor(const char *path, const pide_adapter *d, char 
                                   size_t errlen)
 {
     if (!d) {
-        set_error(err, errlen, "%s: entry point returned NULL", path);
+        gw_set_error(err, errlen, "%s: entry point returned NULL", path);
         return GW_ERR_ABI;
     }
     if (d->abi_version != PIDE_ADAPTER_ABI_VERSION) {
-        set_error(err, errlen, "%s: ABI version %u, this gateway speaks %u", path,
+        gw_set_error(err, errlen, "%s: ABI version %u, this gateway speaks %u", path,
                   (unsigned)d->abi_version, (unsigned)PIDE_ADAPTER_ABI_VERSION);
         return GW_ERR_ABI;
     }
     /* Larger is fine: a later minor revision appended members we do not read. */
     if (d->struct_size < sizeof(pide_adapter)) {
-        set_error(err, errlen, "%s: descriptor size %u smaller than the %zu bytes of ABI %u",
+        gw_set_error(err, errlen, "%s: descriptor size %u smaller than the %zu bytes of ABI %u",
                   path, (unsigned)d->struct_size, sizeof(pide_adapter),
                   (unsigned)PIDE_ADAPTER_ABI_VERSION);
         return GW_ERR_ABI;
     }
     if (!d->name || !d->name[0]) {
-        set_error(err, errlen, "%s: no name", path);
+        gw_set_error(err, errlen, "%s: no name", path);
         return GW_ERR_ABI;
     }
     if (!d->operations || !d->operations[0]) {
-        set_error(err, errlen, "%s: no operations", path);
+        gw_set_error(err, errlen, "%s: no operations", path);
         return GW_ERR_ABI;
     }
     if (!d->handle) {
-        set_error(err, errlen, "%s: handle() is NULL", path);
+        gw_set_error(err, errlen, "%s: handle() is NULL", path);
         return GW_ERR_ABI;
     }
     if (!d->init) {
-        set_error(err, errlen, "%s: init() is NULL", path);
+        gw_set_error(err, errlen, "%s: init() is NULL", path);
         return GW_ERR_ABI;
     }
     return GW_OK;
@@ -102,12 +89,12 @@ gw_status gw_adapter_load(const char *path, gw_adapter_module **out, char *err, 
     gw_adapter_module *m = NULL;
 
     if (!path || !out) {
-        set_error(err, errlen, "gw_adapter_load: path and out are required");
+        gw_set_error(err, errlen, "gw_adapter_load: path and out are required");
         return GW_ERR_INVALID_ARG;
     }
     *out = NULL;
     if (!strchr(path, '/')) {
-        set_error(err, errlen,
+        gw_set_error(err, errlen,
                   "%s: not a path (a bare name would be searched for in the system's library "
                   "path; write ./%s)", path, path);
         return GW_ERR_INVALID_ARG;
@@ -115,7 +102,7 @@ gw_status gw_adapter_load(const char *path, gw_adapter_module **out, char *err, 
 
     m = calloc(1, sizeof(*m));
     if (!m || !(m->path = strdup(path))) {
-        set_error(err, errlen, "%s: out of memory", path);
+        gw_set_error(err, errlen, "%s: out of memory", path);
         st = GW_ERR_NOMEM;
         goto fail;
     }
@@ -125,7 +112,7 @@ gw_status gw_adapter_load(const char *path, gw_adapter_module **out, char *err, 
     m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!m->dl) {
         const char *why = dlerror();
-        set_error(err, errlen, "%s: dlopen failed: %s", path, why ? why : "unknown error");
+        gw_set_error(err, errlen, "%s: dlopen failed: %s", path, why ? why : "unknown error");
         st = GW_ERR_ABI;
         goto fail;
     }
@@ -133,7 +120,7 @@ gw_status gw_adapter_load(const char *path, gw_adapter_module **out, char *err, 
     dlerror();
     void *sym = dlsym(m->dl, PIDE_ADAPTER_ENTRY_SYMBOL);
     if (!sym) {
-        set_error(err, errlen, "%s: missing symbol %s", path, PIDE_ADAPTER_ENTRY_SYMBOL);
+        gw_set_error(err, errlen, "%s: missing symbol %s", path, PIDE_ADAPTER_ENTRY_SYMBOL);
         st = GW_ERR_ABI;
         goto fail;
     }
@@ -251,7 +238,7 @@ static gw_status index_services(gw_adapter_registry *reg, const gw_config *cfg, 
         const gw_service_config *earlier = later == a ? b : a;
         char where[512];
         locate_service(where, sizeof(where), cfg, later);
-        set_error(err, errlen, "%s: duplicate service name (first declared at line %d)", where,
+        gw_set_error(err, errlen, "%s: duplicate service name (first declared at line %d)", where,
                   earlier->line);
         return GW_ERR_CONFIG;
     }
@@ -279,27 +266,27 @@ static gw_status module_for_service(gw_adapter_registry *reg, const gw_config *c
     locate_service(where, sizeof(where), cfg, svc);
     if (asprintf(&path, "%s/pide_adapter_%s.so", cfg->adapter_dir, svc->adapter) < 0) {
         path = NULL;
-        set_error(err, errlen, "%s: out of memory", where);
+        gw_set_error(err, errlen, "%s: out of memory", where);
         st = GW_ERR_NOMEM;
         goto fail;
     }
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        set_error(err, errlen, "%s: adapter '%s' has no file %s (%s)", where, svc->adapter, path,
+        gw_set_error(err, errlen, "%s: adapter '%s' has no file %s (%s)", where, svc->adapter, path,
                   strerror(errno));
         st = GW_ERR_CONFIG;
         goto fail;
     }
     st = gw_adapter_load(path, &module, why, sizeof(why));
     if (st != GW_OK) {
-        set_error(err, errlen, "%s: %s", where, why);
+        gw_set_error(err, errlen, "%s: %s", where, why);
         goto fail;
     }
     const char *declared = module->adapter->name;
     for (size_t i = 0; i < reg->module_count; i++) {
         const gw_adapter_module *other = reg->modules[i].module;
         if (strcmp(other->adapter->name, declared) == 0) {
-            set_error(err, errlen, "%s: %s: duplicate adapter name '%s', already declared by %s",
+            gw_set_error(err, errlen, "%s: %s: duplicate adapter name '%s', already declared by %s",
                       where, path, declared, other->path);
             st = GW_ERR_CONFIG;
             goto fail;
@@ -308,7 +295,7 @@ static gw_status module_for_service(gw_adapter_registry *reg, const gw_config *c
     registry_module *slot = &reg->modules[reg->module_count];
     slot->config_name = gw_arena_strdup(&reg->memory, svc->adapter);
     if (!slot->config_name) {
-        set_error(err, errlen, "%s: out of memory", where);
+        gw_set_error(err, errlen, "%s: out of memory", where);
         st = GW_ERR_NOMEM;
         goto fail;
     }
@@ -342,7 +329,7 @@ static gw_status bind_service(gw_adapter_registry *reg, const gw_config *cfg,
     if (r != PIDE_OK) {
         char where[512];
         locate_service(where, sizeof(where), cfg, entry->source);
-        set_error(err, errlen, "%s: %s: init() failed: %s", where, module->path,
+        gw_set_error(err, errlen, "%s: %s: init() failed: %s", where, module->path,
                   gw_pide_result_name(r));
         return r == PIDE_ERR_NOMEM ? GW_ERR_NOMEM : GW_ERR_CONFIG;
     }
@@ -358,12 +345,12 @@ gw_status gw_adapter_registry_open(const gw_config *cfg, const pide_host_api *ho
     gw_adapter_registry *reg = NULL;
 
     if (!cfg || !host || !out) {
-        set_error(err, errlen, "gw_adapter_registry_open: cfg, host and out are required");
+        gw_set_error(err, errlen, "gw_adapter_registry_open: cfg, host and out are required");
         return GW_ERR_INVALID_ARG;
     }
     *out = NULL;
     if (cfg->service_count > 0 && (!cfg->adapter_dir || !cfg->adapter_dir[0])) {
-        set_error(err, errlen, "%s: no adapter directory configured",
+        gw_set_error(err, errlen, "%s: no adapter directory configured",
                   cfg->path ? cfg->path : "configuration");
         return GW_ERR_CONFIG;
     }
@@ -388,13 +375,13 @@ gw_status gw_adapter_registry_open(const gw_config *cfg, const pide_host_api *ho
         entry->source = svc;
         if (!svc->name || !svc->name[0]) {
             locate_service(where, sizeof(where), cfg, svc);
-            set_error(err, errlen, "%s: a service has no name", where);
+            gw_set_error(err, errlen, "%s: a service has no name", where);
             st = GW_ERR_CONFIG;
             goto fail;
         }
         if (!adapter_name_is_safe(svc->adapter)) {
             locate_service(where, sizeof(where), cfg, svc);
-            set_error(err, errlen,
+            gw_set_error(err, errlen,
                       "%s: adapter name '%s' must be letters, digits, '_' or '-'", where,
                       svc->adapter ? svc->adapter : "");
             st = GW_ERR_CONFIG;
@@ -418,7 +405,7 @@ gw_status gw_adapter_registry_open(const gw_config *cfg, const pide_host_api *ho
     return GW_OK;
 
 nomem:
-    set_error(err, errlen, "%s: out of memory while loading adapters",
+    gw_set_error(err, errlen, "%s: out of memory while loading adapters",
               cfg->path ? cfg->path : "configuration");
     st = GW_ERR_NOMEM;
 fail:

@@ -40,19 +40,6 @@ struct gw_standalone {
     int *handle_called;
 };
 
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_error(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (!err || !errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static pide_result recording_handle(void *instance, pide_exchange *ex, const pide_call *call)
 {
     gw_standalone *s = instance;
@@ -68,14 +55,14 @@ static gw_status load_schema(gw_standalone *s, const char *path, char *err, size
     gw_xml_first_error fe = {.default_file = "schema"};
     xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
     if (!pc) {
-        set_error(err, errlen, "%s: cannot create a schema parser", path);
+        gw_set_error(err, errlen, "%s: cannot create a schema parser", path);
         return GW_ERR_NOMEM;
     }
     xmlSchemaSetParserStructuredErrors(pc, gw_xml_keep_first_error, &fe);
     s->service.schema = xmlSchemaParse(pc);
     xmlSchemaFreeParserCtxt(pc);
     if (!s->service.schema) {
-        set_error(err, errlen, "%s: not a usable XML Schema: %s", path,
+        gw_set_error(err, errlen, "%s: not a usable XML Schema: %s", path,
                   fe.seen ? fe.text : "unreadable");
         return GW_ERR_CONFIG;
     }
@@ -148,7 +135,7 @@ gw_status gw_standalone_open(const pide_adapter *adapter, const gw_standalone_se
 {
     gw_status st = GW_ERR_NOMEM;
     if (!adapter || !svc || !out) {
-        set_error(err, errlen, "gw_standalone_open: adapter, service and out are required");
+        gw_set_error(err, errlen, "gw_standalone_open: adapter, service and out are required");
         return GW_ERR_INVALID_ARG;
     }
     *out = NULL;
@@ -200,7 +187,7 @@ gw_status gw_standalone_open(const pide_adapter *adapter, const gw_standalone_se
     if (init_result)
         *init_result = r;
     if (r != PIDE_OK) {
-        set_error(err, errlen, "service '%s': init() failed: %s", s->config.name,
+        gw_set_error(err, errlen, "service '%s': init() failed: %s", s->config.name,
                   gw_pide_result_name(r));
         st = r == PIDE_ERR_NOMEM ? GW_ERR_NOMEM : GW_ERR_CONFIG;
         goto fail;
@@ -210,7 +197,7 @@ gw_status gw_standalone_open(const pide_adapter *adapter, const gw_standalone_se
     return GW_OK;
 
 nomem:
-    set_error(err, errlen, "out of memory while setting up a standalone exchange");
+    gw_set_error(err, errlen, "out of memory while setting up a standalone exchange");
     st = GW_ERR_NOMEM;
 fail:
     gw_standalone_close(s);

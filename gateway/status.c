@@ -1,6 +1,9 @@
 /* status.c — one table maps each gw_status to its name, message, Fault code and HTTP status. */
 #include "status.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 struct status_info {
     const char *name;
     const char *fault_code;
@@ -77,3 +80,13 @@ const char *gw_status_name(gw_status st) { return status_lookup(st)->name; }
 const char *gw_status_message(gw_status st) { return status_lookup(st)->message; }
 const char *gw_status_fault_code(gw_status st) { return status_lookup(st)->fault_code; }
 int gw_status_http_code(gw_status st) { return status_lookup(st)->http_code; }
+
+void gw_set_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}

@@ -8,6 +8,8 @@
 #ifndef PIDE_GW_STATUS_H
 #define PIDE_GW_STATUS_H
 
+#include <stddef.h>
+
 typedef enum gw_status {
     GW_OK = 0,
     GW_ERR_NOMEM,
@@ -50,5 +52,10 @@ const char *gw_status_message(gw_status st);
 const char *gw_status_fault_code(gw_status st);
 /* The HTTP status a Fault for this code is sent with (SOAP 1.1: 500, 4xx for HTTP-level). */
 int gw_status_http_code(gw_status st);
+
+/* printf into a caller's error buffer (err may be NULL or errlen 0: nothing is written). Every
+ * function that explains a failure takes (char *err, size_t errlen) and fills it with this. */
+void gw_set_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -43,18 +43,6 @@
  * unauthenticated sender can make us do before the signature is checked. */
 #define MAX_REFERENCES 32
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static int is_element(const xmlNode *n, const char *name, const char *ns)
 {
     return n != NULL && n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, BAD_CAST name) &&
@@ -100,13 +88,13 @@ static gw_status find_soap_parts(xmlDocPtr doc, soap_parts *p, char *err, size_t
                      : is_element(p->envelope, "Envelope", SOAP12_NS) ? SOAP12_NS
                                                                      : NULL;
     if (ns == NULL) {
-        set_err(err, errlen, "the document is not a SOAP envelope");
+        gw_set_error(err, errlen, "the document is not a SOAP envelope");
         return GW_ERR_INVALID_ARG;
     }
     p->header = child_element(p->envelope, "Header", ns, &headers);
     p->body = child_element(p->envelope, "Body", ns, &bodies);
     if (headers > 1 || bodies != 1) {
-        set_err(err, errlen, "the SOAP envelope must have at most one Header and one Body");
+        gw_set_error(err, errlen, "the SOAP envelope must have at most one Header and one Body");
         return GW_ERR_INVALID_ARG;
     }
     return GW_OK;
@@ -130,12 +118,12 @@ static gw_status register_wsu_ids(xmlDocPtr doc, char *err, size_t errlen)
                 xmlChar *value = xmlNodeListGetString(doc, a->children, 1);
                 if (value == NULL || *value == '\0') {
                     xmlFree(value);
-                    set_err(err, errlen, "an empty wsu:Id on element %s", n->name);
+                    gw_set_error(err, errlen, "an empty wsu:Id on element %s", n->name);
                     return GW_ERR_BAD_SIGNATURE;
                 }
                 xmlAttrPtr known = xmlGetID(doc, value);
                 if (known != NULL && known != a) {
-                    set_err(err, errlen,
+                    gw_set_error(err, errlen,
                             "the id '%.64s' is used twice in the message (signature wrapping "
                             "refused)",
                             value);
@@ -144,7 +132,7 @@ static gw_status register_wsu_ids(xmlDocPtr doc, char *err, size_t errlen)
                 }
                 if (known == NULL && xmlAddID(NULL, doc, value, a) == NULL) {
                     xmlFree(value);
-                    set_err(err, errlen, "cannot register wsu:Id on element %s", n->name);
+                    gw_set_error(err, errlen, "cannot register wsu:Id on element %s", n->name);
                     return GW_ERR_NOMEM;
                 }
                 xmlFree(value);
@@ -238,20 +226,20 @@ static gw_status check_signed_info(xmlDocPtr doc, xmlNodePtr sig, required_part 
     const xmlSecTransformId methods[] = ACCEPTED_SIGNATURE_METHODS;
     xmlNodePtr signed_info = child_element(sig, "SignedInfo", (const char *)xmlSecDSigNs, &count);
     if (signed_info == NULL || count != 1) {
-        set_err(err, errlen, "the ds:Signature has no ds:SignedInfo");
+        gw_set_error(err, errlen, "the ds:Signature has no ds:SignedInfo");
         return GW_ERR_BAD_SIGNATURE;
     }
     xmlNodePtr c14n = child_element(signed_info, "CanonicalizationMethod",
                                     (const char *)xmlSecDSigNs, &count);
     if (c14n == NULL || !is_exclusive_c14n(c14n)) {
-        set_err(err, errlen, "SignedInfo must be canonicalized with exclusive C14N (%s)",
+        gw_set_error(err, errlen, "SignedInfo must be canonicalized with exclusive C14N (%s)",
                 (const char *)xmlSecTransformExclC14NId->href);
         return GW_ERR_BAD_SIGNATURE;
     }
     xmlNodePtr method =
         child_element(signed_info, "SignatureMethod", (const char *)xmlSecDSigNs, &count);
     if (method == NULL || !algorithm_in(method, methods)) {
-        set_err(err, errlen,
+        gw_set_error(err, errlen,
                 "the signature method is not accepted (RSA or ECDSA with SHA-256 or stronger)");
         return GW_ERR_BAD_SIGNATURE;
     }
@@ -261,13 +249,13 @@ static gw_status check_signed_info(xmlDocPtr doc, xmlNodePtr sig, required_part 
         if (!is_element(ref, "Reference", (const char *)xmlSecDSigNs))
             continue;
         if (++references > MAX_REFERENCES) {
-            set_err(err, errlen, "more than %d signature references", MAX_REFERENCES);
+            gw_set_error(err, errlen, "more than %d signature references", MAX_REFERENCES);
             return GW_ERR_BAD_SIGNATURE;
         }
         xmlChar *uri = xmlGetNoNsProp(ref, BAD_CAST "URI");
         xmlNodePtr target = resolve_id_reference(doc, uri);
         if (target == NULL) {
-            set_err(err, errlen,
+            gw_set_error(err, errlen,
                     "signature reference URI=\"%.80s\" does not name an element of this "
                     "message by wsu:Id (\"#id\" expected)",
                     uri ? (const char *)uri : "(none)");
@@ -281,7 +269,7 @@ static gw_status check_signed_info(xmlDocPtr doc, xmlNodePtr sig, required_part 
         xmlNodePtr transform = child_element(transforms, "Transform", (const char *)xmlSecDSigNs,
                                              &transform_count);
         if (transform_count != 1 || !is_exclusive_c14n(transform)) {
-            set_err(err, errlen,
+            gw_set_error(err, errlen,
                     "signature reference to %s must have exactly one transform, exclusive "
                     "C14N",
                     target->name);
@@ -290,7 +278,7 @@ static gw_status check_signed_info(xmlDocPtr doc, xmlNodePtr sig, required_part 
         xmlNodePtr digest =
             child_element(ref, "DigestMethod", (const char *)xmlSecDSigNs, &count);
         if (digest == NULL || !algorithm_in(digest, digests)) {
-            set_err(err, errlen,
+            gw_set_error(err, errlen,
                     "the digest method of the reference to %s is not accepted (SHA-256 or "
                     "stronger)",
                     target->name);
@@ -302,7 +290,7 @@ static gw_status check_signed_info(xmlDocPtr doc, xmlNodePtr sig, required_part 
     }
     for (size_t i = 0; i < nparts; i++) {
         if (!parts[i].covered) {
-            set_err(err, errlen, "%s is not covered by the signature", parts[i].what);
+            gw_set_error(err, errlen, "%s is not covered by the signature", parts[i].what);
             return GW_ERR_BAD_SIGNATURE;
         }
     }
@@ -320,7 +308,7 @@ static gw_status read_token_certificate(xmlDocPtr doc, xmlNodePtr security, xmlN
     xmlNodePtr str = child_element(key_info, "SecurityTokenReference", GW_WSSE_NS, &count);
     xmlNodePtr ref = child_element(str, "Reference", GW_WSSE_NS, &count);
     if (ref == NULL) {
-        set_err(err, errlen, "the signature's KeyInfo has no "
+        gw_set_error(err, errlen, "the signature's KeyInfo has no "
                              "wsse:SecurityTokenReference/wsse:Reference to the signer's token");
         return GW_ERR_BAD_SIGNATURE;
     }
@@ -328,12 +316,12 @@ static gw_status read_token_certificate(xmlDocPtr doc, xmlNodePtr security, xmlN
     xmlNodePtr token = resolve_id_reference(doc, uri);
     xmlFree(uri);
     if (!is_element(token, "BinarySecurityToken", GW_WSSE_NS) || token->parent != security) {
-        set_err(err, errlen, "the signature's SecurityTokenReference does not name a "
+        gw_set_error(err, errlen, "the signature's SecurityTokenReference does not name a "
                              "wsse:BinarySecurityToken of this wsse:Security header");
         return GW_ERR_BAD_SIGNATURE;
     }
     if (!attr_equals(token, "ValueType", X509V3_VALUE_TYPE)) {
-        set_err(err, errlen, "the wsse:BinarySecurityToken is not an X.509v3 certificate "
+        gw_set_error(err, errlen, "the wsse:BinarySecurityToken is not an X.509v3 certificate "
                              "(ValueType " X509V3_VALUE_TYPE " expected)");
         return GW_ERR_BAD_SIGNATURE;
     }
@@ -341,7 +329,7 @@ static gw_status read_token_certificate(xmlDocPtr doc, xmlNodePtr security, xmlN
     int base64 = encoding == NULL || xmlStrEqual(encoding, BAD_CAST BASE64_ENCODING_TYPE);
     xmlFree(encoding);
     if (!base64) {
-        set_err(err, errlen, "the wsse:BinarySecurityToken is not Base64Binary");
+        gw_set_error(err, errlen, "the wsse:BinarySecurityToken is not Base64Binary");
         return GW_ERR_BAD_SIGNATURE;
     }
     xmlChar *b64 = xmlNodeGetContent(token);
@@ -358,7 +346,7 @@ static gw_status read_token_certificate(xmlDocPtr doc, xmlNodePtr security, xmlN
     xmlFree(b64);
     ERR_clear_error();
     if (cert == NULL) {
-        set_err(err, errlen, "the wsse:BinarySecurityToken is not a valid X.509 certificate");
+        gw_set_error(err, errlen, "the wsse:BinarySecurityToken is not a valid X.509 certificate");
         return GW_ERR_BAD_SIGNATURE;
     }
     *out = cert;
@@ -373,22 +361,22 @@ static gw_status verify_with_certificate(xmlNodePtr sig, X509 *cert, char *err, 
     xmlSecDSigCtxPtr dsig = xmlSecDSigCtxCreate(NULL);
     if (dsig == NULL || restrict_dsig_ctx(dsig) != GW_OK) {
         st = GW_ERR_INTERNAL;
-        set_err(err, errlen, "cannot create the xmlsec signature context (%s)",
+        gw_set_error(err, errlen, "cannot create the xmlsec signature context (%s)",
                 gw_xmlsec_last_error());
         goto done;
     }
     dsig->signKey = gw_xmlsec_public_key_of(cert);
     if (dsig->signKey == NULL) {
-        set_err(err, errlen, "cannot use the public key of the signer certificate");
+        gw_set_error(err, errlen, "cannot use the public key of the signer certificate");
         goto done;
     }
     /* 0 is returned for an invalid signature too: the verdict is in status. */
     if (xmlSecDSigCtxVerify(dsig, sig) < 0) {
-        set_err(err, errlen, "the signature could not be processed: %s", gw_xmlsec_last_error());
+        gw_set_error(err, errlen, "the signature could not be processed: %s", gw_xmlsec_last_error());
         goto done;
     }
     if (dsig->status != xmlSecDSigStatusSucceeded) {
-        set_err(err, errlen, "the signature or a digest does not match the message");
+        gw_set_error(err, errlen, "the signature or a digest does not match the message");
         goto done;
     }
     st = GW_OK;
@@ -445,7 +433,7 @@ static gw_status read_timestamp_field(xmlNodePtr timestamp, const char *name, ti
     int count;
     xmlNodePtr field = child_element(timestamp, name, GW_WSU_NS, &count);
     if (field == NULL || count != 1) {
-        set_err(err, errlen, "the wsu:Timestamp must have exactly one wsu:%s", name);
+        gw_set_error(err, errlen, "the wsu:Timestamp must have exactly one wsu:%s", name);
         return GW_ERR_TIMESTAMP;
     }
     xmlChar *value = xmlNodeGetContent(field);
@@ -454,7 +442,7 @@ static gw_status read_timestamp_field(xmlNodePtr timestamp, const char *name, ti
     if (ok)
         snprintf(text, textlen, "%s", (const char *)value);
     else
-        set_err(err, errlen, "wsu:%s '%.40s' is not a dateTime with a time zone", name,
+        gw_set_error(err, errlen, "wsu:%s '%.40s' is not a dateTime with a time zone", name,
                 value ? (const char *)value : "");
     xmlFree(value);
     return ok ? GW_OK : GW_ERR_TIMESTAMP;
@@ -473,22 +461,22 @@ static gw_status check_timestamp(xmlNodePtr timestamp, const gw_wss_policy *poli
     time_t now = policy->now != 0 ? policy->now : time(NULL);
     long skew = policy->max_skew_s;
     if (out->expires <= out->created) {
-        set_err(err, errlen, "wsu:Expires %s is not after wsu:Created %s", out->expires_text,
+        gw_set_error(err, errlen, "wsu:Expires %s is not after wsu:Created %s", out->expires_text,
                 out->created_text);
         return GW_ERR_TIMESTAMP;
     }
     if (out->created > now + skew) {
-        set_err(err, errlen, "wsu:Created %s is %lld s in the future (allowed skew %ld s)",
+        gw_set_error(err, errlen, "wsu:Created %s is %lld s in the future (allowed skew %ld s)",
                 out->created_text, (long long)(out->created - now), skew);
         return GW_ERR_TIMESTAMP;
     }
     if (out->expires < now - skew) {
-        set_err(err, errlen, "the message expired at %s (%lld s ago)", out->expires_text,
+        gw_set_error(err, errlen, "the message expired at %s (%lld s ago)", out->expires_text,
                 (long long)(now - out->expires));
         return GW_ERR_TIMESTAMP;
     }
     if (out->created < now - policy->max_age_s - skew) {
-        set_err(err, errlen, "wsu:Created %s is %lld s old (at most %d s accepted)",
+        gw_set_error(err, errlen, "wsu:Created %s is %lld s old (at most %d s accepted)",
                 out->created_text, (long long)(now - out->created), policy->max_age_s);
         return GW_ERR_TIMESTAMP;
     }
@@ -515,7 +503,7 @@ static gw_status describe_signer(X509 *cert, xmlNodePtr sig, gw_wss_result *out,
     X509_NAME *subject = X509_get_subject_name(cert);
     BIO *mem = BIO_new(BIO_s_mem());
     if (mem == NULL) {
-        set_err(err, errlen, "out of memory");
+        gw_set_error(err, errlen, "out of memory");
         return GW_ERR_NOMEM;
     }
     X509_NAME_print_ex(mem, subject, 0, XN_FLAG_RFC2253);
@@ -527,7 +515,7 @@ static gw_status describe_signer(X509 *cert, xmlNodePtr sig, gw_wss_result *out,
     if (out->member_id[0] == '\0')
         name_entry(subject, NID_commonName, out->member_id, sizeof out->member_id);
     if (out->member_id[0] == '\0') {
-        set_err(err, errlen, "the signer certificate %s names no member (no serialNumber or "
+        gw_set_error(err, errlen, "the signer certificate %s names no member (no serialNumber or "
                              "CN)", out->subject);
         return GW_ERR_BAD_SIGNATURE;
     }
@@ -535,7 +523,7 @@ static gw_status describe_signer(X509 *cert, xmlNodePtr sig, gw_wss_result *out,
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
     if (X509_digest(cert, EVP_sha256(), md, &md_len) != 1 || md_len != 32) {
-        set_err(err, errlen, "cannot fingerprint the signer certificate");
+        gw_set_error(err, errlen, "cannot fingerprint the signer certificate");
         return GW_ERR_INTERNAL;
     }
     for (unsigned i = 0; i < md_len; i++)
@@ -551,7 +539,7 @@ static gw_status describe_signer(X509 *cert, xmlNodePtr sig, gw_wss_result *out,
             continue;
         if (w + 1 >= sizeof out->signature_value) {
             xmlFree(value);
-            set_err(err, errlen, "the SignatureValue is longer than %d characters",
+            gw_set_error(err, errlen, "the SignatureValue is longer than %d characters",
                     GW_WSS_SIGNATURE_VALUE_MAX - 1);
             return GW_ERR_BAD_SIGNATURE;
         }
@@ -574,7 +562,7 @@ gw_status gw_wss_verify_request(xmlDocPtr doc, const gw_wss_policy *policy, gw_w
 
     if (doc == NULL || policy == NULL || out == NULL ||
         (policy->trust == NULL && policy->ca_pem_path == NULL)) {
-        set_err(err, errlen, "wss: missing document, policy or trusted CA");
+        gw_set_error(err, errlen, "wss: missing document, policy or trusted CA");
         return GW_ERR_INVALID_ARG;
     }
     memset(out, 0, sizeof *out);
@@ -587,11 +575,11 @@ gw_status gw_wss_verify_request(xmlDocPtr doc, const gw_wss_policy *policy, gw_w
     st = GW_ERR_BAD_SIGNATURE;
     xmlNodePtr security = child_element(soap.header, "Security", GW_WSSE_NS, &count);
     if (security == NULL) {
-        set_err(err, errlen, "no wsse:Security header: the request must be signed");
+        gw_set_error(err, errlen, "no wsse:Security header: the request must be signed");
         goto fail;
     }
     if (count > 1) {
-        set_err(err, errlen, "more than one wsse:Security header");
+        gw_set_error(err, errlen, "more than one wsse:Security header");
         goto fail;
     }
     st = register_wsu_ids(doc, err, errlen);
@@ -600,13 +588,13 @@ gw_status gw_wss_verify_request(xmlDocPtr doc, const gw_wss_policy *policy, gw_w
     st = GW_ERR_BAD_SIGNATURE;
     xmlNodePtr sig = child_element(security, "Signature", (const char *)xmlSecDSigNs, &count);
     if (sig == NULL || count != 1) {
-        set_err(err, errlen, "the wsse:Security header must hold exactly one ds:Signature");
+        gw_set_error(err, errlen, "the wsse:Security header must hold exactly one ds:Signature");
         goto fail;
     }
     xmlNodePtr timestamp = child_element(security, "Timestamp", GW_WSU_NS, &count);
     if (timestamp == NULL || count != 1) {
         st = GW_ERR_TIMESTAMP;
-        set_err(err, errlen, "the wsse:Security header must hold exactly one wsu:Timestamp");
+        gw_set_error(err, errlen, "the wsse:Security header must hold exactly one wsu:Timestamp");
         goto fail;
     }
 
@@ -618,7 +606,7 @@ gw_status gw_wss_verify_request(xmlDocPtr doc, const gw_wss_policy *policy, gw_w
     parts = calloc(nparts, sizeof *parts);
     if (parts == NULL) {
         st = GW_ERR_NOMEM;
-        set_err(err, errlen, "out of memory");
+        gw_set_error(err, errlen, "out of memory");
         goto fail;
     }
     parts[0].node = soap.body;
@@ -765,19 +753,17 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
     xmlNodePtr security = NULL, created_header = NULL;
     xmlAttrPtr *added_ids = NULL;
     size_t nadded = 0;
-    xmlSecDSigCtx dsig;
-    int dsig_ready = 0;
     int count;
 
     if (sigval != NULL)
         *sigval = NULL;
     if (ctx == NULL || doc == NULL || ttl_s <= 0) {
-        set_err(err, errlen, "wss sign: missing context or document, or ttl not positive");
+        gw_set_error(err, errlen, "wss sign: missing context or document, or ttl not positive");
         return GW_ERR_INVALID_ARG;
     }
     X509 *cert = gw_sign_ctx_certificate(ctx);
     if (cert == NULL) {
-        set_err(err, errlen, "wss sign: the signing key has no certificate");
+        gw_set_error(err, errlen, "wss sign: the signing key has no certificate");
         return GW_ERR_INVALID_ARG;
     }
     gw_xmlsec_clear_error();
@@ -785,7 +771,7 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
     if (st != GW_OK)
         return st;
     if (child_element(soap.header, "Security", GW_WSSE_NS, &count) != NULL) {
-        set_err(err, errlen, "wss sign: the message already has a wsse:Security header");
+        gw_set_error(err, errlen, "wss sign: the message already has a wsse:Security header");
         return GW_ERR_INVALID_ARG;
     }
     st = register_wsu_ids(doc, err, errlen);
@@ -793,7 +779,7 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
         return st == GW_ERR_BAD_SIGNATURE ? GW_ERR_INVALID_ARG : st;
 
     st = GW_ERR_NOMEM;
-    set_err(err, errlen, "wss sign: out of memory");
+    gw_set_error(err, errlen, "wss sign: out of memory");
     if (soap.header == NULL) {
         created_header = xmlNewDocNode(doc, soap.envelope->ns, BAD_CAST "Header", NULL);
         if (created_header == NULL || xmlAddPrevSibling(soap.body, created_header) == NULL) {
@@ -887,30 +873,10 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
         xmlSetProp(str_ref, BAD_CAST "ValueType", BAD_CAST X509V3_VALUE_TYPE) == NULL)
         goto fail;
 
-    st = GW_ERR_SIGNATURE;
-    if (xmlSecDSigCtxInitialize(&dsig, NULL) < 0) {
-        set_err(err, errlen, "wss sign: cannot create the xmlsec context (%s)",
-                gw_xmlsec_last_error());
+    st = gw_sign_ctx_sign_template(ctx, sig, sigval);
+    if (st != GW_OK) {
+        gw_set_error(err, errlen, "wss sign: xmlsec could not sign: %s", gw_xmlsec_last_error());
         goto fail;
-    }
-    dsig_ready = 1;
-    dsig.signKey = gw_sign_ctx_key(ctx);
-    int rc = xmlSecDSigCtxSign(&dsig, sig);
-    dsig.signKey = NULL; /* lent by ctx: finalize must not destroy it */
-    if (rc < 0 || dsig.status != xmlSecDSigStatusSucceeded) {
-        set_err(err, errlen, "wss sign: xmlsec could not sign: %s", gw_xmlsec_last_error());
-        goto fail;
-    }
-    xmlSecDSigCtxFinalize(&dsig);
-    dsig_ready = 0;
-
-    if (sigval != NULL) {
-        xmlNodePtr value = child_element(sig, "SignatureValue", (const char *)xmlSecDSigNs, &count);
-        if (value == NULL || value->children == NULL || value->children->type != XML_TEXT_NODE) {
-            set_err(err, errlen, "wss sign: xmlsec left no SignatureValue");
-            goto fail;
-        }
-        *sigval = (const char *)value->children->content;
     }
     free(added_ids);
     if (err != NULL && errlen > 0)
@@ -918,10 +884,6 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
     return GW_OK;
 
 fail:
-    if (dsig_ready) {
-        dsig.signKey = NULL;
-        xmlSecDSigCtxFinalize(&dsig);
-    }
     /* Leave the document as it was: no half-made Security header, no ids we added. */
     if (security != NULL) {
         xmlUnlinkNode(security);

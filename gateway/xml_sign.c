@@ -78,18 +78,6 @@ static void capture_xmlsec_error(const char *file, int line, const char *func,
              reason_text ? reason_text : "error", msg ? ": " : "", msg ? msg : "");
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* The latest xmlsec error of this thread, for appending to a message. */
 static const char *xmlsec_reason(void)
 {
@@ -150,34 +138,34 @@ static gw_status read_private_key_file(const char *path, unsigned char **out, si
     size_t len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, errlen, "signing key %s: cannot open: %s", path, strerror(errno));
+        gw_set_error(err, errlen, "signing key %s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        set_err(err, errlen, "signing key %s: cannot stat: %s", path, strerror(errno));
+        gw_set_error(err, errlen, "signing key %s: cannot stat: %s", path, strerror(errno));
         goto fail;
     }
     if (!S_ISREG(sb.st_mode)) {
-        set_err(err, errlen, "signing key %s: not a regular file", path);
+        gw_set_error(err, errlen, "signing key %s: not a regular file", path);
         goto fail;
     }
     if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        set_err(err, errlen,
+        gw_set_error(err, errlen,
                 "signing key %s: permissions %04o give access to group or others; "
                 "run: chmod 600 %s",
                 path, (unsigned)(sb.st_mode & 07777), path);
         goto fail;
     }
     if (sb.st_size <= 0 || sb.st_size > KEY_FILE_MAX_BYTES) {
-        set_err(err, errlen, "signing key %s: size %lld bytes is not that of a PEM key", path,
+        gw_set_error(err, errlen, "signing key %s: size %lld bytes is not that of a PEM key", path,
                 (long long)sb.st_size);
         goto fail;
     }
     buf = malloc((size_t)sb.st_size);
     if (buf == NULL) {
         st = GW_ERR_NOMEM;
-        set_err(err, errlen, "signing key %s: out of memory", path);
+        gw_set_error(err, errlen, "signing key %s: out of memory", path);
         goto fail;
     }
     while (len < (size_t)sb.st_size) {
@@ -185,7 +173,7 @@ static gw_status read_private_key_file(const char *path, unsigned char **out, si
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            set_err(err, errlen, "signing key %s: read failed: %s", path,
+            gw_set_error(err, errlen, "signing key %s: read failed: %s", path,
                     n < 0 ? strerror(errno) : "file shrank while reading");
             goto fail;
         }
@@ -216,19 +204,19 @@ static gw_status check_certificate(gw_signer *s, const char *cert_path, char *er
                      : NULL;
     EVP_PKEY *pkey = xmlSecOpenSSLEvpKeyDataGetEvp(xmlSecKeyGetValue(s->key));
     if (cert == NULL || pkey == NULL) {
-        set_err(err, errlen, "signing certificate %s: not attached to the key", cert_path);
+        gw_set_error(err, errlen, "signing certificate %s: not attached to the key", cert_path);
         return GW_ERR_CONFIG;
     }
     if (X509_check_private_key(cert, pkey) != 1) {
-        set_err(err, errlen, "signing certificate %s: does not match the signing key", cert_path);
+        gw_set_error(err, errlen, "signing certificate %s: does not match the signing key", cert_path);
         return GW_ERR_CONFIG;
     }
     if (X509_cmp_current_time(X509_get0_notAfter(cert)) < 0) {
-        set_err(err, errlen, "signing certificate %s: has expired", cert_path);
+        gw_set_error(err, errlen, "signing certificate %s: has expired", cert_path);
         return GW_ERR_CONFIG;
     }
     if (X509_cmp_current_time(X509_get0_notBefore(cert)) > 0) {
-        set_err(err, errlen, "signing certificate %s: is not valid yet", cert_path);
+        gw_set_error(err, errlen, "signing certificate %s: is not valid yet", cert_path);
         return GW_ERR_CONFIG;
     }
     return GW_OK;
@@ -243,7 +231,7 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
     gw_signer *s = NULL;
 
     if (out == NULL || key_pem_path == NULL || cert_pem_path == NULL) {
-        set_err(err, errlen, "signing key: missing key or certificate path");
+        gw_set_error(err, errlen, "signing key: missing key or certificate path");
         return GW_ERR_INVALID_ARG;
     }
     *out = NULL;
@@ -254,7 +242,7 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
     s = calloc(1, sizeof *s);
     if (s == NULL) {
         st = GW_ERR_NOMEM;
-        set_err(err, errlen, "signing key %s: out of memory", key_pem_path);
+        gw_set_error(err, errlen, "signing key %s: out of memory", key_pem_path);
         goto fail;
     }
     last_xmlsec_error[0] = '\0';
@@ -262,7 +250,7 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
                                           NULL, NULL);
     if (s->key == NULL) {
         st = GW_ERR_CONFIG;
-        set_err(err, errlen, "signing key %s: not a usable unencrypted PEM private key (%s)",
+        gw_set_error(err, errlen, "signing key %s: not a usable unencrypted PEM private key (%s)",
                 key_pem_path, xmlsec_reason());
         goto fail;
     }
@@ -275,13 +263,13 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
         s->algorithm = "ecdsa-sha256";
     } else {
         st = GW_ERR_CONFIG;
-        set_err(err, errlen, "signing key %s: key type %s is not supported (use RSA or EC P-256)",
+        gw_set_error(err, errlen, "signing key %s: key type %s is not supported (use RSA or EC P-256)",
                 key_pem_path, value ? (const char *)xmlSecKeyDataGetName(value) : "unknown");
         goto fail;
     }
     if (xmlSecCryptoAppKeyCertLoad(s->key, cert_pem_path, xmlSecKeyDataFormatPem) < 0) {
         st = GW_ERR_CONFIG;
-        set_err(err, errlen, "signing certificate %s: cannot load PEM certificate (%s)",
+        gw_set_error(err, errlen, "signing certificate %s: cannot load PEM certificate (%s)",
                 cert_pem_path, xmlsec_reason());
         goto fail;
     }
@@ -386,6 +374,30 @@ fail:
     return NULL;
 }
 
+gw_status gw_sign_ctx_sign_template(gw_sign_ctx *c, xmlNodePtr sig,
+                                    const char **signature_value_b64)
+{
+    xmlSecDSigCtx dsig;
+    if (signature_value_b64 != NULL)
+        *signature_value_b64 = NULL;
+    if (xmlSecDSigCtxInitialize(&dsig, NULL) < 0)
+        return GW_ERR_SIGNATURE;
+    dsig.signKey = c->key;
+    int rc = xmlSecDSigCtxSign(&dsig, sig);
+    int ok = rc >= 0 && dsig.status == xmlSecDSigStatusSucceeded;
+    dsig.signKey = NULL; /* ours: finalize must not destroy it */
+    xmlSecDSigCtxFinalize(&dsig);
+    if (!ok)
+        return GW_ERR_SIGNATURE;
+    if (signature_value_b64 != NULL) {
+        xmlNodePtr value = xmlSecFindChild(sig, xmlSecNodeSignatureValue, xmlSecDSigNs);
+        if (value == NULL || value->children == NULL || value->children->type != XML_TEXT_NODE)
+            return GW_ERR_SIGNATURE;
+        *signature_value_b64 = (const char *)value->children->content;
+    }
+    return GW_OK;
+}
+
 gw_status gw_sign_document(gw_sign_ctx *c, xmlDocPtr doc, xmlNodePtr parent,
                            const char **signature_value_b64)
 {
@@ -394,53 +406,22 @@ gw_status gw_sign_document(gw_sign_ctx *c, xmlDocPtr doc, xmlNodePtr parent,
         return GW_ERR_INVALID_ARG;
     if (signature_value_b64 != NULL)
         *signature_value_b64 = NULL;
-
-    gw_status st = GW_ERR_SIGNATURE;
-    xmlSecDSigCtx dsig;
-    int dsig_ready = 0;
     last_xmlsec_error[0] = '\0';
 
     xmlNodePtr sig = build_signature_template(doc, c->signer->signature_method);
-    if (sig == NULL) {
-        st = GW_ERR_NOMEM;
-        goto fail;
-    }
+    if (sig == NULL)
+        return GW_ERR_NOMEM;
     if (xmlAddChild(parent, sig) == NULL) {
         xmlFreeNode(sig);
-        sig = NULL;
-        goto fail;
+        return GW_ERR_SIGNATURE;
     }
-    if (xmlSecDSigCtxInitialize(&dsig, NULL) < 0)
-        goto fail;
-    dsig_ready = 1;
-    dsig.signKey = c->key;
-    int rc = xmlSecDSigCtxSign(&dsig, sig);
-    dsig.signKey = NULL; /* ours: finalize must not destroy it */
-    if (rc < 0 || dsig.status != xmlSecDSigStatusSucceeded)
-        goto fail;
-    xmlSecDSigCtxFinalize(&dsig);
-    dsig_ready = 0;
-
-    if (signature_value_b64 != NULL) {
-        xmlNodePtr value = xmlSecFindChild(sig, xmlSecNodeSignatureValue, xmlSecDSigNs);
-        if (value == NULL || value->children == NULL || value->children->type != XML_TEXT_NODE)
-            goto fail;
-        *signature_value_b64 = (const char *)value->children->content;
-    }
-    return GW_OK;
-
-fail:
-    if (dsig_ready) {
-        dsig.signKey = NULL;
-        xmlSecDSigCtxFinalize(&dsig);
-    }
-    /* Never leave a half-made signature in a document that may still be sent. */
-    if (sig != NULL) {
+    gw_status st = gw_sign_ctx_sign_template(c, sig, signature_value_b64);
+    if (st != GW_OK) {
+        /* Never leave a half-made signature in a document that may still be sent. */
         xmlUnlinkNode(sig);
         xmlFreeNode(sig);
-    }
-    if (st == GW_ERR_SIGNATURE)
         fprintf(stderr, "pide-gateway: xml_sign: signing failed: %s\n", xmlsec_reason());
+    }
     return st;
 }
 
@@ -461,13 +442,13 @@ gw_status gw_trust_store_load(const char *ca_pem_path, gw_trust_store **out, cha
     gw_trust_store *t = NULL;
     FILE *f = NULL;
     if (ca_pem_path == NULL || out == NULL) {
-        set_err(err, errlen, "trusted CA file: no path given");
+        gw_set_error(err, errlen, "trusted CA file: no path given");
         return GW_ERR_INVALID_ARG;
     }
     *out = NULL;
     f = fopen(ca_pem_path, "re");
     if (f == NULL) {
-        set_err(err, errlen, "trusted CA file %s: cannot open: %s", ca_pem_path,
+        gw_set_error(err, errlen, "trusted CA file %s: cannot open: %s", ca_pem_path,
                 strerror(errno));
         goto fail;
     }
@@ -475,21 +456,21 @@ gw_status gw_trust_store_load(const char *ca_pem_path, gw_trust_store **out, cha
     if (t == NULL || (t->store = X509_STORE_new()) == NULL ||
         (t->ca_pem_path = strdup(ca_pem_path)) == NULL) {
         st = GW_ERR_NOMEM;
-        set_err(err, errlen, "verify: out of memory");
+        gw_set_error(err, errlen, "verify: out of memory");
         goto fail;
     }
     while ((cert = PEM_read_X509(f, NULL, NULL, NULL)) != NULL) {
         int added = X509_STORE_add_cert(t->store, cert);
         X509_free(cert);
         if (added != 1) {
-            set_err(err, errlen, "trusted CA file %s: cannot use certificate %d", ca_pem_path,
+            gw_set_error(err, errlen, "trusted CA file %s: cannot use certificate %d", ca_pem_path,
                     loaded + 1);
             goto fail;
         }
         loaded++;
     }
     if (loaded == 0) {
-        set_err(err, errlen, "trusted CA file %s: no PEM certificate in it", ca_pem_path);
+        gw_set_error(err, errlen, "trusted CA file %s: no PEM certificate in it", ca_pem_path);
         goto fail;
     }
     /* The read loop ends on a "no start line" error at end of file; do not leave it queued. */
@@ -538,14 +519,14 @@ static gw_status read_keyinfo_certificates(xmlNodePtr sig, STACK_OF(X509) *certs
             if (cert == NULL || !sk_X509_push(certs, cert)) {
                 X509_free(cert);
                 ERR_clear_error();
-                set_err(err, errlen, "verify: ds:X509Certificate %d is not a valid certificate",
+                gw_set_error(err, errlen, "verify: ds:X509Certificate %d is not a valid certificate",
                         sk_X509_num(certs) + 1);
                 return GW_ERR_SIGNATURE;
             }
         }
     }
     if (sk_X509_num(certs) == 0) {
-        set_err(err, errlen, "verify: no ds:KeyInfo/ds:X509Data/ds:X509Certificate to check");
+        gw_set_error(err, errlen, "verify: no ds:KeyInfo/ds:X509Data/ds:X509Certificate to check");
         return GW_ERR_SIGNATURE;
     }
     return GW_OK;
@@ -557,25 +538,25 @@ gw_status gw_trust_store_check_signer(gw_trust_store *t, X509 *signer, STACK_OF(
 {
     gw_status st = GW_ERR_SIGNATURE;
     if (t == NULL || signer == NULL) {
-        set_err(err, errlen, "verify: no trust store or no signer certificate");
+        gw_set_error(err, errlen, "verify: no trust store or no signer certificate");
         return GW_ERR_INVALID_ARG;
     }
     X509_STORE_CTX *vctx = X509_STORE_CTX_new();
     if (vctx == NULL || X509_STORE_CTX_init(vctx, t->store, signer, untrusted) != 1) {
         st = GW_ERR_NOMEM;
-        set_err(err, errlen, "verify: out of memory");
+        gw_set_error(err, errlen, "verify: out of memory");
         goto done;
     }
     if (X509_verify_cert(vctx) != 1) {
         char subject[256];
         X509_NAME_oneline(X509_get_subject_name(signer), subject, sizeof subject);
-        set_err(err, errlen, "verify: signer certificate %s is not trusted by %s: %s", subject,
+        gw_set_error(err, errlen, "verify: signer certificate %s is not trusted by %s: %s", subject,
                 t->ca_pem_path, X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
         goto done;
     }
     uint32_t usage = X509_get_key_usage(signer); /* all bits when the extension is absent */
     if ((usage & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
-        set_err(err, errlen, "verify: signer certificate is not for digital signatures");
+        gw_set_error(err, errlen, "verify: signer certificate is not for digital signatures");
         goto done;
     }
     st = GW_OK;
@@ -649,14 +630,14 @@ gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, 
     xmlSecDSigCtxPtr dsig = NULL;
 
     if (doc == NULL || ca_pem_path == NULL) {
-        set_err(err, errlen, "verify: missing document or CA file");
+        gw_set_error(err, errlen, "verify: missing document or CA file");
         return GW_ERR_INVALID_ARG;
     }
     last_xmlsec_error[0] = '\0';
     xmlNodePtr root = xmlDocGetRootElement(doc);
     xmlNodePtr sig = root ? xmlSecFindNode(root, xmlSecNodeSignature, xmlSecDSigNs) : NULL;
     if (sig == NULL) {
-        set_err(err, errlen, "verify: the document has no ds:Signature");
+        gw_set_error(err, errlen, "verify: the document has no ds:Signature");
         goto fail;
     }
     st = gw_trust_store_load(ca_pem_path, &trusted, err, errlen);
@@ -665,7 +646,7 @@ gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, 
     certs = sk_X509_new_null();
     if (certs == NULL) {
         st = GW_ERR_NOMEM;
-        set_err(err, errlen, "verify: out of memory");
+        gw_set_error(err, errlen, "verify: out of memory");
         goto fail;
     }
     st = read_keyinfo_certificates(sig, certs, err, errlen);
@@ -680,14 +661,14 @@ gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, 
     dsig = xmlSecDSigCtxCreate(NULL);
     if (dsig == NULL || restrict_dsig_ctx(dsig) != GW_OK) {
         st = GW_ERR_INTERNAL;
-        set_err(err, errlen, "verify: cannot create the xmlsec signature context (%s)",
+        gw_set_error(err, errlen, "verify: cannot create the xmlsec signature context (%s)",
                 xmlsec_reason());
         goto fail;
     }
     dsig->signKey = gw_xmlsec_public_key_of(sk_X509_value(certs, 0));
     if (dsig->signKey == NULL) {
         st = GW_ERR_SIGNATURE;
-        set_err(err, errlen, "verify: cannot use the public key of the signer certificate");
+        gw_set_error(err, errlen, "verify: cannot use the public key of the signer certificate");
         goto fail;
     }
     /* xmlSecDSigCtxVerify returns 0 for a well-formed but invalid signature: the verdict is
@@ -695,11 +676,11 @@ gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, 
      * algorithm, key of the wrong type). */
     st = GW_ERR_SIGNATURE;
     if (xmlSecDSigCtxVerify(dsig, sig) < 0) {
-        set_err(err, errlen, "verify: signature could not be processed: %s", xmlsec_reason());
+        gw_set_error(err, errlen, "verify: signature could not be processed: %s", xmlsec_reason());
         goto fail;
     }
     if (dsig->status != xmlSecDSigStatusSucceeded) {
-        set_err(err, errlen, "verify: %s", dsig_status_text(dsig->status));
+        gw_set_error(err, errlen, "verify: %s", dsig_status_text(dsig->status));
         goto fail;
     }
     st = GW_OK;

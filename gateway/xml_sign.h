@@ -74,6 +74,13 @@ void gw_trust_store_free(gw_trust_store *t);
 gw_status gw_trust_store_check_signer(gw_trust_store *t, X509 *signer, STACK_OF(X509) *untrusted,
                                       char *err, size_t errlen);
 
+/* Signs a ds:Signature template that is already in its document (its references resolvable)
+ * with c's key and checks xmlsec's status. On success *signature_value_b64 (if not NULL) points
+ * at the SignatureValue text. On failure the template is left where it is: the caller removes
+ * what it added. The one signing step under both the enveloped and the WS-Security signatures. */
+gw_status gw_sign_ctx_sign_template(gw_sign_ctx *c, xmlNodePtr sig,
+                                    const char **signature_value_b64);
+
 /* Verifies the first ds:Signature in doc against the trusted CA certificate(s) in
  * ca_pem_path. GW_OK only when xmlsec reports xmlSecDSigStatusSucceeded. Used by tests, the
  * audit tooling and simulators that demand signed calls. */

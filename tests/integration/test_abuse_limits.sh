@@ -10,7 +10,7 @@ start_reniec_sim
 write_config
 # Member 20000000001 gets 3 requests of burst and then one every 100 s: the 4th is refused.
 sed -i 's|<member id="20000000001" |<member id="20000000001" ratePerSecond="1" rateBurst="3" |' "$CONFIG"
-sed -i 's|<limits |<limits replayWindowSeconds="900" |' "$CONFIG"
+sed -i 's|replayWindowSeconds="600"|replayWindowSeconds="900"|' "$CONFIG"
 start_gateway
 
 # with_id ID: the RENIEC example carrying a pide-gateway message id.

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "migraciones_data.h"
 
 static bool is_date(const char *s)
@@ -138,9 +139,5 @@ int main(void)
     tcase_add_test(tc, cancelled_cards_carry_a_reason);
     tcase_add_test(tc, test_numbers_and_invalid_numbers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

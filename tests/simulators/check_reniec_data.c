@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "reniec_data.h"
 #include "sim_buf.h"
 #include "sim_server.h"
@@ -217,9 +218,5 @@ static Suite *reniec_data_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(reniec_data_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(reniec_data_suite());
 }

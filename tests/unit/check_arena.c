@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "check_run.h"
 
 START_TEST(allocations_are_aligned_and_distinct)
 {
@@ -99,9 +100,5 @@ int main(void)
     tcase_add_test(tc, reset_rewinds_and_reuses_the_first_block);
     tcase_add_test(tc, calloc_zeroes_and_refuses_overflow);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

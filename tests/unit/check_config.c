@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "config.h"
 
 static char source_dir[PATH_MAX];
@@ -121,7 +122,7 @@ START_TEST(test_defaults_and_relative_paths)
 
     ck_assert_str_eq(cfg->listen_address, "127.0.0.1");
     ck_assert_int_eq(cfg->listen_port, 8080);
-    ck_assert_int_eq(cfg->workers, 16);
+    ck_assert_int_eq(cfg->workers, 64);
     ck_assert_int_eq(cfg->backlog, 256);
     ck_assert_uint_eq(cfg->max_body_bytes, 1048576);
     ck_assert_int_eq(cfg->max_xml_depth, 64);
@@ -343,9 +344,5 @@ static Suite *config_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(config_suite());
 }

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "exchange_log.h"
 
 #define PG_EPOCH_OFFSET_US (INT64_C(946684800) * 1000000)
@@ -985,9 +986,5 @@ static Suite *exchange_log_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(exchange_log_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run_suite(exchange_log_suite());
 }

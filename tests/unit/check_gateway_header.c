@@ -12,6 +12,7 @@
 #include <libxml/tree.h>
 
 #include "arena.h"
+#include "check_run.h"
 #include "gateway_header.h"
 #include "xml_parse.h"
 
@@ -281,9 +282,5 @@ static Suite *gateway_header_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(gateway_header_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run_suite(gateway_header_suite());
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "check_run.h"
 #include "http_client.h"
 
 /* ---- the test server ------------------------------------------------------------------------ */
@@ -278,56 +279,45 @@ START_TEST(no_url_is_unavailable)
 }
 END_TEST
 
-START_TEST(keep_alive_reuses_one_connection)
+/* Makes `calls` GETs to a server in `mode` answering <ok/>, pausing pause_ms after each; then
+ * checks how many requests and TCP connections the server saw. */
+static void assert_calls_reach_server(server_mode mode, int calls, unsigned pause_ms,
+                                      int expected_requests, int expected_accepts)
 {
     test_server srv;
-    server_start(&srv, ANSWER, 200, "text/xml", "<ok/>");
-    for (int i = 0; i < 5; i++) {
+    server_start(&srv, mode, 200, "text/xml", "<ok/>");
+    for (int i = 0; i < calls; i++) {
         pide_http_response resp;
-        gw_status st = get(url_of(&srv, "/k"), 2000, &resp);
+        gw_status st = get(url_of(&srv, "/ok"), 2000, &resp);
         ck_assert_msg(st == GW_OK, "call %d: %s: %s", i, gw_status_name(st), err);
         ck_assert_str_eq(resp.body, "<ok/>");
+        usleep(pause_ms * 1000);
     }
-    ck_assert_int_eq(atomic_load(&srv.requests), 5);
-    ck_assert_int_eq(atomic_load(&srv.accepts), 1);
+    ck_assert_int_eq(atomic_load(&srv.requests), expected_requests);
+    ck_assert_int_eq(atomic_load(&srv.accepts), expected_accepts);
     server_stop(&srv);
+}
+
+START_TEST(keep_alive_reuses_one_connection)
+{
+    assert_calls_reach_server(ANSWER, 5, 0, 5, 1);
 }
 END_TEST
 
 START_TEST(closed_keep_alive_connection_is_reopened)
 {
-    /* The provider closes between calls: the next call goes out on a new connection. */
-    test_server srv;
-    server_start(&srv, ANSWER_THEN_CLOSE, 200, "text/xml", "<ok/>");
-    for (int i = 0; i < 3; i++) {
-        pide_http_response resp;
-        gw_status st = get(url_of(&srv, "/c"), 2000, &resp);
-        ck_assert_msg(st == GW_OK, "call %d: %s: %s", i, gw_status_name(st), err);
-        ck_assert_str_eq(resp.body, "<ok/>");
-        usleep(50 * 1000); /* let the close reach the client's socket */
-    }
-    ck_assert_int_eq(atomic_load(&srv.requests), 3);
-    ck_assert_int_eq(atomic_load(&srv.accepts), 3);
-    server_stop(&srv);
+    /* The provider closes between calls: the next call goes out on a new connection. The pause
+     * lets the close reach the client's socket. */
+    assert_calls_reach_server(ANSWER_THEN_CLOSE, 3, 50, 3, 3);
 }
 END_TEST
 
 START_TEST(request_lost_on_closing_connection_is_retried)
 {
     /* The provider closes the kept-alive connection just as the request arrives: the client
-     * only sees the close after sending, and must retry once on a fresh connection. */
-    test_server srv;
-    server_start(&srv, DROP_SECOND, 200, "text/xml", "<ok/>");
-    for (int i = 0; i < 3; i++) {
-        pide_http_response resp;
-        gw_status st = get(url_of(&srv, "/r"), 2000, &resp);
-        ck_assert_msg(st == GW_OK, "call %d: %s: %s", i, gw_status_name(st), err);
-        ck_assert_str_eq(resp.body, "<ok/>");
-    }
-    /* calls 2 and 3 were each sent twice: dropped on the old connection, answered on a new one */
-    ck_assert_int_eq(atomic_load(&srv.requests), 5);
-    ck_assert_int_eq(atomic_load(&srv.accepts), 3);
-    server_stop(&srv);
+     * only sees the close after sending, and must retry once on a fresh connection. Calls 2 and
+     * 3 are each sent twice: dropped on the old connection, answered on a new one. */
+    assert_calls_reach_server(DROP_SECOND, 3, 0, 5, 3);
 }
 END_TEST
 
@@ -389,9 +379,5 @@ static Suite *http_client_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(http_client_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run_suite(http_client_suite());
 }

@@ -10,6 +10,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "check_run.h"
 #include "keyed_hash.h"
 
 /* OpenSSL's SIPHASH MAC with an 8-byte output is SipHash-2-4; its output is the 64-bit value in
@@ -107,9 +108,5 @@ int main(void)
     tcase_add_test(tc, pair_framing_separates_split_points_and_keys_differ);
     tcase_add_test(tc, shard_count_keeps_the_minimum_per_shard);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "check_run.h"
 #include "rate_limit.h"
 
 #define SEC INT64_C(1000000)
@@ -211,9 +212,5 @@ int main(void)
     tcase_add_test(tc, full_table_drops_only_refilled_buckets);
     tcase_add_test(tc, racing_threads_never_exceed_burst_plus_refill);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "redact.h"
 
 static const char *redact(gw_arena *a, const char *in, int *count)
@@ -66,9 +67,5 @@ int main(void)
     tcase_add_test(tc, leaves_other_elements_alone);
     tcase_add_test(tc, unterminated_element_is_redacted_to_the_end);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check_run.h"
 #include "replay_guard.h"
 
 #define SEC INT64_C(1000000)
@@ -228,9 +229,5 @@ int main(void)
     tcase_add_test(tc, concurrent_distinct_ids_are_all_kept_below_capacity);
     tcase_add_test(tc, racing_threads_accept_each_id_exactly_once);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

@@ -12,6 +12,7 @@
 #include <libxml/tree.h>
 #include <openssl/sha.h>
 
+#include "check_run.h"
 #include "exchange.h"
 #include "response.h"
 #include "xml_parse.h"
@@ -214,9 +215,5 @@ static Suite *response_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(response_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run_suite(response_suite());
 }

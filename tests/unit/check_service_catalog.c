@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 
 #include "adapter_loader.h"
+#include "check_run.h"
 #include "exchange.h"
 #include "metaservices.h"
 #include "runtime.h"
@@ -105,6 +106,17 @@ static gw_adapter_registry *registry_open(const test_config *t)
     return reg;
 }
 
+/* Opens the catalog of t over reg expecting a configuration refusal that leaves the catalog
+ * empty; then closes reg and frees t. The reason stays in err. */
+static void assert_catalog_refused(test_config *t, gw_adapter_registry *reg)
+{
+    gw_service_catalog cat;
+    ck_assert_int_eq(gw_service_catalog_open(&t->cfg, reg, &cat, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_uint_eq(cat.count, 0);
+    gw_adapter_registry_close(reg);
+    config_free(t);
+}
+
 static char *file_contents(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -184,13 +196,9 @@ START_TEST(catalog_refuses_missing_wsdl)
     config_init(&t, 1);
     gw_adapter_registry *reg = registry_open(&t);
     t.services[0].wsdl_path = keep(&t, source_path("wsdl/NoSuch.wsdl"));
-    gw_service_catalog cat;
-    ck_assert_int_eq(gw_service_catalog_open(&t.cfg, reg, &cat, err, sizeof err), GW_ERR_CONFIG);
+    assert_catalog_refused(&t, reg);
     assert_contains(err, "wsdl/NoSuch.wsdl");
     assert_contains(err, "No such file");
-    ck_assert_uint_eq(cat.count, 0);
-    gw_adapter_registry_close(reg);
-    config_free(&t);
 }
 END_TEST
 
@@ -201,11 +209,8 @@ START_TEST(catalog_refuses_invalid_schema)
     gw_adapter_registry *reg = registry_open(&t);
     /* a WSDL is XML but no XML Schema */
     t.services[0].schema_path = keep(&t, source_path("wsdl/ReniecConsultaDni.wsdl"));
-    gw_service_catalog cat;
-    ck_assert_int_eq(gw_service_catalog_open(&t.cfg, reg, &cat, err, sizeof err), GW_ERR_CONFIG);
+    assert_catalog_refused(&t, reg);
     assert_contains(err, "ReniecConsultaDni.wsdl");
-    gw_adapter_registry_close(reg);
-    config_free(&t);
 }
 END_TEST
 
@@ -215,11 +220,8 @@ START_TEST(catalog_refuses_unbound_service)
     config_init(&t, 0);
     gw_adapter_registry *reg = registry_open(&t);
     add_service(&t, "EchoB"); /* configured after the registry was built */
-    gw_service_catalog cat;
-    ck_assert_int_eq(gw_service_catalog_open(&t.cfg, reg, &cat, err, sizeof err), GW_ERR_CONFIG);
+    assert_catalog_refused(&t, reg);
     assert_contains(err, "service 'EchoB': no adapter bound");
-    gw_adapter_registry_close(reg);
-    config_free(&t);
 }
 END_TEST
 
@@ -229,11 +231,8 @@ START_TEST(catalog_refuses_service_named_meta)
     config_init(&t, 1);
     add_service(&t, GW_META_SERVICE_NAME);
     gw_adapter_registry *reg = registry_open(&t);
-    gw_service_catalog cat;
-    ck_assert_int_eq(gw_service_catalog_open(&t.cfg, reg, &cat, err, sizeof err), GW_ERR_CONFIG);
+    assert_catalog_refused(&t, reg);
     assert_contains(err, "service name 'meta' is reserved for the metaservices");
-    gw_adapter_registry_close(reg);
-    config_free(&t);
 }
 END_TEST
 
@@ -415,9 +414,5 @@ int main(void)
     snprintf(source_dir, sizeof source_dir, "%s", src);
     snprintf(fixture_dir, sizeof fixture_dir, "%s/tests/fixtures/adapters", build);
     gw_host_api_init(&host);
-    SRunner *runner = srunner_create(service_catalog_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run_suite(service_catalog_suite());
 }

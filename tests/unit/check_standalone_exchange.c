@@ -12,6 +12,7 @@
 #include <libxml/parser.h>
 
 #include "adapter_loader.h"
+#include "check_run.h"
 #include "standalone_exchange.h"
 
 static char fixture_dir[PATH_MAX];
@@ -192,10 +193,7 @@ int main(void)
     tcase_add_test(tc, validates_requests_with_the_schema);
     tcase_add_test(tc, reports_a_refused_init_and_calls_fini);
     suite_add_tcase(suite, tc);
-    SRunner *sr = srunner_create(suite);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int exit_status = check_run_suite(suite);
     rmdir(tmp_dir);
-    return failed ? 1 : 0;
+    return exit_status;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "status.h"
 
 START_TEST(every_status_is_described)
@@ -51,9 +52,5 @@ int main(void)
     tcase_add_test(tc, public_fault_codes_are_stable);
     tcase_add_test(tc, out_of_range_is_internal);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return check_run_suite(s);
 }

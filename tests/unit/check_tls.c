@@ -18,6 +18,8 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "check_run.h"
+#include "test_pki.h"
 #include "tls.h"
 
 static const char *pki_dir;
@@ -307,15 +309,6 @@ static Suite *tls_suite(void)
 
 int main(void)
 {
-    pki_dir = getenv("PIDE_TEST_PKI_DIR");
-    if (!pki_dir || !pki_dir[0]) {
-        fprintf(stderr, "PIDE_TEST_PKI_DIR is not set: run through ctest, or set it to a "
-                        "directory made by scripts/pki\n");
-        return EXIT_FAILURE;
-    }
-    SRunner *runner = srunner_create(tls_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    pki_dir = test_pki_dir();
+    return check_run_suite(tls_suite());
 }

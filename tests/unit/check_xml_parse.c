@@ -7,6 +7,7 @@
 
 #include <libxml/parser.h>
 
+#include "check_run.h"
 #include "xml_parse.h"
 
 static const gw_xml_limits limits = {.max_depth = 8, .max_nodes = 50};
@@ -107,10 +108,7 @@ int main(void)
     tcase_add_test(tc, depth_limit);
     tcase_add_test(tc, node_limit_counts_attributes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    int exit_status = check_run_suite(s);
     xmlCleanupParser();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return exit_status;
 }

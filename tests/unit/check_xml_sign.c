@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
-#include <libxml/xpath.h>
-#include <libxml/xpathInternals.h>
 
+#include "check_run.h"
 #include "status.h"
+#include "test_pki.h"
+#include "test_xml.h"
 #include "xml_sign.h"
 
 #define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
@@ -32,9 +33,6 @@ static const char envelope_xml[] =
     "<m:ruc>20000000001</m:ruc><m:razonSocial>Demo agency</m:razonSocial>"
     "</m:consultarRucResponse></soap:Body></soap:Envelope>";
 
-static char pki_dir[1024];
-static char temp_dir[1024];
-
 /* Which signing key a looped test uses: 0 = RSA, 1 = ECDSA. */
 static const char *const key_names[] = {"gateway-sign", "gateway-sign-ec"};
 static const char *const expected_algorithms[] = {"rsa-sha256", "ecdsa-sha256"};
@@ -43,51 +41,6 @@ static const char *const signature_method_uris[] = {
     "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
 };
 
-static void pki_path(char *buf, size_t len, const char *file)
-{
-    snprintf(buf, len, "%s/%s", pki_dir, file);
-}
-
-static void setup_global(void)
-{
-    const char *dir = getenv("PIDE_TEST_PKI_DIR");
-    if (dir == NULL || *dir == '\0') {
-        fprintf(stderr, "PIDE_TEST_PKI_DIR is not set: run through ctest (fixture pki)\n");
-        exit(1);
-    }
-    snprintf(pki_dir, sizeof pki_dir, "%s", dir);
-    const char *tmp = getenv("TMPDIR");
-    snprintf(temp_dir, sizeof temp_dir, "%s/check_xml_sign.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (mkdtemp(temp_dir) == NULL) {
-        perror("mkdtemp");
-        exit(1);
-    }
-    if (gw_xmlsec_global_init() != GW_OK) {
-        fprintf(stderr, "gw_xmlsec_global_init failed\n");
-        exit(1);
-    }
-}
-
-static void teardown_global(void)
-{
-    gw_xmlsec_global_shutdown();
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", temp_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", temp_dir);
-}
-
-static gw_signer *open_signer(int which)
-{
-    char key[1100], cert[1100], err[512] = "";
-    snprintf(key, sizeof key, "%s/%s.key", pki_dir, key_names[which]);
-    snprintf(cert, sizeof cert, "%s/%s.pem", pki_dir, key_names[which]);
-    gw_signer *s = NULL;
-    gw_status st = gw_signer_open(key, cert, &s, err, sizeof err);
-    ck_assert_msg(st == GW_OK, "gw_signer_open(%s): %s: %s", key, gw_status_name(st), err);
-    return s;
-}
-
 static xmlDocPtr parse(const char *xml, size_t len)
 {
     xmlDocPtr doc = xmlReadMemory(xml, (int)len, "mem.xml", NULL, XML_PARSE_NONET);
@@ -95,19 +48,12 @@ static xmlDocPtr parse(const char *xml, size_t len)
     return doc;
 }
 
+static const char *const namespaces[] = {"ds", DSIG_NS, "soap", SOAP_NS, "m", "urn:pide:sunat",
+                                         NULL};
+
 static xmlNodePtr find_element(xmlDocPtr doc, const char *xpath)
 {
-    xmlXPathContextPtr xc = xmlXPathNewContext(doc);
-    xmlXPathRegisterNs(xc, BAD_CAST "ds", BAD_CAST DSIG_NS);
-    xmlXPathRegisterNs(xc, BAD_CAST "soap", BAD_CAST SOAP_NS);
-    xmlXPathRegisterNs(xc, BAD_CAST "m", BAD_CAST "urn:pide:sunat");
-    xmlXPathObjectPtr r = xmlXPathEvalExpression(BAD_CAST xpath, xc);
-    xmlNodePtr node = NULL;
-    if (r != NULL && r->nodesetval != NULL && r->nodesetval->nodeNr > 0)
-        node = r->nodesetval->nodeTab[0];
-    xmlXPathFreeObject(r);
-    xmlXPathFreeContext(xc);
-    return node;
+    return test_xml_first(doc, xpath, namespaces);
 }
 
 /* Signs a fresh envelope under soap:Header with a new context of s. */
@@ -124,28 +70,16 @@ static xmlDocPtr sign_envelope(gw_signer *s, const char **value)
     return doc;
 }
 
-/* A receiver sees bytes, not our tree: verify what survives serialisation. */
-static xmlDocPtr reparse(xmlDocPtr doc)
-{
-    xmlChar *buf = NULL;
-    int len = 0;
-    xmlDocDumpMemory(doc, &buf, &len);
-    ck_assert_ptr_nonnull(buf);
-    xmlDocPtr copy = parse((const char *)buf, (size_t)len);
-    xmlFree(buf);
-    return copy;
-}
-
 static gw_status verify_with(xmlDocPtr doc, const char *ca_file, char *err, size_t errlen)
 {
     char ca[1100];
-    pki_path(ca, sizeof ca, ca_file);
+    test_pki_path(ca, sizeof ca, ca_file);
     return gw_verify_document(doc, ca, err, errlen);
 }
 
 static void save(xmlDocPtr doc, const char *name, char *path, size_t len)
 {
-    snprintf(path, len, "%s/%s", temp_dir, name);
+    snprintf(path, len, "%s/%s", test_scratch_dir(), name);
     ck_assert_int_gt(xmlSaveFile(path, doc), 0);
 }
 
@@ -153,7 +87,7 @@ static void save(xmlDocPtr doc, const char *name, char *path, size_t len)
 static int run_xmlsec1_verify(const char *file)
 {
     char ca[1100];
-    pki_path(ca, sizeof ca, "ca.pem");
+    test_pki_path(ca, sizeof ca, "ca.pem");
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -179,7 +113,7 @@ static void tamper_body(xmlDocPtr doc)
 
 START_TEST(sign_then_verify_with_ca)
 {
-    gw_signer *s = open_signer(_i);
+    gw_signer *s = test_pki_open_signer(key_names[_i]);
     ck_assert_str_eq(gw_signer_algorithm(s), expected_algorithms[_i]);
     const char *value = NULL;
     xmlDocPtr doc = sign_envelope(s, &value);
@@ -195,7 +129,8 @@ START_TEST(sign_then_verify_with_ca)
     char err[512] = "";
     gw_status st = verify_with(doc, "ca.pem", err, sizeof err);
     ck_assert_msg(st == GW_OK, "in-memory verify: %s: %s", gw_status_name(st), err);
-    xmlDocPtr received = reparse(doc);
+    /* A receiver sees bytes, not our tree: verify what survives serialisation. */
+    xmlDocPtr received = test_xml_reparse(doc);
     st = verify_with(received, "ca.pem", err, sizeof err);
     ck_assert_msg(st == GW_OK, "verify after reparse: %s: %s", gw_status_name(st), err);
 
@@ -207,7 +142,7 @@ END_TEST
 
 START_TEST(stock_cli_verifies_and_rejects_tampering)
 {
-    gw_signer *s = open_signer(_i);
+    gw_signer *s = test_pki_open_signer(key_names[_i]);
     xmlDocPtr doc = sign_envelope(s, NULL);
     char path[1200];
     save(doc, _i ? "signed-ec.xml" : "signed-rsa.xml", path, sizeof path);
@@ -223,9 +158,9 @@ END_TEST
 
 START_TEST(tampered_body_fails_verification)
 {
-    gw_signer *s = open_signer(_i);
+    gw_signer *s = test_pki_open_signer(key_names[_i]);
     xmlDocPtr doc = sign_envelope(s, NULL);
-    xmlDocPtr received = reparse(doc);
+    xmlDocPtr received = test_xml_reparse(doc);
     tamper_body(received);
     char err[512] = "";
     gw_status st = verify_with(received, "ca.pem", err, sizeof err);
@@ -239,7 +174,7 @@ END_TEST
 
 START_TEST(foreign_ca_fails_verification)
 {
-    gw_signer *s = open_signer(_i);
+    gw_signer *s = test_pki_open_signer(key_names[_i]);
     xmlDocPtr doc = sign_envelope(s, NULL);
     char err[512] = "";
     gw_status st = verify_with(doc, "other-ca.pem", err, sizeof err);
@@ -253,12 +188,8 @@ END_TEST
 /* A certificate that only another CA vouches for: trusted by that CA, not by ours. */
 START_TEST(signer_from_foreign_ca_is_not_trusted)
 {
-    char key[1100], cert[1100], err[512] = "";
-    pki_path(key, sizeof key, "rogue-client.key");
-    pki_path(cert, sizeof cert, "rogue-client.pem");
-    gw_signer *s = NULL;
-    gw_status st = gw_signer_open(key, cert, &s, err, sizeof err);
-    ck_assert_msg(st == GW_OK, "rogue key: %s", err);
+    char err[512] = "";
+    gw_signer *s = test_pki_open_signer("rogue-client");
     xmlDocPtr doc = sign_envelope(s, NULL);
     ck_assert_int_eq(verify_with(doc, "other-ca.pem", err, sizeof err), GW_OK);
     ck_assert_int_ne(verify_with(doc, "ca.pem", err, sizeof err), GW_OK);
@@ -280,7 +211,7 @@ END_TEST
 
 START_TEST(missing_ca_file_is_reported)
 {
-    gw_signer *s = open_signer(0);
+    gw_signer *s = test_pki_open_signer(key_names[0]);
     xmlDocPtr doc = sign_envelope(s, NULL);
     char err[512] = "";
     ck_assert_int_eq(verify_with(doc, "no-such-ca.pem", err, sizeof err), GW_ERR_CONFIG);
@@ -294,8 +225,8 @@ END_TEST
 static void copy_key(const char *name, mode_t mode, char *out, size_t outlen)
 {
     char src[1100];
-    pki_path(src, sizeof src, "gateway-sign.key");
-    snprintf(out, outlen, "%s/%s", temp_dir, name);
+    test_pki_path(src, sizeof src, "gateway-sign.key");
+    snprintf(out, outlen, "%s/%s", test_scratch_dir(), name);
     FILE *in = fopen(src, "rb");
     ck_assert_ptr_nonnull(in);
     FILE *dst = fopen(out, "wb");
@@ -312,7 +243,7 @@ static void copy_key(const char *name, mode_t mode, char *out, size_t outlen)
 START_TEST(key_readable_by_others_is_refused)
 {
     char key[1200], cert[1100], err[512] = "";
-    pki_path(cert, sizeof cert, "gateway-sign.pem");
+    test_pki_path(cert, sizeof cert, "gateway-sign.pem");
     gw_signer *s = NULL;
 
     copy_key("open.key", 0644, key, sizeof key);
@@ -333,21 +264,21 @@ START_TEST(bad_key_and_cert_files_are_refused)
 {
     char key[1100], cert[1100], other_cert[1100], err[512] = "";
     gw_signer *s = NULL;
-    pki_path(key, sizeof key, "gateway-sign.key");
-    pki_path(cert, sizeof cert, "gateway-sign.pem");
-    pki_path(other_cert, sizeof other_cert, "gateway-sign-ec.pem");
+    test_pki_path(key, sizeof key, "gateway-sign.key");
+    test_pki_path(cert, sizeof cert, "gateway-sign.pem");
+    test_pki_path(other_cert, sizeof other_cert, "gateway-sign-ec.pem");
 
     ck_assert_int_eq(gw_signer_open(key, other_cert, &s, err, sizeof err), GW_ERR_CONFIG);
     ck_assert_msg(strstr(err, "does not match") != NULL, "mismatch not explained: %s", err);
 
     char missing[1200];
-    snprintf(missing, sizeof missing, "%s/absent.key", temp_dir);
+    snprintf(missing, sizeof missing, "%s/absent.key", test_scratch_dir());
     ck_assert_int_eq(gw_signer_open(missing, cert, &s, err, sizeof err), GW_ERR_CONFIG);
     ck_assert_msg(strstr(err, missing) != NULL, "file not named: %s", err);
 
     /* A certificate where the key should be: not a private key. */
     char not_key[1200];
-    snprintf(not_key, sizeof not_key, "%s/cert-as-key.key", temp_dir);
+    snprintf(not_key, sizeof not_key, "%s/cert-as-key.key", test_scratch_dir());
     FILE *f = fopen(not_key, "w");
     ck_assert_ptr_nonnull(f);
     fputs("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n", f);
@@ -361,7 +292,7 @@ END_TEST
 
 START_TEST(signature_shape_is_whole_document_sha256_exclusive_c14n)
 {
-    gw_signer *s = open_signer(_i);
+    gw_signer *s = test_pki_open_signer(key_names[_i]);
     xmlDocPtr doc = sign_envelope(s, NULL);
 
     xmlNodePtr sig = find_element(doc, "/soap:Envelope/soap:Header/ds:Signature");
@@ -447,7 +378,7 @@ static void *signing_thread_main(void *arg)
 
 START_TEST(threads_sign_concurrently_with_own_contexts)
 {
-    gw_signer *s = open_signer(_i);
+    gw_signer *s = test_pki_open_signer(key_names[_i]);
     struct signing_thread threads[SIGN_THREADS];
     pthread_t ids[SIGN_THREADS];
     memset(threads, 0, sizeof threads);
@@ -482,7 +413,7 @@ static Suite *xml_sign_suite(void)
 {
     Suite *suite = suite_create("xml_sign");
     TCase *tc = tcase_create("sign_verify");
-    tcase_add_unchecked_fixture(tc, setup_global, teardown_global);
+    tcase_add_unchecked_fixture(tc, test_pki_signing_setup, test_pki_signing_teardown);
     tcase_add_loop_test(tc, sign_then_verify_with_ca, 0, 2);
     tcase_add_loop_test(tc, stock_cli_verifies_and_rejects_tampering, 0, 2);
     tcase_add_loop_test(tc, tampered_body_fails_verification, 0, 2);
@@ -500,9 +431,5 @@ static Suite *xml_sign_suite(void)
 
 int main(void)
 {
-    SRunner *runner = srunner_create(xml_sign_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return check_run_suite(xml_sign_suite());
 }
