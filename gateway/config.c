@@ -31,7 +31,7 @@
 /* Defaults of optional attributes; docs/configuration.md lists the same values. */
 #define DEFAULT_LISTEN_ADDRESS "127.0.0.1"
 #define DEFAULT_LISTEN_PORT 8080
-#define DEFAULT_WORKERS 16
+#define DEFAULT_WORKERS 64
 #define DEFAULT_BACKLOG 256
 #define DEFAULT_MAX_BODY_BYTES 1048576
 #define DEFAULT_MAX_XML_DEPTH 64

@@ -1,11 +1,13 @@
 /*
  * check_credential.c — tests of gateway/credential.c: PBKDF2 hashes (made, verified, refused when
  * malformed, compatible with another implementation), the verifier cache (hits skip PBKDF2,
- * failures are never cached, bounded, thread-safe) and secret files.
+ * failures are never cached, bounded, thread-safe, concurrent misses of one key share a single
+ * PBKDF2 run) and secret files.
  */
 #include <check.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,9 +291,249 @@ START_TEST(test_cache_concurrent_checks)
         ck_assert_int_eq(args[i].checks, CHECKS_PER_THREAD);
     }
     gw_credential_cache_stats s = stats_of(c);
-    ck_assert_uint_eq(s.hits + s.pbkdf2_runs, THREADS * CHECKS_PER_THREAD);
+    ck_assert_uint_eq(s.hits + s.pbkdf2_runs + s.pbkdf2_waits, THREADS * CHECKS_PER_THREAD);
+    ck_assert_uint_eq(s.in_flight, 0);
+    ck_assert_uint_eq(s.waiting, 0);
     ck_assert_uint_gt(s.hits, 0);
     ck_assert_uint_le(s.entries, 4);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+/* ---- single flight: concurrent misses of one key share one PBKDF2 ---- */
+
+#define BURST 16
+/* How long a held flight waits for the state a test wants before giving up (and failing the test
+ * rather than hanging it). Generous: valgrind runs threads one at a time. */
+#define HOLD_LIMIT_POLLS 30000 /* of 1 ms */
+
+/* The flight hook of these tests: keeps the thread that ran PBKDF2 from sharing its result until
+ * the cache reports `target` for `measure`, i.e. until the state under test has certainly
+ * happened while the check was in flight. The state may last only until the first held thread
+ * moves on (two flights in flight at once end when one finishes), so whoever sees it first
+ * releases every held thread. */
+typedef struct hold_open {
+    gw_credential_cache *cache;
+    unsigned long (*measure)(const gw_credential_cache_stats *s);
+    unsigned long target;
+    atomic_int seen;
+    atomic_int gave_up;
+} hold_open;
+
+static unsigned long waiting_of(const gw_credential_cache_stats *s) { return s->waiting; }
+static unsigned long in_flight_of(const gw_credential_cache_stats *s) { return s->in_flight; }
+static unsigned long wait_timeouts_of(const gw_credential_cache_stats *s)
+{
+    return s->wait_timeouts;
+}
+
+static void hold_until_target(void *arg)
+{
+    hold_open *h = arg;
+    for (int i = 0; i < HOLD_LIMIT_POLLS; i++) {
+        gw_credential_cache_stats s = stats_of(h->cache);
+        if (h->measure(&s) == h->target)
+            atomic_store(&h->seen, 1);
+        if (atomic_load(&h->seen))
+            return;
+        usleep(1000);
+    }
+    atomic_store(&h->gave_up, 1);
+}
+
+static void hold_flights_until(gw_credential_cache *c, hold_open *h,
+                               unsigned long (*measure)(const gw_credential_cache_stats *),
+                               unsigned long target)
+{
+    h->cache = c;
+    h->measure = measure;
+    h->target = target;
+    atomic_init(&h->seen, 0);
+    atomic_init(&h->gave_up, 0);
+    gw_credential_cache_set_flight_hook(c, hold_until_target, h);
+}
+
+/* One thread of a burst: all of them pass the barrier, then check at once. */
+typedef struct racer {
+    pthread_barrier_t *start;
+    gw_credential_cache *cache;
+    const gw_config *cfg;
+    const char *dni;
+    const char *password;
+    gw_status result;
+} racer;
+
+static void *racer_main(void *p)
+{
+    racer *r = p;
+    pthread_barrier_wait(r->start);
+    r->result = gw_credential_check(r->cache, r->cfg, "20000000001", r->dni, r->password);
+    return NULL;
+}
+
+static void run_together(racer *racers, int n)
+{
+    pthread_barrier_t start;
+    pthread_t threads[BURST];
+    ck_assert_int_le(n, BURST);
+    ck_assert_int_eq(pthread_barrier_init(&start, NULL, (unsigned)n), 0);
+    for (int i = 0; i < n; i++) {
+        racers[i].start = &start;
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, racer_main, &racers[i]), 0);
+    }
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+    pthread_barrier_destroy(&start);
+}
+
+static void run_burst(gw_credential_cache *c, const test_config *t, const char *dni,
+                      const char *password, gw_status want)
+{
+    racer racers[BURST];
+    for (int i = 0; i < BURST; i++)
+        racers[i] = (racer){.cache = c, .cfg = &t->cfg, .dni = dni, .password = password};
+    run_together(racers, BURST);
+    for (int i = 0; i < BURST; i++)
+        ck_assert_msg(racers[i].result == want, "racer %d: got %d, want %d", i,
+                      (int)racers[i].result, (int)want);
+}
+
+START_TEST(test_single_flight_success_runs_pbkdf2_once)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(64);
+    hold_open hold;
+    /* The first thread's PBKDF2 is not shared before all the others are waiting for it. */
+    hold_flights_until(c, &hold, waiting_of, BURST - 1);
+    run_burst(c, t, t->dni[0], t->password[0], GW_OK);
+    ck_assert_int_eq(atomic_load(&hold.gave_up), 0);
+
+    gw_credential_cache_stats s = stats_of(c);
+    ck_assert_uint_eq(s.pbkdf2_runs, 1);
+    ck_assert_uint_eq(s.pbkdf2_waits, BURST - 1);
+    ck_assert_uint_eq(s.hits, 0);
+    ck_assert_uint_eq(s.wait_timeouts, 0);
+    ck_assert_uint_eq(s.entries, 1);
+    ck_assert_uint_eq(s.in_flight, 0);
+    ck_assert_uint_eq(s.waiting, 0);
+
+    /* The success was cached for later requests too. */
+    gw_credential_cache_set_flight_hook(c, NULL, NULL);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, "20000000001", t->dni[0], t->password[0]),
+                     GW_OK);
+    ck_assert_uint_eq(stats_of(c).hits, 1);
+    ck_assert_uint_eq(stats_of(c).pbkdf2_runs, 1);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+/* A wrong password for a known user, and a guess at an unknown user: both shared the same way,
+ * so that a burst of guesses does not tell a known DNI from an unknown one by its duration. */
+static const struct failing_burst {
+    int user;           /* index into the test users, or -1 for an unknown DNI */
+    const char *password;
+} failing_bursts[] = {
+    {0, "pw-wrong"},
+    {-1, "pw-0"},
+};
+
+START_TEST(test_single_flight_failure_is_shared_only_with_waiters)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(64);
+    const struct failing_burst *fb = &failing_bursts[_i];
+    const char *dni = fb->user >= 0 ? t->dni[fb->user] : "99999999";
+    hold_open hold;
+    hold_flights_until(c, &hold, waiting_of, BURST - 1);
+    run_burst(c, t, dni, fb->password, GW_ERR_AUTHENTICATION);
+    ck_assert_int_eq(atomic_load(&hold.gave_up), 0);
+
+    gw_credential_cache_stats s = stats_of(c);
+    ck_assert_uint_eq(s.pbkdf2_runs, 1);
+    ck_assert_uint_eq(s.pbkdf2_waits, BURST - 1);
+    ck_assert_uint_eq(s.entries, 0);
+    ck_assert_uint_eq(s.in_flight, 0);
+
+    /* A later guess is a new request: it pays its own PBKDF2, failures are never cached. */
+    gw_credential_cache_set_flight_hook(c, NULL, NULL);
+    ck_assert_int_eq(gw_credential_check(c, &t->cfg, "20000000001", dni, fb->password),
+                     GW_ERR_AUTHENTICATION);
+    ck_assert_uint_eq(stats_of(c).pbkdf2_runs, 2);
+    ck_assert_uint_eq(stats_of(c).pbkdf2_waits, BURST - 1);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+START_TEST(test_single_flight_different_keys_do_not_wait_for_each_other)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(64);
+    hold_open hold;
+    /* Neither PBKDF2 finishes before both keys are in flight at once. */
+    hold_flights_until(c, &hold, in_flight_of, 2);
+    racer racers[2] = {
+        {.cache = c, .cfg = &t->cfg, .dni = t->dni[0], .password = t->password[0]},
+        {.cache = c, .cfg = &t->cfg, .dni = t->dni[1], .password = t->password[1]},
+    };
+    run_together(racers, 2);
+    ck_assert_int_eq(atomic_load(&hold.gave_up), 0);
+    ck_assert_int_eq(racers[0].result, GW_OK);
+    ck_assert_int_eq(racers[1].result, GW_OK);
+    gw_credential_cache_stats s = stats_of(c);
+    ck_assert_uint_eq(s.pbkdf2_runs, 2);
+    ck_assert_uint_eq(s.pbkdf2_waits, 0);
+    ck_assert_uint_eq(s.entries, 2);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+/* A waiter whose owner takes longer than the wait limit stops waiting and checks on its own. */
+START_TEST(test_single_flight_wait_is_bounded)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(64);
+    gw_credential_cache_set_wait_limit(c, 1);
+    hold_open hold;
+    /* The owner is held until the other thread has given up waiting for it. */
+    hold_flights_until(c, &hold, wait_timeouts_of, 1);
+    racer racers[2];
+    for (int i = 0; i < 2; i++)
+        racers[i] = (racer){.cache = c, .cfg = &t->cfg, .dni = t->dni[0],
+                            .password = t->password[0]};
+    run_together(racers, 2);
+    ck_assert_int_eq(atomic_load(&hold.gave_up), 0);
+    ck_assert_int_eq(racers[0].result, GW_OK);
+    ck_assert_int_eq(racers[1].result, GW_OK);
+    gw_credential_cache_stats s = stats_of(c);
+    ck_assert_uint_eq(s.wait_timeouts, 1);
+    ck_assert_uint_eq(s.pbkdf2_runs, 2);
+    ck_assert_uint_eq(s.pbkdf2_waits, 0);
+    ck_assert_uint_eq(s.entries, 1);
+    ck_assert_uint_eq(s.in_flight, 0);
+    ck_assert_uint_eq(s.waiting, 0);
+    gw_credential_cache_free(c);
+    free_test_config(t);
+}
+END_TEST
+
+/* With a wait limit of 0 nobody waits: every check that misses runs PBKDF2 itself. */
+START_TEST(test_single_flight_wait_limit_zero_never_waits)
+{
+    test_config *t = make_test_config();
+    gw_credential_cache *c = gw_credential_cache_new(64);
+    gw_credential_cache_set_wait_limit(c, 0);
+    hold_open hold;
+    hold_flights_until(c, &hold, wait_timeouts_of, BURST - 1);
+    run_burst(c, t, t->dni[0], "pw-wrong", GW_ERR_AUTHENTICATION);
+    ck_assert_int_eq(atomic_load(&hold.gave_up), 0);
+    gw_credential_cache_stats s = stats_of(c);
+    ck_assert_uint_eq(s.pbkdf2_runs, BURST);
+    ck_assert_uint_eq(s.wait_timeouts, BURST - 1);
+    ck_assert_uint_eq(s.pbkdf2_waits, 0);
     gw_credential_cache_free(c);
     free_test_config(t);
 }
@@ -418,6 +660,15 @@ static Suite *credential_suite(void)
     tcase_add_test(cache, test_cache_concurrent_checks);
     tcase_add_test(cache, test_demo_configuration_password_is_demo);
     suite_add_tcase(s, cache);
+
+    TCase *flight = tcase_create("single_flight");
+    tcase_add_test(flight, test_single_flight_success_runs_pbkdf2_once);
+    tcase_add_loop_test(flight, test_single_flight_failure_is_shared_only_with_waiters, 0,
+                        (int)(sizeof failing_bursts / sizeof *failing_bursts));
+    tcase_add_test(flight, test_single_flight_different_keys_do_not_wait_for_each_other);
+    tcase_add_test(flight, test_single_flight_wait_is_bounded);
+    tcase_add_test(flight, test_single_flight_wait_limit_zero_never_waits);
+    suite_add_tcase(s, flight);
 
     TCase *secret = tcase_create("secret_file");
     tcase_add_checked_fixture(secret, make_secret_dir, remove_secret_dir);
