@@ -45,11 +45,16 @@ typedef struct gw_worker {
     gw_http_client *http;
     gw_sign_ctx *sign;
     xmlSchemaValidCtxtPtr *validators;   /* one per service, created on first use */
-    /* the size limit on what one request may make the engine read (server.c) */
-    size_t (*engine_recv)(struct soap *, char *, size_t);
-    size_t request_bytes;                /* read for the current request */
-    size_t request_byte_limit;
-    int request_too_large;               /* the limit cut the request short */
+    /* What the engine reads for one request (server.c): its size limit, and the bytes a client
+     * sent ahead on the same connection (HTTP pipelining), handed back to the engine first. */
+    struct {
+        size_t (*recv)(struct soap *, char *, size_t); /* the engine's own receive */
+        size_t bytes;                    /* read for the current request */
+        size_t limit;
+        int too_large;                   /* the limit cut the request short */
+        char *pending;                   /* read ahead, not yet consumed */
+        size_t pending_len, pending_off, pending_cap;
+    } input;
     gw_exchange exchange;
 } gw_worker;
 
@@ -61,6 +66,11 @@ gw_status gw_worker_init(gw_worker *w, const gw_runtime *rt, int id);
 void gw_worker_fini(gw_worker *w);
 /* This worker's validator for a service (created on first use). */
 xmlSchemaValidCtxtPtr gw_worker_validator(gw_worker *w, const gw_service *svc);
+
+/* Once a request is fully read, keeps what the engine read beyond it: the start of the
+ * client's next request on the same connection (HTTP pipelining). gSOAP reuses its buffer to
+ * send the response, so this must run before anything is sent (server.c). */
+void gw_worker_keep_read_ahead(gw_worker *w, struct soap *s);
 
 /* Fills the host function table adapters receive (host_api.c). */
 void gw_host_api_init(pide_host_api *api);

@@ -151,6 +151,7 @@ static int send_plain(struct soap *s, int http_status, const char *ctype, const 
 static int serve_get(struct soap *s)
 {
     gw_worker *w = s->user;
+    gw_worker_keep_read_ahead(w, s);
     const char *path = s->path;
     const char *q = strchr(path, '?');
     if (strncmp(path, "/services/", 10) == 0 && q && strcasecmp(q + 1, "wsdl") == 0) {
@@ -180,6 +181,59 @@ static int serve_get(struct soap *s)
     return send_plain(s, 404, "text/plain", not_found, sizeof not_found - 1);
 }
 
+/* ---- what the engine reads ---- */
+
+/* Room for the request line and headers on top of maxBodyBytes. */
+#define REQUEST_HEADER_ALLOWANCE 65536
+
+/* The engine's receive. It first hands back what a client sent ahead of this request (stashed
+ * by stash_read_ahead: gSOAP does not keep its buffer from one request to the next), and cuts a
+ * request off once it has read more than its limit: the engine then sees the end of the stream
+ * and stage_receive answers Client.RequestTooLarge. This holds for chunked bodies too, whose size
+ * is not announced. */
+static size_t limited_recv(struct soap *s, char *buf, size_t len)
+{
+    gw_worker *w = s->user;
+    if (w->input.bytes >= w->input.limit) {
+        w->input.too_large = 1;
+        return 0;
+    }
+    if (len > w->input.limit - w->input.bytes)
+        len = w->input.limit - w->input.bytes;
+    size_t n;
+    if (w->input.pending_off < w->input.pending_len) {
+        n = w->input.pending_len - w->input.pending_off;
+        if (n > len)
+            n = len;
+        memcpy(buf, w->input.pending + w->input.pending_off, n);
+        w->input.pending_off += n;
+    } else {
+        n = w->input.recv(s, buf, len);
+    }
+    w->input.bytes += n;
+    return n;
+}
+
+void gw_worker_keep_read_ahead(gw_worker *w, struct soap *s)
+{
+    w->input.pending_len = w->input.pending_off = 0;
+    if (s->bufidx >= s->buflen)
+        return;
+    size_t n = s->buflen - s->bufidx;
+    if (n > w->input.pending_cap) {
+        char *p = realloc(w->input.pending, n);
+        if (!p) {
+            /* Without room the read-ahead is lost: close rather than answer out of step. */
+            s->keep_alive = 0;
+            return;
+        }
+        w->input.pending = p;
+        w->input.pending_cap = n;
+    }
+    memcpy(w->input.pending, s->buf + s->bufidx, n);
+    w->input.pending_len = n;
+}
+
 /* ---- one request ---- */
 
 /* Serves one request on c with worker w. Returns 1 to keep the connection, 0 to close it. */
@@ -189,9 +243,8 @@ static int serve_one(gw_worker *w, gw_conn *c)
     soap_begin(s);
     s->error = SOAP_OK;
     s->keep_alive = 1;
-    /* Bytes already buffered from this connection count against the request they belong to. */
-    w->request_bytes = s->buflen - s->bufidx;
-    w->request_too_large = 0;
+    w->input.bytes = 0;
+    w->input.too_large = 0;
     int rc = soap_begin_recv(s);
     int keep = 0;
     if (rc == SOAP_STOP) {
@@ -251,12 +304,15 @@ static void *worker_loop(void *arg)
         s->socket = c->fd;
         s->ssl = c->ssl;
         s->bufidx = s->buflen = 0;
-        int keep;
-        /* Bytes the client sent ahead (pipelining) sit in this worker's buffer, or decrypted
+        int keep, ahead;
+        /* Bytes the client sent ahead (pipelining), read into the engine's buffer or decrypted
          * in OpenSSL's: epoll would not report them, so serve them here. */
-        do
+        do {
+            s->bufidx = s->buflen = 0; /* read-ahead, if any, comes back via limited_recv */
             keep = serve_one(w, c);
-        while (keep && (s->bufidx < s->buflen || (s->ssl && SSL_pending(s->ssl) > 0)));
+            ahead = keep && w->input.pending_off < w->input.pending_len;
+        } while (keep && (ahead || (s->ssl && SSL_pending(s->ssl) > 0)));
+        w->input.pending_len = w->input.pending_off = 0;
         /* gSOAP closes (and frees the TLS state of) a connection it gives up on itself. */
         if (!soap_valid_socket(s->socket))
             c->fd = -1;
@@ -400,26 +456,6 @@ fail:
     return GW_ERR_IO;
 }
 
-/* Room for the request line and headers on top of maxBodyBytes. */
-#define REQUEST_HEADER_ALLOWANCE 65536
-
-/* The engine's receive, cut off once a request has read more than its limit: the engine then
- * sees the end of the stream and stage_receive answers Client.RequestTooLarge. This holds for
- * chunked bodies too, whose size is not announced. */
-static size_t limited_recv(struct soap *s, char *buf, size_t len)
-{
-    gw_worker *w = s->user;
-    if (w->request_bytes >= w->request_byte_limit) {
-        w->request_too_large = 1;
-        return 0;
-    }
-    if (len > w->request_byte_limit - w->request_bytes)
-        len = w->request_byte_limit - w->request_bytes;
-    size_t n = w->engine_recv(s, buf, len);
-    w->request_bytes += n;
-    return n;
-}
-
 static struct soap *inbound_engine_new(const gw_config *cfg, gw_worker *w)
 {
     struct soap *s = soap_new1(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
@@ -433,9 +469,9 @@ static struct soap *inbound_engine_new(const gw_config *cfg, gw_worker *w)
      * the whole request has recvTimeoutSeconds to arrive. */
     s->transfer_timeout = cfg->recv_timeout_s;
     /* gSOAP's recv_maxlength truncates a body silently; count the bytes ourselves instead. */
-    w->engine_recv = s->frecv;
+    w->input.recv = s->frecv;
     s->frecv = limited_recv;
-    w->request_byte_limit = cfg->max_body_bytes + REQUEST_HEADER_ALLOWANCE;
+    w->input.limit = cfg->max_body_bytes + REQUEST_HEADER_ALLOWANCE;
     s->max_keep_alive = 0;
     s->socket = SOAP_INVALID_SOCKET;
     return s;
@@ -545,6 +581,7 @@ void gw_server_stop(gw_server *srv)
     for (int i = 0; i < srv->worker_count && srv->workers; i++) {
         if (srv->workers[i].soap)
             soap_free(srv->workers[i].soap);
+        free(srv->workers[i].input.pending);
         gw_worker_fini(&srv->workers[i]);
     }
     /* Connections still parked in epoll. */

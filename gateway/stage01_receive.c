@@ -24,13 +24,14 @@ gw_status stage_receive(gw_exchange *ex)
         return too_large(ex);
     size_t len = 0;
     char *body = soap_http_get_body(ex->soap, &len);
-    if (ex->worker->request_too_large || (body && len > limit))
+    if (ex->worker->input.too_large || (body && len > limit))
         return too_large(ex);
     if (!body) {
         ex->soap->keep_alive = 0;
         return exchange_fail(ex, GW_ERR_BAD_HTTP, "the request body could not be read");
     }
     soap_end_recv(ex->soap);
+    gw_worker_keep_read_ahead(ex->worker, ex->soap);
     ex->request = gw_arena_strndup(&ex->arena, body, len);
     if (!ex->request)
         return GW_ERR_NOMEM;

@@ -149,6 +149,11 @@ curl -s -H 'Content-Type: text/xml' --data-binary @"$EX/reniec-consultar.xml" "$
 n=$(grep -l '<coResultado>0000</coResultado>' "$T"/ka-*.xml | wc -l)
 assert_eq 20 "$n" "keep-alive: 20 requests on one connection answered"
 
+# --- pipelining: requests sent back to back in one write are all answered, in order ------------
+python3 "$(dirname "$0")/pipeline_client.py" 127.0.0.1 "$GW_PORT" "$EX/reniec-consultar.xml" \
+  "GET /services/ReniecConsultaDni?wsdl" "$EX/reniec-consultar-no-existe.xml" > "$T/pipelined.txt"
+assert_eq 3 "$(grep -c '^HTTP/1.1 200' "$T/pipelined.txt")" "pipelining: three requests in one write, three answers"
+
 # --- the provider goes away -------------------------------------------------------------------
 kill "$RENIEC_PID"; wait "$RENIEC_PID" 2>/dev/null || true
 expect_fault provider-down "$EX/reniec-consultar.xml" ReniecConsultaDni 500 Server.Provider.Unavailable
