@@ -6,6 +6,8 @@
 #ifndef PIDE_GW_RUNTIME_H
 #define PIDE_GW_RUNTIME_H
 
+#include <stdatomic.h>
+
 #include <libxml/xmlschemas.h>
 
 #include "adapter_loader.h"
@@ -45,6 +47,7 @@ typedef struct gw_worker {
     gw_http_client *http;
     gw_sign_ctx *sign;
     xmlSchemaValidCtxtPtr *validators;   /* one per service, created on first use */
+    const atomic_int *draining;          /* the server is stopping: answer, then close */
     /* What the engine reads for one request (server.c): its size limit, and the bytes a client
      * sent ahead on the same connection (HTTP pipelining), handed back to the engine first. */
     struct {

@@ -51,6 +51,7 @@ struct gw_server {
     pthread_cond_t queue_cond;
     gw_conn *queue_head, *queue_tail;
     int stopping;
+    atomic_int draining;         /* set first thing on stop: answers carry Connection: close */
 
     /* connections waiting in epoll, for the idle sweep */
     pthread_mutex_t parked_lock;
@@ -148,10 +149,19 @@ static int send_plain(struct soap *s, int http_status, const char *ctype, const 
 }
 
 /* gSOAP calls this for every GET: /services/<name>?wsdl returns the service's WSDL. */
+/* While the server drains, answers say Connection: close, so clients do not send another
+ * request on a connection nobody will read again. */
+static void close_if_draining(gw_worker *w, struct soap *s)
+{
+    if (atomic_load(w->draining))
+        s->keep_alive = 0;
+}
+
 static int serve_get(struct soap *s)
 {
     gw_worker *w = s->user;
     gw_worker_keep_read_ahead(w, s);
+    close_if_draining(w, s);
     const char *path = s->path;
     const char *q = strchr(path, '?');
     if (strncmp(path, "/services/", 10) == 0 && q && strcasecmp(q + 1, "wsdl") == 0) {
@@ -254,6 +264,7 @@ static int serve_one(gw_worker *w, gw_conn *c)
         s->keep_alive = 0;
         send_plain(s, 405, "text/plain", msg, sizeof msg - 1);
     } else if (rc == SOAP_OK) {
+        close_if_draining(w, s);
         gw_exchange *ex = &w->exchange;
         exchange_begin(ex, w->rt, w, s, c->address);
         ex->http_path = gw_arena_strdup(&ex->arena, s->path);
@@ -525,6 +536,7 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
     for (int i = 0; i < srv->worker_count; i++) {
         gw_worker *w = &srv->workers[i];
         st = gw_worker_init(w, rt, i);
+        w->draining = &srv->draining;
         if (st == GW_OK && !(w->soap = inbound_engine_new(rt->config, w)))
             st = GW_ERR_NOMEM;
         struct worker_arg *wa = st == GW_OK ? malloc(sizeof *wa) : NULL;
@@ -564,6 +576,7 @@ void gw_server_stop(gw_server *srv)
 {
     if (!srv)
         return;
+    atomic_store(&srv->draining, 1);
     if (srv->dispatcher_started) {
         uint64_t one = 1;
         if (write(srv->wake_fd, &one, sizeof one) < 0)

@@ -10,7 +10,8 @@ EX="$PIDE_SOURCE_DIR/docs/examples"
 PIDE_TEST_PG_DIR="$T/pg"
 bash "$PIDE_SOURCE_DIR/scripts/pg-local" start --dir "$PIDE_TEST_PG_DIR" --port 0 --fresh >"$T/pg-start.log" 2>&1
 stop_pg() { bash "$PIDE_SOURCE_DIR/scripts/pg-local" stop --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1 || true; }
-trap 'stop_pg; on_exit' EXIT
+# The cluster goes entirely at the end; the script's own status is kept for on_exit.
+trap 'rc=$?; bash "$PIDE_SOURCE_DIR/scripts/pg-local" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
 
 start_reniec_sim
 write_config
