@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_cli.sh — the daemon's command line: --version, --help, --check-config on the shipped
 # configurations, and clear errors with a non-zero exit for bad options and bad configurations.
-# ctest-fixtures: pki
+# ctest-fixtures: postgres pki
 . "$(dirname "$0")/lib.sh"
 
 out=$("$GATEWAY_BIN" --version)
