@@ -75,6 +75,10 @@ xmlSchemaValidCtxtPtr gw_worker_validator(gw_worker *w, const gw_service *svc);
  * send the response, so this must run before anything is sent (server.c). */
 void gw_worker_keep_read_ahead(gw_worker *w, struct soap *s);
 
+/* While the server drains (it is stopping), the answer about to be sent closes its connection,
+ * so the client sends no further request nobody would read (server.c). */
+void gw_worker_close_if_draining(gw_worker *w, struct soap *s);
+
 /* Fills the host function table adapters receive (host_api.c). */
 void gw_host_api_init(pide_host_api *api);
 

@@ -35,7 +35,15 @@ typedef struct gw_conn {
     struct gw_conn *prev, *next; /* in the parked list while waiting in epoll */
     int parked;
     struct gw_conn *queue_next;  /* in the ready queue */
+    /* Plain connections: the start of a request, read by the dispatcher until its headers are
+     * complete, so a client trickling its headers holds no worker. */
+    char *head;
+    size_t head_len, head_cap;
+    int64_t head_started_us;     /* when its first byte came; 0: no request begun */
 } gw_conn;
+
+/* Headers longer than this are handed to the engine as they are (it refuses them). */
+#define REQUEST_HEAD_MAX 65536
 
 struct gw_server {
     const gw_runtime *rt;
@@ -104,6 +112,7 @@ static void conn_close(gw_conn *c)
     }
     if (c->fd >= 0)
         close(c->fd);
+    free(c->head);
     free(c);
 }
 
@@ -151,9 +160,9 @@ static int send_plain(struct soap *s, int http_status, const char *ctype, const 
 /* gSOAP calls this for every GET: /services/<name>?wsdl returns the service's WSDL. */
 /* While the server drains, answers say Connection: close, so clients do not send another
  * request on a connection nobody will read again. */
-static void close_if_draining(gw_worker *w, struct soap *s)
+void gw_worker_close_if_draining(gw_worker *w, struct soap *s)
 {
-    if (atomic_load(w->draining))
+    if (w->draining && atomic_load(w->draining))
         s->keep_alive = 0;
 }
 
@@ -161,7 +170,7 @@ static int serve_get(struct soap *s)
 {
     gw_worker *w = s->user;
     gw_worker_keep_read_ahead(w, s);
-    close_if_draining(w, s);
+    gw_worker_close_if_draining(w, s);
     const char *path = s->path;
     const char *q = strchr(path, '?');
     if (strncmp(path, "/services/", 10) == 0 && q && strcasecmp(q + 1, "wsdl") == 0) {
@@ -264,7 +273,6 @@ static int serve_one(gw_worker *w, gw_conn *c)
         s->keep_alive = 0;
         send_plain(s, 405, "text/plain", msg, sizeof msg - 1);
     } else if (rc == SOAP_OK) {
-        close_if_draining(w, s);
         gw_exchange *ex = &w->exchange;
         exchange_begin(ex, w->rt, w, s, c->address);
         ex->http_path = gw_arena_strdup(&ex->arena, s->path);
@@ -281,6 +289,49 @@ static int serve_one(gw_worker *w, gw_conn *c)
     soap_destroy(s);
     soap_end(s);
     return keep;
+}
+
+/* Moves the request head the dispatcher read into what the engine reads first. */
+static void take_head(gw_worker *w, gw_conn *c)
+{
+    w->input.pending_len = w->input.pending_off = 0;
+    if (!c->head_len)
+        return;
+    if (c->head_len > w->input.pending_cap) {
+        char *p = realloc(w->input.pending, c->head_len);
+        if (!p)
+            return; /* the engine then reads the socket only: the request is refused as garbled */
+        w->input.pending = p;
+        w->input.pending_cap = c->head_len;
+    }
+    memcpy(w->input.pending, c->head, c->head_len);
+    w->input.pending_len = c->head_len;
+    c->head_len = 0;
+    c->head_started_us = 0;
+}
+
+static int pending_has_head(const gw_worker *w)
+{
+    size_t n = w->input.pending_len - w->input.pending_off;
+    return n >= REQUEST_HEAD_MAX ||
+           (n >= 4 && memmem(w->input.pending + w->input.pending_off, n, "\r\n\r\n", 4));
+}
+
+/* The unread start of the next request goes back to the connection, to be completed by the
+ * dispatcher without holding this worker. */
+static void give_back_head(gw_worker *w, gw_conn *c)
+{
+    size_t n = w->input.pending_len - w->input.pending_off;
+    char *p = n > c->head_cap ? realloc(c->head, n) : c->head;
+    if (!p)
+        return;
+    c->head = p;
+    if (n > c->head_cap)
+        c->head_cap = n;
+    memcpy(c->head, w->input.pending + w->input.pending_off, n);
+    c->head_len = n;
+    c->head_started_us = gw_now_us();
+    w->input.pending_len = w->input.pending_off = 0;
 }
 
 /* The member listener's handshake, done by a worker so the dispatcher never blocks. */
@@ -315,6 +366,7 @@ static void *worker_loop(void *arg)
         s->socket = c->fd;
         s->ssl = c->ssl;
         s->bufidx = s->buflen = 0;
+        take_head(w, c);
         int keep, ahead;
         /* Bytes the client sent ahead (pipelining), read into the engine's buffer or decrypted
          * in OpenSSL's: epoll would not report them, so serve them here. */
@@ -322,6 +374,11 @@ static void *worker_loop(void *arg)
             s->bufidx = s->buflen = 0; /* read-ahead, if any, comes back via limited_recv */
             keep = serve_one(w, c);
             ahead = keep && w->input.pending_off < w->input.pending_len;
+            /* Only the start of the next request: back to the dispatcher to wait for the rest. */
+            if (ahead && !c->tls && !pending_has_head(w)) {
+                give_back_head(w, c);
+                ahead = 0;
+            }
         } while (keep && (ahead || (s->ssl && SSL_pending(s->ssl) > 0)));
         w->input.pending_len = w->input.pending_off = 0;
         /* gSOAP closes (and frees the TLS state of) a connection it gives up on itself. */
@@ -370,14 +427,19 @@ static void accept_ready(gw_server *srv, gw_listener *l)
     }
 }
 
+/* Closes connections idle longer than keepAliveIdleSeconds, and those whose request headers
+ * have not all arrived within recvTimeoutSeconds of their first byte. */
 static void sweep_idle(gw_server *srv)
 {
-    int64_t limit = gw_now_us() - (int64_t)srv->rt->config->keepalive_idle_s * 1000000;
+    int64_t now = gw_now_us();
+    int64_t idle_limit = now - (int64_t)srv->rt->config->keepalive_idle_s * 1000000;
+    int64_t head_limit = now - (int64_t)srv->rt->config->recv_timeout_s * 1000000;
     pthread_mutex_lock(&srv->parked_lock);
     gw_conn *c = srv->parked.next;
     while (c != &srv->parked) {
         gw_conn *next = c->next;
-        if (c->last_active_us < limit) {
+        if (c->last_active_us < idle_limit ||
+            (c->head_started_us && c->head_started_us < head_limit)) {
             parked_unlink(c);
             epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
             conn_close(c);
@@ -385,6 +447,64 @@ static void sweep_idle(gw_server *srv)
         c = next;
     }
     pthread_mutex_unlock(&srv->parked_lock);
+}
+
+/* 1 once c->head holds a whole request head (or as much as a head may be). */
+static int head_complete(const gw_conn *c)
+{
+    return c->head_len >= REQUEST_HEAD_MAX ||
+           (c->head_len >= 4 && memmem(c->head, c->head_len, "\r\n\r\n", 4) != NULL);
+}
+
+/* Reads what a plain connection has to give, without blocking. -1: closed or failed. */
+static int read_head(gw_conn *c)
+{
+    for (;;) {
+        if (c->head_cap - c->head_len < 4096 && c->head_cap < REQUEST_HEAD_MAX) {
+            size_t cap = c->head_cap ? 2 * c->head_cap : 4096;
+            char *p = realloc(c->head, cap);
+            if (!p)
+                return -1;
+            c->head = p;
+            c->head_cap = cap;
+        }
+        size_t room = c->head_cap - c->head_len;
+        if (room == 0)
+            return 0;
+        ssize_t n = recv(c->fd, c->head + c->head_len, room, MSG_DONTWAIT);
+        if (n > 0) {
+            if (!c->head_len)
+                c->head_started_us = gw_now_us();
+            c->head_len += (size_t)n;
+            if (head_complete(c))
+                return 0;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return -1;
+    }
+}
+
+/* A parked connection has bytes to read. TLS connections go to a worker (the handshake and the
+ * decryption are the engine's); a plain one gets a worker only once its request head is
+ * complete, and otherwise waits in epoll again. */
+static void conn_readable(gw_server *srv, gw_conn *c)
+{
+    if (c->tls) {
+        queue_push(srv, c);
+        return;
+    }
+    if (read_head(c) != 0) {
+        epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+        conn_close(c);
+    } else if (head_complete(c)) {
+        queue_push(srv, c);
+    } else {
+        conn_park(srv, c, EPOLL_CTL_MOD);
+    }
 }
 
 static void *dispatcher_loop(void *arg)
@@ -413,7 +533,7 @@ static void *dispatcher_loop(void *arg)
                     parked_unlink(c);
                 pthread_mutex_unlock(&srv->parked_lock);
                 if (was_parked)
-                    queue_push(srv, c);
+                    conn_readable(srv, c);
             }
         }
         if (stop)

@@ -5,8 +5,12 @@
  * readable it hands it to a free worker for ONE request, after which the worker parks it back
  * in epoll. So a worker is never tied to a connection for its life (with gSOAP's own serve loop,
  * 16 workers and 128 keep-alive clients starve 112 of them), and per-request memory is released
- * after every request rather than at connection close. Idle connections are closed after
- * keepAliveIdleSeconds; a stalled read or write ends the connection after the configured timeout.
+ * after every request rather than at connection close. On the plain listener the dispatcher also
+ * reads each request's head itself, without blocking, and hands the connection over only once
+ * the head is complete: a client trickling its headers holds no worker, and is closed when its
+ * head has not arrived within recvTimeoutSeconds. Idle connections are closed after
+ * keepAliveIdleSeconds; a stalled body read or write ends the connection after the configured
+ * timeout.
  */
 #ifndef PIDE_GW_SERVER_H
 #define PIDE_GW_SERVER_H

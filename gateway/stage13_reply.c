@@ -13,6 +13,7 @@ gw_status stage_reply(gw_exchange *ex)
     int n = snprintf(extra, sizeof extra, "X-Pide-Exchange-Id: %s", ex->exchange_id);
     if (ex->retry_after_s > 0 && n > 0 && (size_t)n < sizeof extra)
         snprintf(extra + n, sizeof extra - (size_t)n, "\r\nRetry-After: %d", ex->retry_after_s);
+    gw_worker_close_if_draining(ex->worker, s);
     s->http_content = "text/xml; charset=utf-8";
     s->http_extra_header = extra;
     int status = ex->http_status == 200 ? SOAP_FILE : SOAP_FILE + ex->http_status;

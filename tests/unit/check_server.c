@@ -317,6 +317,40 @@ START_TEST(a_silent_client_holds_no_worker)
 }
 END_TEST
 
+START_TEST(a_client_trickling_its_headers_holds_no_worker)
+{
+    test_gateway g;
+    gateway_start(&g, 1, 30, 0);
+    /* Half a request head: the dispatcher keeps it until the rest comes, no worker waits. */
+    int slow = connect_to(gw_server_port(g.srv));
+    send_all(slow, "GET /health HTTP/1.1\r\nHo");
+    usleep(200 * 1000);
+    int fd = connect_to(gw_server_port(g.srv));
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    http_answer a;
+    send_all(fd, get_health);
+    ck_assert_msg(read_answer(fd, &a) == 1, "no answer while a client trickles its headers");
+    ck_assert_int_eq(a.status, 200);
+    /* Once its head is complete the slow client is served too. */
+    send_all(slow, "st: gw\r\n\r\n");
+    ck_assert_msg(read_answer(slow, &a) == 1, "the slow client's completed request got no answer");
+    ck_assert_int_eq(a.status, 200);
+    /* And a pipelined request cut after its first line waits in the dispatcher as well. */
+    send_all(slow, "GET /health HTTP/1.1\r\nHost: gw\r\n\r\nGET /health HT");
+    ck_assert_int_eq(read_answer(slow, &a), 1);
+    send_all(fd, get_health);
+    ck_assert_msg(read_answer(fd, &a) == 1, "a half-sent pipelined request held the worker");
+    send_all(slow, "TP/1.1\r\nHost: gw\r\n\r\n");
+    ck_assert_int_eq(read_answer(slow, &a), 1);
+    ck_assert_int_eq(a.status, 200);
+    close(fd);
+    close(slow);
+    gateway_stop(&g);
+}
+END_TEST
+
 START_TEST(reports_the_ports_bound)
 {
     test_gateway g;
@@ -359,18 +393,21 @@ START_TEST(stop_drains_and_closes_parked_connections)
     send_all(parked, get_health);
     ck_assert_int_eq(read_answer(parked, &a), 1);
     ck_assert_int_eq(a.status, 200);
-    /* A request cut in the middle keeps the only worker reading it while stop begins. */
+    /* A body cut in the middle keeps the only worker reading it while stop begins (its head
+     * is complete, so the dispatcher has handed it over). */
     int busy = connect_to(port);
-    send_all(busy, "GET /health HTTP/1.1\r\n");
+    send_all(busy, "POST /services/Eco HTTP/1.1\r\nHost: gw\r\nContent-Type: text/xml\r\n"
+                   "Content-Length: 10\r\n\r\n<not");
     usleep(300 * 1000);
     pthread_t t;
     struct stopper st = {g.srv};
     ck_assert_int_eq(pthread_create(&t, NULL, stop_server, &st), 0);
     usleep(300 * 1000);
-    /* The request in flight still gets its answer, saying the connection closes. */
-    send_all(busy, "Host: gw\r\n\r\n");
+    /* The request in flight still gets its answer (a Fault: it is not XML), saying the
+     * connection closes. */
+    send_all(busy, " xml>");
     ck_assert_int_eq(read_answer(busy, &a), 1);
-    ck_assert_int_eq(a.status, 200);
+    ck_assert_int_eq(a.status, 500);
     ck_assert_int_eq(a.connection_close, 1);
     pthread_join(t, NULL);
     ck_assert_int_eq(closed_by_server_within(busy, 5), 1);
@@ -408,6 +445,7 @@ int main(void)
     tcase_add_test(tc, serves_several_requests_on_one_connection);
     tcase_add_test(tc, closes_idle_kept_alive_connections);
     tcase_add_test(tc, a_silent_client_holds_no_worker);
+    tcase_add_test(tc, a_client_trickling_its_headers_holds_no_worker);
     tcase_add_test(tc, reports_the_ports_bound);
     tcase_add_test(tc, stop_drains_and_closes_parked_connections);
     suite_add_tcase(suite, tc);
