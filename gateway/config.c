@@ -24,6 +24,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "credential.h"
+#include "peru_id.h"
 
 #define CONFIG_NS "urn:pide-gateway:config:1"
 #define CONFIG_SCHEMA_FILE "gateway-config.xsd"
@@ -305,16 +306,6 @@ static gw_status attr_path(loader *ld, const xmlNode *node, const char *name, in
 }
 
 /* ---- value checks ---- */
-
-static int all_digits(const char *s, size_t len)
-{
-    if (strlen(s) != len)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
 
 static gw_status check_readable_file(loader *ld, const xmlNode *node, const char *service,
                                      const char *what, const char *path)
@@ -628,7 +619,7 @@ static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
     gw_status st;
     if ((st = attr_string(ld, node, "id", NULL, 1, &m->id)) != GW_OK)
         return st;
-    if (!all_digits(m->id, 11))
+    if (!gw_is_ruc(m->id))
         return fail_at(ld, node, "member id '%s' is not a RUC (11 digits)", m->id);
     if ((st = attr_string(ld, node, "name", m->id, 0, &m->name)) != GW_OK ||
         (st = attr_int(ld, node, "ratePerSecond", 0, 0, 1000000, &m->rate_per_s)) != GW_OK ||
@@ -645,7 +636,7 @@ static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
         if ((st = attr_string(ld, c, "userDni", NULL, 1, &cred->user_dni)) != GW_OK ||
             (st = attr_string(ld, c, "passwordHash", NULL, 1, &cred->password_hash)) != GW_OK)
             return st;
-        if (!all_digits(cred->user_dni, 8))
+        if (!gw_is_dni(cred->user_dni))
             return fail_at(ld, c, "member '%s': userDni '%s' is not a DNI (8 digits)", m->id,
                            cred->user_dni);
         for (size_t i = 0; i + 1 < m->credential_count; i++)

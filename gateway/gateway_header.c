@@ -7,17 +7,8 @@
 
 #include <openssl/evp.h>
 
+#include "peru_id.h"
 #include "xml_parse.h"
-
-static int all_digits(const char *s, size_t n)
-{
-    if (strlen(s) != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
 
 static const char *text_of(xmlNodePtr n, gw_arena *arena)
 {
@@ -64,11 +55,11 @@ static gw_status read_children(xmlNodePtr parent, const struct field *fields, si
 
 static gw_status check_values(const gw_request_header *h, char *err, size_t errlen)
 {
-    if (h->client_member && !all_digits(h->client_member, 11)) {
+    if (h->client_member && !gw_is_ruc(h->client_member)) {
         snprintf(err, errlen, "client/memberCode must be an 11-digit RUC");
         return GW_ERR_BAD_HEADER;
     }
-    if (h->user_id && !all_digits(h->user_id, 8)) {
+    if (h->user_id && !gw_is_dni(h->user_id)) {
         snprintf(err, errlen, "userId must be an 8-digit DNI");
         return GW_ERR_BAD_HEADER;
     }

@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 
 #include "credential.h"
+#include "peru_id.h"
 
 struct gw_tls {
     SSL_CTX *ctx;
@@ -129,16 +130,6 @@ void gw_tls_close(gw_tls *t)
     free(t);
 }
 
-static int is_ruc(const char *s)
-{
-    if (strlen(s) != 11)
-        return 0;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
-            return 0;
-    return 1;
-}
-
 void gw_tls_member_of(X509 *cert, char *out, size_t outlen)
 {
     static const int nids[] = {NID_serialNumber, NID_commonName};
@@ -146,7 +137,8 @@ void gw_tls_member_of(X509 *cert, char *out, size_t outlen)
     out[0] = '\0';
     for (size_t i = 0; i < sizeof nids / sizeof nids[0]; i++) {
         char value[64];
-        if (X509_NAME_get_text_by_NID(name, nids[i], value, sizeof value) > 0 && is_ruc(value)) {
+        if (X509_NAME_get_text_by_NID(name, nids[i], value, sizeof value) > 0 &&
+            gw_is_ruc(value)) {
             snprintf(out, outlen, "%s", value);
             return;
         }
