@@ -623,8 +623,15 @@ static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
         return fail_at(ld, node, "member id '%s' is not a RUC (11 digits)", m->id);
     if ((st = attr_string(ld, node, "name", m->id, 0, &m->name)) != GW_OK ||
         (st = attr_int(ld, node, "ratePerSecond", 0, 0, 1000000, &m->rate_per_s)) != GW_OK ||
-        (st = attr_int(ld, node, "rateBurst", 0, 0, 10000000, &m->rate_burst)) != GW_OK)
+        (st = attr_int(ld, node, "rateBurst", 0, 0, 10000000, &m->rate_burst)) != GW_OK ||
+        (st = attr_string(ld, node, "institutionCode", NULL, 0, &m->institution_code)) != GW_OK)
         return st;
+    if (m->institution_code &&
+        (!m->institution_code[0] || strlen(m->institution_code) > 32 ||
+         strspn(m->institution_code, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                     "0123456789._-") != strlen(m->institution_code)))
+        return fail_at(ld, node, "member '%s': institutionCode '%s' is not 1-32 characters "
+                       "of [A-Za-z0-9._-]", m->id, m->institution_code);
 
     size_t n = count_children(node, "legacyCredential");
     if (n && !(m->credentials = calloc(n, sizeof *m->credentials)))
@@ -730,6 +737,58 @@ static gw_status load_grants(loader *ld, const xmlNode *node, gw_service_config 
     return GW_OK;
 }
 
+/* <identityField element= is= action=>: which request fields name the caller. */
+static gw_status load_identity_fields(loader *ld, const xmlNode *node, gw_service_config *svc)
+{
+    static const char *const sources[] = {[GW_IDENTITY_MEMBER] = "member",
+                                          [GW_IDENTITY_OFFICIAL] = "official",
+                                          [GW_IDENTITY_INSTITUTION_CODE] = "institutionCode"};
+    size_t n = count_children(node, "identityField");
+    if (n && !(svc->identity_fields = calloc(n, sizeof *svc->identity_fields)))
+        return GW_ERR_NOMEM;
+    for (const xmlNode *c = node->children; c; c = c->next) {
+        if (!is_named(c, "identityField"))
+            continue;
+        gw_identity_field *f = &svc->identity_fields[svc->identity_field_count++];
+        char *is = NULL, *action = NULL;
+        gw_status st;
+        if ((st = attr_string(ld, c, "element", NULL, 1, &f->element)) != GW_OK ||
+            (st = attr_string(ld, c, "is", NULL, 1, &is)) != GW_OK ||
+            (st = attr_string(ld, c, "action", "check", 0, &action)) != GW_OK)
+            goto done;
+        size_t k = 0;
+        while (k < sizeof sources / sizeof sources[0] && strcmp(sources[k], is) != 0)
+            k++;
+        if (k == sizeof sources / sizeof sources[0]) {
+            st = fail_at(ld, c, "service '%s': identityField '%s': is='%s' is not member, "
+                         "official or institutionCode", svc->name, f->element, is);
+            goto done;
+        }
+        f->source = (gw_identity_source)k;
+        if (strcmp(action, "check") == 0)
+            f->action = GW_IDENTITY_CHECK;
+        else if (strcmp(action, "overwrite") == 0)
+            f->action = GW_IDENTITY_OVERWRITE;
+        else {
+            st = fail_at(ld, c, "service '%s': identityField '%s': action='%s' is not check or "
+                         "overwrite", svc->name, f->element, action);
+            goto done;
+        }
+        for (size_t i = 0; i + 1 < svc->identity_field_count; i++)
+            if (strcmp(svc->identity_fields[i].element, f->element) == 0) {
+                st = fail_at(ld, c, "service '%s': identityField '%s' declared twice",
+                             svc->name, f->element);
+                goto done;
+            }
+    done:
+        free(is);
+        free(action);
+        if (st != GW_OK)
+            return st;
+    }
+    return GW_OK;
+}
+
 static gw_status load_service(loader *ld, const xmlNode *node, gw_service_config *svc)
 {
     gw_status st;
@@ -758,7 +817,8 @@ static gw_status load_service(loader *ld, const xmlNode *node, gw_service_config
     if (problem)
         return fail_at(ld, endpoint, "service '%s': endpoint url '%s' %s", svc->name,
                        svc->endpoint_url, problem);
-    if ((st = load_params(ld, node, svc)) != GW_OK)
+    if ((st = load_params(ld, node, svc)) != GW_OK ||
+        (st = load_identity_fields(ld, node, svc)) != GW_OK)
         return st;
     return load_grants(ld, node, svc);
 }
@@ -939,6 +999,7 @@ void gw_config_free(gw_config *cfg)
             free(m->credentials[j].password_hash);
         }
         free(m->credentials);
+        free(m->institution_code);
         free(m->id);
         free(m->name);
     }
@@ -957,6 +1018,9 @@ void gw_config_free(gw_config *cfg)
             free(s->grants[j].member_id);
         }
         free(s->grants);
+        for (size_t j = 0; j < s->identity_field_count; j++)
+            free(s->identity_fields[j].element);
+        free(s->identity_fields);
         free(s->name);
         free(s->adapter);
         free(s->wsdl_path);
@@ -1001,6 +1065,13 @@ const gw_member *gw_config_find_member(const gw_config *cfg, const char *id)
         if (strcmp(cfg->members[i].id, id) == 0)
             return &cfg->members[i];
     return NULL;
+}
+
+const char *gw_member_institution_code(const gw_member *m)
+{
+    if (!m)
+        return NULL;
+    return m->institution_code ? m->institution_code : m->id;
 }
 
 const char *gw_service_param(const gw_service_config *svc, const char *name)

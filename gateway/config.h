@@ -33,6 +33,8 @@ typedef struct gw_member {
     int rate_burst;
     gw_legacy_credential *credentials;
     size_t credential_count;
+    char *institution_code; /* how providers code this agency (Migraciones' strCodInstitucion);
+                               NULL: its RUC (gw_member_institution_code) */
 } gw_member;
 
 /* An access right: member may call these operations of the service. */
@@ -40,6 +42,26 @@ typedef struct gw_grant {
     char *member_id;
     char **operations;   /* NULL-terminated; a single "*" means every operation */
 } gw_grant;
+
+/* A request field that names the caller (docs/configuration.md, "Identity fields"): every
+ * element with this local name inside the operation element is bound to the authenticated
+ * identity by gateway/stage07b_bind.c before the adapter runs. */
+typedef enum gw_identity_source {
+    GW_IDENTITY_MEMBER,            /* is="member": the authenticated member's RUC */
+    GW_IDENTITY_OFFICIAL,          /* is="official": the authenticated or declared official */
+    GW_IDENTITY_INSTITUTION_CODE,  /* is="institutionCode": the member's institutionCode */
+} gw_identity_source;
+
+typedef enum gw_identity_action {
+    GW_IDENTITY_CHECK,             /* a different value: Fault Client.IdentityMismatch */
+    GW_IDENTITY_OVERWRITE,         /* the value is replaced by the authenticated one */
+} gw_identity_action;
+
+typedef struct gw_identity_field {
+    char *element;                 /* local name, e.g. "xRucEntidadConsultante" */
+    gw_identity_source source;
+    gw_identity_action action;
+} gw_identity_field;
 
 typedef struct gw_service_config {
     char *name;              /* URL path segment: /services/<name> */
@@ -55,6 +77,8 @@ typedef struct gw_service_config {
     gw_grant *grants;
     size_t grant_count;
     int line;                /* where it was declared, for later error messages */
+    gw_identity_field *identity_fields; /* <identityField>: request fields naming the caller */
+    size_t identity_field_count;
 } gw_service_config;
 
 typedef struct gw_config {
@@ -128,6 +152,8 @@ void gw_config_free(gw_config *cfg);
 
 const gw_service_config *gw_config_find_service(const gw_config *cfg, const char *name);
 const gw_member *gw_config_find_member(const gw_config *cfg, const char *id);
+/* The code providers know the member by: its institutionCode, else its RUC. */
+const char *gw_member_institution_code(const gw_member *m);
 /* The value of a service's <param>, or NULL. */
 const char *gw_service_param(const gw_service_config *svc, const char *name);
 

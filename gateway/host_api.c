@@ -78,6 +78,30 @@ static pide_result host_sign_document(pide_exchange *ex, xmlDocPtr doc, xmlNodeP
                                                                           : PIDE_ERR_INTERNAL;
 }
 
+/* The identity stage_identify established (and stage_bind completed), in exchange memory. */
+static const pide_identity *host_identity(pide_exchange *ex)
+{
+    if (!ex || !ex->client_member || !*ex->client_member || !ex->rt || !ex->rt->config)
+        return NULL;
+    const gw_member *m = gw_config_find_member(ex->rt->config, ex->client_member);
+    if (!m)
+        return NULL;
+    pide_identity *id = gw_arena_calloc(&ex->arena, 1, sizeof *id);
+    if (!id)
+        return NULL;
+    id->struct_size = (uint32_t)sizeof *id;
+    id->member = m->id;
+    id->member_name = m->name;
+    id->subsystem = ex->header.client_subsystem;
+    id->official = ex->client_user && *ex->client_user ? ex->client_user : NULL;
+    id->auth_method = ex->auth_method;
+    /* The same certificate the log row names (stage12_log.c): the signer's, else the TLS
+     * client's. */
+    id->cert_sha256 = ex->signer_cert_sha256 ? ex->signer_cert_sha256 : ex->tls_cert_sha256;
+    id->institution_code = gw_member_institution_code(m);
+    return id;
+}
+
 void gw_host_api_init(pide_host_api *api)
 {
     memset(api, 0, sizeof *api);
@@ -93,4 +117,5 @@ void gw_host_api_init(pide_host_api *api)
     api->set_result_code = host_set_result_code;
     api->sign_document = host_sign_document;
     api->set_caller_audit = host_set_caller_audit;
+    api->identity = host_identity;
 }

@@ -12,7 +12,7 @@ struct stage {
 static const struct stage request_stages[] = {
     {"receive", stage_receive},     {"parse", stage_parse},       {"header", stage_header},
     {"route", stage_route},         {"validate", stage_validate}, {"verify", stage_verify},
-    {"identify", stage_identify},
+    {"identify", stage_identify},   {"bind", stage_bind},
     {"authorize", stage_authorize}, {"throttle", stage_throttle}, {"invoke", stage_invoke},
 };
 

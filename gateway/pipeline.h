@@ -21,12 +21,19 @@ gw_status stage_route(gw_exchange *ex);     /* URL → service, Body element →
 gw_status stage_validate(gw_exchange *ex);  /* XSD validation of the operation element */
 gw_status stage_verify(gw_exchange *ex);    /* WS-Security signature, when present/required */
 gw_status stage_identify(gw_exchange *ex);  /* who is calling: certificate, signature, password */
+gw_status stage_bind(gw_exchange *ex);      /* identity fields agree with who is calling */
 gw_status stage_authorize(gw_exchange *ex); /* access rights: deny by default */
 gw_status stage_throttle(gw_exchange *ex);  /* rate limit and replay guard, per member */
 gw_status stage_invoke(gw_exchange *ex);    /* the adapter talks to the provider */
 gw_status stage_sign(gw_exchange *ex);      /* XML-DSig the response, serialise, hash */
 gw_status stage_log(gw_exchange *ex);       /* append to the exchange log, wait for commit */
 gw_status stage_reply(gw_exchange *ex);     /* send the HTTP response */
+
+/* stage_bind's work on explicit configuration (stage07b_bind.c; unit-tested on its own). */
+struct gw_config;
+struct gw_service_config;
+gw_status gw_bind_identity(gw_exchange *ex, const struct gw_config *cfg,
+                           const struct gw_service_config *sc);
 
 /* Runs every stage for one request whose HTTP headers have been read. */
 void pipeline_run(gw_exchange *ex);

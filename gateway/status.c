@@ -67,6 +67,9 @@ static const struct status_info status_table[GW_STATUS_COUNT] = {
     [GW_ERR_DATABASE] = {"GW_ERR_DATABASE", "Server.Internal", 500, "database error"},
     [GW_ERR_ABI] = {"GW_ERR_ABI", "Server.Internal", 500, "adapter plugin rejected"},
     [GW_ERR_INTERNAL] = {"GW_ERR_INTERNAL", "Server.Internal", 500, "internal gateway error"},
+    [GW_ERR_IDENTITY_MISMATCH] = {"GW_ERR_IDENTITY_MISMATCH", "Client.IdentityMismatch", 403,
+                                  "a request field naming the calling entity or official "
+                                  "differs from the authenticated caller"},
 };
 
 static const struct status_info *status_lookup(gw_status st)

@@ -41,6 +41,7 @@ typedef enum gw_status {
     GW_ERR_DATABASE,
     GW_ERR_ABI,                 /* an adapter plugin failed the loader's checks */
     GW_ERR_INTERNAL,
+    GW_ERR_IDENTITY_MISMATCH,   /* a request field naming the caller is not who authenticated */
     GW_STATUS_COUNT
 } gw_status;
 

@@ -99,6 +99,24 @@ typedef struct pide_call {
     xmlNodePtr response_body;   /* the response's soap:Body: append the response element here */
 } pide_call;
 
+/* Who asked, as the gateway authenticated it (pide_host_api.identity). Use these values, not the
+ * request's own fields, wherever the provider is told which entity or official is asking: the
+ * provider and the exchange log then agree. Strings live as long as the exchange. */
+typedef struct pide_identity {
+    uint32_t struct_size;       /* sizeof(pide_identity) of the host: check before newer members */
+    const char *member;         /* the member agency's RUC (11 digits) */
+    const char *member_name;    /* its name in the configuration */
+    const char *subsystem;      /* pgw:client/subsystemCode the member declared; may be NULL */
+    const char *official;       /* the official's DNI: the legacy credentials' (authenticated),
+                                   else pgw:userId or the body's official field as the
+                                   authenticated member declared it; may be NULL */
+    const char *auth_method;    /* "mtls", "wss-signature", "legacy-password", "declared-header" */
+    const char *cert_sha256;    /* hex SHA-256 of the member's certificate (TLS client, else
+                                   request signer); NULL without a certificate */
+    const char *institution_code; /* the code providers know the member by (<member
+                                   institutionCode>), its RUC when none is configured */
+} pide_identity;
+
 /* The host's services. Check struct_size before using members added after version 1. */
 typedef struct pide_host_api {
     uint32_t abi_version;
@@ -137,7 +155,16 @@ typedef struct pide_host_api {
      * logged as searchable columns beside the authenticated identity. Any may be NULL. */
     void (*set_caller_audit)(pide_exchange *ex, const char *host_name, const char *ip,
                              const char *user_name, const char *mac);
+
+    /* Added after version 1 (check with PIDE_HOST_HAS): the authenticated caller of this
+     * exchange, or NULL when the host has none (e.g. a standalone check run). */
+    const pide_identity *(*identity)(pide_exchange *ex);
 } pide_host_api;
+
+/* True when `host` (a const pide_host_api *) has member `m` set: members appended after
+ * version 1 exist only in hosts whose struct_size covers them. */
+#define PIDE_HOST_HAS(host, m)                                                         \
+    ((host)->struct_size >= offsetof(pide_host_api, m) + sizeof((host)->m) && (host)->m != NULL)
 
 /* What the adapter exports. */
 typedef struct pide_adapter {

@@ -6,8 +6,10 @@
  * consultarDocumentoResponse/return (strNumRespuesta codes in schemas/migraciones-carnet.xsd).
  *
  * Configuration: the service's endpoint_url, the register's card collection, e.g.
- * http://127.0.0.1:8092/api/v1/carnes. No parameters. The calling institution
- * (strCodInstitucion) is passed on as the register's `entidad`.
+ * http://127.0.0.1:8092/api/v1/carnes. No parameters. The calling institution is passed on as
+ * the register's `entidad`: the authenticated member's institution code from host->identity()
+ * when the host offers it (the register decides access by it, so it must never be the
+ * caller's word), else the request's strCodInstitucion.
  *
  * When the register cannot give an answer (down, timeout, 5xx, unreadable JSON) the adapter
  * declares result code 0002 and returns the PIDE_ERR_PROVIDER_* code: the gateway then answers
@@ -261,6 +263,9 @@ static pide_result migra_handle(void *instance, pide_exchange *ex, const pide_ca
     const char *ip = adapter_child_text(host, ex, solicitud, NULL, "strNroIp");
     const char *numero = adapter_child_text(host, ex, solicitud, NULL, "strNumDocumento");
     const char *tipo = adapter_child_text(host, ex, solicitud, NULL, "strTipoDocumento");
+    const pide_identity *id = PIDE_HOST_HAS(host, identity) ? host->identity(ex) : NULL;
+    if (id && id->institution_code)
+        institucion = id->institution_code;
     if (!all_of(numero, DIGITS, 9, 9) || !all_of(institucion, ENTITY_CHARS, 1, 32) || !tipo) {
         host->log(ex, PIDE_LOG_WARN, "migraciones: solicitud lacks a 9-digit strNumDocumento, "
                   "a strCodInstitucion or a strTipoDocumento");

@@ -8,6 +8,10 @@
  * Configuration: the service's endpoint_url (the registry's address, e.g.
  * http://127.0.0.1:8093/pj/antecedentes/v1); no parameters.
  *
+ * The consultant told to the registry (rucEntidad, dniOperador) is the authenticated identity
+ * from host->identity() when the host offers it, not the request's xRucEntidadConsultante /
+ * xDniPersonaConsultante (which the gateway also binds: docs/configuration.md).
+ *
  * Outcomes, as an operator reads them:
  *   registry answers SR / CR / NE / MT   -> coResultado 0000 / 0001 / 0002 / 0999 (normal answers)
  *   no connection, HTTP 5xx, SOAP Fault  -> Server.Provider.Unavailable
@@ -140,6 +144,13 @@ static pide_result read_request(const pj_instance *in, pide_exchange *ex, xmlNod
     r->aud_ip = adapter_child_text(in->host, ex, op, NULL, "xAudIP");
     r->aud_usuario = adapter_child_text(in->host, ex, op, NULL, "xAudNombreUsuario");
     r->aud_mac = adapter_child_text(in->host, ex, op, NULL, "xAudDireccionMAC");
+    /* Who asks is who the gateway authenticated, whatever the request says: the registry hears
+     * the same entity and official as the exchange log records. */
+    const pide_identity *id = PIDE_HOST_HAS(in->host, identity) ? in->host->identity(ex) : NULL;
+    if (id && id->member)
+        r->ruc = id->member;
+    if (id && id->official)
+        r->dni_consultante = id->official;
     /* The XSD guarantees these; checked again because the adapter may run behind another host. */
     if (!is_digits(r->dni, 8) || !is_digits(r->dni_consultante, 8) || !is_digits(r->ruc, 11) ||
         !r->motivo || !*r->motivo) {

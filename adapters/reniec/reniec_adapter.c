@@ -278,6 +278,11 @@ static pide_result consult_padron(void *instance, pide_exchange *ex, const pide_
     xmlNodePtr arg0 = adapter_child(call->request, NULL, "arg0");
     const char *dni = adapter_child_text(host, ex, arg0, NULL, "nuDniConsulta");
     const char *usuario = adapter_child_text(host, ex, arg0, NULL, "nuDniUsuario");
+    /* RENIEC hears the official the gateway authenticated (or the authenticated member
+     * declared), the one the exchange log records. */
+    const pide_identity *id = PIDE_HOST_HAS(host, identity) ? host->identity(ex) : NULL;
+    if (id && id->official)
+        usuario = id->official;
     if (!is_digits(dni, 8) || !is_digits(usuario, 8)) {
         host->log(ex, PIDE_LOG_WARN, "reniec: arg0/nuDniConsulta or nuDniUsuario is not 8 digits");
         return PIDE_ERR_BAD_REQUEST;

@@ -151,6 +151,12 @@ static pide_result template_handle(void *instance, pide_exchange *ex, const pide
     const char *motivo = child_text(in, ex, call->request, "motivo");
     if (motivo)
         host->set_purpose(ex, motivo, NULL);
+    /* Who asks: when a provider must be told which agency or official is asking, take it from
+     * host->identity() (what the gateway authenticated and logs), never from a request field
+     * (docs/adapter-abi.md, "Who asked"). This provider is told only the gateway's entity. */
+    const pide_identity *id = PIDE_HOST_HAS(host, identity) ? host->identity(ex) : NULL;
+    if (id)
+        host->log(ex, PIDE_LOG_DEBUG, "template: asked by member %s", id->member);
 
     /* http_call() would use the service's endpoint for url == NULL; this provider wants the
      * code in the path, so the URL is built here, in exchange memory. */

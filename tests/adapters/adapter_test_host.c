@@ -345,6 +345,11 @@ void ath_shutdown(void)
     pthread_mutex_unlock(&signer_lock);
 }
 
+static const pide_identity *host_identity(pide_exchange *ex)
+{
+    return ex->identity;
+}
+
 static const pide_host_api HOST = {
     .abi_version = PIDE_ADAPTER_ABI_VERSION,
     .struct_size = sizeof(pide_host_api),
@@ -358,6 +363,7 @@ static const pide_host_api HOST = {
     .set_result_code = host_set_result_code,
     .sign_document = host_sign,
     .set_caller_audit = host_set_caller_audit,
+    .identity = host_identity,
 };
 
 const pide_host_api *ath_host(void)
@@ -436,6 +442,8 @@ void ath_run(ath_service *s, const char *request_envelope, ath_outcome *o)
     ck_assert_ptr_nonnull(o->response_body);
 
     o->ex.cfg = &s->cfg;
+    if (s->identity.member)
+        o->ex.identity = &s->identity;
     pide_call call = {.service_name = s->cfg.service_name, .operation = (const char *)op->name,
                       .request = op, .response_body = o->response_body};
     o->rc = s->adapter->handle(s->instance, &o->ex, &call);

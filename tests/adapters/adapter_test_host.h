@@ -6,7 +6,8 @@
  * including set_caller_audit and sign_document), gives each exchange its own arena, makes
  * real HTTP/1.1 calls over loopback sockets (GET and POST, timeouts), parses the request from a
  * SOAP envelope string and records what the adapter declared (subject, purpose, result code,
- * caller audit, what it sent to the provider), so tests assert on them. It also starts and
+ * caller audit, what it sent to the provider), so tests assert on them. host->identity()
+ * answers the ath_service's identity (NULL when its member is unset). It also starts and
  * stops simulator binaries on port 0 through --port-file.
  *
  * Test equipment: http_call understands only "http://127.0.0.1:PORT/path" URLs, reads the
@@ -57,6 +58,7 @@ struct pide_exchange {
     char sent_action[128];             /* SOAPAction as given (unquoted), "" for none */
     char *sent_body;                   /* in exchange memory; NULL for a GET */
     char log[4096];                    /* host->log() lines with this ex */
+    const pide_identity *identity;     /* what host->identity() answers (the service's) */
 };
 
 /* The host function table (static, complete for this ABI). */
@@ -77,6 +79,9 @@ typedef struct ath_service {
     char url[256];
     pide_service_config cfg;
     void *instance;
+    /* The authenticated caller host->identity() reports for this service's exchanges; set
+     * identity.member (and the rest) to give one, leave it zeroed for none (NULL). */
+    pide_identity identity;
 } ath_service;
 
 /* Fills cfg (the url is copied; names/values must outlive the service) and runs init(). */

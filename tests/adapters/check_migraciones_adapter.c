@@ -197,6 +197,28 @@ START_TEST(refused_institution_is_0003)
 }
 END_TEST
 
+/* The register decides access by institution: it hears the authenticated member's code from
+ * host->identity(), never the request's strCodInstitucion (issue 8, item 1). */
+START_TEST(institution_is_the_authenticated_members)
+{
+    ath_service s;
+    service_init(&s, sim_ok.port, CARNES, 2000);
+    s.identity = (pide_identity){.struct_size = sizeof(pide_identity), .member = "20000000004",
+                                 .auth_method = "mtls", .institution_code = "BLOQUEADA"};
+    ath_outcome o;
+    run(&s, "001234567", "CE", "20000000001", &o);
+    ath_checked_return(&contract, &o, "0003");
+    ck_assert_msg(strstr(o.ex.sent_url, "entidad=BLOQUEADA"), "sent %s", o.ex.sent_url);
+    ath_outcome_free(&o);
+    s.identity.institution_code = "20000000001";
+    run(&s, "001234567", "CE", "BLOQUEADA", &o);
+    ath_checked_return(&contract, &o, "0000");
+    ck_assert_msg(strstr(o.ex.sent_url, "entidad=20000000001"), "sent %s", o.ex.sent_url);
+    ath_outcome_free(&o);
+    ath_service_fini(&s);
+}
+END_TEST
+
 START_TEST(other_document_types_are_bad_requests)
 {
     ath_service s;
@@ -329,6 +351,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, providers_start, providers_stop);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, descriptor_is_consistent);
+    tcase_add_test(tc, institution_is_the_authenticated_members);
     tcase_add_test(tc, valid_card_is_translated);
     tcase_add_test(tc, unknown_card_is_0001_without_holder);
     tcase_add_test(tc, expired_and_cancelled_cards_are_0001_with_reason);

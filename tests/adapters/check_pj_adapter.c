@@ -239,6 +239,26 @@ START_TEST(no_record_is_0000_and_audit_is_declared)
 }
 END_TEST
 
+/* The registry hears the authenticated entity and official from host->identity(), not the
+ * request's xRucEntidadConsultante / xDniPersonaConsultante (issue 8, item 1). */
+START_TEST(consultant_is_the_authenticated_identity)
+{
+    ath_service s;
+    service_init(&s, sim_ok.port, PJ_PATH, 3000);
+    s.identity = (pide_identity){.struct_size = sizeof(pide_identity), .member = "20000000009",
+                                 .official = "99999998", .auth_method = "mtls"};
+    ath_outcome o;
+    run_exchange(&s, "45678912", &o);
+    checked_return(&o, "45678912", "0000");
+    ck_assert_ptr_nonnull(strstr(o.ex.sent_body, "<ap:rucEntidad>20000000009</ap:rucEntidad>"));
+    ck_assert_ptr_nonnull(strstr(o.ex.sent_body, "<ap:dniOperador>99999998</ap:dniOperador>"));
+    ck_assert_ptr_null(strstr(o.ex.sent_body, "20000000001"));
+    ck_assert_ptr_null(strstr(o.ex.sent_body, "11111111"));
+    ath_outcome_free(&o);
+    ath_service_fini(&s);
+}
+END_TEST
+
 START_TEST(records_are_translated)
 {
     ath_service s;
@@ -432,6 +452,7 @@ static Suite *pj_adapter_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, descriptor_is_consistent);
     tcase_add_test(tc, no_record_is_0000_and_audit_is_declared);
+    tcase_add_test(tc, consultant_is_the_authenticated_identity);
     tcase_add_test(tc, records_are_translated);
     tcase_add_test(tc, not_found_and_maintenance_are_answers);
     tcase_add_test(tc, registry_down_is_unavailable);

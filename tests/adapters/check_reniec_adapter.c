@@ -170,6 +170,27 @@ START_TEST(found_citizen_is_translated)
 }
 END_TEST
 
+/* RENIEC hears the official from host->identity(), not the request's nuDniUsuario (issue 8,
+ * item 1); without an identity (an older host) the request's is used. */
+START_TEST(official_is_the_authenticated_one)
+{
+    service s;
+    service_init(&s, sim_ok.port, "/padron/v2/ciudadano", 2000, NULL);
+    s.identity = (pide_identity){.struct_size = sizeof(pide_identity), .member = "20000000001",
+                                 .official = "22222222", .auth_method = "mtls"};
+    outcome o;
+    run_exchange(&s, "45678912", &o);
+    ath_checked_return(&contract, &o, "0000");
+    ck_assert_ptr_nonnull(strstr(o.ex.sent_body, "<rp:usuarioConsulta>22222222<"));
+    outcome_free(&o);
+    s.identity.member = NULL;
+    run_exchange(&s, "45678912", &o);
+    ck_assert_ptr_nonnull(strstr(o.ex.sent_body, "<rp:usuarioConsulta>11111111<"));
+    outcome_free(&o);
+    ath_service_fini(&s);
+}
+END_TEST
+
 START_TEST(not_found_has_no_person)
 {
     service s;
@@ -352,6 +373,7 @@ static Suite *reniec_adapter_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, descriptor_is_consistent);
     tcase_add_test(tc, found_citizen_is_translated);
+    tcase_add_test(tc, official_is_the_authenticated_one);
     tcase_add_test(tc, not_found_has_no_person);
     tcase_add_test(tc, deceased_keeps_data_without_photo);
     tcase_add_test(tc, restricted_gives_names_and_reason_only);
