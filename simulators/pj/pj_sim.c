@@ -29,6 +29,7 @@
 
 typedef struct pj_sim {
     const char *trusted_ca;   /* PEM file of the CA(s) whose certificates may sign calls */
+    bool verbose;             /* --verbose: also log who each signed call says is asking */
 } pj_sim;
 
 static bool is_ap_element(xmlNodePtr n, const char *name)
@@ -225,6 +226,15 @@ static void handle_request(void *ctx, const sim_request *req, sim_response *resp
                        "ap:motivo");
         goto done;
     }
+    if (sim->verbose) {
+        /* Who the registry was told is asking (tests compare it with the gateway's log). */
+        xmlNodePtr operador_el = ap_child(consultante, "dniOperador");
+        xmlChar *operador = operador_el ? xmlNodeGetContent(operador_el) : NULL;
+        fprintf(stderr, "pj-sim: #%llu consultante rucEntidad=%s dniOperador=%s\n",
+                (unsigned long long)req->number, (const char *)ruc,
+                sim_is_digits((const char *)operador, 8) ? (const char *)operador : "-");
+        xmlFree(operador);
+    }
     xmlNodePtr documento = ap_child(payload, "documento");
     xmlChar *tipo = documento ? xmlGetNoNsProp(documento, (const xmlChar *)"tipo") : NULL;
     bool tipo_dni = tipo && strcmp((const char *)tipo, "DNI") == 0;
@@ -343,6 +353,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "pj-sim: cannot initialise xmlsec\n");
         return 1;
     }
+    sim.verbose = cfg.options.verbose;
     cfg.ctx = &sim;
     int rc = sim_server_run_until_signal(&cfg);
     gw_xmlsec_global_shutdown();

@@ -76,6 +76,7 @@ START_TEST(table_describes_itself_and_is_complete)
     ck_assert_ptr_nonnull(api.set_result_code);
     ck_assert_ptr_nonnull(api.sign_document);
     ck_assert_ptr_nonnull(api.set_caller_audit);
+    ck_assert_ptr_nonnull(api.identity);
 }
 END_TEST
 
