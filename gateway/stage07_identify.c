@@ -40,6 +40,11 @@ static gw_status identify_by_legacy_credentials(gw_exchange *ex, const char *ruc
         return exchange_fail(ex, GW_ERR_AUTHENTICATION,
                              "header client %s differs from the credentials' member %s",
                              ex->header.client_member, ruc);
+    /* Nor may the header name another official than the one who authenticated. */
+    if (ex->header.user_id && strcmp(ex->header.user_id, dni) != 0)
+        return exchange_fail(ex, GW_ERR_AUTHENTICATION,
+                             "header userId %s differs from the credentials' official %s",
+                             ex->header.user_id, dni);
     return GW_OK;
 }
 
