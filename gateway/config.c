@@ -492,7 +492,8 @@ static gw_status load_ws_security(loader *ld, const xmlNode *node)
         return GW_OK;
     /* Like the keys, the CA file is read at start-up, not here: --check-config works before
      * the PKI exists. */
-    if ((st = attr_path(ld, node, "trustedCa", 1, &ld->cfg->wss_trusted_ca_path)) != GW_OK)
+    if ((st = attr_path(ld, node, "trustedCa", 1, &ld->cfg->wss_trusted_ca_path)) != GW_OK ||
+        (st = attr_path(ld, node, "crl", 0, &ld->cfg->wss_crl_path)) != GW_OK)
         return st;
     return attr_int(ld, node, "responseTtlSeconds", 300, 1, 86400,
                     &ld->cfg->wss_response_ttl_s);
@@ -1033,6 +1034,7 @@ void gw_config_free(gw_config *cfg)
     free(cfg->tls_address);
     free(cfg->meta_wsdl_path);
     free(cfg->wss_trusted_ca_path);
+    free(cfg->wss_crl_path);
     free(cfg->meta_schema_path);
     free(cfg->tls_cert_path);
     free(cfg->tls_key_path);

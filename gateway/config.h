@@ -119,6 +119,7 @@ typedef struct gw_config {
 
     /* <wsSecurity>: WS-Security signed requests (wss.h); NULL: not accepted */
     char *wss_trusted_ca_path; /* CA(s) signer certificates must chain to */
+    char *wss_crl_path;        /* optional CRL of the signers' CA (besides tls_crl_path) */
     int wss_response_ttl_s;    /* Expires - Created of the responses' wsu:Timestamp */
 
     /* <metaservices>: the built-in "meta" service (metaservices.h); NULL paths: not exposed */

@@ -54,7 +54,18 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     if (st != GW_OK)
         goto fail;
 
-    if (cfg->tls_enabled && (st = gw_tls_open(cfg, &rt->tls, err, errlen)) != GW_OK)
+    /* One set of revocation lists judges members on both paths: the TLS handshake and the
+     * WS-Security signer check. */
+    const char *crl_paths[2];
+    size_t crl_count = 0;
+    if (cfg->tls_enabled && cfg->tls_crl_path)
+        crl_paths[crl_count++] = cfg->tls_crl_path;
+    if (cfg->wss_crl_path && !(crl_count && strcmp(crl_paths[0], cfg->wss_crl_path) == 0))
+        crl_paths[crl_count++] = cfg->wss_crl_path;
+    if (crl_count && (st = gw_crl_set_open(crl_paths, crl_count, &rt->crls, err, errlen)) != GW_OK)
+        goto fail;
+
+    if (cfg->tls_enabled && (st = gw_tls_open(cfg, rt->crls, &rt->tls, err, errlen)) != GW_OK)
         goto fail;
 
     rt->replay = gw_replay_guard_new((unsigned)cfg->replay_window_s, cfg->replay_max_entries);
@@ -68,6 +79,10 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     if (cfg->wss_trusted_ca_path &&
         (st = gw_trust_store_load(cfg->wss_trusted_ca_path, &rt->wss_trust, err, errlen)) != GW_OK)
         goto fail;
+    if (rt->wss_trust && rt->crls && (st = gw_trust_store_use_crls(rt->wss_trust, rt->crls)) != GW_OK) {
+        snprintf(err, errlen, "cannot attach the CRLs to the WS-Security trust store");
+        goto fail;
+    }
 
     rt->credentials = gw_credential_cache_new(0);
     if (!rt->credentials) {
@@ -124,6 +139,7 @@ void gw_runtime_close(gw_runtime *rt)
         gw_rate_limiter_free(rt->rate);
     if (rt->wss_trust)
         gw_trust_store_free(rt->wss_trust);
+    gw_crl_set_free(rt->crls); /* after the stores that consult it */
     memset(rt, 0, sizeof *rt);
 }
 

@@ -38,6 +38,7 @@ typedef struct gw_runtime {
     gw_replay_guard *replay;             /* message ids seen per member */
     gw_rate_limiter *rate;               /* per-member token buckets; NULL: no limit */
     gw_trust_store *wss_trust;           /* signers' CA for WS-Security; NULL: not accepted */
+    gw_crl_set *crls;                    /* every configured CRL, for TLS and WS-Security; NULL: none */
 } gw_runtime;
 
 typedef struct gw_worker {

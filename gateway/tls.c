@@ -51,28 +51,8 @@ static gw_status load_private_key(SSL_CTX *ctx, const char *path, char *err, siz
     return GW_OK;
 }
 
-static gw_status load_crl(SSL_CTX *ctx, const char *path, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "r");
-    X509_CRL *crl = f ? PEM_read_X509_CRL(f, NULL, NULL, NULL) : NULL;
-    if (f)
-        fclose(f);
-    if (!crl) {
-        snprintf(err, errlen, "%s: cannot read the CRL (PEM expected)", path);
-        return GW_ERR_CONFIG;
-    }
-    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-    int ok = X509_STORE_add_crl(store, crl) == 1;
-    X509_CRL_free(crl);
-    if (!ok) {
-        snprintf(err, errlen, "%s: cannot use the CRL", path);
-        return GW_ERR_CONFIG;
-    }
-    X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-    return GW_OK;
-}
-
-gw_status gw_tls_open(const gw_config *cfg, gw_tls **out, char *err, size_t errlen)
+gw_status gw_tls_open(const gw_config *cfg, gw_crl_set *crls, gw_tls **out, char *err,
+                      size_t errlen)
 {
     gw_status st = GW_ERR_CONFIG;
     char why[256];
@@ -108,8 +88,12 @@ gw_status gw_tls_open(const gw_config *cfg, gw_tls **out, char *err, size_t errl
     STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->tls_client_ca_path);
     if (names)
         SSL_CTX_set_client_CA_list(t->ctx, names);
-    if (cfg->tls_crl_path && (st = load_crl(t->ctx, cfg->tls_crl_path, err, errlen)) != GW_OK)
+    /* Revocation: the same lists, re-read on change, as the WS-Security signer check. */
+    if (crls && gw_crl_set_attach(crls, SSL_CTX_get_cert_store(t->ctx)) != GW_OK) {
+        st = GW_ERR_NOMEM;
+        snprintf(err, errlen, "cannot attach the CRLs to the TLS context");
         goto fail;
+    }
     SSL_CTX_set_verify(t->ctx,
                        SSL_VERIFY_PEER |
                            (cfg->tls_require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),

@@ -9,6 +9,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "crl.h"
 #include "status.h"
 
 typedef struct gw_tls gw_tls;
@@ -21,8 +22,10 @@ typedef struct gw_tls_peer {
 } gw_tls_peer;
 
 /* Builds the server context from cfg's <tls> section. Refuses a key file readable by group or
- * others. err names the file and the problem. */
-gw_status gw_tls_open(const gw_config *cfg, gw_tls **out, char *err, size_t errlen);
+ * others. Client certificates are checked against crls (crl.h) when it is not NULL. err names
+ * the file and the problem. */
+gw_status gw_tls_open(const gw_config *cfg, gw_crl_set *crls, gw_tls **out, char *err,
+                      size_t errlen);
 void gw_tls_close(gw_tls *t);
 
 /* Performs the server handshake on a connected socket within timeout_s seconds. On success

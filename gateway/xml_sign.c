@@ -5,6 +5,8 @@
  */
 #include "xml_sign.h"
 
+#include "crl.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -485,6 +487,11 @@ fail:
     if (f != NULL)
         fclose(f);
     return st;
+}
+
+gw_status gw_trust_store_use_crls(gw_trust_store *t, struct gw_crl_set *crls)
+{
+    return gw_crl_set_attach(crls, t->store);
 }
 
 void gw_trust_store_free(gw_trust_store *t)

@@ -65,9 +65,12 @@ const char *gw_xmlsec_last_error(void);
  * and nothing else: no system CA bundle (see docs/signing.md). A loaded store may be shared by
  * threads for checking. */
 typedef struct gw_trust_store gw_trust_store;
+struct gw_crl_set;
 gw_status gw_trust_store_load(const char *ca_pem_path, gw_trust_store **out, char *err,
                               size_t errlen);
 void gw_trust_store_free(gw_trust_store *t);
+/* From now on signers checked with t must not be on a CRL of crls (crl.h), which must outlive t. */
+gw_status gw_trust_store_use_crls(gw_trust_store *t, struct gw_crl_set *crls);
 /* GW_OK when signer chains to a certificate of t (untrusted: intermediates offered by the
  * signer, may be NULL) and its key usage allows digital signatures; otherwise
  * GW_ERR_SIGNATURE with the reason in err. */
