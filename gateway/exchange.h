@@ -59,6 +59,7 @@ struct pide_exchange {
     const char *signer_member;     /* RUC of the signing certificate */
     const char *signer_cert_sha256;
     const char *request_signature_value;
+    const char *request_replay_key;  /* replay guard key of a signed request (wss.h replay_key) */
 
     /* identify + authorize */
     const char *client_member;
