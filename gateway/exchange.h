@@ -37,7 +37,7 @@ struct pide_exchange {
     char *request;                 /* body as received, NUL-terminated */
     size_t request_len;
     unsigned char request_sha256[32];
-    const char *logged_request;    /* what the log stores: the request with secrets redacted */
+    const char *logged_request;    /* what the log stores: set by stage12_log (gw_redact_request) */
     size_t logged_request_len;
 
     /* parse + route */
@@ -59,6 +59,7 @@ struct pide_exchange {
     const char *signer_member;     /* RUC of the signing certificate */
     const char *signer_cert_sha256;
     const char *request_signature_value;
+    const char *request_replay_key;  /* replay guard key of a signed request (wss.h replay_key) */
 
     /* identify + authorize */
     const char *client_member;

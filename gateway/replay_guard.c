@@ -1,21 +1,23 @@
 /*
- * replay_guard.c — sharded table of (client, message id) digests with expiry.
+ * replay_guard.c — per-client partitions of (client, message id) digests with expiry.
  *
- * Each shard keeps its entries in a ring in arrival order. Since every entry lives for the same
- * window, arrival order is expiry order: purging expired entries and evicting the oldest are both
- * "drop the ring's head", O(1) apart from unlinking it from its (short) hash chain.
+ * Each partition keeps its entries in a ring in arrival order. Since every entry lives for the
+ * same window, arrival order is expiry order: purging expired entries and evicting the oldest are
+ * both "drop the ring's head", O(1) apart from unlinking it from its (short) hash chain. A full
+ * partition that may grow is rebuilt at twice the size. Partitions are found through an
+ * open-addressing map keyed by the client's digest, read-locked for lookups and write-locked to
+ * add a partition; partitions live as long as the guard.
  */
 #include "replay_guard.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keyed_hash.h"
 
 #define NO_ENTRY UINT32_MAX
-#define MAX_SHARDS 64u
-#define MIN_ENTRIES_PER_SHARD 1024u
 #define CACHE_LINE 64
 
 typedef struct replay_entry {
@@ -24,9 +26,10 @@ typedef struct replay_entry {
     uint32_t chain_next; /* next entry in the same hash bucket */
 } replay_entry;
 
-typedef struct replay_shard {
-    /* Aligned so that two shards' locks never share a cache line. */
+typedef struct replay_partition {
+    /* Aligned so that two partitions' locks never share a cache line. */
     _Alignas(CACHE_LINE) pthread_mutex_t lock;
+    uint64_t client_digest;
     replay_entry *ring;
     uint32_t *buckets;
     uint32_t capacity;
@@ -36,15 +39,21 @@ typedef struct replay_shard {
     uint64_t accepted, replayed, expired, evicted;
     int64_t last_evicted_age_us;
     int64_t last_eviction_at_us;
-} replay_shard;
+} replay_partition;
 
 struct gw_replay_guard {
     gw_hash_key key;
     int64_t window_us;
     unsigned window_s;
-    unsigned shard_count;
-    unsigned shard_shift; /* shard = digest >> shard_shift (unused with one shard) */
-    replay_shard *shards;
+    size_t max_entries;
+    uint32_t floor;              /* a new partition's capacity */
+    atomic_size_t held;          /* entries held by all partitions */
+    pthread_rwlock_t map_lock;
+    replay_partition **map;      /* open addressing by client digest; NULL = free */
+    size_t map_mask;
+    size_t partitions;           /* in map (under map_lock) */
+    atomic_size_t partition_count; /* the same, readable without the lock */
+    replay_partition *overflow;  /* shared by clients beyond GW_REPLAY_MAX_PARTITIONS */
 };
 
 static uint32_t next_pow2(uint32_t n)
@@ -55,38 +64,52 @@ static uint32_t next_pow2(uint32_t n)
     return p;
 }
 
-static size_t shard_capacity(size_t max_entries, unsigned shards)
+/* Allocates ring and buckets for capacity entries, all buckets empty. */
+static gw_status alloc_table(uint32_t capacity, replay_entry **ring, uint32_t **buckets,
+                             uint32_t *mask)
 {
-    if (shards == 1)
-        return max_entries;
-    size_t share = (max_entries + shards - 1) / shards;
-    return share + share / 4;
-}
-
-static void shard_destroy(replay_shard *s)
-{
-    free(s->ring);
-    free(s->buckets);
-    pthread_mutex_destroy(&s->lock);
-}
-
-static gw_status shard_init(replay_shard *s, size_t capacity)
-{
-    memset(s, 0, sizeof *s);
-    if (pthread_mutex_init(&s->lock, NULL) != 0)
-        return GW_ERR_INTERNAL;
-    s->capacity = (uint32_t)capacity;
-    uint32_t nbuckets = next_pow2(s->capacity);
-    s->bucket_mask = nbuckets - 1;
-    s->ring = malloc(capacity * sizeof *s->ring);
-    s->buckets = malloc(nbuckets * sizeof *s->buckets);
-    if (!s->ring || !s->buckets) {
-        shard_destroy(s);
+    uint32_t nbuckets = next_pow2(capacity);
+    *ring = malloc((size_t)capacity * sizeof **ring);
+    *buckets = malloc((size_t)nbuckets * sizeof **buckets);
+    if (!*ring || !*buckets) {
+        free(*ring);
+        free(*buckets);
         return GW_ERR_NOMEM;
     }
     for (uint32_t i = 0; i < nbuckets; i++)
-        s->buckets[i] = NO_ENTRY;
+        (*buckets)[i] = NO_ENTRY;
+    *mask = nbuckets - 1;
     return GW_OK;
+}
+
+static void partition_free(replay_partition *p)
+{
+    if (!p)
+        return;
+    free(p->ring);
+    free(p->buckets);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}
+
+static replay_partition *partition_new(uint64_t client_digest, uint32_t capacity)
+{
+    replay_partition *p = aligned_alloc(CACHE_LINE, sizeof *p);
+    if (!p)
+        return NULL;
+    memset(p, 0, sizeof *p);
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        free(p);
+        return NULL;
+    }
+    p->client_digest = client_digest;
+    p->capacity = capacity;
+    if (alloc_table(capacity, &p->ring, &p->buckets, &p->bucket_mask) != GW_OK) {
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+        return NULL;
+    }
+    return p;
 }
 
 gw_replay_guard *gw_replay_guard_new(unsigned window_s, size_t max_entries)
@@ -97,28 +120,28 @@ gw_replay_guard *gw_replay_guard_new(unsigned window_s, size_t max_entries)
     gw_replay_guard *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
-    unsigned initialised = 0;
+    if (pthread_rwlock_init(&g->map_lock, NULL) != 0) {
+        free(g);
+        return NULL;
+    }
     if (gw_hash_key_random(&g->key) != GW_OK)
         goto fail;
     g->window_s = window_s;
     g->window_us = (int64_t)window_s * 1000000;
-    g->shard_count = gw_shard_count_for(max_entries, MIN_ENTRIES_PER_SHARD, MAX_SHARDS);
-    g->shard_shift = 64;
-    for (unsigned n = g->shard_count; n > 1; n >>= 1)
-        g->shard_shift--;
-    g->shards = aligned_alloc(CACHE_LINE, g->shard_count * sizeof *g->shards);
-    if (!g->shards)
+    g->max_entries = max_entries;
+    g->floor = max_entries < GW_REPLAY_PARTITION_FLOOR ? (uint32_t)max_entries
+                                                        : GW_REPLAY_PARTITION_FLOOR;
+    atomic_init(&g->held, 0);
+    atomic_init(&g->partition_count, 0);
+    size_t slots = 2 * (size_t)GW_REPLAY_MAX_PARTITIONS;
+    g->map = calloc(slots, sizeof *g->map);
+    if (!g->map)
         goto fail;
-    size_t capacity = shard_capacity(max_entries, g->shard_count);
-    for (; initialised < g->shard_count; initialised++)
-        if (shard_init(&g->shards[initialised], capacity) != GW_OK)
-            goto fail;
+    g->map_mask = slots - 1;
     return g;
 
 fail:
-    for (unsigned i = 0; i < initialised; i++)
-        shard_destroy(&g->shards[i]);
-    free(g->shards);
+    pthread_rwlock_destroy(&g->map_lock);
     free(g);
     return NULL;
 }
@@ -127,14 +150,58 @@ void gw_replay_guard_free(gw_replay_guard *g)
 {
     if (!g)
         return;
-    for (unsigned i = 0; i < g->shard_count; i++)
-        shard_destroy(&g->shards[i]);
-    free(g->shards);
+    for (size_t i = 0; i <= g->map_mask; i++)
+        partition_free(g->map[i]);
+    partition_free(g->overflow);
+    free(g->map);
+    pthread_rwlock_destroy(&g->map_lock);
     free(g);
 }
 
+/* Slot of client_digest in the map, or of the free slot where it would go. */
+static size_t map_slot(const gw_replay_guard *g, uint64_t client_digest)
+{
+    size_t i = (size_t)client_digest & g->map_mask;
+    while (g->map[i] && g->map[i]->client_digest != client_digest)
+        i = (i + 1) & g->map_mask;
+    return i;
+}
+
+/* The client's partition, made on first use; NULL when out of memory. */
+static replay_partition *partition_of(gw_replay_guard *g, const char *client_id)
+{
+    uint64_t cd = gw_siphash(&g->key, client_id, strlen(client_id));
+    pthread_rwlock_rdlock(&g->map_lock);
+    replay_partition *p = g->map[map_slot(g, cd)];
+    pthread_rwlock_unlock(&g->map_lock);
+    if (p)
+        return p;
+    pthread_rwlock_wrlock(&g->map_lock);
+    size_t slot = map_slot(g, cd);
+    p = g->map[slot];
+    if (!p) {
+        if (g->partitions < GW_REPLAY_MAX_PARTITIONS) {
+            p = partition_new(cd, g->floor);
+            if (p) {
+                g->map[slot] = p;
+                g->partitions++;
+                atomic_fetch_add(&g->partition_count, 1);
+            }
+        } else {
+            if (!g->overflow) {
+                g->overflow = partition_new(0, g->floor);
+                if (g->overflow)
+                    atomic_fetch_add(&g->partition_count, 1);
+            }
+            p = g->overflow;
+        }
+    }
+    pthread_rwlock_unlock(&g->map_lock);
+    return p;
+}
+
 /* Removes the ring's head from its bucket chain and the ring. */
-static void drop_oldest(replay_shard *s)
+static void drop_oldest(gw_replay_guard *g, replay_partition *s)
 {
     uint32_t victim = s->head;
     uint32_t *link = &s->buckets[s->ring[victim].digest & s->bucket_mask];
@@ -143,26 +210,66 @@ static void drop_oldest(replay_shard *s)
     *link = s->ring[victim].chain_next;
     s->head = s->head + 1 == s->capacity ? 0 : s->head + 1;
     s->count--;
+    atomic_fetch_sub(&g->held, 1);
 }
 
-static void purge_expired(replay_shard *s, int64_t now_us)
+static void purge_expired(gw_replay_guard *g, replay_partition *s, int64_t now_us)
 {
     while (s->count > 0 && s->ring[s->head].expires_us <= now_us) {
-        drop_oldest(s);
+        drop_oldest(g, s);
         s->expired++;
     }
 }
 
-static void evict_oldest_live(replay_shard *s, int64_t window_us, int64_t now_us)
+static void evict_oldest_live(gw_replay_guard *g, replay_partition *s, int64_t now_us)
 {
-    int64_t first_seen_us = s->ring[s->head].expires_us - window_us;
+    int64_t first_seen_us = s->ring[s->head].expires_us - g->window_us;
     s->last_evicted_age_us = now_us - first_seen_us;
     s->last_eviction_at_us = now_us;
-    drop_oldest(s);
+    drop_oldest(g, s);
     s->evicted++;
 }
 
-static int seen_within_window(const replay_shard *s, uint64_t digest, int64_t now_us)
+/* A full partition may double while the guard holds fewer than max_entries, or while it holds
+ * less than its fair share of them. */
+static int may_grow(gw_replay_guard *g, const replay_partition *s)
+{
+    if ((size_t)s->capacity * 2 > (size_t)GW_REPLAY_MAX_ENTRIES_LIMIT * 2)
+        return 0;
+    if (atomic_load(&g->held) < g->max_entries)
+        return 1;
+    size_t parts = atomic_load(&g->partition_count);
+    return parts > 0 && s->count < g->max_entries / parts;
+}
+
+/* Rebuilds the partition at twice its capacity, oldest entry first. */
+static gw_status grow(replay_partition *s)
+{
+    uint32_t cap = s->capacity * 2, mask;
+    replay_entry *ring;
+    uint32_t *buckets;
+    if (alloc_table(cap, &ring, &buckets, &mask) != GW_OK)
+        return GW_ERR_NOMEM;
+    for (uint32_t k = 0; k < s->count; k++) {
+        uint32_t from = s->head + k;
+        if (from >= s->capacity)
+            from -= s->capacity;
+        ring[k] = s->ring[from];
+        uint32_t *bucket = &buckets[ring[k].digest & mask];
+        ring[k].chain_next = *bucket;
+        *bucket = k;
+    }
+    free(s->ring);
+    free(s->buckets);
+    s->ring = ring;
+    s->buckets = buckets;
+    s->capacity = cap;
+    s->bucket_mask = mask;
+    s->head = 0;
+    return GW_OK;
+}
+
+static int seen_within_window(const replay_partition *s, uint64_t digest, int64_t now_us)
 {
     for (uint32_t i = s->buckets[digest & s->bucket_mask]; i != NO_ENTRY; i = s->ring[i].chain_next)
         if (s->ring[i].digest == digest && s->ring[i].expires_us > now_us)
@@ -170,7 +277,7 @@ static int seen_within_window(const replay_shard *s, uint64_t digest, int64_t no
     return 0;
 }
 
-static void remember(replay_shard *s, uint64_t digest, int64_t expires_us)
+static void remember(gw_replay_guard *g, replay_partition *s, uint64_t digest, int64_t expires_us)
 {
     uint32_t slot = s->head + s->count;
     if (slot >= s->capacity)
@@ -179,6 +286,7 @@ static void remember(replay_shard *s, uint64_t digest, int64_t expires_us)
     s->ring[slot] = (replay_entry){.digest = digest, .expires_us = expires_us, .chain_next = *bucket};
     *bucket = slot;
     s->count++;
+    atomic_fetch_add(&g->held, 1);
 }
 
 gw_status gw_replay_guard_check(gw_replay_guard *g, const char *client_id, const char *message_id,
@@ -186,23 +294,45 @@ gw_status gw_replay_guard_check(gw_replay_guard *g, const char *client_id, const
 {
     if (!g || !client_id || !*client_id || !message_id || !*message_id)
         return GW_ERR_INVALID_ARG;
+    replay_partition *s = partition_of(g, client_id);
+    if (!s)
+        return GW_ERR_NOMEM;
     uint64_t digest = gw_keyed_hash_strings(&g->key, client_id, message_id);
-    replay_shard *s = &g->shards[g->shard_count == 1 ? 0 : digest >> g->shard_shift];
     gw_status st = GW_OK;
 
     pthread_mutex_lock(&s->lock);
-    purge_expired(s, now_us);
+    purge_expired(g, s, now_us);
     if (seen_within_window(s, digest, now_us)) {
         s->replayed++;
         st = GW_ERR_REPLAY;
     } else {
-        if (s->count == s->capacity)
-            evict_oldest_live(s, g->window_us, now_us);
-        remember(s, digest, now_us + g->window_us);
+        /* Only ever this client's own oldest entry is evicted. */
+        if (s->count == s->capacity && !(may_grow(g, s) && grow(s) == GW_OK))
+            evict_oldest_live(g, s, now_us);
+        remember(g, s, digest, now_us + g->window_us);
         s->accepted++;
     }
     pthread_mutex_unlock(&s->lock);
     return st;
+}
+
+static void add_stats(replay_partition *s, gw_replay_guard_stats *out, int *have_eviction,
+                      int64_t *latest_eviction_us)
+{
+    pthread_mutex_lock(&s->lock);
+    out->shards++;
+    out->accepted += s->accepted;
+    out->replayed += s->replayed;
+    out->expired += s->expired;
+    out->evicted += s->evicted;
+    out->entries += s->count;
+    out->capacity += s->capacity;
+    if (s->evicted > 0 && (!*have_eviction || s->last_eviction_at_us > *latest_eviction_us)) {
+        *have_eviction = 1;
+        *latest_eviction_us = s->last_eviction_at_us;
+        out->last_evicted_age_us = s->last_evicted_age_us;
+    }
+    pthread_mutex_unlock(&s->lock);
 }
 
 void gw_replay_guard_stats_get(gw_replay_guard *g, gw_replay_guard_stats *out)
@@ -210,24 +340,14 @@ void gw_replay_guard_stats_get(gw_replay_guard *g, gw_replay_guard_stats *out)
     memset(out, 0, sizeof *out);
     if (!g)
         return;
-    out->shards = g->shard_count;
     out->window_s = g->window_s;
     int64_t latest_eviction_us = 0;
     int have_eviction = 0;
-    for (unsigned i = 0; i < g->shard_count; i++) {
-        replay_shard *s = &g->shards[i];
-        pthread_mutex_lock(&s->lock);
-        out->accepted += s->accepted;
-        out->replayed += s->replayed;
-        out->expired += s->expired;
-        out->evicted += s->evicted;
-        out->entries += s->count;
-        out->capacity += s->capacity;
-        if (s->evicted > 0 && (!have_eviction || s->last_eviction_at_us > latest_eviction_us)) {
-            have_eviction = 1;
-            latest_eviction_us = s->last_eviction_at_us;
-            out->last_evicted_age_us = s->last_evicted_age_us;
-        }
-        pthread_mutex_unlock(&s->lock);
-    }
+    pthread_rwlock_rdlock(&g->map_lock);
+    for (size_t i = 0; i <= g->map_mask; i++)
+        if (g->map[i])
+            add_stats(g->map[i], out, &have_eviction, &latest_eviction_us);
+    if (g->overflow)
+        add_stats(g->overflow, out, &have_eviction, &latest_eviction_us);
+    pthread_rwlock_unlock(&g->map_lock);
 }

@@ -1,5 +1,7 @@
 /* stage02_parse.c — parses the body with the hardened parser and checks it is a SOAP 1.1
- * Envelope whose Body holds one operation element. */
+ * Envelope of at most one Header then one Body (Client.MalformedEnvelope otherwise, before any
+ * other stage reads it: two Headers would let stages read different ones) whose Body holds an
+ * operation element. */
 #include <string.h>
 
 #include "pipeline.h"
@@ -23,12 +25,11 @@ gw_status stage_parse(gw_exchange *ex)
                              GW_SOAP11_NS);
     if (!gw_xml_is(env, GW_SOAP11_NS, "Envelope"))
         return exchange_fail(ex, GW_ERR_NOT_SOAP, "the root element is not soap:Envelope");
-    xmlNodePtr body = NULL;
-    for (xmlNodePtr c = gw_xml_first_element(env); c; c = c->next)
-        if (gw_xml_is(c, GW_SOAP11_NS, "Body"))
-            body = c;
-    if (!body)
-        return exchange_fail(ex, GW_ERR_NOT_SOAP, "the Envelope has no Body");
+    xmlNodePtr header = NULL, body = NULL;
+    st = gw_xml_soap_envelope_parts(env, GW_SOAP11_NS, &header, &body, err, sizeof err);
+    if (st != GW_OK)
+        return exchange_fail(ex, st, "%s", err);
+    ex->request_header = header;
     ex->request_operation = gw_xml_first_element(body);
     if (!ex->request_operation)
         return exchange_fail(ex, GW_ERR_NOT_SOAP, "the Body is empty");

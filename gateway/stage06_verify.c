@@ -2,7 +2,8 @@
  * signer's certificate must chain to the configured CA, the signature must cover the Body, the
  * Timestamp and every pide-gateway header element, and the Timestamp must be current (wss.h).
  * A signed request proves who asked, for the log's non-repudiation; the identify stage then
- * holds the signer to the TLS identity and to what the request claims. */
+ * holds the signer to the TLS identity and to what the request claims. A signed request without
+ * a pgw:id is kept from being replayed by the key its signature fixes (stage09, wss.h). */
 #include <string.h>
 
 #include "pipeline.h"
@@ -45,5 +46,6 @@ gw_status stage_verify(gw_exchange *ex)
     ex->signer_member = gw_arena_strdup(&ex->arena, res.member_id);
     ex->signer_cert_sha256 = gw_arena_strdup(&ex->arena, res.cert_sha256_hex);
     ex->request_signature_value = gw_arena_strdup(&ex->arena, res.signature_value);
+    ex->request_replay_key = gw_arena_printf(&ex->arena, "wss:%s", res.replay_key);
     return GW_OK;
 }

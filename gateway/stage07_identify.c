@@ -1,16 +1,15 @@
 /* stage07_identify.c — establishes who is calling. On services configured for it, the legacy
  * PIDE credentials in the body (nuRucUsuario, nuDniUsuario, password) identify a member and
- * official; they are checked against salted hashes, and the password is redacted from the copy
- * of the request the log keeps. In order of strength: the mutual-TLS client certificate, then a
- * WS-Security signature, then the legacy credentials; on a loopback listener configured with
- * trustClientHeader, the pgw:client the caller declares (demo and development only). What the
- * request's header says about its caller (pgw:client, pgw:userId with legacy credentials) must
- * agree with the proof; the body's fields that name the caller are bound to this identity by the
+ * official; they are checked against salted hashes (the log's copy of the request is redacted
+ * by stage12_log, whatever stage ends the exchange). In order of strength: the mutual-TLS client
+ * certificate, then a WS-Security signature, then the legacy credentials; on a loopback listener
+ * configured with trustClientHeader, the pgw:client the caller declares (demo and development
+ * only). What the request's header says about its caller (pgw:client, pgw:userId with legacy
+ * credentials) must agree with the proof; the body's fields that name the caller are bound to this identity by the
  * next stage (stage07b_bind.c, <identityField> in the service's configuration). */
 #include <string.h>
 
 #include "pipeline.h"
-#include "redact.h"
 #include "runtime.h"
 #include "xml_parse.h"
 
@@ -74,12 +73,6 @@ static gw_status check_certified_member(gw_exchange *ex)
 
 gw_status stage_identify(gw_exchange *ex)
 {
-    int redacted = 0;
-    gw_status st = gw_redact_element_text(&ex->arena, ex->request, ex->request_len, "password",
-                                          &ex->logged_request, &ex->logged_request_len,
-                                          &redacted);
-    if (st != GW_OK)
-        return st;
     ex->auth_method = "none";
     ex->client_user = ex->header.user_id;
 

@@ -1,6 +1,8 @@
 /* stage09_throttle.c — abuse limits on the identified member: its token bucket first (a refused
  * request must not use up its message id, or the client's retry would look like a replay), then
- * the replay guard on the message id it sent in the pide-gateway header. */
+ * the replay guard on the message id it sent in the pide-gateway header or, for a WS-Security
+ * signed request without one, on the key its signature fixes (Timestamp and digests, wss.h):
+ * the same signed bytes sent again are a replay either way. */
 #include <math.h>
 #include <time.h>
 
@@ -29,5 +31,12 @@ gw_status stage_throttle(gw_exchange *ex)
         gw_replay_guard_check(ex->rt->replay, ex->client_member, ex->header.id, now) != GW_OK)
         return exchange_fail(ex, GW_ERR_REPLAY, "message id '%s' already received from %s",
                              ex->header.id, ex->client_member);
+    /* The "wss:" prefix keeps these keys apart from any pgw:id a client could choose. */
+    if (!ex->header.id && ex->request_signed &&
+        gw_replay_guard_check(ex->rt->replay, ex->client_member,
+                              ex->request_replay_key ? ex->request_replay_key : "wss:", now) != GW_OK)
+        return exchange_fail(ex, GW_ERR_REPLAY,
+                             "this signed message (same Timestamp and signed content, no pgw:id) "
+                             "was already received from %s", ex->client_member);
     return GW_OK;
 }

@@ -1,12 +1,35 @@
 /* stage12_log.c — appends the exchange to the exchange log and waits for its commit. When the
  * row cannot be committed the caller gets Server.LogUnavailable instead of the data: the
- * gateway never answers an exchange it has not logged. */
+ * gateway never answers an exchange it has not logged. What the row stores of the request is
+ * computed here, for every exchange whatever stage ended it, by gw_redact_request (redact.h):
+ * no stage before has to remember to remove secrets. */
 #include <string.h>
 
 #include "log.h"
 #include "pipeline.h"
+#include "redact.h"
 #include "response.h"
 #include "runtime.h"
+
+/* The request as the log keeps it: secrets replaced, or a flagged truncation (redact.h). Never
+ * the bytes as received; on out of memory, nothing of them. */
+static void set_logged_request(gw_exchange *ex)
+{
+    ex->logged_request = NULL;
+    ex->logged_request_len = 0;
+    if (!ex->request)
+        return;
+    const char *out = NULL;
+    size_t out_len = 0;
+    int flagged = 0;
+    if (gw_redact_request(&ex->arena, ex->request, ex->request_len, &ex->rt->xml_limits, &out,
+                          &out_len, &flagged) != GW_OK) {
+        out = GW_REDACT_FLAG_PREFIX " out of memory; first 0 bytes kept]\n";
+        out_len = strlen(out);
+    }
+    ex->logged_request = out;
+    ex->logged_request_len = out_len;
+}
 
 static void record_of(const gw_exchange *ex, gw_log_record *r)
 {
@@ -54,7 +77,10 @@ static void record_of(const gw_exchange *ex, gw_log_record *r)
 gw_status stage_log(gw_exchange *ex)
 {
     gw_log_record rec;
+    set_logged_request(ex);
     record_of(ex, &rec);
+    /* A message may quote the request (a schema error quotes values): no secret in it either. */
+    rec.fault_message = gw_redact_scrub_text(&ex->arena, ex->request_doc, rec.fault_message);
     gw_status st = exchange_log_append(ex->rt->log, &rec);
     if (st == GW_OK)
         return GW_OK;

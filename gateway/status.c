@@ -27,6 +27,9 @@ static const struct status_info status_table[GW_STATUS_COUNT] = {
                           "the request exceeds the gateway's XML depth or size limits"},
     [GW_ERR_NOT_SOAP] = {"GW_ERR_NOT_SOAP", "Client.NotSoap", 500,
                          "the request is not a SOAP 1.1 Envelope with a Body"},
+    [GW_ERR_MALFORMED_ENVELOPE] = {"GW_ERR_MALFORMED_ENVELOPE", "Client.MalformedEnvelope", 500,
+                                   "the Envelope must hold at most one Header, then exactly one "
+                                   "Body, and nothing after the Body"},
     [GW_ERR_UNKNOWN_SERVICE] = {"GW_ERR_UNKNOWN_SERVICE", "Client.UnknownService", 404,
                                 "no such service on this gateway"},
     [GW_ERR_UNKNOWN_OPERATION] = {"GW_ERR_UNKNOWN_OPERATION", "Client.UnknownOperation", 500,

@@ -21,6 +21,7 @@ typedef enum gw_status {
     GW_ERR_MALFORMED_XML,
     GW_ERR_XML_LIMIT,           /* depth, element or attribute count exceeded */
     GW_ERR_NOT_SOAP,            /* well-formed XML but not a SOAP 1.1 envelope */
+    GW_ERR_MALFORMED_ENVELOPE,  /* two Headers or Bodies, Header after Body, anything after Body */
     GW_ERR_UNKNOWN_SERVICE,
     GW_ERR_UNKNOWN_OPERATION,
     GW_ERR_SCHEMA_INVALID,

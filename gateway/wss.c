@@ -497,6 +497,38 @@ static void name_entry(X509_NAME *name, int nid, char *buf, size_t len)
     OPENSSL_free(utf8);
 }
 
+/* out->replay_key (wss.h), after the signature, Timestamp and certificate were checked. */
+static gw_status compute_replay_key(xmlNodePtr sig, gw_wss_result *out, char *err, size_t errlen)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    const char *fields[] = {out->cert_sha256_hex, out->created_text, out->expires_text};
+    for (size_t i = 0; ok && i < sizeof fields / sizeof fields[0]; i++)
+        ok = EVP_DigestUpdate(md, fields[i], strlen(fields[i]) + 1) == 1; /* with the NUL */
+    int count, refs = 0;
+    xmlNodePtr si = child_element(sig, "SignedInfo", (const char *)xmlSecDSigNs, &count);
+    for (xmlNodePtr r = si ? si->children : NULL; ok && r; r = r->next) {
+        if (r->type != XML_ELEMENT_NODE || !xmlStrEqual(r->name, BAD_CAST "Reference"))
+            continue;
+        xmlNodePtr dv = child_element(r, "DigestValue", (const char *)xmlSecDSigNs, &count);
+        xmlChar *v = dv ? xmlNodeGetContent(dv) : NULL;
+        ok = v && EVP_DigestUpdate(md, v, strlen((const char *)v) + 1) == 1;
+        xmlFree(v);
+        refs++;
+    }
+    unsigned char h[32];
+    unsigned int hl = 0;
+    ok = ok && refs > 0 && EVP_DigestFinal_ex(md, h, &hl) == 1 && hl == 32;
+    EVP_MD_CTX_free(md);
+    if (!ok) {
+        gw_set_error(err, errlen, "cannot compute the signed message's replay key");
+        return GW_ERR_BAD_SIGNATURE;
+    }
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out->replay_key + 2 * i, 3, "%02x", h[i]);
+    return GW_OK;
+}
+
 static gw_status describe_signer(X509 *cert, xmlNodePtr sig, gw_wss_result *out, char *err,
                                  size_t errlen)
 {
@@ -650,6 +682,8 @@ gw_status gw_wss_verify_request(xmlDocPtr doc, const gw_wss_policy *policy, gw_w
     if (st != GW_OK)
         goto fail;
     st = describe_signer(cert, sig, out, err, errlen);
+    if (st == GW_OK)
+        st = compute_replay_key(sig, out, err, errlen);
 
 fail:
     X509_free(cert);

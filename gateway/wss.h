@@ -50,6 +50,12 @@ typedef struct gw_wss_result {
     char signature_value[GW_WSS_SIGNATURE_VALUE_MAX]; /* base64, whitespace removed */
     time_t created, expires;
     char created_text[40], expires_text[40];          /* as written in wsu:Timestamp */
+    /* What identifies this signed message for the replay guard when it carries no pgw:id:
+     * lowercase hex SHA-256 over the signer's certificate fingerprint, wsu:Created, wsu:Expires
+     * and every DigestValue of SignedInfo (Body, Timestamp, gateway headers) in order. All of it
+     * is fixed by the signature, unlike the SignatureValue itself (an ECDSA signature has a
+     * second valid form anyone can compute), so the same message sent again has the same key. */
+    char replay_key[65];
 } gw_wss_result;
 
 /* Verifies the WS-Security signature of a SOAP 1.1 request (see the layout above): the token

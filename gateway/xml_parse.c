@@ -122,6 +122,57 @@ void gw_xml_keep_first_error(void *ctx, xmlErrorPtr e)
         snprintf(fe->text, sizeof fe->text, "line %d: %.*s", e->line, (int)n, e->message);
 }
 
+static int is_blank_text(const xmlChar *s)
+{
+    for (; s && *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+            return 0;
+    return 1;
+}
+
+gw_status gw_xml_soap_envelope_parts(xmlNodePtr env, const char *ns_uri, xmlNodePtr *header,
+                                     xmlNodePtr *body, char *err, size_t errlen)
+{
+    *header = NULL;
+    *body = NULL;
+    for (xmlNodePtr c = env ? env->children : NULL; c; c = c->next) {
+        int line = xmlGetLineNo(c) > 0 ? (int)xmlGetLineNo(c) : 0;
+        if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+            if (!is_blank_text(c->content)) {
+                snprintf(err, errlen, "line %d: text directly inside the Envelope", line);
+                return GW_ERR_MALFORMED_ENVELOPE;
+            }
+            continue;
+        }
+        if (c->type != XML_ELEMENT_NODE)
+            continue; /* comments, processing instructions */
+        if (*body) {
+            snprintf(err, errlen, "line %d: <%s> after the Body: nothing may follow the Body",
+                     line, (const char *)c->name);
+            return GW_ERR_MALFORMED_ENVELOPE;
+        }
+        if (gw_xml_is(c, ns_uri, "Header")) {
+            if (*header) {
+                snprintf(err, errlen, "line %d: a second Header: the Envelope may hold one", line);
+                return GW_ERR_MALFORMED_ENVELOPE;
+            }
+            *header = c;
+        } else if (gw_xml_is(c, ns_uri, "Body")) {
+            *body = c;
+        } else {
+            snprintf(err, errlen,
+                     "line %d: <%s> in the Envelope: only a Header and then a Body are allowed",
+                     line, (const char *)c->name);
+            return GW_ERR_MALFORMED_ENVELOPE;
+        }
+    }
+    if (!*body) {
+        snprintf(err, errlen, "the Envelope has no Body");
+        return GW_ERR_NOT_SOAP;
+    }
+    return GW_OK;
+}
+
 xmlNodePtr gw_xml_first_element(xmlNodePtr node)
 {
     for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next)

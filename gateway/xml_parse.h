@@ -35,6 +35,15 @@ typedef struct gw_xml_first_error {
 } gw_xml_first_error;
 void gw_xml_keep_first_error(void *ctx, xmlErrorPtr e);
 
+/* Checks the shape of a SOAP Envelope whose namespace is ns_uri, before anything reads it: its
+ * element children must be an optional Header, then one Body, and nothing else (no second Header
+ * or Body, no Header after the Body, no element before the Header or after the Body, no
+ * non-blank text), so that every stage reads the same Header and Body. Sets *header (NULL when
+ * absent) and *body. GW_ERR_NOT_SOAP when there is no Body at all, GW_ERR_MALFORMED_ENVELOPE
+ * otherwise, with the reason in err. */
+gw_status gw_xml_soap_envelope_parts(xmlNodePtr env, const char *ns_uri, xmlNodePtr *header,
+                                     xmlNodePtr *body, char *err, size_t errlen);
+
 /* The first element child of node, or NULL. */
 xmlNodePtr gw_xml_first_element(xmlNodePtr node);
 /* The first element child with this local name (any namespace), or NULL. */

@@ -181,7 +181,7 @@ START_TEST(concurrent_distinct_ids_are_all_kept_below_capacity)
     ck_assert_uint_eq(st.accepted, THREADS * IDS_PER_THREAD);
     ck_assert_uint_eq(st.replayed, THREADS * IDS_PER_THREAD);
     ck_assert_uint_eq(st.evicted, 0);
-    ck_assert_uint_eq(st.shards, 64);
+    ck_assert_uint_eq(st.shards, THREADS); /* one partition per client */
     ck_assert_uint_ge(st.capacity, THREADS * IDS_PER_THREAD);
     gw_replay_guard_free(g);
 }
@@ -217,6 +217,68 @@ START_TEST(racing_threads_accept_each_id_exactly_once)
 }
 END_TEST
 
+/* Issue 8 item 10: with rate limits off, member A flooding fresh ids must not evict member B's
+ * entries (before, the shared table dropped the oldest entries whoever they belonged to). */
+START_TEST(one_member_flooding_cannot_evict_another_members_entries)
+{
+    gw_replay_guard *g = gw_replay_guard_new(600, 1000);
+    ck_assert_ptr_nonnull(g);
+    char id[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof id, "b-%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_B, id, 0), GW_OK);
+    }
+    for (int i = 0; i < 100000; i++) {
+        snprintf(id, sizeof id, "flood-%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, id, SEC + i), GW_OK);
+    }
+    gw_replay_guard_stats st;
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_gt(st.evicted, 0);                  /* A evicted its own */
+    ck_assert_uint_le(st.entries, 2 * 1000 + 2 * GW_REPLAY_PARTITION_FLOOR); /* memory bound */
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof id, "b-%d", i);
+        ck_assert_msg(gw_replay_guard_check(g, CLIENT_B, id, 200 * SEC) == GW_ERR_REPLAY,
+                      "member B's %s was evicted by member A's flood", id);
+    }
+    /* B can still hold its fair share (1000 / 2 members) while A keeps flooding. */
+    for (int i = 100; i < 450; i++) {
+        snprintf(id, sizeof id, "b-%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_B, id, 201 * SEC), GW_OK);
+        snprintf(id, sizeof id, "flood2-%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, id, 201 * SEC), GW_OK);
+    }
+    for (int i = 0; i < 450; i++) {
+        snprintf(id, sizeof id, "b-%d", i);
+        ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_B, id, 202 * SEC), GW_ERR_REPLAY);
+    }
+    /* A's most recent ids are still remembered: the flood protects A no worse than before. */
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "flood2-449", 203 * SEC), GW_ERR_REPLAY);
+    gw_replay_guard_free(g);
+}
+END_TEST
+
+/* Many distinct clients: every one keeps its entries; those beyond the partition limit share one. */
+START_TEST(many_clients_each_keep_their_entries)
+{
+    gw_replay_guard *g = gw_replay_guard_new(600, 100000);
+    ck_assert_ptr_nonnull(g);
+    char client[32];
+    for (unsigned c = 0; c < GW_REPLAY_MAX_PARTITIONS + 10; c++) {
+        snprintf(client, sizeof client, "2%010u", c);
+        ck_assert_int_eq(gw_replay_guard_check(g, client, "m", SEC), GW_OK);
+    }
+    for (unsigned c = 0; c < GW_REPLAY_MAX_PARTITIONS + 10; c++) {
+        snprintf(client, sizeof client, "2%010u", c);
+        ck_assert_int_eq(gw_replay_guard_check(g, client, "m", 2 * SEC), GW_ERR_REPLAY);
+    }
+    gw_replay_guard_stats st;
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_eq(st.shards, GW_REPLAY_MAX_PARTITIONS + 1);
+    gw_replay_guard_free(g);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("replay_guard");
@@ -228,6 +290,8 @@ int main(void)
     tcase_add_test(tc, expired_entries_make_room_before_any_eviction);
     tcase_add_test(tc, concurrent_distinct_ids_are_all_kept_below_capacity);
     tcase_add_test(tc, racing_threads_accept_each_id_exactly_once);
+    tcase_add_test(tc, one_member_flooding_cannot_evict_another_members_entries);
+    tcase_add_test(tc, many_clients_each_keep_their_entries);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }

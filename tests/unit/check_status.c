@@ -25,6 +25,7 @@ END_TEST
 START_TEST(public_fault_codes_are_stable)
 {
     ck_assert_str_eq(gw_status_fault_code(GW_ERR_MALFORMED_XML), "Client.MalformedXml");
+    ck_assert_str_eq(gw_status_fault_code(GW_ERR_MALFORMED_ENVELOPE), "Client.MalformedEnvelope");
     ck_assert_str_eq(gw_status_fault_code(GW_ERR_UNKNOWN_SERVICE), "Client.UnknownService");
     ck_assert_str_eq(gw_status_fault_code(GW_ERR_SCHEMA_INVALID), "Client.SchemaInvalid");
     ck_assert_str_eq(gw_status_fault_code(GW_ERR_ACCESS_DENIED), "Client.AccessDenied");

@@ -29,6 +29,11 @@
 #include "wss.h"
 #include "xml_sign.h"
 
+#include <ctype.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
 #define SOAP_NS "http://schemas.xmlsoap.org/soap/envelope/"
 #define DSIG_NS "http://www.w3.org/2000/09/xmldsig#"
 
@@ -267,6 +272,67 @@ START_TEST(ec_request_verifies)
     gw_wss_result res;
     assert_accepted(doc, &res);
     ck_assert_str_eq(res.member_id, "pide-gateway signing"); /* no serialNumber: the CN */
+    xmlFreeDoc(doc);
+}
+END_TEST
+
+/* Issue 8 item 9: a signed request without pgw:id is kept from replay by a key its signature
+ * fixes. ECDSA signatures are malleable: (r, n - s) verifies as well as (r, s), so anyone can
+ * make a second valid SignatureValue for a captured message; the key must not change with it. */
+static void malleate_ecdsa_signature(xmlDocPtr doc)
+{
+    xmlNodePtr sv = find(doc, "//ds:SignatureValue");
+    xmlChar *b64 = xmlNodeGetContent(sv);
+    unsigned char raw[256], out[256];
+    char clean[512];
+    size_t w = 0;
+    for (const xmlChar *p = b64; *p && w + 1 < sizeof clean; p++)
+        if (!isspace(*p))
+            clean[w++] = (char)*p;
+    clean[w] = '\0';
+    xmlFree(b64);
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)clean, (int)w);
+    while (w > 0 && clean[--w] == '=')
+        n--;
+    ck_assert_int_eq(n, 64); /* P-256: r || s */
+    EC_GROUP *group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    BIGNUM *sbn = BN_bin2bn(raw + 32, 32, NULL), *ns = BN_new();
+    ck_assert_int_eq(BN_sub(ns, EC_GROUP_get0_order(group), sbn), 1);
+    memcpy(out, raw, 32);
+    ck_assert_int_eq(BN_bn2binpad(ns, out + 32, 32), 32);
+    unsigned char enc[128];
+    EVP_EncodeBlock(enc, out, 64);
+    xmlNodeSetContent(sv, enc);
+    BN_free(sbn);
+    BN_free(ns);
+    EC_GROUP_free(group);
+}
+
+static xmlDocPtr signed_ec_at(const char *xml, time_t created)
+{
+    signing s = open_signing("gateway-sign-ec");
+    xmlDocPtr doc = parse(xml);
+    char err[512] = "";
+    ck_assert_int_eq(gw_wss_sign(s.ctx, doc, created, 300, NULL, err, sizeof err), GW_OK);
+    close_signing(&s);
+    return reparse(doc);
+}
+
+START_TEST(replay_key_is_fixed_by_the_signed_content)
+{
+    time_t t = time(NULL);
+    gw_wss_result r1, r2, r3;
+    xmlDocPtr doc = signed_ec_at(request_xml, t);
+    assert_accepted(doc, &r1);
+    ck_assert_uint_eq(strlen(r1.replay_key), 64);
+    malleate_ecdsa_signature(doc);
+    assert_accepted(doc, &r2);
+    ck_assert_str_ne(r1.signature_value, r2.signature_value); /* another valid signature... */
+    ck_assert_str_eq(r1.replay_key, r2.replay_key);           /* ...of the same message */
+    xmlFreeDoc(doc);
+    doc = signed_ec_at(request_xml, t);
+    assert_accepted(doc, &r3);
+    ck_assert_str_ne(r1.replay_key, r3.replay_key); /* a message signed anew is another one */
     xmlFreeDoc(doc);
 }
 END_TEST
@@ -636,6 +702,7 @@ static Suite *wss_suite(void)
     tcase_add_unchecked_fixture(t, test_pki_signing_setup, test_pki_signing_teardown);
     tcase_add_test(t, rsa_request_verifies_and_names_the_member);
     tcase_add_test(t, ec_request_verifies);
+    tcase_add_test(t, replay_key_is_fixed_by_the_signed_content);
     tcase_add_test(t, preloaded_trust_store_is_used);
     tcase_add_test(t, tampered_body_is_refused);
     tcase_add_test(t, tampered_gateway_header_is_refused);

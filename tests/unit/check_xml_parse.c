@@ -97,6 +97,49 @@ START_TEST(node_limit_counts_attributes)
 }
 END_TEST
 
+#define SOAP "http://schemas.xmlsoap.org/soap/envelope/"
+#define ENV(children) "<s:Envelope xmlns:s='" SOAP "'>" children "</s:Envelope>"
+
+static gw_status envelope(const char *xml, xmlNodePtr *header, xmlNodePtr *body, char *err,
+                          size_t errlen)
+{
+    xmlDocPtr doc = NULL;
+    ck_assert_int_eq(parse(xml, err, errlen, &doc), GW_OK);
+    gw_status st = gw_xml_soap_envelope_parts(xmlDocGetRootElement(doc), SOAP, header, body, err,
+                                              errlen);
+    xmlFreeDoc(doc);
+    return st;
+}
+
+/* Issue 8 item 7: two Headers let the header stage read the last and WS-Security the first. */
+START_TEST(envelope_shape_is_strict)
+{
+    char err[256];
+    xmlNodePtr h, b;
+    ck_assert_int_eq(envelope(ENV("<s:Header/> <!--c--> <s:Body><op/></s:Body>\n"), &h, &b, err,
+                              sizeof err), GW_OK);
+    ck_assert_int_eq(envelope(ENV("<s:Body><op/></s:Body>"), &h, &b, err, sizeof err), GW_OK);
+    const char *bad[] = {
+        ENV("<s:Header/><s:Header/><s:Body/>"),
+        ENV("<s:Header><a/></s:Header><s:Body/><s:Header/>"),
+        ENV("<s:Body/><s:Header/>"),
+        ENV("<s:Header/><s:Body/><s:Body/>"),
+        ENV("<s:Body/><x/>"),
+        ENV("<x/><s:Body/>"),
+        ENV("<s:Header xmlns:s2='" SOAP "'/><s2:Header xmlns:s2='" SOAP "'/><s:Body/>"),
+        ENV("<Header/><s:Body/>"),
+        ENV("text<s:Body/>"),
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(envelope(bad[i], &h, &b, err, sizeof err) == GW_ERR_MALFORMED_ENVELOPE,
+                      "accepted: %s", bad[i]);
+    ck_assert_int_eq(envelope(ENV("<s:Header/><s:Header/><s:Body/>"), &h, &b, err, sizeof err),
+                     GW_ERR_MALFORMED_ENVELOPE);
+    ck_assert_ptr_nonnull(strstr(err, "second Header"));
+    ck_assert_int_eq(envelope(ENV("<s:Header/>"), &h, &b, err, sizeof err), GW_ERR_NOT_SOAP);
+}
+END_TEST
+
 int main(void)
 {
     xmlInitParser();
@@ -107,6 +150,7 @@ int main(void)
     tcase_add_test(tc, refuses_dtd_and_entities);
     tcase_add_test(tc, depth_limit);
     tcase_add_test(tc, node_limit_counts_attributes);
+    tcase_add_test(tc, envelope_shape_is_strict);
     suite_add_tcase(s, tc);
     int exit_status = check_run_suite(s);
     xmlCleanupParser();
