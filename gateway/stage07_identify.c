@@ -5,8 +5,9 @@
  * certificate, then a WS-Security signature, then the legacy credentials; on a loopback listener
  * configured with trustClientHeader, the pgw:client the caller declares (demo and development
  * only). What the request's header says about its caller (pgw:client, pgw:userId with legacy
- * credentials) must agree with the proof; the body's fields that name the caller are bound to this identity by the
- * next stage (stage07b_bind.c, <identityField> in the service's configuration). */
+ * credentials) must agree with the proof; the body's fields that name the caller are bound to
+ * this identity by the next stage (stage07b_bind.c, <identityField> in the service's
+ * configuration). */
 #include <string.h>
 
 #include "pipeline.h"
