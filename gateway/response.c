@@ -4,6 +4,8 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 
+#include "redact.h"
+
 static xmlNsPtr soap_ns_of(gw_exchange *ex)
 {
     return xmlDocGetRootElement(ex->response_doc)->ns;
@@ -46,6 +48,9 @@ gw_status response_set_fault(gw_exchange *ex)
     const char *code = gw_status_fault_code(ex->status);
     char qcode[96], text[1024];
     snprintf(qcode, sizeof qcode, "soap:%s", code);
+    /* The detail may quote the request (a schema error quotes values): never a secret of it in
+     * the answer, nor in the row that stores the answer and the message (redact.h). */
+    ex->fault_detail = gw_redact_scrub_text(&ex->arena, ex->request_doc, ex->fault_detail);
     if (ex->fault_detail)
         snprintf(text, sizeof text, "%s: %s", gw_status_message(ex->status), ex->fault_detail);
     else

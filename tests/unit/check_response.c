@@ -141,6 +141,21 @@ START_TEST(fault_carries_result_code_and_plain_message)
 }
 END_TEST
 
+START_TEST(fault_never_quotes_a_secret_of_the_request)
+{
+    static const char req[] = "<e><p:password xmlns:p=\"urn:x\">S3cr3t-XYZ-987</p:password></e>";
+    ex.request_doc = xmlReadMemory(req, (int)strlen(req), NULL, NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(ex.request_doc);
+    ex.status = GW_ERR_SCHEMA_INVALID;
+    ex.fault_detail = "Element 'password': the value 'S3cr3t-XYZ-987' is too long";
+    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    const char *faultstring = text(only_child(fault_of(), NULL, "faultstring"));
+    ck_assert_ptr_null(strstr(faultstring, "S3cr3t"));
+    ck_assert_ptr_nonnull(strstr(faultstring, "[REDACTED]"));
+    ck_assert_ptr_null(strstr(ex.fault_detail, "S3cr3t")); /* what the log row stores */
+}
+END_TEST
+
 static const struct {
     gw_status status;
     int http;
@@ -205,6 +220,7 @@ static Suite *response_suite(void)
     tcase_add_test(tc, envelope_has_header_and_empty_body);
     tcase_add_test(tc, fault_shape);
     tcase_add_test(tc, fault_carries_result_code_and_plain_message);
+    tcase_add_test(tc, fault_never_quotes_a_secret_of_the_request);
     tcase_add_loop_test(tc, fault_http_status_from_status_table, 0,
                         (int)(sizeof http_cases / sizeof http_cases[0]));
     tcase_add_test(tc, fault_replaces_half_written_body);
