@@ -141,6 +141,9 @@ gw_head_result gw_http_head_parse(const char *buf, size_t len, size_t max_line, 
         } else if (name_is(p, k, "Host")) {
             if (++hosts > 1)
                 return bad(h, "more than one Host");
+        } else if (name_is(p, k, "Expect")) {
+            if (name_is(val, vlen, "100-continue"))
+                h->expect_continue = 1;
         } else if (name_is(p, k, "Connection")) {
             for (size_t j = 0; j < vlen;) {
                 while (j < vlen && (val[j] == ',' || val[j] == ' ' || val[j] == '\t'))

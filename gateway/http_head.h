@@ -31,6 +31,7 @@ typedef struct gw_http_head {
     int64_t content_length;  /* -1: none; INT64_MAX: more digits than fit */
     int chunked;             /* Transfer-Encoding: chunked */
     int close;               /* Connection: close, or HTTP/1.0 without keep-alive */
+    int expect_continue;     /* Expect: 100-continue */
     const char *why;         /* for BAD / TOO_LARGE: what was wrong (static text, no input) */
 } gw_http_head;
 

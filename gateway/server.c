@@ -398,6 +398,12 @@ static void conn_consume(gw_conn *c)
     size_t used = c->req_len <= c->in_len ? c->req_len : c->in_len;
     memmove(c->in, c->in + used, c->in_len - used);
     c->in_len -= used;
+    /* A large request's buffer is not kept for an idle keep-alive connection. */
+    if (!c->in_len && c->in_cap > 65536) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
     c->req_len = 0;
     c->have_head = 0;
     memset(&c->chunk, 0, sizeof c->chunk);
@@ -686,6 +692,19 @@ static int conn_evaluate(gw_server *srv, gw_conn *c)
             return refuse(c, GW_ERR_REQUEST_TOO_LARGE, "the announced body is over maxBodyBytes");
         if (post && !c->head.chunked && c->head.content_length <= 0)
             return refuse(c, GW_ERR_EMPTY_BODY, NULL);
+        /* A client waiting for "100 Continue" before its body gets it now (best effort: a
+         * client that gets none sends its body after its own timeout). */
+        if (c->head.expect_continue && c->in_len == c->head.head_len) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (c->ssl) {
+                ERR_clear_error();
+                if (SSL_write(c->ssl, cont, (int)sizeof cont - 1) <= 0)
+                    ERR_clear_error();
+            } else if (send(c->fd, cont, sizeof cont - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+                gw_log(PIDE_LOG_DEBUG, "%s: 100 Continue not sent: %s", c->address,
+                       strerror(errno));
+            }
+        }
     }
     size_t head_len = c->head.head_len;
     if (c->head.chunked) {

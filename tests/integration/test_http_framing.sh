@@ -182,6 +182,13 @@ python3 "$RAW" 127.0.0.1 "$GW_TLS_PORT" "$T/tlspipe.out" \
   --tls "$PKI/demo-client.pem" "$PKI/demo-client.key" "$PKI/ca.pem" "$T/pipe" > "$T/tlspipe.res"
 assert_eq 2 "$(grep -c '^200 ' "$T/tlspipe.res")" "TLS: request pipelined after a chunked body: answered"
 
+# --- Expect: 100-continue: the client is told to go on without waiting for its own timeout ---
+t=$(curl -s -o "$T/expect.xml" -w '%{http_code} %{time_total}' -H 'Expect: 100-continue' \
+      -H 'Content-Type: text/xml' --data-binary @"$BODY" "$GW_URL$SVC")
+assert_eq 200 "${t%% *}" "Expect: 100-continue: answered"
+awk -v t="${t##* }" 'BEGIN { exit !(t < 0.9) }' && pass "Expect: 100-continue: no wait (${t##* } s)" \
+  || fail "Expect: 100-continue: the client waited (${t##* } s)"
+
 # Still healthy, and nothing secret in the operational log.
 assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/health")" "gateway still serving"
 assert_not_contains "$T/gateway.log" "<password" "no request body in the operational log"
