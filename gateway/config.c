@@ -529,10 +529,13 @@ static gw_status load_limits(loader *ld, const xmlNode *node)
     cfg->rate_max_clients = 10000;
     cfg->timestamp_max_skew_s = 120;
     cfg->timestamp_max_age_s = 300;
+    cfg->max_header_bytes = 32768;
+    cfg->handshake_timeout_s = 5;
+    cfg->max_handshakes_per_ip = 16;
     if (!node)
         return GW_OK;
     gw_status st;
-    long body, nodes, replay_entries, rate_clients;
+    long body, nodes, replay_entries, rate_clients, header_bytes;
     if ((st = attr_long(ld, node, "maxBodyBytes", DEFAULT_MAX_BODY_BYTES, 1024, 1L << 30,
                         &body)) != GW_OK ||
         (st = attr_int(ld, node, "maxXmlDepth", DEFAULT_MAX_XML_DEPTH, 4, 10000,
@@ -556,8 +559,15 @@ static gw_status load_limits(loader *ld, const xmlNode *node)
         (st = attr_int(ld, node, "timestampMaxSkewSeconds", 120, 0, 3600,
                        &cfg->timestamp_max_skew_s)) != GW_OK ||
         (st = attr_int(ld, node, "timestampMaxAgeSeconds", 300, 1, 86400,
-                       &cfg->timestamp_max_age_s)) != GW_OK)
+                       &cfg->timestamp_max_age_s)) != GW_OK ||
+        (st = attr_long(ld, node, "maxHeaderBytes", 32768, 1024, 1048576, &header_bytes)) !=
+            GW_OK ||
+        (st = attr_int(ld, node, "handshakeTimeoutSeconds", 5, 1, 300,
+                       &cfg->handshake_timeout_s)) != GW_OK ||
+        (st = attr_int(ld, node, "maxHandshakesPerIp", 16, 1, 65535,
+                       &cfg->max_handshakes_per_ip)) != GW_OK)
         return st;
+    cfg->max_header_bytes = (size_t)header_bytes;
     cfg->max_body_bytes = (size_t)body;
     cfg->max_xml_nodes = (size_t)nodes;
     cfg->replay_max_entries = (size_t)replay_entries;

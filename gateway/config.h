@@ -116,6 +116,9 @@ typedef struct gw_config {
     size_t rate_max_clients;
     int timestamp_max_skew_s;/* WS-Security Timestamp: allowed clock difference */
     int timestamp_max_age_s; /* and how old its Created may be */
+    size_t max_header_bytes;  /* request line + header fields; a line is at most 8 KiB (431) */
+    int handshake_timeout_s;  /* a TLS handshake not done by then is closed (server.c) */
+    int max_handshakes_per_ip;/* TLS connections one address may have in handshake at once */
 
     /* <wsSecurity>: WS-Security signed requests (wss.h); NULL: not accepted */
     char *wss_trusted_ca_path; /* CA(s) signer certificates must chain to */

@@ -49,15 +49,14 @@ typedef struct gw_worker {
     gw_sign_ctx *sign;
     xmlSchemaValidCtxtPtr *validators;   /* one per service, created on first use */
     const atomic_int *draining;          /* the server is stopping: answer, then close */
-    /* What the engine reads for one request (server.c): its size limit, and the bytes a client
-     * sent ahead on the same connection (HTTP pipelining), handed back to the engine first. */
+    /* What the engine reads for one request (server.c): exactly the bytes of the request the
+     * dispatcher read and checked, and the refusal it decided on, if any (stage_receive turns
+     * it into the exchange's Fault). */
     struct {
-        size_t (*recv)(struct soap *, char *, size_t); /* the engine's own receive */
-        size_t bytes;                    /* read for the current request */
-        size_t limit;
-        int too_large;                   /* the limit cut the request short */
-        char *pending;                   /* read ahead, not yet consumed */
-        size_t pending_len, pending_off, pending_cap;
+        const char *data;
+        size_t len, off;
+        gw_status refusal;               /* GW_OK: none */
+        const char *refusal_why;
     } input;
     gw_exchange exchange;
 } gw_worker;
@@ -70,11 +69,6 @@ gw_status gw_worker_init(gw_worker *w, const gw_runtime *rt, int id);
 void gw_worker_fini(gw_worker *w);
 /* This worker's validator for a service (created on first use). */
 xmlSchemaValidCtxtPtr gw_worker_validator(gw_worker *w, const gw_service *svc);
-
-/* Once a request is fully read, keeps what the engine read beyond it: the start of the
- * client's next request on the same connection (HTTP pipelining). gSOAP reuses its buffer to
- * send the response, so this must run before anything is sent (server.c). */
-void gw_worker_keep_read_ahead(gw_worker *w, struct soap *s);
 
 /* While the server drains (it is stopping), the answer about to be sent closes its connection,
  * so the client sends no further request nobody would read (server.c). */

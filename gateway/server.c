@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,13 +13,17 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "tls.h"
+#include "http_head.h"
 #include "pipeline.h"
+#include "tls.h"
 #include "stdsoap2.h"
+
+#include <openssl/err.h>
 
 typedef struct gw_listener {
     int fd;
@@ -25,25 +31,56 @@ typedef struct gw_listener {
     int tls;                     /* the member listener: TLS handshake before the first request */
 } gw_listener;
 
+enum conn_state {
+    CS_HANDSHAKE,                /* TLS handshake, driven by the dispatcher */
+    CS_REQUEST,                  /* reading a request (head and body) in the dispatcher */
+    CS_LINGER,                   /* refused: our side is shut, the rest of the input discarded */
+};
+
+struct gw_server;
+
 typedef struct gw_conn {
+    struct gw_server *srv;
     int fd;
     int tls;
-    SSL *ssl;                    /* NULL until the handshake (TLS listener only) */
+    SSL *ssl;                    /* NULL until accepted (TLS listener only) */
     gw_tls_peer peer;
     char address[INET6_ADDRSTRLEN];
+    int state;
+    int hs_counted;              /* holds one of its address's handshake slots */
+    unsigned hs_bucket;
+    int want_write;              /* OpenSSL needs the socket writable to go on */
     int64_t last_active_us;
+    int64_t started_us;          /* handshake begun, or first byte of the current request */
     struct gw_conn *prev, *next; /* in the parked list while waiting in epoll */
     int parked;
     struct gw_conn *queue_next;  /* in the ready queue */
-    /* Plain connections: the start of a request, read by the dispatcher until its headers are
-     * complete, so a client trickling its headers holds no worker. */
-    char *head;
-    size_t head_len, head_cap;
-    int64_t head_started_us;     /* when its first byte came; 0: no request begun */
+    /* What the client sent and nobody consumed yet: the current request, then whatever it
+     * pipelined after it. The dispatcher reads a whole request before a worker sees it, so a
+     * client trickling its head or its body holds no worker. */
+    char *in;
+    size_t in_len, in_cap;
+    int eof;                     /* the client closed (its side of) the connection */
+    int have_head;
+    gw_http_head head;
+    gw_chunked_scan chunk;
+    size_t req_len;              /* the whole current request, once complete */
+    gw_status verdict;           /* GW_OK, or why the current request is refused */
+    const char *verdict_why;
+    int64_t linger_until_us;
+    size_t linger_left;
 } gw_conn;
 
-/* Headers longer than this are handed to the engine as they are (it refuses them). */
-#define REQUEST_HEAD_MAX 65536
+/* RFC 9112 sets no limit; 8 KiB per line is what common servers allow. */
+#define HEADER_LINE_MAX 8192
+/* A refused request's remaining input is read and discarded for this long (or this many bytes
+ * past maxBodyBytes), so a client that sends its whole body before reading still gets the
+ * answer instead of a reset. */
+#define LINGER_US 2000000
+#define LINGER_EXTRA_BYTES 65536
+/* Buckets of the per-address count of connections in TLS handshake (keyed hash: an attacker
+ * cannot aim at a victim's bucket). */
+#define HS_BUCKETS 4096
 
 struct gw_server {
     const gw_runtime *rt;
@@ -64,6 +101,10 @@ struct gw_server {
     /* connections waiting in epoll, for the idle sweep */
     pthread_mutex_t parked_lock;
     gw_conn parked;              /* list head */
+
+    /* TLS connections in handshake per address bucket (dispatcher thread only) */
+    uint16_t hs_count[HS_BUCKETS];
+    uint64_t hs_seed;
 
     int worker_count;
     gw_worker *workers;
@@ -104,16 +145,41 @@ static gw_conn *queue_pop(gw_server *srv)
 
 /* ---- connections ---- */
 
+static unsigned hs_bucket_of(const gw_server *srv, const char *address)
+{
+    uint64_t h = 1469598103934665603ULL ^ srv->hs_seed;
+    for (const char *p = address; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    h ^= h >> 29;
+    return (unsigned)(h % HS_BUCKETS);
+}
+
+static void hs_release(gw_conn *c)
+{
+    if (c->hs_counted && c->srv->hs_count[c->hs_bucket] > 0)
+        c->srv->hs_count[c->hs_bucket]--;
+    c->hs_counted = 0;
+}
+
 static void conn_close(gw_conn *c)
 {
+    hs_release(c);
     if (c->ssl) {
-        SSL_shutdown(c->ssl);
+        if (c->state != CS_HANDSHAKE)
+            SSL_shutdown(c->ssl);
         SSL_free(c->ssl);
     }
     if (c->fd >= 0)
         close(c->fd);
-    free(c->head);
+    free(c->in);
     free(c);
+}
+
+static void set_nonblocking(int fd, int on)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+        fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
 static void parked_unlink(gw_conn *c)
@@ -124,25 +190,38 @@ static void parked_unlink(gw_conn *c)
     c->parked = 0;
 }
 
-/* Puts a connection in epoll (op ADD for a new one, MOD for one a worker is done with) until
- * its next request arrives: workers only ever get connections with bytes ready to read, so a
- * client that connects and says nothing holds no worker. */
-static void conn_park(gw_server *srv, gw_conn *c, int op)
+/* Puts a connection in epoll (op ADD for a new one, MOD for one a worker is done with) until it
+ * can make progress: workers only ever get connections holding a whole request, so a client
+ * that connects and says nothing, or says it slowly, holds no worker. kick: input is already
+ * buffered (pipelined bytes, or decrypted ones inside OpenSSL) that epoll would not report;
+ * waiting for "writable" brings the connection straight back to the dispatcher. */
+static void conn_park(gw_server *srv, gw_conn *c, int op, int kick)
 {
     c->last_active_us = gw_now_us();
+    if (c->ssl)
+        set_nonblocking(c->fd, 1);
     pthread_mutex_lock(&srv->parked_lock);
     c->next = srv->parked.next;
     c->prev = &srv->parked;
     srv->parked.next->prev = c;
     srv->parked.next = c;
     c->parked = 1;
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c};
+    uint32_t events = (kick || c->want_write) ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
+    struct epoll_event ev = {.events = events | EPOLLONESHOT, .data.ptr = c};
     int rc = epoll_ctl(srv->epoll_fd, op, c->fd, &ev);
     if (rc != 0)
         parked_unlink(c);
     pthread_mutex_unlock(&srv->parked_lock);
     if (rc != 0)
         conn_close(c);
+}
+
+/* Hands a connection with a whole request (or a refusal to send) to a worker. */
+static void conn_to_worker(gw_server *srv, gw_conn *c)
+{
+    if (c->ssl)
+        set_nonblocking(c->fd, 0); /* the engine writes the answer with its own timeouts */
+    queue_push(srv, c);
 }
 
 /* ---- WSDL and other GETs ---- */
@@ -157,7 +236,6 @@ static int send_plain(struct soap *s, int http_status, const char *ctype, const 
     return SOAP_OK;
 }
 
-/* gSOAP calls this for every GET: /services/<name>?wsdl returns the service's WSDL. */
 /* While the server drains, answers say Connection: close, so clients do not send another
  * request on a connection nobody will read again. */
 void gw_worker_close_if_draining(gw_worker *w, struct soap *s)
@@ -166,10 +244,10 @@ void gw_worker_close_if_draining(gw_worker *w, struct soap *s)
         s->keep_alive = 0;
 }
 
+/* gSOAP calls this for every GET: /services/<name>?wsdl returns the service's WSDL. */
 static int serve_get(struct soap *s)
 {
     gw_worker *w = s->user;
-    gw_worker_keep_read_ahead(w, s);
     gw_worker_close_if_draining(w, s);
     const char *path = s->path;
     const char *q = strchr(path, '?');
@@ -202,76 +280,34 @@ static int serve_get(struct soap *s)
 
 /* ---- what the engine reads ---- */
 
-/* Room for the request line and headers on top of maxBodyBytes. */
-#define REQUEST_HEADER_ALLOWANCE 65536
-
-/* The engine's receive. It first hands back what a client sent ahead of this request (stashed
- * by stash_read_ahead: gSOAP does not keep its buffer from one request to the next), and cuts a
- * request off once it has read more than its limit: the engine then sees the end of the stream
- * and stage_receive answers Client.RequestTooLarge. This holds for chunked bodies too, whose size
- * is not announced. */
-static size_t limited_recv(struct soap *s, char *buf, size_t len)
+/* The engine's receive: exactly the bytes of the one request the dispatcher read and checked,
+ * then the end of the stream. The engine never reads the socket, so it can neither wait on a
+ * slow client nor swallow the start of a pipelined request. */
+static size_t request_recv(struct soap *s, char *buf, size_t len)
 {
     gw_worker *w = s->user;
-    if (w->input.bytes >= w->input.limit) {
-        w->input.too_large = 1;
-        return 0;
-    }
-    if (len > w->input.limit - w->input.bytes)
-        len = w->input.limit - w->input.bytes;
-    size_t n;
-    if (w->input.pending_off < w->input.pending_len) {
-        n = w->input.pending_len - w->input.pending_off;
-        if (n > len)
-            n = len;
-        memcpy(buf, w->input.pending + w->input.pending_off, n);
-        w->input.pending_off += n;
-    } else {
-        n = w->input.recv(s, buf, len);
-    }
-    w->input.bytes += n;
+    size_t n = w->input.len - w->input.off;
+    if (n > len)
+        n = len;
+    memcpy(buf, w->input.data + w->input.off, n);
+    w->input.off += n;
     return n;
-}
-
-void gw_worker_keep_read_ahead(gw_worker *w, struct soap *s)
-{
-    w->input.pending_len = w->input.pending_off = 0;
-    if (s->bufidx >= s->buflen)
-        return;
-    size_t n = s->buflen - s->bufidx;
-    if (n > w->input.pending_cap) {
-        char *p = realloc(w->input.pending, n);
-        if (!p) {
-            /* Without room the read-ahead is lost: close rather than answer out of step. */
-            s->keep_alive = 0;
-            return;
-        }
-        w->input.pending = p;
-        w->input.pending_cap = n;
-    }
-    memcpy(w->input.pending, s->buf + s->bufidx, n);
-    w->input.pending_len = n;
 }
 
 /* ---- one request ---- */
 
-/* Serves one request on c with worker w. Returns 1 to keep the connection, 0 to close it. */
+/* Serves the one request the dispatcher read on c with worker w. Returns 1 to keep the
+ * connection, 0 to close it. */
 static int serve_one(gw_worker *w, gw_conn *c)
 {
     struct soap *s = w->soap;
     soap_begin(s);
     s->error = SOAP_OK;
     s->keep_alive = 1;
-    w->input.bytes = 0;
-    w->input.too_large = 0;
     int rc = soap_begin_recv(s);
     int keep = 0;
     if (rc == SOAP_STOP) {
         keep = s->keep_alive != 0; /* a GET answered by serve_get */
-    } else if (rc >= SOAP_GET_METHOD && rc <= SOAP_HTTP_METHOD) {
-        static const char msg[] = "method not allowed: use POST for SOAP, GET for ?wsdl\n";
-        s->keep_alive = 0;
-        send_plain(s, 405, "text/plain", msg, sizeof msg - 1);
     } else if (rc == SOAP_OK) {
         gw_exchange *ex = &w->exchange;
         exchange_begin(ex, w->rt, w, s, c->address);
@@ -284,66 +320,114 @@ static int serve_one(gw_worker *w, gw_conn *c)
         pipeline_run(ex);
         exchange_end(ex);
         keep = s->keep_alive != 0 && s->error == SOAP_OK;
+    } else {
+        /* The dispatcher checked the head; the engine refusing it anyway is logged. */
+        gw_log(PIDE_LOG_INFO, "%s: request refused by the HTTP engine (gSOAP error %d)",
+               c->address, rc);
     }
-    /* else: the client closed, timed out or sent garbage before a request line: just close. */
     soap_destroy(s);
     soap_end(s);
     return keep;
 }
 
-/* Moves the request head the dispatcher read into what the engine reads first. */
-static void take_head(gw_worker *w, gw_conn *c)
+/* The path of the request line, without its query (which could carry anything). */
+static void request_path(const gw_conn *c, char *out, size_t outlen)
 {
-    w->input.pending_len = w->input.pending_off = 0;
-    if (!c->head_len)
+    out[0] = '\0';
+    if (!c->head.target_len)
         return;
-    if (c->head_len > w->input.pending_cap) {
-        char *p = realloc(w->input.pending, c->head_len);
-        if (!p)
-            return; /* the engine then reads the socket only: the request is refused as garbled */
-        w->input.pending = p;
-        w->input.pending_cap = c->head_len;
+    size_t n = c->head.target_len;
+    const char *t = c->in + c->head.target_off;
+    const char *q = memchr(t, '?', n);
+    if (q)
+        n = (size_t)(q - t);
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, t, n);
+    out[n] = '\0';
+}
+
+/* Answers a request the dispatcher refused (c->verdict). One to a service path (anything but
+ * a GET of /services/...) is an exchange: a signed Fault and a log row, through the pipeline
+ * (stage_receive fails it with the verdict). Anything else gets a plain-text status. Either
+ * way the refusal is in the operational log, and the connection is closed afterwards. */
+static void serve_refusal(gw_worker *w, gw_conn *c)
+{
+    struct soap *s = w->soap;
+    soap_begin(s);
+    s->error = SOAP_OK;
+    s->keep_alive = 0;
+    char method[16] = "", path[512];
+    if (c->head.method_len && c->head.method_len < sizeof method) {
+        memcpy(method, c->in + c->head.method_off, c->head.method_len);
+        method[c->head.method_len] = '\0';
     }
-    memcpy(w->input.pending, c->head, c->head_len);
-    w->input.pending_len = c->head_len;
-    c->head_len = 0;
-    c->head_started_us = 0;
-}
-
-static int pending_has_head(const gw_worker *w)
-{
-    size_t n = w->input.pending_len - w->input.pending_off;
-    return n >= REQUEST_HEAD_MAX ||
-           (n >= 4 && memmem(w->input.pending + w->input.pending_off, n, "\r\n\r\n", 4));
-}
-
-/* The unread start of the next request goes back to the connection, to be completed by the
- * dispatcher without holding this worker. */
-static void give_back_head(gw_worker *w, gw_conn *c)
-{
-    size_t n = w->input.pending_len - w->input.pending_off;
-    char *p = n > c->head_cap ? realloc(c->head, n) : c->head;
-    if (!p)
-        return;
-    c->head = p;
-    if (n > c->head_cap)
-        c->head_cap = n;
-    memcpy(c->head, w->input.pending + w->input.pending_off, n);
-    c->head_len = n;
-    c->head_started_us = gw_now_us();
-    w->input.pending_len = w->input.pending_off = 0;
-}
-
-/* The member listener's handshake, done by a worker so the dispatcher never blocks. */
-static int tls_handshake(gw_server *srv, gw_conn *c)
-{
-    char err[512];
-    if (gw_tls_accept(srv->rt->tls, c->fd, srv->rt->config->recv_timeout_s, &c->ssl, &c->peer,
-                      err, sizeof err) != GW_OK) {
-        gw_log(PIDE_LOG_INFO, "%s: %s", c->address, err);
-        return 0;
+    request_path(c, path, sizeof path);
+    int http = gw_status_http_code(c->verdict);
+    gw_log(PIDE_LOG_INFO, "%s: %s %s refused with %d %s: %s", c->address,
+           method[0] ? method : "-", path[0] ? path : "-", http, gw_status_fault_code(c->verdict),
+           c->verdict_why ? c->verdict_why : gw_status_message(c->verdict));
+    if (method[0] && strcmp(method, "GET") != 0 && strncmp(path, "/services/", 10) == 0) {
+        gw_exchange *ex = &w->exchange;
+        exchange_begin(ex, w->rt, w, s, c->address);
+        ex->http_path = gw_arena_strdup(&ex->arena, path);
+        if (c->tls) {
+            ex->tls_member = c->peer.member_id;
+            ex->tls_subject = c->peer.subject;
+            ex->tls_cert_sha256 = c->peer.fingerprint[0] ? c->peer.fingerprint : NULL;
+        }
+        w->input.refusal = c->verdict;
+        w->input.refusal_why = c->verdict_why;
+        pipeline_run(ex);
+        exchange_end(ex);
+        w->input.refusal = GW_OK;
+        w->input.refusal_why = NULL;
+    } else {
+        char msg[256];
+        int n = snprintf(msg, sizeof msg, "%s\n", c->verdict_why ? c->verdict_why
+                                                                 : gw_status_message(c->verdict));
+        send_plain(s, http, "text/plain", msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : 0);
     }
-    return 1;
+    soap_destroy(s);
+    soap_end(s);
+}
+
+/* After an answer: the request is consumed, and whatever followed it stays for the next one. */
+static void conn_consume(gw_conn *c)
+{
+    size_t used = c->req_len <= c->in_len ? c->req_len : c->in_len;
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
+    /* A large request's buffer is not kept for an idle keep-alive connection. */
+    if (!c->in_len && c->in_cap > 65536) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+    c->req_len = 0;
+    c->have_head = 0;
+    memset(&c->chunk, 0, sizeof c->chunk);
+    c->verdict = GW_OK;
+    c->verdict_why = NULL;
+    c->started_us = c->in_len ? gw_now_us() : 0;
+}
+
+/* A refused connection: our side is closed now (the client reads the answer, then the end),
+ * what it still sends is read and discarded for a bounded while by the dispatcher. */
+static void conn_linger(gw_server *srv, gw_conn *c)
+{
+    if (c->ssl) {
+        SSL_shutdown(c->ssl);
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->state = CS_LINGER;
+    c->in_len = 0;
+    c->want_write = 0;
+    c->linger_until_us = gw_now_us() + LINGER_US;
+    c->linger_left = srv->rt->config->max_body_bytes + LINGER_EXTRA_BYTES;
+    conn_park(srv, c, EPOLL_CTL_MOD, 0);
 }
 
 struct worker_arg {
@@ -359,38 +443,37 @@ static void *worker_loop(void *arg)
     gw_conn *c;
     while ((c = queue_pop(srv)) != NULL) {
         struct soap *s = w->soap;
-        if (c->tls && !c->ssl && !tls_handshake(srv, c)) {
-            conn_close(c);
-            continue;
-        }
         s->socket = c->fd;
         s->ssl = c->ssl;
         s->bufidx = s->buflen = 0;
-        take_head(w, c);
-        int keep, ahead;
-        /* Bytes the client sent ahead (pipelining), read into the engine's buffer or decrypted
-         * in OpenSSL's: epoll would not report them, so serve them here. */
-        do {
-            s->bufidx = s->buflen = 0; /* read-ahead, if any, comes back via limited_recv */
-            keep = serve_one(w, c);
-            ahead = keep && w->input.pending_off < w->input.pending_len;
-            /* Only the start of the next request: back to the dispatcher to wait for the rest. */
-            if (ahead && !c->tls && !pending_has_head(w)) {
-                give_back_head(w, c);
-                ahead = 0;
-            }
-        } while (keep && (ahead || (s->ssl && SSL_pending(s->ssl) > 0)));
-        w->input.pending_len = w->input.pending_off = 0;
+        w->input.data = c->in;
+        w->input.len = c->req_len;
+        w->input.off = 0;
+        int refused = c->verdict != GW_OK, keep = 0;
+        if (refused)
+            serve_refusal(w, c);
+        else
+            keep = serve_one(w, c) && !c->head.close;
+        w->input.data = NULL;
+        w->input.len = w->input.off = 0;
         /* gSOAP closes (and frees the TLS state of) a connection it gives up on itself. */
         if (!soap_valid_socket(s->socket))
             c->fd = -1;
         c->ssl = s->ssl;
         s->ssl = NULL;
         s->socket = SOAP_INVALID_SOCKET;
-        if (keep && c->fd >= 0)
-            conn_park(srv, c, EPOLL_CTL_MOD);
-        else
+        if (c->fd < 0) {
             conn_close(c);
+        } else if (refused) {
+            conn_linger(srv, c);
+        } else if (keep && !c->eof) {
+            conn_consume(c);
+            /* Bytes the client sent ahead (pipelining) sit in c->in or decrypted in OpenSSL:
+             * epoll would not report them, so the dispatcher is called back at once. */
+            conn_park(srv, c, EPOLL_CTL_MOD, c->in_len > 0 || (c->ssl && SSL_pending(c->ssl)));
+        } else {
+            conn_close(c);
+        }
     }
     return NULL;
 }
@@ -413,8 +496,10 @@ static void accept_ready(gw_server *srv, gw_listener *l)
             close(fd);
             continue;
         }
+        c->srv = srv;
         c->fd = fd;
         c->tls = l->tls;
+        c->state = CS_REQUEST;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (sa.ss_family == AF_INET6)
@@ -423,88 +508,319 @@ static void accept_ready(gw_server *srv, gw_listener *l)
         else
             inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, c->address,
                       sizeof c->address);
-        conn_park(srv, c, EPOLL_CTL_ADD);
+        if (c->tls) {
+            /* The handshake is the dispatcher's, within handshakeTimeoutSeconds, and one
+             * address may only have maxHandshakesPerIp of them under way. */
+            c->hs_bucket = hs_bucket_of(srv, c->address);
+            if (srv->hs_count[c->hs_bucket] >= srv->rt->config->max_handshakes_per_ip) {
+                gw_log(PIDE_LOG_INFO, "%s: TLS connection refused: %d handshakes already under "
+                       "way from this address", c->address, srv->rt->config->max_handshakes_per_ip);
+                conn_close(c);
+                continue;
+            }
+            c->ssl = gw_tls_conn_new(srv->rt->tls, fd);
+            if (!c->ssl) {
+                conn_close(c);
+                continue;
+            }
+            srv->hs_count[c->hs_bucket]++;
+            c->hs_counted = 1;
+            c->state = CS_HANDSHAKE;
+            c->started_us = gw_now_us();
+        }
+        conn_park(srv, c, EPOLL_CTL_ADD, 0);
     }
 }
 
-/* Closes connections idle longer than keepAliveIdleSeconds, and those whose request headers
- * have not all arrived within recvTimeoutSeconds of their first byte. */
+static void conn_drop(gw_server *srv, gw_conn *c)
+{
+    epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+    conn_close(c);
+}
+
+/* Closes connections idle longer than keepAliveIdleSeconds, handshakes not done within
+ * handshakeTimeoutSeconds, lingering ones past their while, and requests whose head has not
+ * all arrived within recvTimeoutSeconds of their first byte. A request whose head arrived but
+ * whose body stopped short is answered with Client.IncompleteBody (and logged) instead. */
 static void sweep_idle(gw_server *srv)
 {
+    const gw_config *cfg = srv->rt->config;
     int64_t now = gw_now_us();
-    int64_t idle_limit = now - (int64_t)srv->rt->config->keepalive_idle_s * 1000000;
-    int64_t head_limit = now - (int64_t)srv->rt->config->recv_timeout_s * 1000000;
+    int64_t idle_limit = now - (int64_t)cfg->keepalive_idle_s * 1000000;
+    int64_t recv_limit = now - (int64_t)cfg->recv_timeout_s * 1000000;
+    int64_t hs_limit = now - (int64_t)cfg->handshake_timeout_s * 1000000;
+    gw_conn *late = NULL; /* answered by a worker, after the lock is released */
     pthread_mutex_lock(&srv->parked_lock);
     gw_conn *c = srv->parked.next;
     while (c != &srv->parked) {
         gw_conn *next = c->next;
-        if (c->last_active_us < idle_limit ||
-            (c->head_started_us && c->head_started_us < head_limit)) {
+        int drop = 0;
+        if (c->state == CS_HANDSHAKE) {
+            if (c->started_us < hs_limit) {
+                gw_log(PIDE_LOG_INFO, "%s: TLS handshake not done within %d s: closed",
+                       c->address, cfg->handshake_timeout_s);
+                drop = 1;
+            }
+        } else if (c->state == CS_LINGER) {
+            drop = c->linger_until_us < now;
+        } else if (c->started_us && c->started_us < recv_limit) {
+            if (c->have_head) {
+                parked_unlink(c);
+                epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
+                c->verdict = GW_ERR_INCOMPLETE_BODY;
+                c->verdict_why = "the body did not arrive within recvTimeoutSeconds";
+                c->queue_next = late;
+                late = c;
+            } else {
+                drop = 1;
+            }
+        } else if (!c->started_us && c->last_active_us < idle_limit) {
+            drop = 1;
+        }
+        if (drop) {
             parked_unlink(c);
-            epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-            conn_close(c);
+            conn_drop(srv, c);
         }
         c = next;
     }
     pthread_mutex_unlock(&srv->parked_lock);
+    while (late) {
+        gw_conn *n = late->queue_next;
+        conn_to_worker(srv, late);
+        late = n;
+    }
 }
 
-/* 1 once c->head holds a whole request head (or as much as a head may be). */
-static int head_complete(const gw_conn *c)
+/* Room for one request: its head, and its body even chunked in small pieces. */
+static size_t input_cap(const gw_config *cfg)
 {
-    return c->head_len >= REQUEST_HEAD_MAX ||
-           (c->head_len >= 4 && memmem(c->head, c->head_len, "\r\n\r\n", 4) != NULL);
+    return cfg->max_header_bytes + 2 * cfg->max_body_bytes + LINGER_EXTRA_BYTES;
 }
 
-/* Reads what a plain connection has to give, without blocking. -1: closed or failed. */
-static int read_head(gw_conn *c)
+enum { IN_WAIT, IN_READY, IN_CLOSE };
+
+/* Reads what the connection has to give without blocking, up to input_cap. */
+static void conn_read(gw_conn *c, size_t cap)
 {
-    for (;;) {
-        if (c->head_cap - c->head_len < 4096 && c->head_cap < REQUEST_HEAD_MAX) {
-            size_t cap = c->head_cap ? 2 * c->head_cap : 4096;
-            char *p = realloc(c->head, cap);
-            if (!p)
-                return -1;
-            c->head = p;
-            c->head_cap = cap;
+    c->want_write = 0;
+    while (!c->eof && c->in_len < cap) {
+        if (c->in_cap - c->in_len < 4096 && c->in_cap < cap) {
+            size_t ncap = c->in_cap ? 2 * c->in_cap : 8192;
+            if (ncap > cap)
+                ncap = cap;
+            char *p = realloc(c->in, ncap);
+            if (!p) {
+                c->eof = 1;
+                return;
+            }
+            c->in = p;
+            c->in_cap = ncap;
         }
-        size_t room = c->head_cap - c->head_len;
-        if (room == 0)
-            return 0;
-        ssize_t n = recv(c->fd, c->head + c->head_len, room, MSG_DONTWAIT);
+        size_t room = c->in_cap - c->in_len;
+        if (c->ssl) {
+            ERR_clear_error();
+            int n = SSL_read(c->ssl, c->in + c->in_len, room > INT_MAX ? INT_MAX : (int)room);
+            if (n > 0) {
+                if (!c->in_len && !c->started_us)
+                    c->started_us = gw_now_us();
+                c->in_len += (size_t)n;
+                continue;
+            }
+            int e = SSL_get_error(c->ssl, n);
+            if (e == SSL_ERROR_WANT_READ)
+                return;
+            if (e == SSL_ERROR_WANT_WRITE) {
+                c->want_write = 1;
+                return;
+            }
+            ERR_clear_error();
+            c->eof = 1;
+            return;
+        }
+        ssize_t n = recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
         if (n > 0) {
-            if (!c->head_len)
-                c->head_started_us = gw_now_us();
-            c->head_len += (size_t)n;
-            if (head_complete(c))
-                return 0;
+            if (!c->in_len && !c->started_us)
+                c->started_us = gw_now_us();
+            c->in_len += (size_t)n;
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return 0;
+            return;
         if (n < 0 && errno == EINTR)
             continue;
-        return -1;
+        c->eof = 1;
     }
 }
 
-/* A parked connection has bytes to read. TLS connections go to a worker (the handshake and the
- * decryption are the engine's); a plain one gets a worker only once its request head is
- * complete, and otherwise waits in epoll again. */
-static void conn_readable(gw_server *srv, gw_conn *c)
+static int refuse(gw_conn *c, gw_status why, const char *detail)
 {
-    if (c->tls) {
-        queue_push(srv, c);
-        return;
+    c->verdict = why;
+    c->verdict_why = detail;
+    c->req_len = c->in_len;
+    return IN_READY;
+}
+
+/* Decides what the bytes read so far amount to: a whole request (IN_READY, possibly refused:
+ * c->verdict), not yet (IN_WAIT), or nothing worth answering (IN_CLOSE). */
+static int conn_evaluate(gw_server *srv, gw_conn *c)
+{
+    const gw_config *cfg = srv->rt->config;
+    if (!c->have_head) {
+        if (!c->in_len)
+            return c->eof ? IN_CLOSE : IN_WAIT;
+        size_t line_max = cfg->max_header_bytes < HEADER_LINE_MAX ? cfg->max_header_bytes
+                                                                   : HEADER_LINE_MAX;
+        switch (gw_http_head_parse(c->in, c->in_len, line_max, cfg->max_header_bytes,
+                                   &c->head)) {
+        case GW_HEAD_INCOMPLETE:
+            return c->eof ? IN_CLOSE : IN_WAIT;
+        case GW_HEAD_BAD:
+            return refuse(c, GW_ERR_BAD_FRAMING, c->head.why);
+        case GW_HEAD_TOO_LARGE:
+            return refuse(c, GW_ERR_HEADER_TOO_LARGE, c->head.why);
+        case GW_HEAD_OK:
+            break;
+        }
+        c->have_head = 1;
+        const char *m = c->in + c->head.method_off;
+        size_t ml = c->head.method_len;
+        int get = ml == 3 && memcmp(m, "GET", 3) == 0;
+        int post = ml == 4 && memcmp(m, "POST", 4) == 0;
+        if (!get && !post)
+            return refuse(c, GW_ERR_METHOD_NOT_ALLOWED, NULL);
+        if (c->head.content_length > (int64_t)cfg->max_body_bytes)
+            return refuse(c, GW_ERR_REQUEST_TOO_LARGE, "the announced body is over maxBodyBytes");
+        if (post && !c->head.chunked && c->head.content_length <= 0)
+            return refuse(c, GW_ERR_EMPTY_BODY, NULL);
+        /* A client waiting for "100 Continue" before its body gets it now (best effort: a
+         * client that gets none sends its body after its own timeout). */
+        if (c->head.expect_continue && c->in_len == c->head.head_len) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (c->ssl) {
+                ERR_clear_error();
+                if (SSL_write(c->ssl, cont, (int)sizeof cont - 1) <= 0)
+                    ERR_clear_error();
+            } else if (send(c->fd, cont, sizeof cont - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+                gw_log(PIDE_LOG_DEBUG, "%s: 100 Continue not sent: %s", c->address,
+                       strerror(errno));
+            }
+        }
     }
-    if (read_head(c) != 0) {
-        epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
-        conn_close(c);
-    } else if (head_complete(c)) {
-        queue_push(srv, c);
+    size_t head_len = c->head.head_len;
+    if (c->head.chunked) {
+        switch (gw_chunked_scan_feed(&c->chunk, c->in + head_len, c->in_len - head_len,
+                                     cfg->max_body_bytes, HEADER_LINE_MAX)) {
+        case GW_CHUNKED_DONE:
+            c->req_len = head_len + c->chunk.pos;
+            if (c->chunk.decoded == 0 && c->head.method_len == 4)
+                return refuse(c, GW_ERR_EMPTY_BODY, NULL);
+            return IN_READY;
+        case GW_CHUNKED_BAD:
+            return refuse(c, GW_ERR_BAD_FRAMING, "malformed chunked body");
+        case GW_CHUNKED_TOO_LARGE:
+            return refuse(c, GW_ERR_REQUEST_TOO_LARGE, "the chunked body is over maxBodyBytes");
+        case GW_CHUNKED_INCOMPLETE:
+            break;
+        }
     } else {
-        conn_park(srv, c, EPOLL_CTL_MOD);
+        size_t body = c->head.content_length > 0 ? (size_t)c->head.content_length : 0;
+        if (c->in_len - head_len >= body) {
+            c->req_len = head_len + body;
+            return IN_READY;
+        }
     }
+    if (c->eof)
+        return refuse(c, GW_ERR_INCOMPLETE_BODY, "the client closed before the whole body");
+    if (c->in_len >= input_cap(cfg))
+        return refuse(c, GW_ERR_REQUEST_TOO_LARGE, "the request is over the input limit");
+    return IN_WAIT;
+}
+
+static void conn_request_progress(gw_server *srv, gw_conn *c)
+{
+    conn_read(c, input_cap(srv->rt->config));
+    switch (conn_evaluate(srv, c)) {
+    case IN_READY:
+        conn_to_worker(srv, c);
+        break;
+    case IN_WAIT:
+        conn_park(srv, c, EPOLL_CTL_MOD, 0);
+        break;
+    default:
+        conn_drop(srv, c);
+    }
+}
+
+/* A parked connection can make progress. */
+static void conn_ready(gw_server *srv, gw_conn *c)
+{
+    if (c->state == CS_HANDSHAKE) {
+        char err[512];
+        switch (gw_tls_handshake_step(c->ssl, &c->peer, err, sizeof err)) {
+        case GW_TLS_DONE:
+            hs_release(c);
+            c->state = CS_REQUEST;
+            c->started_us = 0;
+            c->want_write = 0;
+            conn_request_progress(srv, c);
+            return;
+        case GW_TLS_WANT_READ:
+            c->want_write = 0;
+            conn_park(srv, c, EPOLL_CTL_MOD, 0);
+            return;
+        case GW_TLS_WANT_WRITE:
+            c->want_write = 1;
+            conn_park(srv, c, EPOLL_CTL_MOD, 0);
+            return;
+        case GW_TLS_FAILED:
+            gw_log(PIDE_LOG_INFO, "%s: %s", c->address, err);
+            conn_drop(srv, c);
+            return;
+        }
+    }
+    if (c->state == CS_LINGER) {
+        char sink[16384];
+        for (;;) {
+            ssize_t n = recv(c->fd, sink, sizeof sink, MSG_DONTWAIT);
+            if (n > 0 && (size_t)n < c->linger_left) {
+                c->linger_left -= (size_t)n;
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                int64_t until = c->linger_until_us;
+                conn_park(srv, c, EPOLL_CTL_MOD, 0); /* refreshes last_active_us only */
+                (void)until;
+                return;
+            }
+            conn_drop(srv, c); /* the client closed, failed, or sent too much */
+            return;
+        }
+    }
+    conn_request_progress(srv, c);
+}
+
+/* Once the server stops: connections with no request under way are closed; the dispatcher
+ * goes on only while some request is still arriving (each gets its answer, or the
+ * Client.IncompleteBody Fault at recvTimeoutSeconds). 1: nothing left, the dispatcher ends. */
+static int drain_parked(gw_server *srv)
+{
+    int left = 0;
+    pthread_mutex_lock(&srv->parked_lock);
+    gw_conn *c = srv->parked.next;
+    while (c != &srv->parked) {
+        gw_conn *next = c->next;
+        if (c->state == CS_REQUEST && c->started_us) {
+            left++;
+        } else {
+            parked_unlink(c);
+            conn_drop(srv, c);
+        }
+        c = next;
+    }
+    pthread_mutex_unlock(&srv->parked_lock);
+    return left == 0;
 }
 
 static void *dispatcher_loop(void *arg)
@@ -512,19 +828,26 @@ static void *dispatcher_loop(void *arg)
     gw_server *srv = arg;
     struct epoll_event events[128];
     int64_t last_sweep = gw_now_us();
+    int draining = 0;
     for (;;) {
-        int n = epoll_wait(srv->epoll_fd, events, 128, 1000);
+        int n = epoll_wait(srv->epoll_fd, events, 128, 250);
         if (n < 0 && errno != EINTR) {
             gw_log(PIDE_LOG_ERROR, "epoll_wait: %s", strerror(errno));
             break;
         }
-        int stop = 0;
         for (int i = 0; i < n; i++) {
             void *p = events[i].data.ptr;
             if (p == &srv->plain || p == &srv->member) {
-                accept_ready(srv, p);
+                if (!draining)
+                    accept_ready(srv, p);
             } else if (p == &srv->wake_fd) {
-                stop = 1;
+                uint64_t v;
+                if (read(srv->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                    gw_log(PIDE_LOG_WARN, "wake: %s", strerror(errno));
+                draining = 1;
+                epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->plain.fd, NULL);
+                if (srv->member.fd >= 0)
+                    epoll_ctl(srv->epoll_fd, EPOLL_CTL_DEL, srv->member.fd, NULL);
             } else {
                 gw_conn *c = p;
                 pthread_mutex_lock(&srv->parked_lock);
@@ -533,15 +856,15 @@ static void *dispatcher_loop(void *arg)
                     parked_unlink(c);
                 pthread_mutex_unlock(&srv->parked_lock);
                 if (was_parked)
-                    conn_readable(srv, c);
+                    conn_ready(srv, c);
             }
         }
-        if (stop)
-            break;
-        if (gw_now_us() - last_sweep > 1000000) {
+        if (gw_now_us() - last_sweep > 250000) {
             sweep_idle(srv);
             last_sweep = gw_now_us();
         }
+        if (draining && drain_parked(srv))
+            break;
     }
     return NULL;
 }
@@ -596,13 +919,8 @@ static struct soap *inbound_engine_new(const gw_config *cfg, gw_worker *w)
     s->fget = serve_get;
     s->recv_timeout = cfg->recv_timeout_s;
     s->send_timeout = cfg->send_timeout_s;
-    /* A client trickling a byte just within every recv timeout must still not hold a worker:
-     * the whole request has recvTimeoutSeconds to arrive. */
-    s->transfer_timeout = cfg->recv_timeout_s;
-    /* gSOAP's recv_maxlength truncates a body silently; count the bytes ourselves instead. */
-    w->input.recv = s->frecv;
-    s->frecv = limited_recv;
-    w->input.limit = cfg->max_body_bytes + REQUEST_HEADER_ALLOWANCE;
+    /* The engine reads only the request the dispatcher read (request_recv). */
+    s->frecv = request_recv;
     s->max_keep_alive = 0;
     s->socket = SOAP_INVALID_SOCKET;
     return s;
@@ -621,6 +939,8 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
     pthread_cond_init(&srv->queue_cond, NULL);
     pthread_mutex_init(&srv->parked_lock, NULL);
     srv->parked.next = srv->parked.prev = &srv->parked;
+    if (getrandom(&srv->hs_seed, sizeof srv->hs_seed, 0) != sizeof srv->hs_seed)
+        srv->hs_seed = (uint64_t)gw_now_us();
 
     const gw_config *cfg = rt->config;
     st = listen_on(&srv->plain, cfg->listen_address, cfg->listen_port, cfg->backlog, err, errlen);
@@ -714,7 +1034,6 @@ void gw_server_stop(gw_server *srv)
     for (int i = 0; i < srv->worker_count && srv->workers; i++) {
         if (srv->workers[i].soap)
             soap_free(srv->workers[i].soap);
-        free(srv->workers[i].input.pending);
         gw_worker_fini(&srv->workers[i]);
     }
     /* Connections still parked in epoll. */

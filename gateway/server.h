@@ -1,16 +1,18 @@
 /*
  * server.h — the listener: a fixed pool of worker threads fed by one epoll dispatcher.
  *
- * The dispatcher accepts connections and watches idle keep-alive connections; when one becomes
- * readable it hands it to a free worker for ONE request, after which the worker parks it back
- * in epoll. So a worker is never tied to a connection for its life (with gSOAP's own serve loop,
- * 16 workers and 128 keep-alive clients starve 112 of them), and per-request memory is released
- * after every request rather than at connection close. On the plain listener the dispatcher also
- * reads each request's head itself, without blocking, and hands the connection over only once
- * the head is complete: a client trickling its headers holds no worker, and is closed when its
- * head has not arrived within recvTimeoutSeconds. Idle connections are closed after
- * keepAliveIdleSeconds; a stalled body read or write ends the connection after the configured
- * timeout.
+ * The dispatcher accepts connections, performs the member listener's TLS handshakes itself
+ * (non-blocking, within handshakeTimeoutSeconds, at most maxHandshakesPerIp per address), and
+ * reads each request whole — head and body — without blocking, checking its framing strictly
+ * (http_head.h). Only then does it hand the connection to a free worker for ONE request (or for
+ * the refusal it decided on: 400, 405, 413, 431, or Client.IncompleteBody when the body has not
+ * arrived within recvTimeoutSeconds), after which the worker parks it back in epoll. So a
+ * worker is never tied to a connection for its life (with gSOAP's own serve loop, 16 workers
+ * and 128 keep-alive clients starve 112 of them), never waits on a slow or stalled client, and
+ * per-request memory is released after every request. Refused connections linger briefly in the
+ * dispatcher (input read and discarded) so the client reads the answer. Idle connections are
+ * closed after keepAliveIdleSeconds; a stalled write ends the connection after
+ * sendTimeoutSeconds.
  */
 #ifndef PIDE_GW_SERVER_H
 #define PIDE_GW_SERVER_H

@@ -1,6 +1,8 @@
-/* stage01_receive.c — reads the request body (headers were read by the server) within the
- * configured size limit, and hashes it as received: the requestHash returned to the caller and
- * the digest in the log are over exactly these bytes. */
+/* stage01_receive.c — reads the request body (the dispatcher read and checked the whole
+ * request, server.c; headers were parsed by the engine) and hashes it as received: the
+ * requestHash returned to the caller and the digest in the log are over exactly these bytes.
+ * A request the dispatcher refused (bad framing, oversized, empty or short body, method) fails
+ * here with that refusal, so it is answered with a signed Fault and logged like any other. */
 #include <openssl/sha.h>
 #include <string.h>
 
@@ -10,7 +12,6 @@
 
 static gw_status too_large(gw_exchange *ex)
 {
-    /* The rest of the body is not read: the connection cannot carry another request. */
     ex->soap->keep_alive = 0;
     return exchange_fail(ex, GW_ERR_REQUEST_TOO_LARGE, "limit is %zu bytes",
                          ex->rt->config->max_body_bytes);
@@ -18,20 +19,30 @@ static gw_status too_large(gw_exchange *ex)
 
 gw_status stage_receive(gw_exchange *ex)
 {
+    gw_worker *w = ex->worker;
+    if (w && w->input.refusal != GW_OK) {
+        ex->soap->keep_alive = 0;
+        if (w->input.refusal == GW_ERR_REQUEST_TOO_LARGE)
+            return too_large(ex);
+        return exchange_fail(ex, w->input.refusal, "%s",
+                             w->input.refusal_why ? w->input.refusal_why
+                                                  : gw_status_message(w->input.refusal));
+    }
     size_t limit = ex->rt->config->max_body_bytes;
     /* An announced length over the limit is refused before reading a byte of it. */
     if (ex->soap->length > limit)
         return too_large(ex);
     size_t len = 0;
     char *body = soap_http_get_body(ex->soap, &len);
-    if (ex->worker->input.too_large || (body && len > limit))
+    if (body && len > limit)
         return too_large(ex);
-    if (!body) {
+    if (!body || len == 0) {
         ex->soap->keep_alive = 0;
-        return exchange_fail(ex, GW_ERR_BAD_HTTP, "the request body could not be read");
+        return exchange_fail(ex, body ? GW_ERR_EMPTY_BODY : GW_ERR_BAD_HTTP,
+                             body ? "the request has no body"
+                                  : "the request body could not be read");
     }
     soap_end_recv(ex->soap);
-    gw_worker_keep_read_ahead(ex->worker, ex->soap);
     ex->request = gw_arena_strndup(&ex->arena, body, len);
     if (!ex->request)
         return GW_ERR_NOMEM;

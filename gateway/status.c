@@ -73,6 +73,16 @@ static const struct status_info status_table[GW_STATUS_COUNT] = {
     [GW_ERR_IDENTITY_MISMATCH] = {"GW_ERR_IDENTITY_MISMATCH", "Client.IdentityMismatch", 403,
                                   "a request field naming the calling entity or official "
                                   "differs from the authenticated caller"},
+    [GW_ERR_BAD_FRAMING] = {"GW_ERR_BAD_FRAMING", "Client.BadHttpFraming", 400,
+                            "the request's HTTP framing is malformed or ambiguous"},
+    [GW_ERR_HEADER_TOO_LARGE] = {"GW_ERR_HEADER_TOO_LARGE", "Client.HeaderTooLarge", 431,
+                                 "the request's HTTP header is too large"},
+    [GW_ERR_EMPTY_BODY] = {"GW_ERR_EMPTY_BODY", "Client.EmptyBody", 400,
+                           "the request has no body"},
+    [GW_ERR_INCOMPLETE_BODY] = {"GW_ERR_INCOMPLETE_BODY", "Client.IncompleteBody", 400,
+                                "the request body ended before its announced length"},
+    [GW_ERR_METHOD_NOT_ALLOWED] = {"GW_ERR_METHOD_NOT_ALLOWED", "Client.MethodNotAllowed", 405,
+                                   "method not allowed: use POST for SOAP, GET for ?wsdl"},
 };
 
 static const struct status_info *status_lookup(gw_status st)

@@ -43,6 +43,12 @@ typedef enum gw_status {
     GW_ERR_ABI,                 /* an adapter plugin failed the loader's checks */
     GW_ERR_INTERNAL,
     GW_ERR_IDENTITY_MISMATCH,   /* a request field naming the caller is not who authenticated */
+    /* HTTP framing (http_head.h, server.c) */
+    GW_ERR_BAD_FRAMING,         /* conflicting, duplicate or malformed request framing: 400 */
+    GW_ERR_HEADER_TOO_LARGE,    /* a header line or the whole head over its limit: 431 */
+    GW_ERR_EMPTY_BODY,          /* a POST without a body: 400 */
+    GW_ERR_INCOMPLETE_BODY,     /* the body stopped short of its announced length: 400 */
+    GW_ERR_METHOD_NOT_ALLOWED,  /* neither POST nor GET: 405 */
     GW_STATUS_COUNT
 } gw_status;
 

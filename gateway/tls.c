@@ -99,6 +99,14 @@ gw_status gw_tls_open(const gw_config *cfg, gw_crl_set *crls, gw_tls **out, char
                            (cfg->tls_require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
                        NULL);
     SSL_CTX_set_verify_depth(t->ctx, 4);
+    /* Without a session id context OpenSSL refuses to resume a session whose client was
+     * verified (the handshake fails instead): name this listener's sessions. A resumed session
+     * keeps the client certificate it was verified with (gw_tls_peer_of reads it again); the
+     * lifetime bounds how long a certificate revoked meanwhile can ride on a resumed session. */
+    static const unsigned char sid_ctx[] = "pide-gateway member listener";
+    SSL_CTX_set_session_id_context(t->ctx, sid_ctx, sizeof sid_ctx - 1);
+    SSL_CTX_set_session_cache_mode(t->ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_set_timeout(t->ctx, GW_TLS_SESSION_LIFETIME_S);
     *out = t;
     return GW_OK;
 fail:
@@ -129,6 +137,62 @@ void gw_tls_member_of(X509 *cert, char *out, size_t outlen)
     }
 }
 
+SSL *gw_tls_conn_new(gw_tls *t, int fd)
+{
+    SSL *s = SSL_new(t->ctx);
+    if (!s)
+        return NULL;
+    if (SSL_set_fd(s, fd) != 1) {
+        SSL_free(s);
+        return NULL;
+    }
+    SSL_set_accept_state(s);
+    return s;
+}
+
+void gw_tls_peer_of(SSL *s, gw_tls_peer *peer)
+{
+    memset(peer, 0, sizeof *peer);
+    X509 *cert = SSL_get1_peer_certificate(s);
+    if (!cert)
+        return;
+    gw_tls_member_of(cert, peer->member_id, sizeof peer->member_id);
+    X509_NAME_oneline(X509_get_subject_name(cert), peer->subject, sizeof peer->subject);
+    unsigned char md[32];
+    unsigned int n = 0;
+    X509_digest(cert, EVP_sha256(), md, &n);
+    for (unsigned i = 0; i < n && i < 32; i++)
+        snprintf(peer->fingerprint + 2 * i, 3, "%02x", md[i]);
+    X509_free(cert);
+}
+
+gw_tls_step gw_tls_handshake_step(SSL *s, gw_tls_peer *peer, char *err, size_t errlen)
+{
+    ERR_clear_error();
+    int rc = SSL_accept(s);
+    if (rc == 1) {
+        gw_tls_peer_of(s, peer);
+        return GW_TLS_DONE;
+    }
+    int e = SSL_get_error(s, rc);
+    if (e == SSL_ERROR_WANT_READ)
+        return GW_TLS_WANT_READ;
+    if (e == SSL_ERROR_WANT_WRITE)
+        return GW_TLS_WANT_WRITE;
+    char why[256];
+    long vr = SSL_get_verify_result(s);
+    if (vr != X509_V_OK)
+        snprintf(why, sizeof why, "client certificate refused: %s",
+                 X509_verify_cert_error_string(vr));
+    else if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN)
+        snprintf(why, sizeof why, "the client closed the connection");
+    else
+        openssl_reason(why, sizeof why);
+    snprintf(err, errlen, "TLS handshake failed: %s", why);
+    ERR_clear_error();
+    return GW_TLS_FAILED;
+}
+
 gw_status gw_tls_accept(gw_tls *t, int fd, int timeout_s, SSL **ssl, gw_tls_peer *peer,
                         char *err, size_t errlen)
 {
@@ -136,33 +200,16 @@ gw_status gw_tls_accept(gw_tls *t, int fd, int timeout_s, SSL **ssl, gw_tls_peer
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     memset(peer, 0, sizeof *peer);
-    SSL *s = SSL_new(t->ctx);
+    SSL *s = gw_tls_conn_new(t, fd);
     if (!s)
         return GW_ERR_NOMEM;
-    SSL_set_fd(s, fd);
-    if (SSL_accept(s) != 1) {
-        char why[256];
-        long vr = SSL_get_verify_result(s);
-        if (vr != X509_V_OK)
-            snprintf(why, sizeof why, "client certificate refused: %s",
-                     X509_verify_cert_error_string(vr));
-        else
-            openssl_reason(why, sizeof why);
-        snprintf(err, errlen, "TLS handshake failed: %s", why);
-        ERR_clear_error();
+    /* A blocking socket: the step either finishes or fails (a timeout reads as WANT_READ). */
+    gw_tls_step r = gw_tls_handshake_step(s, peer, err, errlen);
+    if (r != GW_TLS_DONE) {
+        if (r != GW_TLS_FAILED)
+            snprintf(err, errlen, "TLS handshake failed: timed out");
         SSL_free(s);
         return GW_ERR_AUTHENTICATION;
-    }
-    X509 *cert = SSL_get1_peer_certificate(s);
-    if (cert) {
-        gw_tls_member_of(cert, peer->member_id, sizeof peer->member_id);
-        X509_NAME_oneline(X509_get_subject_name(cert), peer->subject, sizeof peer->subject);
-        unsigned char md[32];
-        unsigned int n = 0;
-        X509_digest(cert, EVP_sha256(), md, &n);
-        for (unsigned i = 0; i < n && i < 32; i++)
-            snprintf(peer->fingerprint + 2 * i, 3, "%02x", md[i]);
-        X509_free(cert);
     }
     *ssl = s;
     return GW_OK;

@@ -28,6 +28,26 @@ gw_status gw_tls_open(const gw_config *cfg, gw_crl_set *crls, gw_tls **out, char
                       size_t errlen);
 void gw_tls_close(gw_tls *t);
 
+/* How long a TLS session may be resumed after its full handshake. */
+#define GW_TLS_SESSION_LIFETIME_S 300
+
+/* A server-side connection on fd, to be driven by gw_tls_handshake_step (NULL: no memory). */
+SSL *gw_tls_conn_new(gw_tls *t, int fd);
+
+typedef enum gw_tls_step {
+    GW_TLS_DONE,             /* established: *peer filled */
+    GW_TLS_WANT_READ,        /* call again once fd is readable */
+    GW_TLS_WANT_WRITE,       /* ... writable */
+    GW_TLS_FAILED,           /* err says why (certificate refused, client gone...) */
+} gw_tls_step;
+
+/* One step of the server handshake on a non-blocking socket: the dispatcher (server.c) drives
+ * it from epoll, so an unauthenticated client holds no worker while it handshakes. */
+gw_tls_step gw_tls_handshake_step(SSL *s, gw_tls_peer *peer, char *err, size_t errlen);
+
+/* Who the client certificate of an established (or resumed) connection names. */
+void gw_tls_peer_of(SSL *s, gw_tls_peer *peer);
+
 /* Performs the server handshake on a connected socket within timeout_s seconds. On success
  * *ssl is the connection (SSL_free it when done) and *peer who it is. */
 gw_status gw_tls_accept(gw_tls *t, int fd, int timeout_s, SSL **ssl, gw_tls_peer *peer,

@@ -130,6 +130,9 @@ START_TEST(test_defaults_and_relative_paths)
     ck_assert_int_eq(cfg->recv_timeout_s, 10);
     ck_assert_int_eq(cfg->send_timeout_s, 10);
     ck_assert_int_eq(cfg->keepalive_idle_s, 30);
+    ck_assert_uint_eq(cfg->max_header_bytes, 32768);
+    ck_assert_int_eq(cfg->handshake_timeout_s, 5);
+    ck_assert_int_eq(cfg->max_handshakes_per_ip, 16);
     ck_assert_int_eq(cfg->log_batch_max, 256);
     ck_assert_int_eq(cfg->log_commit_timeout_ms, 5000);
     ck_assert_ptr_null(cfg->db_password_file);
