@@ -47,8 +47,7 @@ gw_status stage_receive(gw_exchange *ex)
     if (!ex->request)
         return GW_ERR_NOMEM;
     ex->request_len = len;
-    ex->logged_request = ex->request;
-    ex->logged_request_len = len;
+    /* ex->logged_request stays NULL: only stage12_log says what the log may store (redact.h). */
     SHA256((const unsigned char *)ex->request, len, ex->request_sha256);
     return GW_OK;
 }
