@@ -594,29 +594,75 @@ xmlSecKeyPtr gw_xmlsec_public_key_of(X509 *cert)
 
 /* What a verified signature may use: the algorithms this gateway signs with and their
  * stronger SHA-2 siblings. No SHA-1, no XSLT/XPath transforms, no fetching of remote URIs. */
-static gw_status restrict_dsig_ctx(xmlSecDSigCtxPtr dsig)
+/* ---- the signature-algorithm policy (xml_sign.h) ------------------------------------------ */
+
+#define GW_DSIG_MAX_ALGORITHMS 8
+
+/* The algorithms of one kind the policy allows. (xmlsec's transform ids are function calls,
+ * so the lists are built when asked, not static.) */
+static size_t allowed_algorithms(gw_dsig_algorithm_kind kind,
+                                 xmlSecTransformId out[GW_DSIG_MAX_ALGORITHMS])
 {
-    const xmlSecTransformId reference_transforms[] = {
-        xmlSecTransformEnvelopedId,    xmlSecTransformExclC14NId,
-        xmlSecTransformExclC14NWithCommentsId, xmlSecTransformInclC14NId,
-        xmlSecTransformInclC14NWithCommentsId, xmlSecTransformSha256Id,
-        xmlSecTransformSha384Id,       xmlSecTransformSha512Id,
-    };
-    const xmlSecTransformId signature_transforms[] = {
-        xmlSecTransformExclC14NId,      xmlSecTransformExclC14NWithCommentsId,
-        xmlSecTransformInclC14NId,      xmlSecTransformInclC14NWithCommentsId,
-        xmlSecTransformRsaSha256Id,     xmlSecTransformRsaSha384Id,
-        xmlSecTransformRsaSha512Id,     xmlSecTransformEcdsaSha256Id,
-        xmlSecTransformEcdsaSha384Id,   xmlSecTransformEcdsaSha512Id,
-    };
-    for (size_t i = 0; i < sizeof reference_transforms / sizeof reference_transforms[0]; i++)
-        if (xmlSecDSigCtxEnableReferenceTransform(dsig, reference_transforms[i]) < 0)
-            return GW_ERR_INTERNAL;
-    for (size_t i = 0; i < sizeof signature_transforms / sizeof signature_transforms[0]; i++)
-        if (xmlSecDSigCtxEnableSignatureTransform(dsig, signature_transforms[i]) < 0)
-            return GW_ERR_INTERNAL;
-    dsig->transformCtx.enabledUris = xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument;
-    return GW_OK;
+    size_t n = 0;
+    if (kind == GW_DSIG_DIGEST) {
+        out[n++] = xmlSecTransformSha256Id;
+        out[n++] = xmlSecTransformSha384Id;
+        out[n++] = xmlSecTransformSha512Id;
+    } else {
+        out[n++] = xmlSecTransformRsaSha256Id;
+        out[n++] = xmlSecTransformRsaSha384Id;
+        out[n++] = xmlSecTransformRsaSha512Id;
+        out[n++] = xmlSecTransformEcdsaSha256Id;
+        out[n++] = xmlSecTransformEcdsaSha384Id;
+        out[n++] = xmlSecTransformEcdsaSha512Id;
+    }
+    return n;
+}
+
+int gw_dsig_algorithm_allowed(gw_dsig_algorithm_kind kind, const char *href)
+{
+    xmlSecTransformId ids[GW_DSIG_MAX_ALGORITHMS];
+    size_t n = allowed_algorithms(kind, ids);
+    for (size_t i = 0; href && i < n; i++)
+        if (xmlStrEqual(BAD_CAST href, ids[i]->href))
+            return 1;
+    return 0;
+}
+
+xmlSecDSigCtxPtr gw_dsig_ctx_new(gw_dsig_profile profile)
+{
+    xmlSecDSigCtxPtr dsig = xmlSecDSigCtxCreate(NULL);
+    if (dsig == NULL)
+        return NULL;
+    xmlSecTransformId c14n[GW_DSIG_MAX_ALGORITHMS], digests[GW_DSIG_MAX_ALGORITHMS],
+        methods[GW_DSIG_MAX_ALGORITHMS];
+    size_t nc = 0, nd = allowed_algorithms(GW_DSIG_DIGEST, digests),
+           nm = allowed_algorithms(GW_DSIG_SIGNATURE_METHOD, methods);
+    c14n[nc++] = xmlSecTransformExclC14NId;
+    if (profile == GW_DSIG_ENVELOPED) {
+        c14n[nc++] = xmlSecTransformExclC14NWithCommentsId;
+        c14n[nc++] = xmlSecTransformInclC14NId;
+        c14n[nc++] = xmlSecTransformInclC14NWithCommentsId;
+        if (xmlSecDSigCtxEnableReferenceTransform(dsig, xmlSecTransformEnvelopedId) < 0)
+            goto fail;
+    }
+    for (size_t i = 0; i < nc; i++)
+        if (xmlSecDSigCtxEnableReferenceTransform(dsig, c14n[i]) < 0 ||
+            xmlSecDSigCtxEnableSignatureTransform(dsig, c14n[i]) < 0)
+            goto fail;
+    for (size_t i = 0; i < nd; i++)
+        if (xmlSecDSigCtxEnableReferenceTransform(dsig, digests[i]) < 0)
+            goto fail;
+    for (size_t i = 0; i < nm; i++)
+        if (xmlSecDSigCtxEnableSignatureTransform(dsig, methods[i]) < 0)
+            goto fail;
+    dsig->transformCtx.enabledUris = xmlSecTransformUriTypeSameDocument;
+    if (profile == GW_DSIG_ENVELOPED)
+        dsig->transformCtx.enabledUris |= xmlSecTransformUriTypeEmpty;
+    return dsig;
+fail:
+    xmlSecDSigCtxDestroy(dsig);
+    return NULL;
 }
 
 static const char *dsig_status_text(xmlSecDSigStatus status)
@@ -629,12 +675,46 @@ static const char *dsig_status_text(xmlSecDSigStatus status)
     return "not verified";
 }
 
+gw_status gw_dsig_verify_with_certificate(xmlNodePtr sig, X509 *cert, gw_dsig_profile profile,
+                                          gw_status failure, char *err, size_t errlen)
+{
+    gw_status st = failure;
+    last_xmlsec_error[0] = '\0';
+    /* No keys manager: the only key xmlsec may use is the one of the certificate the caller
+     * checked, never one it would find or fetch by itself. */
+    xmlSecDSigCtxPtr dsig = gw_dsig_ctx_new(profile);
+    if (dsig == NULL) {
+        gw_set_error(err, errlen, "verify: cannot create the xmlsec signature context (%s)",
+                     xmlsec_reason());
+        return GW_ERR_INTERNAL;
+    }
+    dsig->signKey = gw_xmlsec_public_key_of(cert);
+    if (dsig->signKey == NULL) {
+        gw_set_error(err, errlen, "verify: cannot use the public key of the signer certificate");
+        goto done;
+    }
+    /* xmlSecDSigCtxVerify returns 0 for a well-formed but invalid signature: the verdict is
+     * in status. A negative return is a processing error (bad structure, disallowed
+     * algorithm, key of the wrong type). */
+    if (xmlSecDSigCtxVerify(dsig, sig) < 0) {
+        gw_set_error(err, errlen, "verify: signature could not be processed: %s", xmlsec_reason());
+        goto done;
+    }
+    if (dsig->status != xmlSecDSigStatusSucceeded) {
+        gw_set_error(err, errlen, "verify: %s", dsig_status_text(dsig->status));
+        goto done;
+    }
+    st = GW_OK;
+done:
+    xmlSecDSigCtxDestroy(dsig);
+    return st;
+}
+
 gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, size_t errlen)
 {
     gw_status st = GW_ERR_SIGNATURE;
     gw_trust_store *trusted = NULL;
     STACK_OF(X509) *certs = NULL;
-    xmlSecDSigCtxPtr dsig = NULL;
 
     if (doc == NULL || ca_pem_path == NULL) {
         gw_set_error(err, errlen, "verify: missing document or CA file");
@@ -663,38 +743,11 @@ gw_status gw_verify_document(xmlDocPtr doc, const char *ca_pem_path, char *err, 
     if (st != GW_OK)
         goto fail;
 
-    /* No keys manager: the only key xmlsec may use is the one of the certificate just
-     * checked, never one it would find or fetch by itself. */
-    dsig = xmlSecDSigCtxCreate(NULL);
-    if (dsig == NULL || restrict_dsig_ctx(dsig) != GW_OK) {
-        st = GW_ERR_INTERNAL;
-        gw_set_error(err, errlen, "verify: cannot create the xmlsec signature context (%s)",
-                xmlsec_reason());
+    st = gw_dsig_verify_with_certificate(sig, sk_X509_value(certs, 0), GW_DSIG_ENVELOPED,
+                                         GW_ERR_SIGNATURE, err, errlen);
+    if (st != GW_OK)
         goto fail;
-    }
-    dsig->signKey = gw_xmlsec_public_key_of(sk_X509_value(certs, 0));
-    if (dsig->signKey == NULL) {
-        st = GW_ERR_SIGNATURE;
-        gw_set_error(err, errlen, "verify: cannot use the public key of the signer certificate");
-        goto fail;
-    }
-    /* xmlSecDSigCtxVerify returns 0 for a well-formed but invalid signature: the verdict is
-     * in status. A negative return is a processing error (bad structure, disallowed
-     * algorithm, key of the wrong type). */
-    st = GW_ERR_SIGNATURE;
-    if (xmlSecDSigCtxVerify(dsig, sig) < 0) {
-        gw_set_error(err, errlen, "verify: signature could not be processed: %s", xmlsec_reason());
-        goto fail;
-    }
-    if (dsig->status != xmlSecDSigStatusSucceeded) {
-        gw_set_error(err, errlen, "verify: %s", dsig_status_text(dsig->status));
-        goto fail;
-    }
-    st = GW_OK;
-
 fail:
-    if (dsig != NULL)
-        xmlSecDSigCtxDestroy(dsig);
     sk_X509_pop_free(certs, X509_free);
     gw_trust_store_free(trusted);
     return st;

@@ -61,6 +61,32 @@ xmlSecKeyPtr gw_xmlsec_public_key_of(X509 *cert);
 void gw_xmlsec_clear_error(void);
 const char *gw_xmlsec_last_error(void);
 
+/* The one signature-algorithm policy of the gateway, for every signature it verifies (and the
+ * ones it makes use a subset): digests SHA-256, SHA-384, SHA-512; signature methods RSA or ECDSA
+ * with those digests. Never SHA-1, MD5, HMAC, DSA or anything else. The profile adds what the
+ * kind of signature needs and nothing more:
+ *   GW_DSIG_ENVELOPED  a whole-document signature (URI=""): the enveloped-signature transform,
+ *                      exclusive or inclusive C14N with or without comments;
+ *   GW_DSIG_WSS        WS-Security: same-document "#id" references, exclusive C14N only. */
+typedef enum gw_dsig_profile { GW_DSIG_ENVELOPED, GW_DSIG_WSS } gw_dsig_profile;
+typedef enum gw_dsig_algorithm_kind { GW_DSIG_DIGEST, GW_DSIG_SIGNATURE_METHOD } gw_dsig_algorithm_kind;
+
+/* 1 when the algorithm URI (a DigestMethod or SignatureMethod Algorithm) is in the policy. */
+int gw_dsig_algorithm_allowed(gw_dsig_algorithm_kind kind, const char *href);
+
+/* A verification context that xmlsec itself restricts to the policy of the profile (its
+ * transforms and reference URIs), with no keys manager; NULL when out of memory. Free with
+ * xmlSecDSigCtxDestroy. */
+xmlSecDSigCtxPtr gw_dsig_ctx_new(gw_dsig_profile profile);
+
+/* Verifies the ds:Signature `sig` with the public key of `cert` and nothing else, under the
+ * policy of the profile. GW_OK only when xmlsec's status says the signature and every digest
+ * match; otherwise `failure` (the caller's status for a bad signature) with the reason in err,
+ * or GW_ERR_INTERNAL when no context could be made. The one verification step under both
+ * signature styles. */
+gw_status gw_dsig_verify_with_certificate(xmlNodePtr sig, X509 *cert, gw_dsig_profile profile,
+                                          gw_status failure, char *err, size_t errlen);
+
 /* Trusted CA certificates for checking signers, read once from a PEM file (a bundle is allowed)
  * and nothing else: no system CA bundle (see docs/signing.md). A loaded store may be shared by
  * threads for checking. */

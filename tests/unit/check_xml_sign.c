@@ -16,6 +16,12 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
+#include <openssl/pem.h>
+#include <xmlsec/templates.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmltree.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/openssl/app.h>
 
 #include "check_run.h"
 #include "status.h"
@@ -409,6 +415,111 @@ START_TEST(threads_sign_concurrently_with_own_contexts)
 }
 END_TEST
 
+/* ---- one signature-algorithm policy under both profiles ------------------------------------ */
+
+/* <root><data Id="part">...</data><ds:Signature/></root>, the Signature over "#part" made with
+ * the gateway's RSA key and the given algorithms (any xmlsec knows, weak ones included). */
+static xmlDocPtr sign_part_with(xmlSecTransformId method, xmlSecTransformId digest)
+{
+    static const char xml[] = "<root><data Id=\"part\">consulta 45678912</data></root>";
+    xmlDocPtr doc = parse(xml, strlen(xml));
+    xmlNodePtr root = xmlDocGetRootElement(doc), data = root->children;
+    xmlAttrPtr id = xmlHasProp(data, BAD_CAST "Id");
+    ck_assert_ptr_nonnull(xmlAddID(NULL, doc, BAD_CAST "part", id));
+    xmlNodePtr sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, method, NULL);
+    ck_assert_ptr_nonnull(sig);
+    xmlAddChild(root, sig);
+    xmlNodePtr ref = xmlSecTmplSignatureAddReference(sig, digest, NULL, BAD_CAST "#part", NULL);
+    ck_assert_ptr_nonnull(ref);
+    ck_assert_ptr_nonnull(xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId));
+
+    char key_path[1100];
+    test_pki_path(key_path, sizeof key_path, "gateway-sign.key");
+    xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(NULL);
+    ctx->signKey = xmlSecOpenSSLAppKeyLoad(key_path, xmlSecKeyDataFormatPem, NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(ctx->signKey);
+    ck_assert_int_eq(xmlSecDSigCtxSign(ctx, sig), 0);
+    xmlSecDSigCtxDestroy(ctx);
+    return doc;
+}
+
+static X509 *gateway_certificate(void)
+{
+    char path[1100];
+    test_pki_path(path, sizeof path, "gateway-sign.pem");
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    ck_assert_ptr_nonnull(cert);
+    return cert;
+}
+
+static gw_status verify_part(xmlDocPtr doc, gw_dsig_profile profile, char *err, size_t errlen)
+{
+    X509 *cert = gateway_certificate();
+    xmlNodePtr sig = xmlSecFindNode(xmlDocGetRootElement(doc), xmlSecNodeSignature, xmlSecDSigNs);
+    gw_status st = gw_dsig_verify_with_certificate(sig, cert, profile, GW_ERR_BAD_SIGNATURE, err,
+                                                   errlen);
+    X509_free(cert);
+    return st;
+}
+
+/* The same signature, strong algorithms: both profiles accept it (the control of the test
+ * below: a refusal there is the algorithm's doing, nothing else's). */
+START_TEST(both_profiles_accept_the_strong_algorithms)
+{
+    char err[512];
+    xmlDocPtr doc = sign_part_with(xmlSecTransformRsaSha256Id, xmlSecTransformSha256Id);
+    ck_assert_msg(verify_part(doc, GW_DSIG_ENVELOPED, err, sizeof err) == GW_OK, "%s", err);
+    ck_assert_msg(verify_part(doc, GW_DSIG_WSS, err, sizeof err) == GW_OK, "%s", err);
+    xmlFreeDoc(doc);
+    ck_assert(gw_dsig_algorithm_allowed(GW_DSIG_DIGEST, "http://www.w3.org/2001/04/xmlenc#sha256"));
+    ck_assert(gw_dsig_algorithm_allowed(GW_DSIG_SIGNATURE_METHOD,
+                                        "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"));
+}
+END_TEST
+
+/* SHA-1 as the digest, RSA-SHA1, RSA-MD5 and HMAC as the signature method: refused by the one
+ * policy whichever profile verifies (enveloped responses, WS-Security requests). */
+START_TEST(both_profiles_refuse_the_same_weak_algorithms)
+{
+    static const struct {
+        const char *what;
+        int method; /* 0 digest, 1 signature method */
+        const char *href;
+    } weak[] = {
+        {"SHA-1 digest", 0, "http://www.w3.org/2000/09/xmldsig#sha1"},
+        {"MD5 digest", 0, "http://www.w3.org/2001/04/xmldsig-more#md5"},
+        {"RSA-SHA1", 1, "http://www.w3.org/2000/09/xmldsig#rsa-sha1"},
+        {"RSA-MD5", 1, "http://www.w3.org/2001/04/xmldsig-more#rsa-md5"},
+        {"HMAC-SHA1", 1, "http://www.w3.org/2000/09/xmldsig#hmac-sha1"},
+        {"HMAC-SHA256", 1, "http://www.w3.org/2001/04/xmldsig-more#hmac-sha256"},
+    };
+    for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
+        ck_assert_msg(!gw_dsig_algorithm_allowed(weak[i].method ? GW_DSIG_SIGNATURE_METHOD
+                                                                : GW_DSIG_DIGEST,
+                                                 weak[i].href),
+                      "%s allowed", weak[i].what);
+
+    /* Real signatures with the weak algorithms xmlsec can still make, through each profile's
+     * verification context. */
+    char err[512];
+    xmlDocPtr docs[] = {
+        sign_part_with(xmlSecTransformRsaSha256Id, xmlSecTransformSha1Id),
+        sign_part_with(xmlSecTransformRsaSha1Id, xmlSecTransformSha256Id),
+        sign_part_with(xmlSecTransformRsaMd5Id, xmlSecTransformSha256Id),
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        ck_assert_int_eq(verify_part(docs[i], GW_DSIG_ENVELOPED, err, sizeof err),
+                         GW_ERR_BAD_SIGNATURE);
+        ck_assert_int_eq(verify_part(docs[i], GW_DSIG_WSS, err, sizeof err),
+                         GW_ERR_BAD_SIGNATURE);
+        xmlFreeDoc(docs[i]);
+    }
+}
+END_TEST
+
 static Suite *xml_sign_suite(void)
 {
     Suite *suite = suite_create("xml_sign");
@@ -425,6 +536,8 @@ static Suite *xml_sign_suite(void)
     tcase_add_test(tc, bad_key_and_cert_files_are_refused);
     tcase_add_loop_test(tc, signature_shape_is_whole_document_sha256_exclusive_c14n, 0, 2);
     tcase_add_loop_test(tc, threads_sign_concurrently_with_own_contexts, 0, 2);
+    tcase_add_test(tc, both_profiles_accept_the_strong_algorithms);
+    tcase_add_test(tc, both_profiles_refuse_the_same_weak_algorithms);
     suite_add_tcase(suite, tc);
     return suite;
 }
