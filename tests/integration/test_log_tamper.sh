@@ -77,6 +77,9 @@ expect_status 0 "verify before tampering" audit verify
 assert_contains "$T/out" "chain intact: 3 rows (v1=0 v2=0 v3=3)" "verify: the gateway's rows are intact"
 head=$(sed -n 's/^head: //p' "$T/out")
 assert_eq "3:" "${head%%:*}:" "verify prints the head to note"
+# The listings pin search_path too: the owner's shadow view and operators are not what they read.
+expect_status 0 "who-consulted with the malicious search_path" audit --csv who-consulted --subject DNI 45678912
+assert_eq 4 "$(wc -l <"$T/out")" "who-consulted: a header and the three exchanges"
 
 # --- the owner alters a logged answer -----------------------------------------------------------
 owner <<'SQL' || fail "tampering as the owner failed"
