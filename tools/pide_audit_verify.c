@@ -64,16 +64,18 @@ static const char *column_name(int column)
 /* libpq messages span lines; ours are one line each. */
 static void database_error(const char *what, const char *detail)
 {
-    fprintf(stderr, PROG ": cannot query the exchange log: %s", what);
+    char line[1024];
+    size_t at = 0;
     bool space = true;
-    if (detail && *detail) fputs(": ", stderr);
-    for (const char *p = detail ? detail : ""; *p; p++) {
+    for (const char *p = detail ? detail : ""; *p && at + 1 < sizeof line; p++) {
         bool blank = *p == '\n' || *p == '\t' || *p == ' ' || *p == '\r';
         if (blank && space) continue;
-        fputc(blank ? ' ' : *p, stderr);
+        line[at++] = blank ? ' ' : *p;
         space = blank;
     }
-    fputc('\n', stderr);
+    while (at > 0 && line[at - 1] == ' ') at--;
+    line[at] = '\0';
+    fprintf(stderr, PROG ": cannot query the exchange log: %s%s%s\n", what, at ? ": " : "", line);
 }
 
 static bool exec_command(PGconn *conn, const char *sql)

@@ -11,7 +11,8 @@
 #   after migration 0004 and of an attached one is refused for pide_owner;
 # - rows deleted as superuser behind the triggers: the running gateway notices its chain head
 #   went backwards, refuses every exchange with Server.LogUnavailable (HTTP 503), logs an ERROR
-#   and never reissues the deleted seq.
+#   and never reissues the deleted seq; restarted, it continues, and stops again when its newest
+#   row is replaced (same seq, another row_hash).
 # ctest-fixtures: pki
 . "$(dirname "$0")/lib.sh"
 EX="$PIDE_SOURCE_DIR/docs/examples"
@@ -143,5 +144,23 @@ assert_eq 0 "$(count_rows "WHERE seq = 3")" "seq 3 was not reissued"
 assert_eq 2 "$(count_rows "")" "nothing was written after the head went backwards"
 assert_contains "$T/gateway.log" "the chain went backwards" "an ERROR line says why the log stopped"
 assert_contains "$T/gateway.log" "the database's head is seq 2" "the ERROR line names the database's head"
+
+# After the investigation, a restarted gateway continues from the database's head; then the row
+# it just wrote is replaced behind the triggers (same seq, another row_hash): it stops again.
+kill -TERM "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
+start_gateway
+status=$(soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/restarted.xml")
+assert_eq 200 "$status" "restarted gateway: answers again"
+assert_eq 3 "$(count_rows "")" "restarted gateway: its row is seq 3"
+superuser <<'SQL' || fail "replacing the newest row's hash as superuser failed"
+SET session_replication_role = replica;
+UPDATE public.exchange_log SET row_hash = pg_catalog.sha256(row_hash) WHERE seq = 3;
+SQL
+status=$(soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/replaced.xml")
+assert_eq 503 "$status" "the newest row replaced (same seq, other hash): HTTP 503"
+assert_eq soap:Server.LogUnavailable "$(xml_value "$T/replaced.xml" faultcode)" \
+  "the newest row replaced: Server.LogUnavailable"
+assert_eq 3 "$(count_rows "")" "the newest row replaced: nothing more was written"
+assert_contains "$T/gateway.log" "the database's head is seq 3" "the newest row replaced: the ERROR line"
 
 finish
