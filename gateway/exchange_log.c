@@ -2,10 +2,13 @@
  * exchange_log.c — the exchange log writer: a queue that worker threads block on, and one
  * writer thread that commits everything waiting in one transaction (group commit), assigning
  * each row its gapless seq and its link in the SHA-256 chain. The canonical row encoding and
- * the chain are specified in docs/exchange-log.md; the SQL twin is exchange_log_row_hash() in
- * sql/migrations/0003_identity.sql. Keep the three in step. The writer always writes hash
- * version 3; version 1 and 2 rows (written before migrations 0002 and 0003) are only ever read
- * by verifiers.
+ * the chain are specified in docs/exchange-log.md; the C definition (gw_log_row_hash) is shared
+ * with the out-of-database verifier tools/pide_audit_verify.c, the SQL twin is
+ * exchange_log_row_hash() in sql/migrations/0004_trusted_chain.sql. Keep them in step. The
+ * writer always writes hash version 3; version 1 and 2 rows (written before migrations 0002 and
+ * 0003) are only ever read by verifiers. The writer remembers the newest row it knows to be in
+ * the chain and stops for good (every exchange refused) if the database's head is ever behind
+ * it; every session pins search_path and names objects by schema (docs/security.md).
  */
 #include "exchange_log.h"
 
@@ -37,8 +40,16 @@
 /* Every writer — other gateway processes on the same database included — extends the chain
  * under this transaction-scoped advisory lock ("pide_log" as a big-endian int8), so seq stays
  * gapless and in commit order (docs/exchange-log.md). */
-#define CHAIN_LOCK_SQL "SELECT pg_advisory_xact_lock(8100115791357964135)"
-#define CHAIN_HEAD_SQL "SELECT seq, row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1"
+#define CHAIN_LOCK_SQL "SELECT pg_catalog.pg_advisory_xact_lock(8100115791357964135)"
+#define CHAIN_HEAD_SQL "SELECT seq, row_hash FROM public.exchange_log ORDER BY seq DESC LIMIT 1"
+/* Every statement names its objects by schema, and every session (and every batch, in case a
+ * reconnect lost the session setting) pins search_path first: the database owner may have set
+ * another one on the database or role, with look-alike objects in it (docs/security.md). */
+#define BATCH_BEGIN_SQL                                                                        \
+    "BEGIN; SET LOCAL search_path = pg_catalog, pg_temp; " CHAIN_LOCK_SQL
+/* COPY data goes out in pieces of at most this size: one CopyData message must stay far below
+ * the server's 1 GB message limit and PQputCopyData takes an int. */
+#define COPY_CHUNK_BYTES ((size_t)1 << 20)
 
 /* The hashed fields of hash version 3, in canonical order (table order); COPY also sends
  * prev_hash and row_hash after them. */
@@ -53,9 +64,21 @@ enum row_field {
     ROW_FIELD_COUNT
 };
 #define COPY_COLUMN_COUNT (ROW_FIELD_COUNT + 2)
+_Static_assert(ROW_FIELD_COUNT == GW_LOG_FIELD_COUNT, "the canonical field list");
+_Static_assert(HASH_LEN == GW_LOG_HASH_LEN && HASH_VERSION == GW_LOG_HASH_VERSION_CURRENT,
+               "exchange_log.h");
+
+const char *const GW_LOG_FIELD_NAMES[GW_LOG_FIELD_COUNT] = {
+    "seq", "exchange_id", "client_member", "client_user", "auth_method", "client_address",
+    "service", "operation", "adapter", "subject_type", "subject_id", "purpose", "procedure",
+    "request", "response", "request_sha256", "response_sha256", "signature_value",
+    "t_request_in", "t_provider_out", "t_provider_in", "t_response_out", "outcome",
+    "fault_code", "fault_message", "result_code", "http_status",
+    "caller_host", "caller_ip", "caller_user", "caller_mac", "hash_version",
+    "client_subsystem", "client_cert_sha256", "message_id", "request_signature_value"};
 
 static const char COPY_SQL[] =
-    "COPY exchange_log (seq, exchange_id, client_member, client_user, auth_method, "
+    "COPY public.exchange_log (seq, exchange_id, client_member, client_user, auth_method, "
     "client_address, service, operation, adapter, subject_type, subject_id, purpose, procedure, "
     "request, response, request_sha256, response_sha256, signature_value, t_request_in, "
     "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
@@ -66,7 +89,8 @@ static const char COPY_SQL[] =
 static const unsigned char COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
                                                  '\n', '\0'};
 
-enum entry_state { ENTRY_QUEUED, ENTRY_IN_FLIGHT, ENTRY_COMMITTED };
+/* ENTRY_REFUSED: the writer will not write it (the chain head went backwards). */
+enum entry_state { ENTRY_QUEUED, ENTRY_IN_FLIGHT, ENTRY_COMMITTED, ENTRY_REFUSED };
 
 /* One record waiting for its commit. The record's strings and blobs live in the same
  * allocation, right after the struct. */
@@ -80,10 +104,7 @@ typedef struct log_entry {
 } log_entry;
 
 /* A column value in PostgreSQL binary form; len -1 is SQL NULL. */
-typedef struct field_value {
-    const void *data;
-    int32_t len;
-} field_value;
+typedef gw_log_field field_value;
 
 typedef struct row_values {
     field_value field[ROW_FIELD_COUNT];
@@ -113,6 +134,15 @@ struct exchange_log {
     byte_buffer copy_data;
     EVP_MD_CTX *md;
     bool failing; /* last attempt failed: report the recovery */
+    /* The newest (seq, row_hash) this writer knows to be in the chain: what it committed last,
+     * or a later head it saw (another gateway's rows) whose row at known_seq still held
+     * known_hash. The database's head must never be behind it. */
+    int64_t known_seq;
+    unsigned char known_hash[HASH_LEN];
+
+    /* Under lock: set once the chain was found to go backwards; from then on every append is
+     * refused (Server.LogUnavailable) and nothing more is written until a restart. */
+    bool chain_broken;
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -280,6 +310,27 @@ static bool parse_uuid(const char *text, unsigned char out[UUID_LEN])
     X(caller_host) X(caller_ip) X(caller_user) X(caller_mac) X(client_subsystem)                \
     X(client_cert_sha256) X(message_id) X(request_signature_value)
 
+gw_status gw_log_record_size_check(const gw_log_record *rec)
+{
+    if (!rec) return GW_ERR_INVALID_ARG;
+    /* Each operand is bounded first, so the sum cannot wrap. */
+    if (rec->request_len >= MAX_VALUE_LEN || rec->response_len >= MAX_VALUE_LEN)
+        return GW_ERR_INVALID_ARG;
+    size_t total = rec->request_len + rec->response_len;
+    /* Text may grow threefold when invalid UTF-8 bytes become U+FFFD (utf8_sanitize); each
+     * value also costs its 4-byte length in the COPY row. */
+#define ADD_TEXT(name)                                                            \
+    if (rec->name) {                                                              \
+        size_t n = strlen(rec->name);                                             \
+        if (n >= MAX_VALUE_LEN / 3) return GW_ERR_INVALID_ARG;                    \
+        total += 3 * n + 4;                                                       \
+        if (total > GW_LOG_MAX_ROW_BYTES) return GW_ERR_INVALID_ARG;              \
+    }
+    RECORD_STRINGS(ADD_TEXT)
+#undef ADD_TEXT
+    return total <= GW_LOG_MAX_ROW_BYTES ? GW_OK : GW_ERR_INVALID_ARG;
+}
+
 static gw_status validate_record(const gw_log_record *rec, unsigned char uuid[UUID_LEN])
 {
     if (!parse_uuid(rec->exchange_id, uuid)) return GW_ERR_INVALID_ARG;
@@ -287,6 +338,7 @@ static gw_status validate_record(const gw_log_record *rec, unsigned char uuid[UU
         return GW_ERR_INVALID_ARG;
     /* t_request_in is the partition key: every logged exchange was received at some time. */
     if (rec->t_request_in == 0) return GW_ERR_INVALID_ARG;
+    if (gw_log_record_size_check(rec) != GW_OK) return GW_ERR_INVALID_ARG;
     if ((rec->request_len && !rec->request) || (rec->response_len && !rec->response) ||
         rec->request_len >= MAX_VALUE_LEN || rec->response_len >= MAX_VALUE_LEN)
         return GW_ERR_INVALID_ARG;
@@ -420,16 +472,31 @@ static void row_values_of(const log_entry *e, int64_t seq, row_values *rv)
     f[F_REQUEST_SIGNATURE_VALUE] = text_value(r->request_signature_value);
 }
 
+int gw_log_hash_field_count(int version)
+{
+    switch (version) {
+    case 1: return F_HTTP_STATUS + 1;  /* 27 */
+    case 2: return F_HASH_VERSION + 1; /* 32 */
+    case 3: return ROW_FIELD_COUNT;    /* 36 */
+    default: return 0;
+    }
+}
+
 /* row_hash = SHA-256(prev_hash || for each field: 0x00 if NULL, else 0x01 || be32 length ||
- * binary value). */
-static bool chain_hash(EVP_MD_CTX *md, const unsigned char prev[HASH_LEN], const row_values *rv,
-                       unsigned char out[HASH_LEN])
+ * binary value). The one definition: the writer below and tools/pide_audit_verify.c use it. */
+bool gw_log_row_hash(void *md_ctx, const unsigned char prev[GW_LOG_HASH_LEN],
+                     const gw_log_field *fields, int count, unsigned char out[GW_LOG_HASH_LEN])
 {
     static const unsigned char is_null = 0, is_present = 1;
+    EVP_MD_CTX *md = md_ctx;
+    if (!md || !prev || !fields || !out) return false;
+    if (count != gw_log_hash_field_count(1) && count != gw_log_hash_field_count(2) &&
+        count != gw_log_hash_field_count(3))
+        return false;
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) return false;
     EVP_DigestUpdate(md, prev, HASH_LEN);
-    for (int i = 0; i < ROW_FIELD_COUNT; i++) {
-        const field_value *f = &rv->field[i];
+    for (int i = 0; i < count; i++) {
+        const field_value *f = &fields[i];
         if (f->len < 0) {
             EVP_DigestUpdate(md, &is_null, 1);
             continue;
@@ -442,6 +509,12 @@ static bool chain_hash(EVP_MD_CTX *md, const unsigned char prev[HASH_LEN], const
     }
     unsigned int n = 0;
     return EVP_DigestFinal_ex(md, out, &n) == 1 && n == HASH_LEN;
+}
+
+static bool chain_hash(EVP_MD_CTX *md, const unsigned char prev[HASH_LEN], const row_values *rv,
+                       unsigned char out[HASH_LEN])
+{
+    return gw_log_row_hash(md, prev, rv->field, ROW_FIELD_COUNT, out);
 }
 
 static void copy_append_row(byte_buffer *b, const row_values *rv, const unsigned char prev[HASH_LEN],
@@ -521,12 +594,111 @@ static int batch_was_committed(PGconn *conn, int64_t last_seq, const unsigned ch
     const int lengths[2] = {8, HASH_LEN};
     const int formats[2] = {1, 1};
     PGresult *res = PQexecParams(conn,
-                                 "SELECT 1 FROM exchange_log WHERE seq = $1::int8 AND "
-                                 "row_hash = $2::bytea",
+                                 "SELECT 1 FROM public.exchange_log WHERE seq "
+                                 "OPERATOR(pg_catalog.=) $1::pg_catalog.int8 AND row_hash "
+                                 "OPERATOR(pg_catalog.=) $2::pg_catalog.bytea",
                                  2, NULL, values, lengths, formats, 0);
     int answer = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0 : -1;
     PQclear(res);
     return answer;
+}
+
+/* Pins search_path for the session (GW_LOG_PIN_SEARCH_PATH_SQL); after every (re)connect. */
+static bool pin_search_path(PGconn *conn)
+{
+    return exec_ok(conn, GW_LOG_PIN_SEARCH_PATH_SQL, PGRES_COMMAND_OK);
+}
+
+static void reset_connection(PGconn *conn)
+{
+    PQreset(conn);
+    if (PQstatus(conn) == CONNECTION_OK) pin_search_path(conn);
+}
+
+/* The row_hash stored at seq, into hash. 1 found, 0 no such row, -1 query failed. */
+static int row_hash_at(PGconn *conn, int64_t seq, unsigned char hash[HASH_LEN])
+{
+    unsigned char seq_be[8];
+    put_be64(seq_be, (uint64_t)seq);
+    const char *values[1] = {(const char *)seq_be};
+    const int lengths[1] = {8};
+    const int formats[1] = {1};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT row_hash FROM public.exchange_log WHERE seq "
+                                 "OPERATOR(pg_catalog.=) $1::pg_catalog.int8",
+                                 1, NULL, values, lengths, formats, 1);
+    int found = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        found = PQntuples(res) == 1 && PQgetlength(res, 0, 0) == HASH_LEN;
+        if (found) memcpy(hash, PQgetvalue(res, 0, 0), HASH_LEN);
+    }
+    PQclear(res);
+    return found;
+}
+
+/* Is the database's chain head (seq, hash) at or after the newest row this writer knows to be
+ * in the chain? A log that only grows can never be behind it; when it is, rows were removed
+ * (TRUNCATE of a partition, a DELETE behind a disabled trigger...) and writing on would
+ * reissue their seq numbers. 1 consistent, 0 went backwards, -1 cannot tell. */
+static int head_is_consistent(exchange_log *log, int64_t seq, const unsigned char hash[HASH_LEN])
+{
+    if (seq < log->known_seq) return 0;
+    if (seq == log->known_seq) return memcmp(hash, log->known_hash, HASH_LEN) == 0;
+    if (log->known_seq == 0) return 1; /* the log was empty when we first looked */
+    /* Another gateway extended the chain meanwhile: the row we know must still be there. */
+    unsigned char stored[HASH_LEN];
+    int found = row_hash_at(log->conn, log->known_seq, stored);
+    if (found < 0) return -1;
+    return found == 1 && memcmp(stored, log->known_hash, HASH_LEN) == 0;
+}
+
+static void hex_of(const unsigned char *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Stops the log for good (until a restart): loudly, once. */
+static void mark_chain_broken(exchange_log *log, int64_t db_seq, const unsigned char db_hash[HASH_LEN])
+{
+    char known[2 * HASH_LEN + 1], found[2 * HASH_LEN + 1];
+    hex_of(log->known_hash, HASH_LEN, known);
+    hex_of(db_hash, HASH_LEN, found);
+    gw_log(PIDE_LOG_ERROR,
+           "exchange log: the chain went backwards: the database's head is seq %lld (%s) but this "
+           "gateway knows seq %lld (%s) to be in the chain; rows were removed or replaced. No "
+           "more rows are written and every exchange is refused (Server.LogUnavailable) until an "
+           "operator has investigated (pide-audit verify --expect-head %lld:%s) and restarted "
+           "the gateway",
+           (long long)db_seq, found, (long long)log->known_seq, known, (long long)log->known_seq,
+           known);
+    pthread_mutex_lock(&log->lock);
+    log->chain_broken = true;
+    pthread_mutex_unlock(&log->lock);
+}
+
+static bool chain_is_broken(exchange_log *log)
+{
+    pthread_mutex_lock(&log->lock);
+    bool broken = log->chain_broken;
+    pthread_mutex_unlock(&log->lock);
+    return broken;
+}
+
+/* Hands large COPY data to libpq in pieces (an int length each, far below 1 GB). */
+static bool put_copy_data(PGconn *conn, const unsigned char *data, size_t len)
+{
+    while (len > 0) {
+        size_t piece = len < COPY_CHUNK_BYTES ? len : COPY_CHUNK_BYTES;
+        if (PQputCopyData(conn, (const char *)data, (int)piece) != 1) return false;
+        data += piece;
+        len -= piece;
+    }
+    return true;
 }
 
 typedef struct commit_attempt {
@@ -547,9 +719,19 @@ static gw_status write_batch(exchange_log *log, log_entry **batch, int n, commit
     gw_status st = GW_ERR_DATABASE;
 
     /* BEGIN and the lock in one round trip; the head must be read after the lock is held. */
-    if (!exec_ok(conn, "BEGIN; " CHAIN_LOCK_SQL, PGRES_TUPLES_OK) ||
+    if (!exec_ok(conn, BATCH_BEGIN_SQL, PGRES_TUPLES_OK) ||
         !read_chain_head(conn, &seq, prev, &why))
         goto fail;
+    int consistent = head_is_consistent(log, seq, prev);
+    if (consistent < 0) goto fail;
+    if (consistent == 0) {
+        mark_chain_broken(log, seq, prev);
+        why = "the chain head went backwards";
+        st = GW_ERR_LOG_UNAVAILABLE;
+        goto fail;
+    }
+    log->known_seq = seq;
+    memcpy(log->known_hash, prev, HASH_LEN);
 
     byte_buffer *b = &log->copy_data;
     b->len = 0;
@@ -576,9 +758,7 @@ static gw_status write_batch(exchange_log *log, log_entry **batch, int n, commit
     }
 
     if (!exec_ok(conn, COPY_SQL, PGRES_COPY_IN)) goto fail;
-    if (PQputCopyData(conn, (const char *)b->data, (int)b->len) != 1 ||
-        PQputCopyEnd(conn, NULL) != 1)
-        goto fail;
+    if (!put_copy_data(conn, b->data, b->len) || PQputCopyEnd(conn, NULL) != 1) goto fail;
     res = PQgetResult(conn);
     bool copied = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
@@ -597,6 +777,8 @@ static gw_status write_batch(exchange_log *log, log_entry **batch, int n, commit
     res = NULL;
     if (answered) attempt->outcome_unknown = false;
     if (!committed) goto fail;
+    log->known_seq = seq;
+    memcpy(log->known_hash, hash, HASH_LEN);
     return GW_OK;
 
 fail:
@@ -618,6 +800,21 @@ static void finish_batch(exchange_log *log, log_entry **batch, int n)
             continue;
         }
         batch[i]->state = ENTRY_COMMITTED;
+        pthread_cond_signal(&batch[i]->done);
+    }
+    pthread_mutex_unlock(&log->lock);
+}
+
+/* Tells each waiter its row will not be written (the chain went backwards). */
+static void refuse_batch(exchange_log *log, log_entry **batch, int n)
+{
+    pthread_mutex_lock(&log->lock);
+    for (int i = 0; i < n; i++) {
+        if (batch[i]->abandoned) {
+            entry_free(batch[i]);
+            continue;
+        }
+        batch[i]->state = ENTRY_REFUSED;
         pthread_cond_signal(&batch[i]->done);
     }
     pthread_mutex_unlock(&log->lock);
@@ -649,21 +846,30 @@ static void commit_batch(exchange_log *log, log_entry **batch, int n)
          * written afterwards. */
         n = drop_abandoned(log, batch, n);
         if (n == 0) return;
+        if (chain_is_broken(log)) {
+            refuse_batch(log, batch, n);
+            return;
+        }
         if (PQstatus(log->conn) == CONNECTION_OK) {
             int known = attempt.outcome_unknown
                             ? batch_was_committed(log->conn, attempt.last_seq, attempt.last_hash)
                             : 0;
-            if (known == 1) break;
+            if (known == 1) {
+                log->known_seq = attempt.last_seq;
+                memcpy(log->known_hash, attempt.last_hash, HASH_LEN);
+                break;
+            }
             if (known == 0) {
                 attempt.outcome_unknown = false;
                 if (write_batch(log, batch, n, &attempt, err, sizeof err) == GW_OK) break;
+                if (chain_is_broken(log)) continue; /* refused at the top, without a pause */
                 if (!log->failing) gw_log(PIDE_LOG_ERROR, "%s (retrying)", err);
                 log->failing = true;
             }
         }
         sleep_ms(pause_ms);
         pause_ms = pause_ms * 2 > RETRY_PAUSE_MAX_MS ? RETRY_PAUSE_MAX_MS : pause_ms * 2;
-        if (PQstatus(log->conn) != CONNECTION_OK) PQreset(log->conn);
+        if (PQstatus(log->conn) != CONNECTION_OK) reset_connection(log->conn);
     }
     if (log->failing) gw_log(PIDE_LOG_WARN, "exchange log writes resumed");
     log->failing = false;
@@ -704,11 +910,11 @@ static const struct {
     const char *probe;
 } REQUIRED_MIGRATIONS[] = {
     {"0002_caller_audit", "the caller audit columns",
-     "SELECT caller_host, caller_ip, caller_user, caller_mac, hash_version FROM exchange_log "
-     "LIMIT 0"},
+     "SELECT caller_host, caller_ip, caller_user, caller_mac, hash_version FROM "
+     "public.exchange_log LIMIT 0"},
     {"0003_identity", "the identity columns",
      "SELECT client_subsystem, client_cert_sha256, message_id, request_signature_value FROM "
-     "exchange_log LIMIT 0"},
+     "public.exchange_log LIMIT 0"},
 };
 
 /* Names the oldest migration missing from the database, if any. */
@@ -785,7 +991,7 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
                    PQerrorMessage(log->conn));
         goto fail;
     }
-    if (!read_chain_head(log->conn, &seq, hash, &why)) {
+    if (!pin_search_path(log->conn) || !read_chain_head(log->conn, &seq, hash, &why)) {
         copy_error(err, errlen,
                    "exchange log: cannot read table exchange_log (are sql/migrations applied and "
                    "SELECT, INSERT granted?)",
@@ -795,7 +1001,10 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
     /* Without the columns of the latest migration every COPY would fail: refuse to start
      * rather than answer every exchange with Server.LogUnavailable. */
     if (!schema_is_current(log->conn, err, errlen)) goto fail;
-    PGresult *res = PQexec(log->conn, "SELECT has_table_privilege('exchange_log', 'INSERT')");
+    log->known_seq = seq;
+    memcpy(log->known_hash, hash, HASH_LEN);
+    PGresult *res = PQexec(log->conn,
+                           "SELECT pg_catalog.has_table_privilege('public.exchange_log', 'INSERT')");
     bool may_insert = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
                       strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     PQclear(res);
@@ -845,7 +1054,7 @@ gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec)
     if (!e) return GW_ERR_NOMEM;
 
     pthread_mutex_lock(&log->lock);
-    if (log->stopping) {
+    if (log->stopping || log->chain_broken) {
         pthread_mutex_unlock(&log->lock);
         entry_free(e);
         return GW_ERR_LOG_UNAVAILABLE;
@@ -858,11 +1067,13 @@ gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec)
     pthread_cond_signal(&log->work);
 
     int rc = 0;
-    while (e->state != ENTRY_COMMITTED && rc != ETIMEDOUT)
+    while (e->state != ENTRY_COMMITTED && e->state != ENTRY_REFUSED && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&e->done, &log->lock, &deadline);
 
     if (e->state == ENTRY_COMMITTED) {
         st = GW_OK;
+    } else if (e->state == ENTRY_REFUSED) {
+        st = GW_ERR_LOG_UNAVAILABLE; /* the writer let go of it: ours to free */
     } else {
         st = GW_ERR_LOG_UNAVAILABLE;
         if (e->state == ENTRY_QUEUED) {

@@ -13,6 +13,7 @@
 #ifndef PIDE_GW_EXCHANGE_LOG_H
 #define PIDE_GW_EXCHANGE_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -77,5 +78,41 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
 gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec);
 /* Drains the queue, stops the writer, disconnects. */
 void exchange_log_close(exchange_log *log);
+
+/* ---- the canonical row hash, shared by the writer and the verifier (tools/) ---------------
+ * One definition of docs/exchange-log.md "The chain": row_hash = SHA-256(prev_hash || F(f1) ||
+ * ... || F(fn)), F(NULL) = 0x00, F(v) = 0x01 || be32 length || v, where v is the value's
+ * PostgreSQL binary send form. The fields are the table's columns in canonical (table) order,
+ * as GW_LOG_FIELD_NAMES lists them; hash version 1 covers the first 27, version 2 the first 32,
+ * version 3 all 36. */
+#define GW_LOG_HASH_LEN 32
+#define GW_LOG_HASH_VERSION_CURRENT 3
+#define GW_LOG_FIELD_COUNT 36
+/* A value in binary send form; len -1 is SQL NULL. */
+typedef struct gw_log_field {
+    const void *data;
+    int32_t len;
+} gw_log_field;
+/* The column names of the 36 hashed fields, in canonical order (seq first). */
+extern const char *const GW_LOG_FIELD_NAMES[GW_LOG_FIELD_COUNT];
+/* How many leading fields hash version v covers: 27, 32, 36; 0 for an unknown version. */
+int gw_log_hash_field_count(int version);
+/* row_hash of fields[0..count) chained on prev; false when count is not a version's count or
+ * SHA-256 failed. md is a reusable digest context. */
+bool gw_log_row_hash(void *md /* EVP_MD_CTX * */, const unsigned char prev[GW_LOG_HASH_LEN],
+                     const gw_log_field *fields, int count, unsigned char out[GW_LOG_HASH_LEN]);
+
+/* Every database session of the gateway and its tools starts with this statement, so that no
+ * object the database owner controls (a public.sha256, an operator, a view shadowing a table,
+ * ALTER DATABASE ... SET search_path) is ever resolved by an unqualified name. */
+#define GW_LOG_PIN_SEARCH_PATH_SQL "SET search_path = pg_catalog, pg_temp"
+
+/* Largest record the log accepts: the sum of its value sizes (bodies, and text at its worst
+ * UTF-8 repair) must stay under PostgreSQL's 1 GB limit for one row; a larger one is refused
+ * with GW_ERR_INVALID_ARG before anything is copied. Exposed for tests. */
+#define GW_LOG_MAX_ROW_BYTES (((size_t)1 << 30) - ((size_t)1 << 20))
+/* GW_OK when rec fits in one row (by lengths alone; no value is read), else
+ * GW_ERR_INVALID_ARG. */
+gw_status gw_log_record_size_check(const gw_log_record *rec);
 
 #endif

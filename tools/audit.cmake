@@ -13,3 +13,12 @@ add_executable(pide-log-append ${CMAKE_SOURCE_DIR}/tests/helpers/pide_log_append
 target_link_libraries(pide-log-append PRIVATE pidegw_core)
 set_target_properties(pide-log-append PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)
+
+# pide-audit-verify: `pide-audit verify` recomputes the chain outside the database, with the
+# writer's own row hash (gw_log_row_hash in gateway/exchange_log.c); next to the script, both in
+# the build tree and installed.
+add_executable(pide-audit-verify ${CMAKE_SOURCE_DIR}/tools/pide_audit_verify.c)
+target_link_libraries(pide-audit-verify PRIVATE pidegw_core)
+set_target_properties(pide-audit-verify PROPERTIES
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
+install(TARGETS pide-audit-verify RUNTIME DESTINATION bin)

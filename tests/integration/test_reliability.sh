@@ -277,9 +277,9 @@ check_phase sigkill 1
 
 # ---------------------------------------------------------------- the whole log, independently
 audit_rc=0
-"$PIDE_SOURCE_DIR/tools/pide-audit" --conninfo "$(sed 's/user=pide_gateway/user=pide_auditor/' "$PIDE_TEST_PG_DIR/conninfo")" \
+"$PIDE_BUILD_DIR/tools/pide-audit" --conninfo "$(sed 's/user=pide_gateway/user=pide_auditor/' "$PIDE_TEST_PG_DIR/conninfo")" \
   --password-file "$PIDE_TEST_PG_DIR/auditor.password" verify >"$T/audit.out" 2>&1 || audit_rc=$?
-assert_eq 0 "$audit_rc" "pide-audit verify (its own SQL) accepts the whole chain"
+assert_eq 0 "$audit_rc" "pide-audit verify (recomputed outside the database) accepts the whole chain"
 echo "== summary (phase, requests, 200, logged Faults, 503, no answer, rows, rows of 503s, rows without answer)"
 column -t "$T/summary.tsv" 2>/dev/null || cat "$T/summary.tsv"
 finish

@@ -4,7 +4,9 @@
  * verifiable chain, a chain mixing hash versions 1, 2 and 3, older rows carrying fields their
  * version does not cover, tampering with a caller audit or identity field detected, the gateway
  * role's missing rights, start-up errors, reconnection after losing the backend and the commit
- * timeout.
+ * timeout; the shared row hash (gw_log_row_hash) against an independent one, records too large
+ * for one row refused unread, rows larger than a COPY chunk. (The writer's stop when the chain
+ * head goes backwards needs a cluster of its own: tests/integration/test_log_tamper.sh.)
  * ctest-fixtures: postgres
  *
  * The cluster is shared with other test binaries running at the same time: rows are found by
@@ -289,6 +291,94 @@ START_TEST(test_append_rejects_records_postgres_would_refuse)
 }
 END_TEST
 
+/* Issue 8 item 10: lengths near PostgreSQL's 1 GB limit. A record that cannot fit one row is
+ * refused by its lengths alone, before anything is copied: the bodies here are 16 bytes long
+ * whatever their length fields claim, so a copy would read far out of bounds. */
+START_TEST(test_record_too_large_for_one_row_is_refused_unread)
+{
+    static const unsigned char small[16];
+    exchange_log *log = open_log(NULL, 5000);
+    char uuid[37];
+    new_uuid(uuid);
+    gw_log_record r = simple_record(uuid, "too-large");
+    r.request = small;
+    r.response = small;
+
+    r.request_len = r.response_len = (size_t)700 << 20; /* each under 1 GB, together over */
+    ck_assert_int_eq(gw_log_record_size_check(&r), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+
+    r.response_len = 0;
+    r.request_len = (size_t)1 << 30;
+    ck_assert_int_eq(gw_log_record_size_check(&r), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    r.request_len = SIZE_MAX; /* no wrap-around in the sum */
+    r.response_len = SIZE_MAX;
+    ck_assert_int_eq(gw_log_record_size_check(&r), GW_ERR_INVALID_ARG);
+
+    /* Right at the limit: the text fields count too, each at its worst UTF-8 repair (3 bytes
+     * a byte) plus its 4-byte length: the exchange id (36) and the outcome (2) here. */
+    gw_log_record bare = {.exchange_id = uuid, .outcome = "ok", .t_request_in = 1};
+    size_t texts = (3 * 36 + 4) + (3 * 2 + 4);
+    bare.request = small;
+    bare.request_len = GW_LOG_MAX_ROW_BYTES - texts;
+    ck_assert_int_eq(gw_log_record_size_check(&bare), GW_OK);
+    bare.service = "x";
+    ck_assert_int_eq(gw_log_record_size_check(&bare), GW_ERR_INVALID_ARG);
+    bare.request_len = GW_LOG_MAX_ROW_BYTES - texts - 7;
+    ck_assert_int_eq(gw_log_record_size_check(&bare), GW_OK);
+    exchange_log_close(log);
+}
+END_TEST
+
+static int assert_whole_chain_valid(PGconn *c, const char *member, int versions[4]);
+
+/* A batch bigger than one COPY chunk (1 MiB) goes out in pieces and arrives whole. */
+START_TEST(test_rows_larger_than_a_copy_chunk_round_trip)
+{
+    size_t n = (size_t)3 << 20;
+    unsigned char *body = malloc(n);
+    ck_assert_ptr_nonnull(body);
+    for (size_t i = 0; i < n; i++) body[i] = (unsigned char)(i * 131 + (i >> 11));
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    EVP_Digest(body, n, digest, &dlen, EVP_sha256(), NULL);
+
+    exchange_log *log = open_log(NULL, 20000);
+    char uuid[37], uuid2[37];
+    new_uuid(uuid);
+    new_uuid(uuid2);
+    gw_log_record r = simple_record(uuid, "large-row");
+    r.request = body;
+    r.request_len = n;
+    r.response = body;
+    r.response_len = n - 1;
+    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    gw_log_record r2 = simple_record(uuid2, "large-row");
+    ck_assert_int_eq(exchange_log_append(log, &r2), GW_OK);
+    exchange_log_close(log);
+
+    PGconn *c = gateway_session();
+    const char *v[1] = {uuid};
+    PGresult *res = PQexecParams(c,
+                                 "SELECT octet_length(request), octet_length(response), "
+                                 "encode(sha256(request), 'hex') FROM exchange_log "
+                                 "WHERE exchange_id = $1::uuid",
+                                 1, NULL, v, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
+    ck_assert_int_eq(PQntuples(res), 1);
+    ck_assert_int_eq(atoll(PQgetvalue(res, 0, 0)), (long long)n);
+    ck_assert_int_eq(atoll(PQgetvalue(res, 0, 1)), (long long)n - 1);
+    char hex[65];
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), hex);
+    PQclear(res);
+    ck_assert_int_eq(assert_whole_chain_valid(c, "large-row", NULL) >= 2, 1);
+    PQfinish(c);
+    free(body);
+}
+END_TEST
+
 START_TEST(test_invalid_utf8_is_stored_with_replacement_characters)
 {
     exchange_log *log = open_log(NULL, 5000);
@@ -385,6 +475,15 @@ static void recompute_row_hash(const PGresult *res, int row, const unsigned char
         len[col] = PQgetisnull(res, row, col) ? -1 : PQgetlength(res, row, col);
     }
     hash_fields(prev, value, len, FIELDS_OF_VERSION[version], out);
+
+    /* The shared definition (writer and pide-audit-verify) agrees with this independent one. */
+    gw_log_field f[V3_FIELDS];
+    for (int col = 0; col < V3_FIELDS; col++) f[col] = (gw_log_field){value[col], len[col]};
+    unsigned char shared[32];
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ck_assert(gw_log_row_hash(md, prev, f, gw_log_hash_field_count(version), shared));
+    EVP_MD_CTX_free(md);
+    ck_assert_msg(memcmp(shared, out, 32) == 0, "gw_log_row_hash disagrees (v%d)", version);
 }
 
 /* Recomputes every link of the chain in C, then asks exchange_log_verify_chain() too. Returns
@@ -971,6 +1070,8 @@ static Suite *exchange_log_suite(void)
     tcase_add_test(tc, test_append_round_trips_every_field);
     tcase_add_test(tc, test_append_rejects_records_postgres_would_refuse);
     tcase_add_test(tc, test_invalid_utf8_is_stored_with_replacement_characters);
+    tcase_add_test(tc, test_record_too_large_for_one_row_is_refused_unread);
+    tcase_add_test(tc, test_rows_larger_than_a_copy_chunk_round_trip);
     tcase_add_test(tc, test_concurrent_appends_form_a_gapless_valid_chain);
     tcase_add_test(tc, test_chain_holds_across_hash_versions_1_2_and_3);
     tcase_add_test(tc, test_verify_rejects_rows_carrying_fields_their_version_does_not_cover);
