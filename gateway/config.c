@@ -23,7 +23,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
-#include "credential.h"
+#include "password_hash.h"
 #include "peru_id.h"
 
 #define CONFIG_NS "urn:pide-gateway:config:1"
@@ -662,7 +662,7 @@ static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
                 return fail_at(ld, c, "member '%s': duplicate legacyCredential for userDni '%s'",
                                m->id, cred->user_dni);
         char why[160];
-        if (gw_credential_hash_check_format(cred->password_hash, why, sizeof why) != GW_OK)
+        if (gw_password_hash_check_format(cred->password_hash, why, sizeof why) != GW_OK)
             return fail_at(ld, c, "member '%s', userDni '%s': malformed passwordHash: %s", m->id,
                            cred->user_dni, why);
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "secret_file.h"
 
 /* Per-member token buckets, when <limits ratePerSecond> or a member's own rate asks for them. */
 static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, char *err,

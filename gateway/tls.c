@@ -12,7 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "credential.h"
+#include "secret_file.h"
 #include "peru_id.h"
 
 struct gw_tls {
