@@ -4,6 +4,8 @@
  * concurrent checks of one key share a single PBKDF2 run). The hash format is password_hash.c's.
  */
 #include "credential.h"
+
+#include "clock.h"
 #include "password_hash.h"
 
 #include <pthread.h>
@@ -317,27 +319,6 @@ static void flight_finish(cache_shard *s, flight *f, gw_status result)
         flight_free(f);
 }
 
-static struct timespec monotonic_after_ms(unsigned ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += (time_t)(ms / 1000);
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-static int monotonic_reached(const struct timespec *deadline)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
-
 /* Waits (releasing the shard's lock meanwhile) for `f` to finish, but no longer than the wait
  * limit. 1 with the flight's result in *result; 0 when the wait was given up: a PBKDF2 run
  * never takes seconds, so an owner that does is starved or stuck and the caller is better off
@@ -346,8 +327,8 @@ static int flight_wait(const gw_credential_cache *c, cache_shard *s, flight *f, 
 {
     f->waiters++;
     s->waiting++;
-    struct timespec deadline = monotonic_after_ms(c->wait_limit_ms);
-    while (!f->done && !monotonic_reached(&deadline))
+    struct timespec deadline = gw_monotonic_deadline_ms((long)c->wait_limit_ms);
+    while (!f->done && !gw_monotonic_reached(&deadline))
         (void)pthread_cond_timedwait(&f->done_cond, &s->lock, &deadline);
     int answered = f->done;
     if (answered)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "stdsoap2.h"
 
 struct gw_http_client {
@@ -36,13 +37,6 @@ void gw_http_client_free(gw_http_client *c)
     soap_end(c->soap);
     soap_free(c->soap);
     free(c);
-}
-
-static double monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* One attempt. Returns the gSOAP error (SOAP_OK when a response body was read). */
@@ -105,17 +99,17 @@ gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_reque
     }
     char *body = NULL;
     size_t len = 0;
-    double start = monotonic_ms();
+    double start = (gw_monotonic_ns() / 1e6);
     int reused = soap_valid_socket(s->socket);
     int rc = http_attempt(s, req, act, &body, &len);
-    if (rc != SOAP_OK && reused && monotonic_ms() - start < timeout_ms) {
+    if (rc != SOAP_OK && reused && (gw_monotonic_ns() / 1e6) - start < timeout_ms) {
         /* The kept-alive connection was closed by the provider while idle. */
         soap_closesock(s);
-        start = monotonic_ms();
+        start = (gw_monotonic_ns() / 1e6);
         rc = http_attempt(s, req, act, &body, &len);
     }
     if (rc != SOAP_OK) {
-        double elapsed = monotonic_ms() - start;
+        double elapsed = (gw_monotonic_ns() / 1e6) - start;
         gw_status st = elapsed + 5 >= timeout_ms ? GW_ERR_PROVIDER_TIMEOUT
                                                  : GW_ERR_PROVIDER_UNAVAILABLE;
         if (st == GW_ERR_PROVIDER_TIMEOUT) {

@@ -1,6 +1,7 @@
 /* stage11_sign.c — signs the response (enveloped XML-DSig in the soap:Header covering the whole
  * envelope, or WS-Security for a signed request) and serialises it; the bytes produced here are
  * exactly what is sent and logged. */
+#include "clock.h"
 #include "log.h"
 #include "pipeline.h"
 #include "response.h"
