@@ -23,10 +23,10 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
+#include "namespaces.h"
 #include "password_hash.h"
 #include "peru_id.h"
 
-#define CONFIG_NS "urn:pide-gateway:config:1"
 #define CONFIG_SCHEMA_FILE "gateway-config.xsd"
 
 /* Defaults of optional attributes; docs/configuration.md lists the same values. */
@@ -80,7 +80,7 @@ typedef struct error_collector {
 /* "Element '{urn:pide-gateway:config:1}listen'" reads better as "Element 'listen'". */
 static void drop_namespace_marks(char *s)
 {
-    static const char mark[] = "{" CONFIG_NS "}";
+    static const char mark[] = "{" GW_CONFIG_NS "}";
     char *p;
     while ((p = strstr(s, mark)) != NULL)
         memmove(p, p + sizeof mark - 1, strlen(p + sizeof mark - 1) + 1);

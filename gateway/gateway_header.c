@@ -172,6 +172,6 @@ void gw_response_header_write(xmlNodePtr soap_header, const gw_request_header *r
         unsigned char b64[48];
         EVP_EncodeBlock(b64, request_sha256, 32);
         xmlNodePtr h = add(soap_header, ns, "requestHash", (const char *)b64);
-        xmlNewProp(h, BAD_CAST "algorithm", BAD_CAST "http://www.w3.org/2001/04/xmlenc#sha256");
+        xmlNewProp(h, BAD_CAST "algorithm", BAD_CAST GW_XMLENC_SHA256);
     }
 }
