@@ -972,7 +972,7 @@ gw_status gw_config_load(const char *path, const char *schema_dir, gw_config **o
     xmlDocPtr doc = NULL;
     gw_status st;
     if (!(ld.base_dir = config_directory(path))) {
-        snprintf(err, errlen, "%s: cannot open configuration: %s", path, strerror(errno));
+        gw_set_error(err, errlen, "%s: cannot open configuration: %s", path, strerror(errno));
         st = GW_ERR_CONFIG;
         goto fail;
     }
@@ -988,9 +988,9 @@ gw_status gw_config_load(const char *path, const char *schema_dir, gw_config **o
     ld.cfg = NULL;
 fail:
     if (st == GW_ERR_NOMEM)
-        snprintf(err, errlen, "%s: out of memory while loading the configuration", path);
+        gw_set_error(err, errlen, "%s: out of memory while loading the configuration", path);
     else if (st != GW_OK && err[0] == '\0')
-        snprintf(err, errlen, "%s: %s", path, gw_status_message(st));
+        gw_set_error(err, errlen, "%s: %s", path, gw_status_message(st));
     if (st != GW_OK)
         st = (st == GW_ERR_NOMEM) ? st : GW_ERR_CONFIG;
     xmlFreeDoc(doc);

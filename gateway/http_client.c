@@ -80,7 +80,7 @@ gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_reque
     unsigned timeout_ms = req->timeout_ms ? req->timeout_ms : 5000;
     memset(resp, 0, sizeof *resp);
     if (!req->url) {
-        snprintf(err, errlen, "no provider URL");
+        gw_set_error(err, errlen, "no provider URL");
         return GW_ERR_PROVIDER_UNAVAILABLE;
     }
     s->connect_timeout = -(int)(timeout_ms * 1000);
@@ -113,14 +113,14 @@ gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_reque
         gw_status st = elapsed + 5 >= timeout_ms ? GW_ERR_PROVIDER_TIMEOUT
                                                  : GW_ERR_PROVIDER_UNAVAILABLE;
         if (st == GW_ERR_PROVIDER_TIMEOUT) {
-            snprintf(err, errlen, "no answer from %s within %u ms", req->url, timeout_ms);
+            gw_set_error(err, errlen, "no answer from %s within %u ms", req->url, timeout_ms);
         } else {
             char why[256];
             soap_sprint_fault(s, why, sizeof why);
             for (char *p = why; *p; p++)
                 if (*p == '\n' || *p == '\r')
                     *p = ' ';
-            snprintf(err, errlen, "%s: %s", req->url, why);
+            gw_set_error(err, errlen, "%s: %s", req->url, why);
         }
         soap_closesock(s);
         soap_end(s);

@@ -68,8 +68,7 @@ typedef struct parsed_hash {
 
 static void set_reason(char *why, size_t whylen, const char *reason)
 {
-    if (why && whylen)
-        snprintf(why, whylen, "%s", reason);
+    gw_set_error(why, whylen, "%s", reason);
 }
 
 static gw_status parse_hash(const char *encoded, parsed_hash *ph, char *why, size_t whylen)

@@ -19,8 +19,7 @@
 static gw_status secret_error(char *err, size_t errlen, const char *path, const char *reason,
                               gw_status st)
 {
-    if (err && errlen)
-        snprintf(err, errlen, "%s: %s", path, reason);
+    gw_set_error(err, errlen, "%s: %s", path, reason);
     return st;
 }
 

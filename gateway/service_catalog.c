@@ -16,7 +16,7 @@ static gw_status read_whole_file(const char *path, char **out, size_t *len, char
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        gw_set_error(err, errlen, "%s: %s", path, strerror(errno));
         return GW_ERR_CONFIG;
     }
     if (fseek(f, 0, SEEK_END) != 0)
@@ -33,7 +33,7 @@ static gw_status read_whole_file(const char *path, char **out, size_t *len, char
     *len = (size_t)n;
     return GW_OK;
 fail:
-    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    gw_set_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     free(buf);
     fclose(f);
     return GW_ERR_CONFIG;
@@ -50,7 +50,7 @@ static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
     gw_xml_first_error fe = {.default_file = svc->config->schema_path};
     xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(svc->config->schema_path);
     if (!pctx) {
-        snprintf(err, errlen, "%s: cannot create schema parser", svc->config->schema_path);
+        gw_set_error(err, errlen, "%s: cannot create schema parser", svc->config->schema_path);
         return GW_ERR_CONFIG;
     }
     xmlSchemaSetParserStructuredErrors(pctx, gw_xml_keep_first_error, &fe);
@@ -58,9 +58,9 @@ static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
     xmlSchemaFreeParserCtxt(pctx);
     if (!svc->schema) {
         if (fe.seen)
-            snprintf(err, errlen, "%s", fe.text);
+            gw_set_error(err, errlen, "%s", fe.text);
         else
-            snprintf(err, errlen, "%s: not a valid XML schema", svc->config->schema_path);
+            gw_set_error(err, errlen, "%s: not a valid XML schema", svc->config->schema_path);
         return GW_ERR_CONFIG;
     }
     /* The XSD's own document records its targetNamespace on the root element. */
@@ -121,7 +121,7 @@ static gw_status builtins_add(const gw_config *cfg, gw_service_catalog *cat, cha
         if (!wsdl_path)
             continue;
         if (gw_config_find_service(cfg, b->name)) {
-            snprintf(err, errlen, "service name '%s' is reserved for %s", b->name, b->what);
+            gw_set_error(err, errlen, "service name '%s' is reserved for %s", b->name, b->what);
             return GW_ERR_CONFIG;
         }
         gw_builtin_slot *slot = &cat->builtins[cat->builtin_count++];
@@ -164,7 +164,7 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
             goto fail;
         svc->binding = gw_adapter_registry_find(adapters, svc->config->name);
         if (!svc->binding) {
-            snprintf(err, errlen, "service '%s': no adapter bound", svc->config->name);
+            gw_set_error(err, errlen, "service '%s': no adapter bound", svc->config->name);
             st = GW_ERR_CONFIG;
             goto fail;
         }
