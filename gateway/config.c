@@ -23,10 +23,10 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
-#include "credential.h"
+#include "namespaces.h"
+#include "password_hash.h"
 #include "peru_id.h"
 
-#define CONFIG_NS "urn:pide-gateway:config:1"
 #define CONFIG_SCHEMA_FILE "gateway-config.xsd"
 
 /* Defaults of optional attributes; docs/configuration.md lists the same values. */
@@ -80,7 +80,7 @@ typedef struct error_collector {
 /* "Element '{urn:pide-gateway:config:1}listen'" reads better as "Element 'listen'". */
 static void drop_namespace_marks(char *s)
 {
-    static const char mark[] = "{" CONFIG_NS "}";
+    static const char mark[] = "{" GW_CONFIG_NS "}";
     char *p;
     while ((p = strstr(s, mark)) != NULL)
         memmove(p, p + sizeof mark - 1, strlen(p + sizeof mark - 1) + 1);
@@ -662,7 +662,7 @@ static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
                 return fail_at(ld, c, "member '%s': duplicate legacyCredential for userDni '%s'",
                                m->id, cred->user_dni);
         char why[160];
-        if (gw_credential_hash_check_format(cred->password_hash, why, sizeof why) != GW_OK)
+        if (gw_password_hash_check_format(cred->password_hash, why, sizeof why) != GW_OK)
             return fail_at(ld, c, "member '%s', userDni '%s': malformed passwordHash: %s", m->id,
                            cred->user_dni, why);
     }
@@ -972,7 +972,7 @@ gw_status gw_config_load(const char *path, const char *schema_dir, gw_config **o
     xmlDocPtr doc = NULL;
     gw_status st;
     if (!(ld.base_dir = config_directory(path))) {
-        snprintf(err, errlen, "%s: cannot open configuration: %s", path, strerror(errno));
+        gw_set_error(err, errlen, "%s: cannot open configuration: %s", path, strerror(errno));
         st = GW_ERR_CONFIG;
         goto fail;
     }
@@ -988,9 +988,9 @@ gw_status gw_config_load(const char *path, const char *schema_dir, gw_config **o
     ld.cfg = NULL;
 fail:
     if (st == GW_ERR_NOMEM)
-        snprintf(err, errlen, "%s: out of memory while loading the configuration", path);
+        gw_set_error(err, errlen, "%s: out of memory while loading the configuration", path);
     else if (st != GW_OK && err[0] == '\0')
-        snprintf(err, errlen, "%s: %s", path, gw_status_message(st));
+        gw_set_error(err, errlen, "%s: %s", path, gw_status_message(st));
     if (st != GW_OK)
         st = (st == GW_ERR_NOMEM) ? st : GW_ERR_CONFIG;
     xmlFreeDoc(doc);

@@ -1,219 +1,27 @@
 /*
- * credential.c — legacy PIDE credentials: PBKDF2-SHA256 hashes, their constant-time check, the
- * verifier cache that spares PBKDF2 on repeated successful checks (and lets concurrent checks of
- * one key share a single PBKDF2 run), and secret files.
+ * credential.c — legacy PIDE credentials: the check of a member's official against the configured
+ * hash, and the verifier cache that spares PBKDF2 on repeated successful checks (and lets
+ * concurrent checks of one key share a single PBKDF2 run). The hash format is password_hash.c's.
  */
 #include "credential.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
+#include "clock.h"
+#include "password_hash.h"
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#define HASH_PREFIX "pbkdf2-sha256$"
-#define SALT_BYTES 16
-#define DERIVED_KEY_BYTES 32
-#define MIN_SALT_BYTES 8
-#define MAX_SALT_BYTES 64
 /* A RUC is 11 digits and a DNI 8: anything far longer is refused before any work. */
 #define MAX_ID_LENGTH 64
-#define SECRET_FILE_MAX_BYTES 65536
-
-/* ---- base64 (standard alphabet, padded), strict on input ---- */
-
-#define BASE64_LENGTH(n) (4 * (((n) + 2) / 3))
-
-static int is_base64_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
-}
-
-/* Decodes exactly `len` characters of `in` into `out` (capacity `cap`). EVP_DecodeBlock skips
- * whitespace and ignores stray padding, so the text is checked here first: a hash in the
- * configuration is either exactly right or refused. */
-static gw_status base64_decode(const char *in, size_t len, unsigned char *out, size_t cap,
-                               size_t *out_len)
-{
-    if (len == 0 || len % 4 != 0)
-        return GW_ERR_CONFIG;
-    size_t padding = 0;
-    if (in[len - 1] == '=')
-        padding = (in[len - 2] == '=') ? 2 : 1;
-    for (size_t i = 0; i < len - padding; i++)
-        if (!is_base64_char(in[i]))
-            return GW_ERR_CONFIG;
-    size_t decoded = len / 4 * 3 - padding;
-    if (decoded > cap)
-        return GW_ERR_CONFIG;
-    unsigned char scratch[MAX_SALT_BYTES + 3];
-    if (len / 4 * 3 > sizeof scratch)
-        return GW_ERR_CONFIG;
-    if (EVP_DecodeBlock(scratch, (const unsigned char *)in, (int)len) != (int)(len / 4 * 3))
-        return GW_ERR_CONFIG;
-    memcpy(out, scratch, decoded);
-    OPENSSL_cleanse(scratch, sizeof scratch);
-    *out_len = decoded;
-    return GW_OK;
-}
-
-/* ---- the hash string ---- */
-
-typedef struct parsed_hash {
-    unsigned iterations;
-    unsigned char salt[MAX_SALT_BYTES];
-    size_t salt_len;
-    unsigned char derived[DERIVED_KEY_BYTES];
-} parsed_hash;
-
-static void set_reason(char *why, size_t whylen, const char *reason)
-{
-    if (why && whylen)
-        snprintf(why, whylen, "%s", reason);
-}
-
-static gw_status parse_hash(const char *encoded, parsed_hash *ph, char *why, size_t whylen)
-{
-    if (!encoded) {
-        set_reason(why, whylen, "password hash is missing");
-        return GW_ERR_CONFIG;
-    }
-    if (strncmp(encoded, HASH_PREFIX, strlen(HASH_PREFIX)) != 0) {
-        set_reason(why, whylen, "password hash must start with \"" HASH_PREFIX "\"");
-        return GW_ERR_CONFIG;
-    }
-    const char *iter_text = encoded + strlen(HASH_PREFIX);
-    const char *salt_text = strchr(iter_text, '$');
-    const char *derived_text = salt_text ? strchr(salt_text + 1, '$') : NULL;
-    if (!salt_text || !derived_text || strchr(derived_text + 1, '$')) {
-        set_reason(why, whylen,
-                   "password hash must have the form pbkdf2-sha256$<iterations>$<salt>$<hash>");
-        return GW_ERR_CONFIG;
-    }
-    unsigned long iterations = 0;
-    if (iter_text == salt_text || salt_text - iter_text > 9) {
-        set_reason(why, whylen, "password hash iteration count is missing or too long");
-        return GW_ERR_CONFIG;
-    }
-    for (const char *p = iter_text; p < salt_text; p++) {
-        if (*p < '0' || *p > '9') {
-            set_reason(why, whylen, "password hash iteration count is not a number");
-            return GW_ERR_CONFIG;
-        }
-        iterations = iterations * 10 + (unsigned long)(*p - '0');
-    }
-    if (iterations < GW_CREDENTIAL_MIN_ITERATIONS || iterations > GW_CREDENTIAL_MAX_ITERATIONS) {
-        char reason[160];
-        snprintf(reason, sizeof reason,
-                 "password hash iteration count %lu is outside %u..%u", iterations,
-                 GW_CREDENTIAL_MIN_ITERATIONS, GW_CREDENTIAL_MAX_ITERATIONS);
-        set_reason(why, whylen, reason);
-        return GW_ERR_CONFIG;
-    }
-    ph->iterations = (unsigned)iterations;
-    if (base64_decode(salt_text + 1, (size_t)(derived_text - salt_text - 1), ph->salt,
-                      sizeof ph->salt, &ph->salt_len) != GW_OK ||
-        ph->salt_len < MIN_SALT_BYTES) {
-        set_reason(why, whylen, "password hash salt is not base64 of 8 to 64 bytes");
-        return GW_ERR_CONFIG;
-    }
-    size_t derived_len = 0;
-    if (base64_decode(derived_text + 1, strlen(derived_text + 1), ph->derived,
-                      sizeof ph->derived, &derived_len) != GW_OK ||
-        derived_len != DERIVED_KEY_BYTES) {
-        set_reason(why, whylen, "password hash value is not base64 of 32 bytes");
-        return GW_ERR_CONFIG;
-    }
-    return GW_OK;
-}
-
-gw_status gw_credential_hash_check_format(const char *encoded_hash, char *why, size_t whylen)
-{
-    parsed_hash ph;
-    gw_status st = parse_hash(encoded_hash, &ph, why, whylen);
-    OPENSSL_cleanse(&ph, sizeof ph);
-    return st;
-}
-
-static gw_status derive(const char *password, const unsigned char *salt, size_t salt_len,
-                        unsigned iterations, unsigned char out[DERIVED_KEY_BYTES])
-{
-    if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len, (int)iterations,
-                          EVP_sha256(), DERIVED_KEY_BYTES, out) != 1)
-        return GW_ERR_INTERNAL;
-    return GW_OK;
-}
-
-gw_status gw_credential_hash(const char *password, unsigned iterations, char **out)
-{
-    if (!password || !out)
-        return GW_ERR_INVALID_ARG;
-    *out = NULL;
-    if (iterations == 0)
-        iterations = GW_CREDENTIAL_DEFAULT_ITERATIONS;
-    if (iterations < GW_CREDENTIAL_MIN_ITERATIONS || iterations > GW_CREDENTIAL_MAX_ITERATIONS ||
-        strlen(password) > GW_CREDENTIAL_MAX_PASSWORD)
-        return GW_ERR_INVALID_ARG;
-
-    unsigned char salt[SALT_BYTES], derived[DERIVED_KEY_BYTES];
-    char salt_b64[BASE64_LENGTH(SALT_BYTES) + 1];
-    char derived_b64[BASE64_LENGTH(DERIVED_KEY_BYTES) + 1];
-    gw_status st = GW_ERR_INTERNAL;
-    if (RAND_bytes(salt, sizeof salt) != 1)
-        goto fail;
-    if ((st = derive(password, salt, sizeof salt, iterations, derived)) != GW_OK)
-        goto fail;
-
-    EVP_EncodeBlock((unsigned char *)salt_b64, salt, sizeof salt);
-    EVP_EncodeBlock((unsigned char *)derived_b64, derived, sizeof derived);
-    size_t need = strlen(HASH_PREFIX) + 10 + 1 + sizeof salt_b64 + sizeof derived_b64 + 1;
-    *out = malloc(need);
-    if (!*out) {
-        st = GW_ERR_NOMEM;
-        goto fail;
-    }
-    snprintf(*out, need, HASH_PREFIX "%u$%s$%s", iterations, salt_b64, derived_b64);
-    st = GW_OK;
-fail:
-    OPENSSL_cleanse(derived, sizeof derived);
-    return st;
-}
-
-gw_status gw_credential_verify(const char *encoded_hash, const char *password)
-{
-    if (!password)
-        return GW_ERR_INVALID_ARG;
-    parsed_hash ph;
-    unsigned char derived[DERIVED_KEY_BYTES];
-    gw_status st = parse_hash(encoded_hash, &ph, NULL, 0);
-    if (st != GW_OK)
-        goto fail;
-    if (strlen(password) > GW_CREDENTIAL_MAX_PASSWORD) {
-        st = GW_ERR_AUTHENTICATION;
-        goto fail;
-    }
-    if ((st = derive(password, ph.salt, ph.salt_len, ph.iterations, derived)) != GW_OK)
-        goto fail;
-    st = CRYPTO_memcmp(derived, ph.derived, DERIVED_KEY_BYTES) == 0 ? GW_OK
-                                                                     : GW_ERR_AUTHENTICATION;
-fail:
-    OPENSSL_cleanse(&ph, sizeof ph);
-    OPENSSL_cleanse(derived, sizeof derived);
-    return st;
-}
 
 /* ---- the verifier cache: set-associative, 4 ways, oldest entry of a full set evicted ----
  *
@@ -511,27 +319,6 @@ static void flight_finish(cache_shard *s, flight *f, gw_status result)
         flight_free(f);
 }
 
-static struct timespec monotonic_after_ms(unsigned ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += (time_t)(ms / 1000);
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-static int monotonic_reached(const struct timespec *deadline)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return now.tv_sec > deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
-}
-
 /* Waits (releasing the shard's lock meanwhile) for `f` to finish, but no longer than the wait
  * limit. 1 with the flight's result in *result; 0 when the wait was given up: a PBKDF2 run
  * never takes seconds, so an owner that does is starved or stuck and the caller is better off
@@ -540,8 +327,8 @@ static int flight_wait(const gw_credential_cache *c, cache_shard *s, flight *f, 
 {
     f->waiters++;
     s->waiting++;
-    struct timespec deadline = monotonic_after_ms(c->wait_limit_ms);
-    while (!f->done && !monotonic_reached(&deadline))
+    struct timespec deadline = gw_monotonic_deadline_ms((long)c->wait_limit_ms);
+    while (!f->done && !gw_monotonic_reached(&deadline))
         (void)pthread_cond_timedwait(&f->done_cond, &s->lock, &deadline);
     int answered = f->done;
     if (answered)
@@ -566,24 +353,14 @@ static const gw_legacy_credential *find_credential(const gw_config *cfg, const c
     return NULL;
 }
 
-/* Spends what a real check costs, so that an unknown RUC or DNI answers no faster than a wrong
- * password. */
-static void spend_like_a_check(const char *password)
-{
-    static const unsigned char salt[SALT_BYTES] = {0};
-    unsigned char sink[DERIVED_KEY_BYTES];
-    (void)derive(password, salt, sizeof salt, GW_CREDENTIAL_DEFAULT_ITERATIONS, sink);
-    OPENSSL_cleanse(sink, sizeof sink);
-}
-
 /* The PBKDF2 part of a check; `encoded_hash` NULL means an unknown member or user. */
 static gw_status run_pbkdf2_check(const char *encoded_hash, const char *password)
 {
     if (!encoded_hash) {
-        spend_like_a_check(password);
+        gw_password_hash_spend(password);
         return GW_ERR_AUTHENTICATION;
     }
-    return gw_credential_verify(encoded_hash, password);
+    return gw_password_hash_verify(encoded_hash, password);
 }
 
 static gw_status check_through_cache(gw_credential_cache *c, const unsigned char *digest,
@@ -631,7 +408,7 @@ gw_status gw_credential_check(gw_credential_cache *c, const gw_config *cfg, cons
     if (!cfg || !ruc || !user_dni || !password)
         return GW_ERR_AUTHENTICATION;
     if (strlen(ruc) > MAX_ID_LENGTH || strlen(user_dni) > MAX_ID_LENGTH ||
-        strlen(password) > GW_CREDENTIAL_MAX_PASSWORD)
+        strlen(password) > GW_PASSWORD_MAX_LENGTH)
         return GW_ERR_AUTHENTICATION;
 
     const gw_legacy_credential *cred = find_credential(cfg, ruc, user_dni);
@@ -649,106 +426,4 @@ gw_status gw_credential_check(gw_credential_cache *c, const gw_config *cfg, cons
         st = check_through_cache(c, digest, encoded_hash, password);
     OPENSSL_cleanse(digest, sizeof digest);
     return st;
-}
-
-/* ---- secret files ---- */
-
-static gw_status secret_error(char *err, size_t errlen, const char *path, const char *reason,
-                              gw_status st)
-{
-    if (err && errlen)
-        snprintf(err, errlen, "%s: %s", path, reason);
-    return st;
-}
-
-gw_status gw_read_secret_file(const char *path, char **out, char *err, size_t errlen)
-{
-    if (!path || !out)
-        return GW_ERR_INVALID_ARG;
-    *out = NULL;
-    char reason[160];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(reason, sizeof reason, "cannot open secret file: %s", strerror(errno));
-        return secret_error(err, errlen, path, reason, GW_ERR_IO);
-    }
-    gw_status st;
-    char *buf = NULL;
-    size_t len = 0;
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        snprintf(reason, sizeof reason, "cannot stat secret file: %s", strerror(errno));
-        st = secret_error(err, errlen, path, reason, GW_ERR_IO);
-        goto fail;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        st = secret_error(err, errlen, path, "secret file is not a regular file", GW_ERR_CONFIG);
-        goto fail;
-    }
-    if (sb.st_mode & 077) {
-        snprintf(reason, sizeof reason,
-                 "secret file is accessible by group or others (mode %04o); chmod 600 it",
-                 (unsigned)(sb.st_mode & 07777));
-        st = secret_error(err, errlen, path, reason, GW_ERR_CONFIG);
-        goto fail;
-    }
-    if (sb.st_size > SECRET_FILE_MAX_BYTES) {
-        st = secret_error(err, errlen, path, "secret file is larger than 64 KiB", GW_ERR_CONFIG);
-        goto fail;
-    }
-    buf = malloc(SECRET_FILE_MAX_BYTES + 1);
-    if (!buf) {
-        st = GW_ERR_NOMEM;
-        goto fail;
-    }
-    for (;;) {
-        ssize_t n = read(fd, buf + len, SECRET_FILE_MAX_BYTES + 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            snprintf(reason, sizeof reason, "cannot read secret file: %s", strerror(errno));
-            st = secret_error(err, errlen, path, reason, GW_ERR_IO);
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > SECRET_FILE_MAX_BYTES) {
-            st = secret_error(err, errlen, path, "secret file is larger than 64 KiB",
-                              GW_ERR_CONFIG);
-            goto fail;
-        }
-    }
-    if (memchr(buf, '\0', len)) {
-        st = secret_error(err, errlen, path, "secret file contains a NUL byte", GW_ERR_CONFIG);
-        goto fail;
-    }
-    if (len > 0 && buf[len - 1] == '\n') {
-        len--;
-        if (len > 0 && buf[len - 1] == '\r')
-            len--;
-    }
-    if (len == 0) {
-        st = secret_error(err, errlen, path, "secret file is empty", GW_ERR_CONFIG);
-        goto fail;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    buf = NULL;
-    st = GW_OK;
-fail:
-    if (buf) {
-        OPENSSL_cleanse(buf, SECRET_FILE_MAX_BYTES + 1);
-        free(buf);
-    }
-    close(fd);
-    return st;
-}
-
-void gw_secret_free(char *secret)
-{
-    if (!secret)
-        return;
-    OPENSSL_cleanse(secret, strlen(secret));
-    free(secret);
 }

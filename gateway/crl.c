@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "clock.h"
 #include "log.h"
 
 /* How often a lookup may look at the files: a replaced CRL is in force within this delay. */
@@ -40,13 +41,6 @@ static pthread_once_t ex_index_once = PTHREAD_ONCE_INIT;
 static void make_ex_index(void)
 {
     ex_index = X509_STORE_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-}
-
-static long long monotonic_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
 static int same_file(const struct stat *a, const struct stat *b)
@@ -114,7 +108,7 @@ gw_status gw_crl_set_open(const char *const *paths, size_t n, gw_crl_set **out, 
     }
     pthread_rwlock_init(&set->lock, NULL);
     pthread_mutex_init(&set->refresh_lock, NULL);
-    atomic_init(&set->next_check_ns, monotonic_ns() + GW_CRL_RECHECK_NS);
+    atomic_init(&set->next_check_ns, gw_monotonic_ns() + GW_CRL_RECHECK_NS);
     for (size_t i = 0; i < n; i++) {
         struct crl_file *f = &set->files[set->count];
         if (!(f->path = strdup(paths[i]))) {
@@ -201,7 +195,7 @@ static STACK_OF(X509_CRL) *lookup_crls(const X509_STORE_CTX *ctx, const X509_NAM
     STACK_OF(X509_CRL) *out = sk_X509_CRL_new_null();
     if (!set || !out)
         return out;
-    long long now = monotonic_ns(), due = atomic_load(&set->next_check_ns);
+    long long now = gw_monotonic_ns(), due = atomic_load(&set->next_check_ns);
     /* One lookup a second looks at the files (the one that moves the date on); the others use
      * the lists in force meanwhile. */
     if (now >= due &&

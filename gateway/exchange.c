@@ -1,6 +1,8 @@
 /* exchange.c — lifecycle of a gw_exchange and the helpers every stage uses. */
 #include "exchange.h"
 
+#include "clock.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,13 +10,6 @@
 
 #include <libxml/tree.h>
 #include <openssl/rand.h>
-
-int64_t gw_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 gw_status exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)
 {

@@ -101,8 +101,7 @@ struct pide_exchange {
 
 typedef struct pide_exchange gw_exchange;
 
-/* Microseconds since the Unix epoch (CLOCK_REALTIME): what the log stores. */
-int64_t gw_now_us(void);
+/* gw_now_us(), the wall clock the log stores, is clock.h's. */
 
 /* Records why the exchange failed and returns st, so stages can `return exchange_fail(...)`. */
 gw_status exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)

@@ -12,6 +12,7 @@
  */
 #include "exchange_log.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <errno.h>
@@ -213,19 +214,6 @@ static void copy_error(char *err, size_t errlen, const char *prefix, const char 
     }
     while (at > 0 && err[at - 1] == ' ') at--;
     if (at < errlen) err[at] = '\0';
-}
-
-static struct timespec deadline_after_ms(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
 }
 
 static void sleep_ms(int ms)
@@ -1049,7 +1037,7 @@ gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec)
     gw_status st = validate_record(rec, uuid);
     if (st != GW_OK) return st;
 
-    struct timespec deadline = deadline_after_ms(log->commit_timeout_ms);
+    struct timespec deadline = gw_monotonic_deadline_ms(log->commit_timeout_ms);
     log_entry *e = entry_new(rec, uuid, &log->mono_attr);
     if (!e) return GW_ERR_NOMEM;
 

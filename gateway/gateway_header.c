@@ -41,11 +41,11 @@ static gw_status read_children(xmlNodePtr parent, const struct field *fields, si
         while (i < nfields && !gw_xml_is(c, GW_HEADER_NS, fields[i].name))
             i++;
         if (i == nfields) {
-            snprintf(err, errlen, "%s: unexpected element '%s'", parent->name, c->name);
+            gw_set_error(err, errlen, "%s: unexpected element '%s'", parent->name, c->name);
             return GW_ERR_BAD_HEADER;
         }
         if (*fields[i].slot) {
-            snprintf(err, errlen, "%s/%s appears twice", parent->name, c->name);
+            gw_set_error(err, errlen, "%s/%s appears twice", parent->name, c->name);
             return GW_ERR_BAD_HEADER;
         }
         *fields[i].slot = text_of(c, arena);
@@ -56,11 +56,11 @@ static gw_status read_children(xmlNodePtr parent, const struct field *fields, si
 static gw_status check_values(const gw_request_header *h, char *err, size_t errlen)
 {
     if (h->client_member && !gw_is_ruc(h->client_member)) {
-        snprintf(err, errlen, "client/memberCode must be an 11-digit RUC");
+        gw_set_error(err, errlen, "client/memberCode must be an 11-digit RUC");
         return GW_ERR_BAD_HEADER;
     }
     if (h->user_id && !gw_is_dni(h->user_id)) {
-        snprintf(err, errlen, "userId must be an 8-digit DNI");
+        gw_set_error(err, errlen, "userId must be an 8-digit DNI");
         return GW_ERR_BAD_HEADER;
     }
     if (h->id) {
@@ -69,13 +69,13 @@ static gw_status check_values(const gw_request_header *h, char *err, size_t errl
         for (size_t i = 0; printable && i < n; i++)
             printable = !iscntrl((unsigned char)h->id[i]);
         if (!printable) {
-            snprintf(err, errlen, "id must be 1 to 128 printable characters");
+            gw_set_error(err, errlen, "id must be 1 to 128 printable characters");
             return GW_ERR_BAD_HEADER;
         }
     }
     if (h->protocol_version && strcmp(h->protocol_version, GW_HEADER_PROTOCOL_VERSION) != 0) {
-        snprintf(err, errlen, "protocolVersion '%s' is not supported (this gateway speaks %s)",
-                 h->protocol_version, GW_HEADER_PROTOCOL_VERSION);
+        gw_set_error(err, errlen, "protocolVersion '%s' is not supported (this gateway speaks %s)",
+                     h->protocol_version, GW_HEADER_PROTOCOL_VERSION);
         return GW_ERR_BAD_HEADER;
     }
     return GW_OK;
@@ -120,7 +120,7 @@ gw_status gw_request_header_read(xmlNodePtr soap_header, gw_arena *arena, gw_req
             while (i < 4 && strcmp((const char *)c->name, simple[i].name) != 0)
                 i++;
             if (i == 4) {
-                snprintf(err, errlen, "unknown header element '%s'", c->name);
+                gw_set_error(err, errlen, "unknown header element '%s'", c->name);
                 return GW_ERR_BAD_HEADER;
             }
             if (*simple[i].slot)
@@ -130,12 +130,12 @@ gw_status gw_request_header_read(xmlNodePtr soap_header, gw_arena *arena, gw_req
         }
         if (st != GW_OK) {
             if (!*err)
-                snprintf(err, errlen, "header element '%s' appears twice", c->name);
+                gw_set_error(err, errlen, "header element '%s' appears twice", c->name);
             return st;
         }
     }
     if (seen_client && !out->client_member) {
-        snprintf(err, errlen, "client needs a memberCode");
+        gw_set_error(err, errlen, "client needs a memberCode");
         return GW_ERR_BAD_HEADER;
     }
     return check_values(out, err, errlen);
@@ -172,6 +172,6 @@ void gw_response_header_write(xmlNodePtr soap_header, const gw_request_header *r
         unsigned char b64[48];
         EVP_EncodeBlock(b64, request_sha256, 32);
         xmlNodePtr h = add(soap_header, ns, "requestHash", (const char *)b64);
-        xmlNewProp(h, BAD_CAST "algorithm", BAD_CAST "http://www.w3.org/2001/04/xmlenc#sha256");
+        xmlNewProp(h, BAD_CAST "algorithm", BAD_CAST GW_XMLENC_SHA256);
     }
 }

@@ -11,9 +11,9 @@
 #include <libxml/tree.h>
 
 #include "arena.h"
+#include "namespaces.h"
 #include "status.h"
 
-#define GW_HEADER_NS "urn:pide-gateway:header:1"
 #define GW_HEADER_PROTOCOL_VERSION "1.0"
 
 typedef struct gw_request_header {

@@ -5,6 +5,7 @@
 
 #include "adapter_loader.h"
 #include "exchange.h"
+#include "clock.h"
 #include "log.h"
 #include "runtime.h"
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "stdsoap2.h"
 
 struct gw_http_client {
@@ -36,13 +37,6 @@ void gw_http_client_free(gw_http_client *c)
     soap_end(c->soap);
     soap_free(c->soap);
     free(c);
-}
-
-static double monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* One attempt. Returns the gSOAP error (SOAP_OK when a response body was read). */
@@ -86,7 +80,7 @@ gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_reque
     unsigned timeout_ms = req->timeout_ms ? req->timeout_ms : 5000;
     memset(resp, 0, sizeof *resp);
     if (!req->url) {
-        snprintf(err, errlen, "no provider URL");
+        gw_set_error(err, errlen, "no provider URL");
         return GW_ERR_PROVIDER_UNAVAILABLE;
     }
     s->connect_timeout = -(int)(timeout_ms * 1000);
@@ -105,28 +99,28 @@ gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_reque
     }
     char *body = NULL;
     size_t len = 0;
-    double start = monotonic_ms();
+    double start = (gw_monotonic_ns() / 1e6);
     int reused = soap_valid_socket(s->socket);
     int rc = http_attempt(s, req, act, &body, &len);
-    if (rc != SOAP_OK && reused && monotonic_ms() - start < timeout_ms) {
+    if (rc != SOAP_OK && reused && (gw_monotonic_ns() / 1e6) - start < timeout_ms) {
         /* The kept-alive connection was closed by the provider while idle. */
         soap_closesock(s);
-        start = monotonic_ms();
+        start = (gw_monotonic_ns() / 1e6);
         rc = http_attempt(s, req, act, &body, &len);
     }
     if (rc != SOAP_OK) {
-        double elapsed = monotonic_ms() - start;
+        double elapsed = (gw_monotonic_ns() / 1e6) - start;
         gw_status st = elapsed + 5 >= timeout_ms ? GW_ERR_PROVIDER_TIMEOUT
                                                  : GW_ERR_PROVIDER_UNAVAILABLE;
         if (st == GW_ERR_PROVIDER_TIMEOUT) {
-            snprintf(err, errlen, "no answer from %s within %u ms", req->url, timeout_ms);
+            gw_set_error(err, errlen, "no answer from %s within %u ms", req->url, timeout_ms);
         } else {
             char why[256];
             soap_sprint_fault(s, why, sizeof why);
             for (char *p = why; *p; p++)
                 if (*p == '\n' || *p == '\r')
                     *p = ' ';
-            snprintf(err, errlen, "%s: %s", req->url, why);
+            gw_set_error(err, errlen, "%s: %s", req->url, why);
         }
         soap_closesock(s);
         soap_end(s);

@@ -9,7 +9,7 @@
 #include <libxml/parser.h>
 
 #include "config.h"
-#include "credential.h"
+#include "password_hash.h"
 #include "log.h"
 #include "runtime.h"
 #include "server.h"
@@ -45,14 +45,14 @@ static void usage(FILE *f)
 
 static int hash_password(void)
 {
-    char line[GW_CREDENTIAL_MAX_PASSWORD + 2];
+    char line[GW_PASSWORD_MAX_LENGTH + 2];
     if (!fgets(line, sizeof line, stdin)) {
         fprintf(stderr, "pide-gateway: no password on standard input\n");
         return 1;
     }
     line[strcspn(line, "\r\n")] = '\0';
     char *hash = NULL;
-    gw_status st = gw_credential_hash(line, 0, &hash);
+    gw_status st = gw_password_hash_new(line, 0, &hash);
     memset(line, 0, sizeof line);
     if (st != GW_OK) {
         fprintf(stderr, "pide-gateway: cannot hash: %s\n", gw_status_message(st));

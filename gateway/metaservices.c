@@ -105,3 +105,17 @@ static const pide_adapter meta_adapter = {
 };
 
 const pide_adapter *gw_metaservices_adapter(void) { return &meta_adapter; }
+
+static void meta_paths(const gw_config *cfg, const char **wsdl_path, const char **schema_path)
+{
+    *wsdl_path = cfg->meta_wsdl_path;
+    *schema_path = cfg->meta_schema_path;
+}
+
+const gw_builtin_service gw_metaservices_builtin = {
+    .name = GW_META_SERVICE_NAME,
+    .what = "the metaservices",
+    .adapter = gw_metaservices_adapter,
+    .paths = meta_paths,
+    .granted_to_all = 1,
+};

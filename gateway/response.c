@@ -75,6 +75,18 @@ gw_status response_set_fault(gw_exchange *ex)
     return GW_OK;
 }
 
+gw_status response_replace_with_fault(gw_exchange *ex, gw_status st)
+{
+    ex->status = st;
+    ex->fault_detail = NULL;
+    ex->signature_value = NULL;
+    if (ex->response_doc)
+        xmlFreeDoc(ex->response_doc);
+    ex->response_doc = NULL;
+    ex->response_header = ex->response_body = NULL;
+    return response_set_fault(ex);
+}
+
 gw_status response_serialise(gw_exchange *ex)
 {
     xmlChar *buf = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "secret_file.h"
 
 /* Per-member token buckets, when <limits ratePerSecond> or a member's own rate asks for them. */
 static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, char *err,
@@ -22,7 +23,7 @@ static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, 
     double burst = cfg->rate_per_s > 0 ? cfg->rate_burst : GW_RATE_MAX_BURST;
     gw_rate_limiter *l = gw_rate_limiter_new(rate, burst, cfg->rate_max_clients);
     if (!l) {
-        snprintf(err, errlen, "cannot create the rate limiter");
+        gw_set_error(err, errlen, "cannot create the rate limiter");
         return GW_ERR_NOMEM;
     }
     for (size_t i = 0; i < cfg->member_count; i++) {
@@ -31,7 +32,7 @@ static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, 
             continue;
         double mburst = m->rate_burst > 0 ? m->rate_burst : 2.0 * m->rate_per_s;
         if (gw_rate_limiter_set_client(l, m->id, m->rate_per_s, mburst) != GW_OK) {
-            snprintf(err, errlen, "member %s: cannot set its rate limit", m->id);
+            gw_set_error(err, errlen, "member %s: cannot set its rate limit", m->id);
             gw_rate_limiter_free(l);
             return GW_ERR_CONFIG;
         }
@@ -71,7 +72,7 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     rt->replay = gw_replay_guard_new((unsigned)cfg->replay_window_s, cfg->replay_max_entries);
     if (!rt->replay) {
         st = GW_ERR_NOMEM;
-        snprintf(err, errlen, "cannot create the replay guard");
+        gw_set_error(err, errlen, "cannot create the replay guard");
         goto fail;
     }
     if ((st = rate_limiter_open(cfg, &rt->rate, err, errlen)) != GW_OK)
@@ -80,14 +81,14 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
         (st = gw_trust_store_load(cfg->wss_trusted_ca_path, &rt->wss_trust, err, errlen)) != GW_OK)
         goto fail;
     if (rt->wss_trust && rt->crls && (st = gw_trust_store_use_crls(rt->wss_trust, rt->crls)) != GW_OK) {
-        snprintf(err, errlen, "cannot attach the CRLs to the WS-Security trust store");
+        gw_set_error(err, errlen, "cannot attach the CRLs to the WS-Security trust store");
         goto fail;
     }
 
     rt->credentials = gw_credential_cache_new(0);
     if (!rt->credentials) {
         st = GW_ERR_NOMEM;
-        snprintf(err, errlen, "cannot create the credential cache");
+        gw_set_error(err, errlen, "cannot create the credential cache");
         goto fail;
     }
 

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "http_head.h"
 #include "pipeline.h"
@@ -888,7 +889,7 @@ static gw_status listen_on(gw_listener *l, const char *address, int port, int ba
         in6->sin6_port = htons((uint16_t)port);
         salen = sizeof *in6;
     } else {
-        snprintf(err, errlen, "listen address '%s' is not an IP address", address);
+        gw_set_error(err, errlen, "listen address '%s' is not an IP address", address);
         return GW_ERR_CONFIG;
     }
     int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -904,7 +905,7 @@ static gw_status listen_on(gw_listener *l, const char *address, int port, int ba
     l->fd = fd;
     return GW_OK;
 fail:
-    snprintf(err, errlen, "cannot listen on %s:%d: %s", address, port, strerror(errno));
+    gw_set_error(err, errlen, "cannot listen on %s:%d: %s", address, port, strerror(errno));
     if (fd >= 0)
         close(fd);
     return GW_ERR_IO;
@@ -952,7 +953,7 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
     srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (srv->epoll_fd < 0 || srv->wake_fd < 0) {
-        snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
+        gw_set_error(err, errlen, "epoll/eventfd: %s", strerror(errno));
         goto fail;
     }
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &srv->plain};
@@ -962,7 +963,7 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
         (srv->member.fd >= 0 &&
          epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->member.fd, &mev) != 0) ||
         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->wake_fd, &wev) != 0) {
-        snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
+        gw_set_error(err, errlen, "epoll_ctl: %s", strerror(errno));
         goto fail;
     }
 
@@ -981,7 +982,7 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
             st = GW_ERR_NOMEM;
         struct worker_arg *wa = st == GW_OK ? malloc(sizeof *wa) : NULL;
         if (!wa) {
-            snprintf(err, errlen, "cannot create worker %d: %s", i, gw_status_message(st));
+            gw_set_error(err, errlen, "cannot create worker %d: %s", i, gw_status_message(st));
             st = GW_ERR_NOMEM;
             goto fail;
         }
@@ -989,14 +990,14 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
         wa->w = w;
         if (pthread_create(&srv->worker_threads[i], NULL, worker_loop, wa) != 0) {
             free(wa);
-            snprintf(err, errlen, "cannot start worker %d", i);
+            gw_set_error(err, errlen, "cannot start worker %d", i);
             st = GW_ERR_INTERNAL;
             goto fail;
         }
         srv->workers_started++;
     }
     if (pthread_create(&srv->dispatcher, NULL, dispatcher_loop, srv) != 0) {
-        snprintf(err, errlen, "cannot start the dispatcher");
+        gw_set_error(err, errlen, "cannot start the dispatcher");
         st = GW_ERR_INTERNAL;
         goto fail;
     }

@@ -1,7 +1,6 @@
 /* service_catalog.c — loads each service's WSDL and XSD once at start-up (see the header). */
 #include "service_catalog.h"
 
-#include "metaservices.h"
 #include "xml_parse.h"
 
 #include <errno.h>
@@ -17,7 +16,7 @@ static gw_status read_whole_file(const char *path, char **out, size_t *len, char
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        gw_set_error(err, errlen, "%s: %s", path, strerror(errno));
         return GW_ERR_CONFIG;
     }
     if (fseek(f, 0, SEEK_END) != 0)
@@ -34,7 +33,7 @@ static gw_status read_whole_file(const char *path, char **out, size_t *len, char
     *len = (size_t)n;
     return GW_OK;
 fail:
-    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    gw_set_error(err, errlen, "%s: cannot read: %s", path, strerror(errno));
     free(buf);
     fclose(f);
     return GW_ERR_CONFIG;
@@ -51,7 +50,7 @@ static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
     gw_xml_first_error fe = {.default_file = svc->config->schema_path};
     xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(svc->config->schema_path);
     if (!pctx) {
-        snprintf(err, errlen, "%s: cannot create schema parser", svc->config->schema_path);
+        gw_set_error(err, errlen, "%s: cannot create schema parser", svc->config->schema_path);
         return GW_ERR_CONFIG;
     }
     xmlSchemaSetParserStructuredErrors(pctx, gw_xml_keep_first_error, &fe);
@@ -59,9 +58,9 @@ static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
     xmlSchemaFreeParserCtxt(pctx);
     if (!svc->schema) {
         if (fe.seen)
-            snprintf(err, errlen, "%s", fe.text);
+            gw_set_error(err, errlen, "%s", fe.text);
         else
-            snprintf(err, errlen, "%s: not a valid XML schema", svc->config->schema_path);
+            gw_set_error(err, errlen, "%s: not a valid XML schema", svc->config->schema_path);
         return GW_ERR_CONFIG;
     }
     /* The XSD's own document records its targetNamespace on the root element. */
@@ -74,28 +73,69 @@ static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
     return svc->target_namespace ? GW_OK : GW_ERR_NOMEM;
 }
 
-/* The meta service's configuration: every member may call every metaservice. */
-static gw_status meta_config_build(const gw_config *cfg, gw_service_catalog *cat)
+/* A built-in service's configuration, owned by the catalogue. */
+static gw_status builtin_config_build(const gw_config *cfg, const gw_builtin_service *b,
+                                      const char *wsdl_path, const char *schema_path,
+                                      gw_service_catalog *cat, gw_builtin_slot *slot)
 {
     static char *all_operations[] = {"*", NULL};
-    gw_service_config *mc = &cat->meta_config;
-    mc->name = GW_META_SERVICE_NAME;
-    mc->adapter = (char *)gw_metaservices_adapter()->name;
-    mc->wsdl_path = cfg->meta_wsdl_path;
-    mc->schema_path = cfg->meta_schema_path;
-    mc->grants = calloc(cfg->member_count ? cfg->member_count : 1, sizeof *mc->grants);
-    if (!mc->grants)
-        return GW_ERR_NOMEM;
-    for (size_t i = 0; i < cfg->member_count; i++) {
-        mc->grants[i].member_id = cfg->members[i].id;
-        mc->grants[i].operations = all_operations;
+    const pide_adapter *adapter = b->adapter();
+    gw_service_config *sc = &slot->config;
+    sc->name = (char *)b->name;
+    sc->adapter = (char *)adapter->name;
+    sc->wsdl_path = (char *)wsdl_path;
+    sc->schema_path = (char *)schema_path;
+    if (b->granted_to_all) {
+        sc->grants = calloc(cfg->member_count ? cfg->member_count : 1, sizeof *sc->grants);
+        if (!sc->grants)
+            return GW_ERR_NOMEM;
+        for (size_t i = 0; i < cfg->member_count; i++) {
+            sc->grants[i].member_id = cfg->members[i].id;
+            sc->grants[i].operations = all_operations;
+        }
+        sc->grant_count = cfg->member_count;
     }
-    mc->grant_count = cfg->member_count;
-    cat->meta_pide_config.service_name = mc->name;
-    cat->meta_binding.adapter = gw_metaservices_adapter();
-    cat->meta_binding.instance = cat;
-    cat->meta_binding.service_config = &cat->meta_pide_config;
-    cat->meta_binding.adapter_path = "(built in)";
+    slot->pide_config.service_name = sc->name;
+    slot->binding.adapter = adapter;
+    slot->binding.instance = cat;
+    slot->binding.service_config = &slot->pide_config;
+    slot->binding.adapter_path = "(built in)";
+    return GW_OK;
+}
+
+static size_t builtin_table_size(void)
+{
+    size_t n = 0;
+    while (gw_builtin_services[n])
+        n++;
+    return n;
+}
+
+static gw_status builtins_add(const gw_config *cfg, gw_service_catalog *cat, char *err,
+                              size_t errlen)
+{
+    for (size_t i = 0; gw_builtin_services[i]; i++) {
+        const gw_builtin_service *b = gw_builtin_services[i];
+        const char *wsdl_path = NULL, *schema_path = NULL;
+        b->paths(cfg, &wsdl_path, &schema_path);
+        if (!wsdl_path)
+            continue;
+        if (gw_config_find_service(cfg, b->name)) {
+            gw_set_error(err, errlen, "service name '%s' is reserved for %s", b->name, b->what);
+            return GW_ERR_CONFIG;
+        }
+        gw_builtin_slot *slot = &cat->builtins[cat->builtin_count++];
+        gw_service *svc = &cat->services[cat->count];
+        svc->index = cat->count++;
+        svc->config = &slot->config;
+        gw_status st;
+        if ((st = builtin_config_build(cfg, b, wsdl_path, schema_path, cat, slot)) != GW_OK ||
+            (st = read_whole_file(svc->config->wsdl_path, &svc->wsdl, &svc->wsdl_len, err,
+                                  errlen)) != GW_OK ||
+            (st = load_schema(svc, err, errlen)) != GW_OK)
+            return st;
+        svc->binding = &slot->binding;
+    }
     return GW_OK;
 }
 
@@ -104,9 +144,13 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
 {
     gw_status st = GW_OK;
     memset(out, 0, sizeof *out);
-    out->services = calloc(cfg->service_count + 1, sizeof(gw_service));
-    if (!out->services)
-        return GW_ERR_NOMEM;
+    size_t builtins = builtin_table_size();
+    out->services = calloc(cfg->service_count + builtins + 1, sizeof(gw_service));
+    out->builtins = calloc(builtins + 1, sizeof *out->builtins);
+    if (!out->services || !out->builtins) {
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
     for (size_t i = 0; i < cfg->service_count; i++) {
         gw_service *svc = &out->services[i];
         svc->index = i;
@@ -120,28 +164,13 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
             goto fail;
         svc->binding = gw_adapter_registry_find(adapters, svc->config->name);
         if (!svc->binding) {
-            snprintf(err, errlen, "service '%s': no adapter bound", svc->config->name);
+            gw_set_error(err, errlen, "service '%s': no adapter bound", svc->config->name);
             st = GW_ERR_CONFIG;
             goto fail;
         }
     }
-    if (cfg->meta_wsdl_path) {
-        if (gw_config_find_service(cfg, GW_META_SERVICE_NAME)) {
-            snprintf(err, errlen, "service name '%s' is reserved for the metaservices",
-                     GW_META_SERVICE_NAME);
-            st = GW_ERR_CONFIG;
-            goto fail;
-        }
-        gw_service *svc = &out->services[out->count];
-        svc->index = out->count++;
-        svc->config = &out->meta_config;
-        if ((st = meta_config_build(cfg, out)) != GW_OK ||
-            (st = read_whole_file(svc->config->wsdl_path, &svc->wsdl, &svc->wsdl_len, err,
-                                  errlen)) != GW_OK ||
-            (st = load_schema(svc, err, errlen)) != GW_OK)
-            goto fail;
-        svc->binding = &out->meta_binding;
-    }
+    if ((st = builtins_add(cfg, out, err, errlen)) != GW_OK)
+        goto fail;
     return GW_OK;
 fail:
     gw_service_catalog_close(out);
@@ -158,7 +187,9 @@ void gw_service_catalog_close(gw_service_catalog *cat)
             xmlSchemaFree(cat->services[i].schema);
     }
     free(cat->services);
-    free(cat->meta_config.grants);
+    for (size_t i = 0; i < cat->builtin_count; i++)
+        free(cat->builtins[i].config.grants);
+    free(cat->builtins);
     memset(cat, 0, sizeof *cat);
 }
 

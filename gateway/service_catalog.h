@@ -27,17 +27,39 @@ typedef struct gw_service {
     const gw_service_binding *binding;
 } gw_service;
 
+/* A service compiled into the daemon, registered from a table as nginx and SQLite register their
+ * static modules: the catalogue knows the table (gw_builtin_services, builtin_services.c), never
+ * the services in it. Each entry names its reserved service name, its adapter, and how the
+ * configuration exposes it. */
+typedef struct gw_builtin_service {
+    const char *name;              /* the service name; a configured <service> may not take it */
+    const char *what;              /* for messages: "the metaservices" */
+    const pide_adapter *(*adapter)(void);
+    /* The WSDL and XSD files from `cfg`; *wsdl_path NULL means not configured (not exposed). */
+    void (*paths)(const gw_config *cfg, const char **wsdl_path, const char **schema_path);
+    int granted_to_all;            /* 1: every member may call every operation */
+} gw_builtin_service;
+
+/* NULL-terminated; defined in builtin_services.c. */
+extern const gw_builtin_service *const gw_builtin_services[];
+
+/* The catalog-owned configuration of one exposed built-in service. The adapter's instance is the
+ * catalogue itself (a built-in answers from what is loaded). */
+typedef struct gw_builtin_slot {
+    gw_service_config config;
+    gw_service_binding binding;
+    pide_service_config pide_config;
+} gw_builtin_slot;
+
 typedef struct gw_service_catalog {
     gw_service *services;
     size_t count;
-    /* the built-in "meta" service, when configured: its catalog-owned configuration */
-    gw_service_config meta_config;
-    gw_service_binding meta_binding;
-    pide_service_config meta_pide_config;
+    gw_builtin_slot *builtins;           /* one per exposed built-in service */
+    size_t builtin_count;
 } gw_service_catalog;
 
-/* Loads WSDL and XSD of every service in cfg and binds each to its adapter; adds the built-in
- * metaservices (granted to every member) when cfg configures them. */
+/* Loads WSDL and XSD of every service in cfg and binds each to its adapter; adds each built-in
+ * service of gw_builtin_services that cfg configures. */
 gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registry *adapters,
                                   gw_service_catalog *out, char *err, size_t errlen);
 void gw_service_catalog_close(gw_service_catalog *cat);

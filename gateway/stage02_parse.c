@@ -7,9 +7,8 @@
 #include "pipeline.h"
 #include "response.h"
 #include "runtime.h"
+#include "namespaces.h"
 #include "xml_parse.h"
-
-#define SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
 
 gw_status stage_parse(gw_exchange *ex)
 {
@@ -19,7 +18,7 @@ gw_status stage_parse(gw_exchange *ex)
     if (st != GW_OK)
         return exchange_fail(ex, st, "%s", err);
     xmlNodePtr env = xmlDocGetRootElement(ex->request_doc);
-    if (gw_xml_is(env, SOAP12_NS, "Envelope"))
+    if (gw_xml_is(env, GW_SOAP12_NS, "Envelope"))
         return exchange_fail(ex, GW_ERR_NOT_SOAP,
                              "SOAP 1.2 is not served here; send a SOAP 1.1 Envelope (%s)",
                              GW_SOAP11_NS);

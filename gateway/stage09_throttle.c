@@ -4,21 +4,14 @@
  * signed request without one, on the key its signature fixes (Timestamp and digests, wss.h):
  * the same signed bytes sent again are a replay either way. */
 #include <math.h>
-#include <time.h>
 
+#include "clock.h"
 #include "pipeline.h"
 #include "runtime.h"
 
-static int64_t monotonic_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 gw_status stage_throttle(gw_exchange *ex)
 {
-    int64_t now = monotonic_us();
+    int64_t now = gw_monotonic_us();
     if (ex->rt->rate) {
         double retry_after = 0;
         if (gw_rate_limit_take(ex->rt->rate, ex->client_member, now, &retry_after) != GW_OK) {

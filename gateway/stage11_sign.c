@@ -1,6 +1,7 @@
 /* stage11_sign.c — signs the response (enveloped XML-DSig in the soap:Header covering the whole
  * envelope, or WS-Security for a signed request) and serialises it; the bytes produced here are
  * exactly what is sent and logged. */
+#include "clock.h"
 #include "log.h"
 #include "pipeline.h"
 #include "response.h"
@@ -22,11 +23,7 @@ gw_status stage_sign(gw_exchange *ex)
     if (st != GW_OK) {
         gw_log(PIDE_LOG_ERROR, "[%s] signing failed: %s", ex->exchange_id, gw_status_name(st));
         /* An unsigned data answer would have no legal weight: answer a Fault instead. */
-        ex->status = GW_ERR_SIGNATURE;
-        ex->fault_detail = NULL;
-        xmlFreeDoc(ex->response_doc);
-        ex->response_doc = NULL;
-        response_set_fault(ex);
+        response_replace_with_fault(ex, GW_ERR_SIGNATURE);
     } else {
         ex->signature_value = gw_arena_strdup(&ex->arena, sig);
     }

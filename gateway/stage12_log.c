@@ -88,12 +88,7 @@ gw_status stage_log(gw_exchange *ex)
            ex->exchange_id, gw_status_name(st));
     /* The fault carries no data; it is not signed either, since the signature would vouch for
      * an exchange that has no log record. */
-    ex->status = GW_ERR_LOG_UNAVAILABLE;
-    ex->fault_detail = NULL;
-    ex->signature_value = NULL;
-    xmlFreeDoc(ex->response_doc);
-    ex->response_doc = NULL;
-    response_set_fault(ex);
+    response_replace_with_fault(ex, GW_ERR_LOG_UNAVAILABLE);
     response_serialise(ex);
     return st;
 }

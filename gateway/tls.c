@@ -12,7 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
-#include "credential.h"
+#include "secret_file.h"
 #include "peru_id.h"
 
 struct gw_tls {
@@ -43,7 +43,7 @@ static gw_status load_private_key(SSL_CTX *ctx, const char *path, char *err, siz
     if (!key || SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
         char why[256];
         openssl_reason(why, sizeof why);
-        snprintf(err, errlen, "%s: not the private key of the TLS certificate: %s", path, why);
+        gw_set_error(err, errlen, "%s: not the private key of the TLS certificate: %s", path, why);
         EVP_PKEY_free(key);
         return GW_ERR_CONFIG;
     }
@@ -67,12 +67,13 @@ gw_status gw_tls_open(const gw_config *cfg, gw_crl_set *crls, gw_tls **out, char
     SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_set_cipher_list(t->ctx, cfg->tls_ciphers) != 1) {
-        snprintf(err, errlen, "tls ciphers '%s': no usable cipher", cfg->tls_ciphers);
+        gw_set_error(err, errlen, "tls ciphers '%s': no usable cipher", cfg->tls_ciphers);
         goto fail;
     }
     if (SSL_CTX_use_certificate_chain_file(t->ctx, cfg->tls_cert_path) != 1) {
         openssl_reason(why, sizeof why);
-        snprintf(err, errlen, "%s: cannot load the TLS certificate: %s", cfg->tls_cert_path, why);
+        gw_set_error(err, errlen, "%s: cannot load the TLS certificate: %s", cfg->tls_cert_path,
+                     why);
         goto fail;
     }
     if ((st = load_private_key(t->ctx, cfg->tls_key_path, err, errlen)) != GW_OK)
@@ -80,8 +81,8 @@ gw_status gw_tls_open(const gw_config *cfg, gw_crl_set *crls, gw_tls **out, char
     st = GW_ERR_CONFIG;
     if (SSL_CTX_load_verify_locations(t->ctx, cfg->tls_client_ca_path, NULL) != 1) {
         openssl_reason(why, sizeof why);
-        snprintf(err, errlen, "%s: cannot load the members' CA: %s", cfg->tls_client_ca_path,
-                 why);
+        gw_set_error(err, errlen, "%s: cannot load the members' CA: %s", cfg->tls_client_ca_path,
+                     why);
         goto fail;
     }
     /* Only this CA is offered and trusted: never the system's public CAs. */
@@ -91,7 +92,7 @@ gw_status gw_tls_open(const gw_config *cfg, gw_crl_set *crls, gw_tls **out, char
     /* Revocation: the same lists, re-read on change, as the WS-Security signer check. */
     if (crls && gw_crl_set_attach(crls, SSL_CTX_get_cert_store(t->ctx)) != GW_OK) {
         st = GW_ERR_NOMEM;
-        snprintf(err, errlen, "cannot attach the CRLs to the TLS context");
+        gw_set_error(err, errlen, "cannot attach the CRLs to the TLS context");
         goto fail;
     }
     SSL_CTX_set_verify(t->ctx,
@@ -188,7 +189,7 @@ gw_tls_step gw_tls_handshake_step(SSL *s, gw_tls_peer *peer, char *err, size_t e
         snprintf(why, sizeof why, "the client closed the connection");
     else
         openssl_reason(why, sizeof why);
-    snprintf(err, errlen, "TLS handshake failed: %s", why);
+    gw_set_error(err, errlen, "TLS handshake failed: %s", why);
     ERR_clear_error();
     return GW_TLS_FAILED;
 }
@@ -207,7 +208,7 @@ gw_status gw_tls_accept(gw_tls *t, int fd, int timeout_s, SSL **ssl, gw_tls_peer
     gw_tls_step r = gw_tls_handshake_step(s, peer, err, errlen);
     if (r != GW_TLS_DONE) {
         if (r != GW_TLS_FAILED)
-            snprintf(err, errlen, "TLS handshake failed: timed out");
+            gw_set_error(err, errlen, "TLS handshake failed: timed out");
         SSL_free(s);
         return GW_ERR_AUTHENTICATION;
     }

@@ -20,13 +20,11 @@
 
 #include <libxml/tree.h>
 
+#include "namespaces.h"
 #include "status.h"
 #include "xml_sign.h"
 
-#define GW_WSSE_NS \
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-#define GW_WSU_NS \
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+/* GW_WSSE_NS, GW_WSU_NS and the token URIs are namespaces.h's. */
 
 /* Longest SignatureValue kept in gw_wss_result (base64 of an RSA-8192 signature is 1368). */
 #define GW_WSS_SIGNATURE_VALUE_MAX 1400

@@ -30,13 +30,13 @@ static gw_status check_limits(xmlNodePtr root, const gw_xml_limits *limits, char
             for (xmlAttrPtr a = n->properties; a; a = a->next)
                 nodes++;
             if (depth > limits->max_depth) {
-                snprintf(err, errlen, "line %d: element nesting deeper than %d levels",
-                         xmlGetLineNo(n) > 0 ? (int)xmlGetLineNo(n) : 0, limits->max_depth);
+                gw_set_error(err, errlen, "line %d: element nesting deeper than %d levels",
+                             xmlGetLineNo(n) > 0 ? (int)xmlGetLineNo(n) : 0, limits->max_depth);
                 return GW_ERR_XML_LIMIT;
             }
             if (nodes > limits->max_nodes) {
-                snprintf(err, errlen, "line %d: more than %zu elements and attributes",
-                         xmlGetLineNo(n) > 0 ? (int)xmlGetLineNo(n) : 0, limits->max_nodes);
+                gw_set_error(err, errlen, "line %d: more than %zu elements and attributes",
+                             xmlGetLineNo(n) > 0 ? (int)xmlGetLineNo(n) : 0, limits->max_nodes);
                 return GW_ERR_XML_LIMIT;
             }
             if (n->children) {
@@ -63,12 +63,12 @@ gw_status gw_xml_parse(const char *buf, size_t len, const gw_xml_limits *limits,
     xmlDocPtr doc = NULL;
     *out = NULL;
     if (len > (size_t)0x7fffffff) {
-        snprintf(err, errlen, "document too large");
+        gw_set_error(err, errlen, "document too large");
         return GW_ERR_XML_LIMIT;
     }
     xmlParserCtxtPtr ctxt = xmlCreateMemoryParserCtxt(buf, (int)len);
     if (!ctxt) {
-        snprintf(err, errlen, "empty or unreadable document");
+        gw_set_error(err, errlen, "empty or unreadable document");
         return GW_ERR_MALFORMED_XML;
     }
     ctxt->sax->internalSubset = refuse_internal_subset;
@@ -79,7 +79,8 @@ gw_status gw_xml_parse(const char *buf, size_t len, const gw_xml_limits *limits,
     doc = ctxt->myDoc;
     ctxt->myDoc = NULL;
     if (ctxt->_private) {
-        snprintf(err, errlen, "line %d: DTDs are not accepted", ctxt->input ? ctxt->input->line : 0);
+        gw_set_error(err, errlen, "line %d: DTDs are not accepted",
+                     ctxt->input ? ctxt->input->line : 0);
         goto fail;
     }
     if (!ctxt->wellFormed || !doc) {
@@ -88,9 +89,9 @@ gw_status gw_xml_parse(const char *buf, size_t len, const gw_xml_limits *limits,
             size_t n = strlen(e->message);
             while (n && (e->message[n - 1] == '\n' || e->message[n - 1] == ' '))
                 n--;
-            snprintf(err, errlen, "line %d: %.*s", e->line, (int)n, e->message);
+            gw_set_error(err, errlen, "line %d: %.*s", e->line, (int)n, e->message);
         } else {
-            snprintf(err, errlen, "not well-formed XML");
+            gw_set_error(err, errlen, "not well-formed XML");
         }
         goto fail;
     }
@@ -139,7 +140,7 @@ gw_status gw_xml_soap_envelope_parts(xmlNodePtr env, const char *ns_uri, xmlNode
         int line = xmlGetLineNo(c) > 0 ? (int)xmlGetLineNo(c) : 0;
         if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
             if (!is_blank_text(c->content)) {
-                snprintf(err, errlen, "line %d: text directly inside the Envelope", line);
+                gw_set_error(err, errlen, "line %d: text directly inside the Envelope", line);
                 return GW_ERR_MALFORMED_ENVELOPE;
             }
             continue;
@@ -147,27 +148,28 @@ gw_status gw_xml_soap_envelope_parts(xmlNodePtr env, const char *ns_uri, xmlNode
         if (c->type != XML_ELEMENT_NODE)
             continue; /* comments, processing instructions */
         if (*body) {
-            snprintf(err, errlen, "line %d: <%s> after the Body: nothing may follow the Body",
-                     line, (const char *)c->name);
+            gw_set_error(err, errlen, "line %d: <%s> after the Body: nothing may follow the Body",
+                         line, (const char *)c->name);
             return GW_ERR_MALFORMED_ENVELOPE;
         }
         if (gw_xml_is(c, ns_uri, "Header")) {
             if (*header) {
-                snprintf(err, errlen, "line %d: a second Header: the Envelope may hold one", line);
+                gw_set_error(err, errlen, "line %d: a second Header: the Envelope may hold one",
+                             line);
                 return GW_ERR_MALFORMED_ENVELOPE;
             }
             *header = c;
         } else if (gw_xml_is(c, ns_uri, "Body")) {
             *body = c;
         } else {
-            snprintf(err, errlen,
-                     "line %d: <%s> in the Envelope: only a Header and then a Body are allowed",
-                     line, (const char *)c->name);
+            gw_set_error(err, errlen,
+                         "line %d: <%s> in the Envelope: only a Header and then a Body are allowed",
+                         line, (const char *)c->name);
             return GW_ERR_MALFORMED_ENVELOPE;
         }
     }
     if (!*body) {
-        snprintf(err, errlen, "the Envelope has no Body");
+        gw_set_error(err, errlen, "the Envelope has no Body");
         return GW_ERR_NOT_SOAP;
     }
     return GW_OK;

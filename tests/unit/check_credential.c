@@ -1,8 +1,7 @@
 /*
- * check_credential.c — tests of gateway/credential.c: PBKDF2 hashes (made, verified, refused when
- * malformed, compatible with another implementation), the verifier cache (hits skip PBKDF2,
+ * check_credential.c — tests of gateway/credential.c: the verifier cache (hits skip PBKDF2,
  * failures are never cached, bounded, thread-safe, concurrent misses of one key share a single
- * PBKDF2 run) and secret files.
+ * PBKDF2 run). Hash format: check_password_hash.c; secret files: check_secret_file.c.
  */
 #include <check.h>
 #include <limits.h>
@@ -16,100 +15,18 @@
 
 #include "config.h"
 #include "credential.h"
+#include "password_hash.h"
 
 /* Tests use the minimum iteration count so that failures (which always run PBKDF2) stay fast. */
-#define FAST GW_CREDENTIAL_MIN_ITERATIONS
+#define FAST GW_PASSWORD_HASH_MIN_ITERATIONS
 
 static char *must_hash(const char *password, unsigned iterations)
 {
     char *h = NULL;
-    ck_assert_int_eq(gw_credential_hash(password, iterations, &h), GW_OK);
+    ck_assert_int_eq(gw_password_hash_new(password, iterations, &h), GW_OK);
     ck_assert_ptr_nonnull(h);
     return h;
 }
-
-START_TEST(test_hash_then_verify)
-{
-    char *h = must_hash("correct horse", FAST);
-    ck_assert_int_eq(gw_credential_verify(h, "correct horse"), GW_OK);
-    ck_assert_int_eq(gw_credential_verify(h, "correct hors"), GW_ERR_AUTHENTICATION);
-    ck_assert_int_eq(gw_credential_verify(h, "correct horse "), GW_ERR_AUTHENTICATION);
-    ck_assert_int_eq(gw_credential_verify(h, ""), GW_ERR_AUTHENTICATION);
-    ck_assert_int_eq(gw_credential_hash_check_format(h, NULL, 0), GW_OK);
-    free(h);
-}
-END_TEST
-
-START_TEST(test_default_iterations_and_format)
-{
-    char *h = must_hash("x", 0);
-    ck_assert_msg(strncmp(h, "pbkdf2-sha256$100000$", 21) == 0, "%s", h);
-    /* 16-byte salt and 32-byte hash in padded base64. */
-    const char *salt = h + 21;
-    const char *hash = strchr(salt, '$') + 1;
-    ck_assert_int_eq((int)(hash - salt - 1), 24);
-    ck_assert_int_eq((int)strlen(hash), 44);
-    ck_assert_int_eq(gw_credential_verify(h, "x"), GW_OK);
-    free(h);
-}
-END_TEST
-
-START_TEST(test_two_hashes_of_one_password_differ)
-{
-    char *a = must_hash("same", FAST), *b = must_hash("same", FAST);
-    ck_assert_str_ne(a, b);
-    ck_assert_int_eq(gw_credential_verify(a, "same"), GW_OK);
-    ck_assert_int_eq(gw_credential_verify(b, "same"), GW_OK);
-    free(a);
-    free(b);
-}
-END_TEST
-
-/* Made by Python: hashlib.pbkdf2_hmac("sha256", b"secret", bytes(range(16)), 1000). */
-START_TEST(test_hash_from_another_implementation_verifies)
-{
-    const char *h =
-        "pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=";
-    ck_assert_int_eq(gw_credential_verify(h, "secret"), GW_OK);
-    ck_assert_int_eq(gw_credential_verify(h, "Secret"), GW_ERR_AUTHENTICATION);
-}
-END_TEST
-
-static const struct malformed_case {
-    const char *hash;
-    const char *reason;
-} malformed[] = {
-    {"", "must start with"},
-    {"md5$deadbeef", "must start with"},
-    {"pbkdf2-sha1$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
-     "must start with"},
-    {"pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==", "must have the form"},
-    {"pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=$",
-     "must have the form"},
-    {"pbkdf2-sha256$1e3$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
-     "not a number"},
-    {"pbkdf2-sha256$$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
-     "missing"},
-    {"pbkdf2-sha256$10$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
-     "outside"},
-    {"pbkdf2-sha256$1000$AAEC*wQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=",
-     "salt"},
-    {"pbkdf2-sha256$1000$AAECAw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY=", "salt"},
-    {"pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2Pa", "value"},
-    {"pbkdf2-sha256$1000$AAECAwQFBgcICQoLDA0ODw==$Tvsru20utY6o3q7VRBeuL9h/1QqKhWhwk2PaYNRWBgY",
-     "value"},
-};
-
-START_TEST(test_malformed_hash_is_a_distinct_error)
-{
-    const struct malformed_case *c = &malformed[_i];
-    char why[160] = "";
-    ck_assert_msg(gw_credential_verify(c->hash, "secret") == GW_ERR_CONFIG, "'%s' accepted",
-                  c->hash);
-    ck_assert_int_eq(gw_credential_hash_check_format(c->hash, why, sizeof why), GW_ERR_CONFIG);
-    ck_assert_msg(strstr(why, c->reason), "'%s': want '%s' in '%s'", c->hash, c->reason, why);
-}
-END_TEST
 
 /* ---- the cache, over an in-memory configuration ---- */
 
@@ -558,100 +475,9 @@ START_TEST(test_demo_configuration_password_is_demo)
 }
 END_TEST
 
-/* ---- secret files ---- */
-
-static char secret_dir[64];
-
-static void make_secret_dir(void)
-{
-    snprintf(secret_dir, sizeof secret_dir, "/tmp/check_credential.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(secret_dir));
-}
-
-static void remove_secret_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", secret_dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static const char *write_secret(const char *name, const char *content, mode_t mode)
-{
-    static char path[128];
-    snprintf(path, sizeof path, "%s/%s", secret_dir, name);
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(content, f);
-    fclose(f);
-    ck_assert_int_eq(chmod(path, mode), 0);
-    return path;
-}
-
-START_TEST(test_secret_file_private_is_read_without_newline)
-{
-    static const char *contents[] = {"s3cr3t\n", "s3cr3t\r\n", "s3cr3t"};
-    for (size_t i = 0; i < sizeof contents / sizeof *contents; i++) {
-        char *secret = NULL, err[256] = "";
-        const char *path = write_secret("pw", contents[i], 0600);
-        ck_assert_msg(gw_read_secret_file(path, &secret, err, sizeof err) == GW_OK, "%s", err);
-        ck_assert_str_eq(secret, "s3cr3t");
-        gw_secret_free(secret);
-    }
-    /* A line of its own inside the secret is kept: only one trailing newline goes. */
-    char *secret = NULL, err[256] = "";
-    const char *path = write_secret("pw2", "a\nb\n\n", 0400);
-    ck_assert_int_eq(gw_read_secret_file(path, &secret, err, sizeof err), GW_OK);
-    ck_assert_str_eq(secret, "a\nb\n");
-    gw_secret_free(secret);
-}
-END_TEST
-
-START_TEST(test_secret_file_readable_by_others_is_refused)
-{
-    static const mode_t modes[] = {0644, 0640, 0604, 0601, 0610};
-    for (size_t i = 0; i < sizeof modes / sizeof *modes; i++) {
-        char *secret = (char *)"untouched", err[256] = "", want[32];
-        const char *path = write_secret("pw", "hunter2\n", modes[i]);
-        ck_assert_int_eq(gw_read_secret_file(path, &secret, err, sizeof err), GW_ERR_CONFIG);
-        ck_assert_ptr_null(secret);
-        snprintf(want, sizeof want, "(mode %04o)", (unsigned)modes[i]);
-        ck_assert_msg(strstr(err, path) && strstr(err, want), "%s", err);
-        ck_assert_msg(!strstr(err, "hunter2"), "the error shows the secret: %s", err);
-    }
-}
-END_TEST
-
-START_TEST(test_secret_file_other_problems)
-{
-    char *secret = NULL, err[256] = "";
-    char missing[128];
-    snprintf(missing, sizeof missing, "%s/absent", secret_dir);
-    ck_assert_int_eq(gw_read_secret_file(missing, &secret, err, sizeof err), GW_ERR_IO);
-    ck_assert_msg(strstr(err, "No such file"), "%s", err);
-
-    const char *path = write_secret("empty", "\n", 0600);
-    ck_assert_int_eq(gw_read_secret_file(path, &secret, err, sizeof err), GW_ERR_CONFIG);
-    ck_assert_msg(strstr(err, "empty"), "%s", err);
-
-    ck_assert_int_eq(chmod(secret_dir, 0700), 0);
-    ck_assert_int_eq(gw_read_secret_file(secret_dir, &secret, err, sizeof err), GW_ERR_CONFIG);
-    ck_assert_msg(strstr(err, "not a regular file"), "%s", err);
-    ck_assert_ptr_null(secret);
-}
-END_TEST
-
 static Suite *credential_suite(void)
 {
     Suite *s = suite_create("credential");
-    TCase *hash = tcase_create("hash");
-    tcase_add_test(hash, test_hash_then_verify);
-    tcase_add_test(hash, test_default_iterations_and_format);
-    tcase_add_test(hash, test_two_hashes_of_one_password_differ);
-    tcase_add_test(hash, test_hash_from_another_implementation_verifies);
-    tcase_add_loop_test(hash, test_malformed_hash_is_a_distinct_error, 0,
-                        (int)(sizeof malformed / sizeof *malformed));
-    suite_add_tcase(s, hash);
-
     TCase *cache = tcase_create("cache");
     tcase_add_test(cache, test_cache_second_check_skips_pbkdf2);
     tcase_add_test(cache, test_cache_unknown_member_or_user_fails_and_costs_pbkdf2);
@@ -670,12 +496,6 @@ static Suite *credential_suite(void)
     tcase_add_test(flight, test_single_flight_wait_limit_zero_never_waits);
     suite_add_tcase(s, flight);
 
-    TCase *secret = tcase_create("secret_file");
-    tcase_add_checked_fixture(secret, make_secret_dir, remove_secret_dir);
-    tcase_add_test(secret, test_secret_file_private_is_read_without_newline);
-    tcase_add_test(secret, test_secret_file_readable_by_others_is_refused);
-    tcase_add_test(secret, test_secret_file_other_problems);
-    suite_add_tcase(s, secret);
     return s;
 }
 

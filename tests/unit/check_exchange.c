@@ -7,6 +7,7 @@
 #include <libxml/tree.h>
 
 #include "check_run.h"
+#include "clock.h"
 #include "exchange.h"
 
 static void exchange_new(gw_exchange *ex)

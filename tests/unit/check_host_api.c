@@ -15,6 +15,7 @@
 
 #include "adapter_loader.h"
 #include "check_run.h"
+#include "clock.h"
 #include "runtime.h"
 #include "standalone_exchange.h"
 

@@ -191,6 +191,38 @@ START_TEST(fault_replaces_half_written_body)
 }
 END_TEST
 
+/* A stage that must not send what it holds (signing failed, the log refused the row) starts
+ * over: no data, no signature in the Header, no earlier detail, and the new status. */
+START_TEST(replace_with_fault_starts_a_fresh_envelope)
+{
+    ck_assert_int_eq(response_envelope_create(&ex), GW_OK);
+    xmlNodePtr data = xmlNewChild(ex.response_body, NULL, BAD_CAST "consultarResponse", NULL);
+    xmlNewTextChild(data, NULL, BAD_CAST "nombres", BAD_CAST "JUAN");
+    xmlNewChild(ex.response_header, NULL, BAD_CAST "Signature", BAD_CAST "c2ln");
+    ex.fault_detail = "an earlier detail";
+    ex.signature_value = "c2ln";
+    ck_assert_int_eq(response_replace_with_fault(&ex, GW_ERR_LOG_UNAVAILABLE), GW_OK);
+    ck_assert_int_eq(ex.status, GW_ERR_LOG_UNAVAILABLE);
+    ck_assert_ptr_null(ex.signature_value);
+    xmlNodePtr fault = fault_of();
+    char code[96];
+    snprintf(code, sizeof code, "soap:%s", gw_status_fault_code(GW_ERR_LOG_UNAVAILABLE));
+    ck_assert_str_eq(text(only_child(fault, NULL, "faultcode")), code);
+    ck_assert_str_eq(text(only_child(fault, NULL, "faultstring")),
+                     gw_status_message(GW_ERR_LOG_UNAVAILABLE));
+    ck_assert_int_eq(ex.http_status, gw_status_http_code(GW_ERR_LOG_UNAVAILABLE));
+    ck_assert_int_eq(response_serialise(&ex), GW_OK);
+    ck_assert_ptr_null(strstr(ex.response, "JUAN"));
+    ck_assert_ptr_null(strstr(ex.response, "Signature"));
+    ck_assert_ptr_null(strstr(ex.response, "earlier detail"));
+
+    /* With no envelope yet it builds one. */
+    exchange_end(&ex);
+    ck_assert_int_eq(response_replace_with_fault(&ex, GW_ERR_SIGNATURE), GW_OK);
+    fault_of();
+}
+END_TEST
+
 /* ---- serialisation -------------------------------------------------------------------------- */
 
 START_TEST(serialise_gives_parseable_bytes_and_their_hash)
@@ -224,6 +256,7 @@ static Suite *response_suite(void)
     tcase_add_loop_test(tc, fault_http_status_from_status_table, 0,
                         (int)(sizeof http_cases / sizeof http_cases[0]));
     tcase_add_test(tc, fault_replaces_half_written_body);
+    tcase_add_test(tc, replace_with_fault_starts_a_fresh_envelope);
     tcase_add_test(tc, serialise_gives_parseable_bytes_and_their_hash);
     suite_add_tcase(s, tc);
     return s;

@@ -1,0 +1,33 @@
+/*
+ * namespaces.h — every XML namespace and URI the daemon speaks, in one place: SOAP 1.1 (what the
+ * gateway serves) and 1.2 (recognised only to refuse it clearly), WS-Security 1.0 and its X.509
+ * token profile, the gateway's own namespaces (header, metaservices, configuration) and the
+ * digest algorithm URI of the request hash. Only macros: any module may include it.
+ */
+#ifndef PIDE_GW_NAMESPACES_H
+#define PIDE_GW_NAMESPACES_H
+
+/* SOAP */
+#define GW_SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
+#define GW_SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
+
+/* WS-Security 1.0 (OASIS 2004) */
+#define GW_WSSE_NS \
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+#define GW_WSU_NS \
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
+#define GW_WSS_X509V3_VALUE_TYPE \
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+#define GW_WSS_BASE64_ENCODING_TYPE \
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0" \
+    "#Base64Binary"
+
+/* XML Encryption's SHA-256 identifier, used as the requestHash algorithm */
+#define GW_XMLENC_SHA256 "http://www.w3.org/2001/04/xmlenc#sha256"
+
+/* pide-gateway's own */
+#define GW_HEADER_NS "urn:pide-gateway:header:1"
+#define GW_META_NS "urn:pide-gateway:meta:1"
+#define GW_CONFIG_NS "urn:pide-gateway:config:1"
+
+#endif
