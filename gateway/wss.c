@@ -31,14 +31,6 @@
 
 #include "gateway_header.h"
 
-#define SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
-#define SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
-#define X509V3_VALUE_TYPE \
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
-#define BASE64_ENCODING_TYPE \
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0" \
-    "#Base64Binary"
-
 /* More references than signed parts a request can have; the cap bounds the C14N work an
  * unauthenticated sender can make us do before the signature is checked. */
 #define MAX_REFERENCES 32
@@ -84,8 +76,8 @@ static gw_status find_soap_parts(xmlDocPtr doc, soap_parts *p, char *err, size_t
     int headers, bodies;
     memset(p, 0, sizeof *p);
     p->envelope = xmlDocGetRootElement(doc);
-    const char *ns = is_element(p->envelope, "Envelope", SOAP11_NS)   ? SOAP11_NS
-                     : is_element(p->envelope, "Envelope", SOAP12_NS) ? SOAP12_NS
+    const char *ns = is_element(p->envelope, "Envelope", GW_SOAP11_NS)   ? GW_SOAP11_NS
+                     : is_element(p->envelope, "Envelope", GW_SOAP12_NS) ? GW_SOAP12_NS
                                                                      : NULL;
     if (ns == NULL) {
         gw_set_error(err, errlen, "the document is not a SOAP envelope");
@@ -293,13 +285,13 @@ static gw_status read_token_certificate(xmlDocPtr doc, xmlNodePtr security, xmlN
                              "wsse:BinarySecurityToken of this wsse:Security header");
         return GW_ERR_BAD_SIGNATURE;
     }
-    if (!attr_equals(token, "ValueType", X509V3_VALUE_TYPE)) {
+    if (!attr_equals(token, "ValueType", GW_WSS_X509V3_VALUE_TYPE)) {
         gw_set_error(err, errlen, "the wsse:BinarySecurityToken is not an X.509v3 certificate "
-                             "(ValueType " X509V3_VALUE_TYPE " expected)");
+                             "(ValueType " GW_WSS_X509V3_VALUE_TYPE " expected)");
         return GW_ERR_BAD_SIGNATURE;
     }
     xmlChar *encoding = xmlGetNoNsProp(token, BAD_CAST "EncodingType");
-    int base64 = encoding == NULL || xmlStrEqual(encoding, BAD_CAST BASE64_ENCODING_TYPE);
+    int base64 = encoding == NULL || xmlStrEqual(encoding, BAD_CAST GW_WSS_BASE64_ENCODING_TYPE);
     xmlFree(encoding);
     if (!base64) {
         gw_set_error(err, errlen, "the wsse:BinarySecurityToken is not Base64Binary");
@@ -806,8 +798,8 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
     xmlFree(cert_b64);
     xmlAttrPtr token_id = token ? ensure_wsu_id(doc, token, wsu, "X509", &unused) : NULL;
     if (token_id == NULL ||
-        xmlSetProp(token, BAD_CAST "EncodingType", BAD_CAST BASE64_ENCODING_TYPE) == NULL ||
-        xmlSetProp(token, BAD_CAST "ValueType", BAD_CAST X509V3_VALUE_TYPE) == NULL)
+        xmlSetProp(token, BAD_CAST "EncodingType", BAD_CAST GW_WSS_BASE64_ENCODING_TYPE) == NULL ||
+        xmlSetProp(token, BAD_CAST "ValueType", BAD_CAST GW_WSS_X509V3_VALUE_TYPE) == NULL)
         goto fail;
 
     xmlNodePtr sig = xmlSecTmplSignatureCreateNsPref(doc, xmlSecTransformExclC14NId,
@@ -844,7 +836,7 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
     snprintf(token_uri, sizeof token_uri, "#%s", token_id_value ? (char *)token_id_value : "");
     xmlFree(token_id_value);
     if (str_ref == NULL || xmlSetProp(str_ref, BAD_CAST "URI", BAD_CAST token_uri) == NULL ||
-        xmlSetProp(str_ref, BAD_CAST "ValueType", BAD_CAST X509V3_VALUE_TYPE) == NULL)
+        xmlSetProp(str_ref, BAD_CAST "ValueType", BAD_CAST GW_WSS_X509V3_VALUE_TYPE) == NULL)
         goto fail;
 
     st = gw_sign_ctx_sign_template(ctx, sig, sigval);
