@@ -34,6 +34,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "adapter_kit.h"
 #include "adapter_xml.h"
 #include "pide_adapter.h"
 #include "pj_protocol.h"
@@ -43,27 +44,21 @@
 #define PROVIDER_FAILED_CODE "0999"
 
 typedef struct pj_instance {
-    const pide_host_api *host;
-    char *service_name;
+    adapter_instance base;
 } pj_instance;
 
-/* One registry answer code and what the contract says for it. */
-typedef struct resultado_mapping {
-    const char *codigo;
-    const char *co_resultado;
-    const char *de_resultado;
-    bool has_records;
-} resultado_mapping;
-
-static const resultado_mapping RESULTADOS[] = {
+/* Each registry answer code: the contract's coResultado, deResultado and whether the answer
+ * lists condenas. */
+static const adapter_code RESULTADOS[] = {
     {"SR", "0000", "La persona no registra antecedentes penales", false},
     {"CR", "0001", "La persona registra antecedentes penales", true},
     {"NE", "0002", "El DNI no figura en el registro de condenas del Poder Judicial", false},
     {"MT", "0999", "El servicio del Poder Judicial no esta disponible; reintente mas tarde", false},
 };
 
-static const char *const SITUACIONES[][2] = {
-    {"V", "VIGENTE"}, {"C", "CUMPLIDA"}, {"R", "REHABILITADO"},
+static const adapter_code SITUACIONES[] = {
+    {"V", "VIGENTE", NULL, false}, {"C", "CUMPLIDA", NULL, false},
+    {"R", "REHABILITADO", NULL, false},
 };
 
 /* The consumer request fields, in contract order. */
@@ -72,16 +67,6 @@ typedef struct pj_request {
     const char *dni, *motivo, *proceso, *ruc, *dni_consultante;
     const char *aud_pc, *aud_ip, *aud_usuario, *aud_mac;
 } pj_request;
-
-static bool is_digits(const char *s, size_t n)
-{
-    if (!s || strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
 
 static bool is_date(const char *s)
 {
@@ -98,63 +83,38 @@ static bool is_date(const char *s)
 static pide_result pj_init(const pide_host_api *host, const pide_service_config *cfg,
                            void **instance)
 {
-    const char *service = cfg->service_name ? cfg->service_name : "(unnamed)";
-    if (!cfg->endpoint_url || !*cfg->endpoint_url) {
-        host->log(NULL, PIDE_LOG_ERROR,
-                  "pj adapter, service %s: no endpoint URL (the registry's address) configured",
-                  service);
-        return PIDE_ERR_CONFIG;
-    }
-    pj_instance *in = calloc(1, sizeof *in);
-    if (!in)
-        return PIDE_ERR_NOMEM;
-    in->host = host;
-    in->service_name = strdup(service);
-    if (!in->service_name) {
-        free(in);
-        return PIDE_ERR_NOMEM;
-    }
-    *instance = in;
-    return PIDE_OK;
-}
-
-static void pj_fini(void *instance)
-{
-    pj_instance *in = instance;
-    if (!in)
-        return;
-    free(in->service_name);
-    free(in);
+    return adapter_instance_new(host, cfg, "pj", "the registry's address", sizeof(pj_instance),
+                                instance);
 }
 
 static pide_result read_request(const pj_instance *in, pide_exchange *ex, xmlNodePtr op,
                                 pj_request *r)
 {
-    r->apellido_paterno = adapter_child_text(in->host, ex, op, NULL, "xApellidoPaterno");
-    r->apellido_materno = adapter_child_text(in->host, ex, op, NULL, "xApellidoMaterno");
-    r->nombre1 = adapter_child_text(in->host, ex, op, NULL, "xNombre1");
-    r->nombre2 = adapter_child_text(in->host, ex, op, NULL, "xNombre2");
-    r->nombre3 = adapter_child_text(in->host, ex, op, NULL, "xNombre3");
-    r->dni = adapter_child_text(in->host, ex, op, NULL, "xDni");
-    r->motivo = adapter_child_text(in->host, ex, op, NULL, "xMotivoConsulta");
-    r->proceso = adapter_child_text(in->host, ex, op, NULL, "xProcesoEntidadConsultante");
-    r->ruc = adapter_child_text(in->host, ex, op, NULL, "xRucEntidadConsultante");
-    r->dni_consultante = adapter_child_text(in->host, ex, op, NULL, "xDniPersonaConsultante");
-    r->aud_pc = adapter_child_text(in->host, ex, op, NULL, "xAudNombrePC");
-    r->aud_ip = adapter_child_text(in->host, ex, op, NULL, "xAudIP");
-    r->aud_usuario = adapter_child_text(in->host, ex, op, NULL, "xAudNombreUsuario");
-    r->aud_mac = adapter_child_text(in->host, ex, op, NULL, "xAudDireccionMAC");
+    r->apellido_paterno = adapter_child_text(in->base.host, ex, op, NULL, "xApellidoPaterno");
+    r->apellido_materno = adapter_child_text(in->base.host, ex, op, NULL, "xApellidoMaterno");
+    r->nombre1 = adapter_child_text(in->base.host, ex, op, NULL, "xNombre1");
+    r->nombre2 = adapter_child_text(in->base.host, ex, op, NULL, "xNombre2");
+    r->nombre3 = adapter_child_text(in->base.host, ex, op, NULL, "xNombre3");
+    r->dni = adapter_child_text(in->base.host, ex, op, NULL, "xDni");
+    r->motivo = adapter_child_text(in->base.host, ex, op, NULL, "xMotivoConsulta");
+    r->proceso = adapter_child_text(in->base.host, ex, op, NULL, "xProcesoEntidadConsultante");
+    r->ruc = adapter_child_text(in->base.host, ex, op, NULL, "xRucEntidadConsultante");
+    r->dni_consultante = adapter_child_text(in->base.host, ex, op, NULL, "xDniPersonaConsultante");
+    r->aud_pc = adapter_child_text(in->base.host, ex, op, NULL, "xAudNombrePC");
+    r->aud_ip = adapter_child_text(in->base.host, ex, op, NULL, "xAudIP");
+    r->aud_usuario = adapter_child_text(in->base.host, ex, op, NULL, "xAudNombreUsuario");
+    r->aud_mac = adapter_child_text(in->base.host, ex, op, NULL, "xAudDireccionMAC");
     /* Who asks is who the gateway authenticated, whatever the request says: the registry hears
      * the same entity and official as the exchange log records. */
-    const pide_identity *id = PIDE_HOST_HAS(in->host, identity) ? in->host->identity(ex) : NULL;
+    const pide_identity *id = PIDE_HOST_HAS(in->base.host, identity) ? in->base.host->identity(ex) : NULL;
     if (id && id->member)
         r->ruc = id->member;
     if (id && id->official)
         r->dni_consultante = id->official;
     /* The XSD guarantees these; checked again because the adapter may run behind another host. */
-    if (!is_digits(r->dni, 8) || !is_digits(r->dni_consultante, 8) || !is_digits(r->ruc, 11) ||
+    if (!adapter_is_dni(r->dni) || !adapter_is_dni(r->dni_consultante) || !adapter_is_ruc(r->ruc) ||
         !r->motivo || !*r->motivo) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: xDni, xDniPersonaConsultante, "
+        in->base.host->log(ex, PIDE_LOG_WARN, "pj: xDni, xDniPersonaConsultante, "
                       "xRucEntidadConsultante or xMotivoConsulta missing or malformed");
         return PIDE_ERR_BAD_REQUEST;
     }
@@ -171,7 +131,7 @@ static const char *joined_names(const pj_instance *in, pide_exchange *ex, const 
             len += strlen(parts[i]) + 1;
     if (len == 0)
         return NULL;
-    char *out = in->host->alloc(ex, len);
+    char *out = in->base.host->alloc(ex, len);
     if (!out)
         return NULL;
     out[0] = '\0';
@@ -243,15 +203,15 @@ static pide_result build_signed_request(const pj_instance *in, pide_exchange *ex
 
     /* The registry refuses unsigned calls: the signature covers the whole envelope and goes
      * last in the Header, where the registry looks for it. */
-    rc = in->host->sign_document(ex, doc, header);
+    rc = in->base.host->sign_document(ex, doc, header);
     if (rc != PIDE_OK) {
-        in->host->log(ex, PIDE_LOG_ERROR, "pj: cannot sign the request to the registry (%d)", rc);
+        in->base.host->log(ex, PIDE_LOG_ERROR, "pj: cannot sign the request to the registry (%d)", rc);
         goto done;
     }
     int len = 0;
     /* No re-indentation: any change after signing would break the signature. */
     xmlDocDumpMemoryEnc(doc, &serialised, &len, "UTF-8");
-    char *copy = serialised && len > 0 ? in->host->alloc(ex, (size_t)len + 1) : NULL;
+    char *copy = serialised && len > 0 ? in->base.host->alloc(ex, (size_t)len + 1) : NULL;
     if (!copy) {
         rc = PIDE_ERR_NOMEM;
         goto done;
@@ -277,7 +237,7 @@ static const char *fault_reason(const pj_instance *in, pide_exchange *ex, const 
         xmlNodePtr env = xmlDocGetRootElement(doc);
         xmlNodePtr fault = adapter_child(adapter_child(env, SOAP12_NS, "Body"), SOAP12_NS, "Fault");
         xmlNodePtr reason_el = adapter_child(fault, SOAP12_NS, "Reason");
-        reason = adapter_child_text(in->host, ex, reason_el, SOAP12_NS, "Text");
+        reason = adapter_child_text(in->base.host, ex, reason_el, SOAP12_NS, "Text");
     }
     xmlFreeDoc(doc);
     return reason ? reason : "";
@@ -287,19 +247,17 @@ static const char *fault_reason(const pj_instance *in, pide_exchange *ex, const 
 static pide_result add_record(const pj_instance *in, pide_exchange *ex, xmlNodePtr condena,
                               xmlNodePtr list)
 {
-    const char *organo = adapter_child_text(in->host, ex, condena, PJ_NS, "organo");
-    const char *expediente = adapter_child_text(in->host, ex, condena, PJ_NS, "expediente");
-    const char *delito = adapter_child_text(in->host, ex, condena, PJ_NS, "delito");
-    const char *fecha = adapter_child_text(in->host, ex, condena, PJ_NS, "fechaSentencia");
+    const char *organo = adapter_child_text(in->base.host, ex, condena, PJ_NS, "organo");
+    const char *expediente = adapter_child_text(in->base.host, ex, condena, PJ_NS, "expediente");
+    const char *delito = adapter_child_text(in->base.host, ex, condena, PJ_NS, "delito");
+    const char *fecha = adapter_child_text(in->base.host, ex, condena, PJ_NS, "fechaSentencia");
     xmlNodePtr situacion_el = adapter_child(condena, PJ_NS, "situacion");
-    const char *codigo = adapter_attr_of(in->host, ex, situacion_el, "codigo");
-    const char *situacion = NULL;
-    for (size_t i = 0; codigo && i < sizeof SITUACIONES / sizeof SITUACIONES[0]; i++)
-        if (strcmp(codigo, SITUACIONES[i][0]) == 0)
-            situacion = SITUACIONES[i][1];
+    const char *codigo = adapter_attr_of(in->base.host, ex, situacion_el, "codigo");
+    const adapter_code *s = ADAPTER_CODE_FIND(SITUACIONES, codigo);
+    const char *situacion = s ? s->contract : NULL;
     if (!organo || !*organo || !expediente || !*expediente || !delito || !*delito ||
         !is_date(fecha) || !situacion) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: condena incomplete or malformed (organo, "
+        in->base.host->log(ex, PIDE_LOG_WARN, "pj: condena incomplete or malformed (organo, "
                       "expediente, delito, fechaSentencia YYYY-MM-DD, situacion V/C/R)");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
@@ -321,50 +279,48 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
 {
     xmlNodePtr env = xmlDocGetRootElement(answer);
     if (!adapter_element_is(env, SOAP12_NS, "Envelope")) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: answer is not a SOAP 1.2 envelope");
+        in->base.host->log(ex, PIDE_LOG_WARN, "pj: answer is not a SOAP 1.2 envelope");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     xmlNodePtr body = adapter_child(env, SOAP12_NS, "Body");
     xmlNodePtr payload = adapter_first_element(body ? body->children : NULL);
     if (adapter_element_is(payload, SOAP12_NS, "Fault")) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: registry answered a SOAP Fault with HTTP 200");
+        in->base.host->log(ex, PIDE_LOG_WARN, "pj: registry answered a SOAP Fault with HTTP 200");
         return PIDE_ERR_PROVIDER_UNAVAILABLE;
     }
     if (!adapter_element_is(payload, PJ_NS, "ConsultaAntecedentesResponse")) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: Body holds no ConsultaAntecedentesResponse");
+        in->base.host->log(ex, PIDE_LOG_WARN, "pj: Body holds no ConsultaAntecedentesResponse");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     xmlNodePtr resultado = adapter_child(payload, PJ_NS, "resultado");
-    const char *codigo = adapter_attr_of(in->host, ex, resultado, "codigo");
-    const resultado_mapping *m = NULL;
-    for (size_t i = 0; codigo && i < sizeof RESULTADOS / sizeof RESULTADOS[0]; i++)
-        if (strcmp(codigo, RESULTADOS[i].codigo) == 0)
-            m = &RESULTADOS[i];
+    const char *codigo = adapter_attr_of(in->base.host, ex, resultado, "codigo");
+    const adapter_code *m = ADAPTER_CODE_FIND(RESULTADOS, codigo);
     if (!m) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: unknown resultado '%.8s'",
+        in->base.host->log(ex, PIDE_LOG_WARN, "pj: unknown resultado '%.8s'",
                       codigo ? codigo : "(missing)");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     /* An answer about somebody else must never reach the consumer. */
-    const char *answered_dni = adapter_child_text(in->host, ex, payload, PJ_NS, "documento");
+    const char *answered_dni = adapter_child_text(in->base.host, ex, payload, PJ_NS, "documento");
     if (!answered_dni || strcmp(answered_dni, dni) != 0) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: the answer is not about the DNI asked for");
+        in->base.host->log(ex, PIDE_LOG_WARN, "pj: the answer is not about the DNI asked for");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     xmlNodePtr condenas = adapter_child(payload, PJ_NS, "condenas");
     size_t count = 0;
     for (xmlNodePtr n = condenas ? condenas->children : NULL; n; n = n->next)
         count += adapter_element_is(n, PJ_NS, "condena");
-    if (m->has_records != (count > 0)) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: resultado %s with %zu condenas", m->codigo, count);
+    if (m->flag != (count > 0)) {
+        in->base.host->log(ex, PIDE_LOG_WARN, "pj: resultado %s with %zu condenas", m->provider,
+                           count);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    const char *total = adapter_attr_of(in->host, ex, condenas, "total");
+    const char *total = adapter_attr_of(in->base.host, ex, condenas, "total");
     if (total) {
         char expected[24];
         snprintf(expected, sizeof expected, "%zu", count);
         if (strcmp(total, expected) != 0) {
-            in->host->log(ex, PIDE_LOG_WARN, "pj: condenas total=\"%.8s\" but %zu listed", total,
+            in->base.host->log(ex, PIDE_LOG_WARN, "pj: condenas total=\"%.8s\" but %zu listed", total,
                           count);
             return PIDE_ERR_PROVIDER_BAD_RESPONSE;
         }
@@ -376,8 +332,8 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
     if (!response)
         return PIDE_ERR_NOMEM;
     xmlNodePtr ret = adapter_add_element(response, "return", NULL);
-    if (!ret || !adapter_add_element(ret, "coResultado", m->co_resultado) ||
-        !adapter_add_element(ret, "deResultado", m->de_resultado) ||
+    if (!ret || !adapter_add_element(ret, "coResultado", m->contract) ||
+        !adapter_add_element(ret, "deResultado", m->text) ||
         !adapter_add_element(ret, "xDni", dni))
         goto fail;
     if (count > 0) {
@@ -390,7 +346,7 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
                 goto fail;
     }
     *out = response;
-    *co_resultado = m->co_resultado;
+    *co_resultado = m->contract;
     return PIDE_OK;
 fail:
     xmlFreeNode(response);
@@ -405,13 +361,13 @@ static pide_result check_status(const pj_instance *in, pide_exchange *ex,
         return PIDE_OK;
     const char *reason = fault_reason(in, ex, resp->body, resp->body_len);
     if (resp->status == 403) {
-        in->host->log(ex, PIDE_LOG_ERROR,
+        in->base.host->log(ex, PIDE_LOG_ERROR,
                       "pj: the Poder Judicial refused the gateway's signature (HTTP 403: %.300s); "
                       "check that the gateway's signing certificate is issued by a CA the "
                       "Poder Judicial trusts and is still valid", reason);
         return PIDE_ERR_CONFIG;
     }
-    in->host->log(ex, PIDE_LOG_WARN, "pj: registry answered HTTP %d%s%.300s", resp->status,
+    in->base.host->log(ex, PIDE_LOG_WARN, "pj: registry answered HTTP %d%s%.300s", resp->status,
                   *reason ? ": " : "", reason);
     return resp->status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE : PIDE_ERR_PROVIDER_BAD_RESPONSE;
 }
@@ -419,7 +375,7 @@ static pide_result check_status(const pj_instance *in, pide_exchange *ex,
 static pide_result pj_handle(void *instance, pide_exchange *ex, const pide_call *call)
 {
     const pj_instance *in = instance;
-    const pide_host_api *host = in->host;
+    const pide_host_api *host = in->base.host;
     xmlDocPtr answer = NULL;
     pide_result rc;
 
@@ -454,17 +410,9 @@ static pide_result pj_handle(void *instance, pide_exchange *ex, const pide_call 
     rc = check_status(in, ex, &resp);
     if (rc != PIDE_OK)
         goto provider_failed;
-    if (!resp.body || resp.body_len == 0 || resp.body_len > INT_MAX) {
-        host->log(ex, PIDE_LOG_WARN, "pj: registry answered an empty or oversized body");
-        rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    rc = adapter_xml_answer(host, ex, "pj: registry", &resp, &answer);
+    if (rc != PIDE_OK)
         goto provider_failed;
-    }
-    answer = adapter_parse_answer(resp.body, resp.body_len);
-    if (!answer) {
-        host->log(ex, PIDE_LOG_WARN, "pj: registry answer is not acceptable XML");
-        rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
-        goto provider_failed;
-    }
     xmlNodePtr response = NULL;
     const char *co_resultado = NULL;
     rc = translate_answer(in, ex, answer, r.dni, call->response_body->doc, &response,
@@ -496,7 +444,8 @@ static const pide_adapter PJ_ADAPTER = {
     .operations = OPERATIONS,
     .init = pj_init,
     .handle = pj_handle,
-    .fini = pj_fini,
+    .fini = adapter_instance_free,
+    .params = NULL, /* no parameters: the endpoint is all it needs */
 };
 
 PIDE_ADAPTER_EXPORT(PJ_ADAPTER)
