@@ -334,7 +334,7 @@ static const pide_param_decl PARAMS[] = {
 static const pide_adapter RENIEC_ADAPTER = {
     PIDE_ADAPTER_HEADER,
     .name = "reniec",
-    .version = "1.1.0",
+    .version = "1.0.0",
     .operations = OPERATIONS,
     .init = reniec_init,
     .handle = reniec_handle,
