@@ -137,8 +137,8 @@ static gw_status check_param_declarations(const char *path, const pide_param_dec
             return GW_ERR_ABI;
         }
         if (p->default_value && !gw_pide_param_value_is(p->type, p->default_value)) {
-            gw_set_error(err, errlen, "%s: parameter '%s' has default '%.64s', not of type %s", path,
-                         p->name, p->default_value, gw_pide_param_type_name(p->type));
+            gw_set_error(err, errlen, "%s: parameter '%s' has default '%.64s', not of type %s",
+                         path, p->name, p->default_value, gw_pide_param_type_name(p->type));
             return GW_ERR_ABI;
         }
     }

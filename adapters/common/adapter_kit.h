@@ -46,7 +46,7 @@ const adapter_code *adapter_code_find(const adapter_code *table, size_t count,
 #define ADAPTER_CODE_FIND(table, provider)                                                 \
     adapter_code_find((table), sizeof(table) / sizeof((table)[0]), (provider))
 
-/* ---- the per-service instance ----------------------------------------------------------------- */
+/* ---- the per-service instance ---------------------------------------------------------- */
 
 /* The first member of every in-tree adapter's instance. */
 typedef struct adapter_instance {

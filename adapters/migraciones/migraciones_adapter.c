@@ -218,11 +218,13 @@ static pide_result translate_answer(const migra_instance *in, pide_exchange *ex,
                                     respuesta *r)
 {
     if (resp->status >= 500) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d", resp->status);
+        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d",
+                           resp->status);
         return PIDE_ERR_PROVIDER_UNAVAILABLE;
     }
     if (resp->status != 200 && resp->status != 400 && resp->status != 403 && resp->status != 404) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d", resp->status);
+        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d",
+                           resp->status);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     json_error_t err;
@@ -237,7 +239,8 @@ static pide_result translate_answer(const migra_instance *in, pide_exchange *ex,
     pide_result rc = resp->status == 200 ? translate_card(in, ex, doc, numero, r)
                                          : translate_error(in, ex, resp->status, doc, r);
     if (rc == PIDE_ERR_PROVIDER_BAD_RESPONSE)
-        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answer has an unexpected shape");
+        in->base.host->log(ex, PIDE_LOG_WARN,
+                           "migraciones: register answer has an unexpected shape");
     json_decref(doc);
     return rc;
 }
@@ -278,7 +281,8 @@ static pide_result migra_handle(void *instance, pide_exchange *ex, const pide_ca
     char *url = host->alloc(ex, cap);
     if (!url)
         return PIDE_ERR_NOMEM;
-    snprintf(url, cap, "%s/%s?" MIGRA_ENTITY_QUERY "=%s", in->base.endpoint_url, numero, institucion);
+    snprintf(url, cap, "%s/%s?" MIGRA_ENTITY_QUERY "=%s", in->base.endpoint_url, numero,
+             institucion);
 
     pide_http_request req = {.url = url, .method = "GET"};
     pide_http_response resp = {0};

@@ -43,9 +43,8 @@
 #define SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
 #define PROVIDER_FAILED_CODE "0999"
 
-typedef struct pj_instance {
-    adapter_instance base;
-} pj_instance;
+/* Host, service name and endpoint are all it keeps. */
+typedef adapter_instance pj_instance;
 
 /* Each registry answer code: the contract's coResultado, deResultado and whether the answer
  * lists condenas. */
@@ -90,31 +89,31 @@ static pide_result pj_init(const pide_host_api *host, const pide_service_config 
 static pide_result read_request(const pj_instance *in, pide_exchange *ex, xmlNodePtr op,
                                 pj_request *r)
 {
-    r->apellido_paterno = adapter_child_text(in->base.host, ex, op, NULL, "xApellidoPaterno");
-    r->apellido_materno = adapter_child_text(in->base.host, ex, op, NULL, "xApellidoMaterno");
-    r->nombre1 = adapter_child_text(in->base.host, ex, op, NULL, "xNombre1");
-    r->nombre2 = adapter_child_text(in->base.host, ex, op, NULL, "xNombre2");
-    r->nombre3 = adapter_child_text(in->base.host, ex, op, NULL, "xNombre3");
-    r->dni = adapter_child_text(in->base.host, ex, op, NULL, "xDni");
-    r->motivo = adapter_child_text(in->base.host, ex, op, NULL, "xMotivoConsulta");
-    r->proceso = adapter_child_text(in->base.host, ex, op, NULL, "xProcesoEntidadConsultante");
-    r->ruc = adapter_child_text(in->base.host, ex, op, NULL, "xRucEntidadConsultante");
-    r->dni_consultante = adapter_child_text(in->base.host, ex, op, NULL, "xDniPersonaConsultante");
-    r->aud_pc = adapter_child_text(in->base.host, ex, op, NULL, "xAudNombrePC");
-    r->aud_ip = adapter_child_text(in->base.host, ex, op, NULL, "xAudIP");
-    r->aud_usuario = adapter_child_text(in->base.host, ex, op, NULL, "xAudNombreUsuario");
-    r->aud_mac = adapter_child_text(in->base.host, ex, op, NULL, "xAudDireccionMAC");
+    r->apellido_paterno = adapter_child_text(in->host, ex, op, NULL, "xApellidoPaterno");
+    r->apellido_materno = adapter_child_text(in->host, ex, op, NULL, "xApellidoMaterno");
+    r->nombre1 = adapter_child_text(in->host, ex, op, NULL, "xNombre1");
+    r->nombre2 = adapter_child_text(in->host, ex, op, NULL, "xNombre2");
+    r->nombre3 = adapter_child_text(in->host, ex, op, NULL, "xNombre3");
+    r->dni = adapter_child_text(in->host, ex, op, NULL, "xDni");
+    r->motivo = adapter_child_text(in->host, ex, op, NULL, "xMotivoConsulta");
+    r->proceso = adapter_child_text(in->host, ex, op, NULL, "xProcesoEntidadConsultante");
+    r->ruc = adapter_child_text(in->host, ex, op, NULL, "xRucEntidadConsultante");
+    r->dni_consultante = adapter_child_text(in->host, ex, op, NULL, "xDniPersonaConsultante");
+    r->aud_pc = adapter_child_text(in->host, ex, op, NULL, "xAudNombrePC");
+    r->aud_ip = adapter_child_text(in->host, ex, op, NULL, "xAudIP");
+    r->aud_usuario = adapter_child_text(in->host, ex, op, NULL, "xAudNombreUsuario");
+    r->aud_mac = adapter_child_text(in->host, ex, op, NULL, "xAudDireccionMAC");
     /* Who asks is who the gateway authenticated, whatever the request says: the registry hears
      * the same entity and official as the exchange log records. */
-    const pide_identity *id = PIDE_HOST_HAS(in->base.host, identity) ? in->base.host->identity(ex) : NULL;
+    const pide_identity *id = PIDE_HOST_HAS(in->host, identity) ? in->host->identity(ex) : NULL;
     if (id && id->member)
         r->ruc = id->member;
     if (id && id->official)
         r->dni_consultante = id->official;
     /* The XSD guarantees these; checked again because the adapter may run behind another host. */
-    if (!adapter_is_dni(r->dni) || !adapter_is_dni(r->dni_consultante) || !adapter_is_ruc(r->ruc) ||
-        !r->motivo || !*r->motivo) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "pj: xDni, xDniPersonaConsultante, "
+    if (!adapter_is_dni(r->dni) || !adapter_is_dni(r->dni_consultante) ||
+        !adapter_is_ruc(r->ruc) || !r->motivo || !*r->motivo) {
+        in->host->log(ex, PIDE_LOG_WARN, "pj: xDni, xDniPersonaConsultante, "
                       "xRucEntidadConsultante or xMotivoConsulta missing or malformed");
         return PIDE_ERR_BAD_REQUEST;
     }
@@ -131,7 +130,7 @@ static const char *joined_names(const pj_instance *in, pide_exchange *ex, const 
             len += strlen(parts[i]) + 1;
     if (len == 0)
         return NULL;
-    char *out = in->base.host->alloc(ex, len);
+    char *out = in->host->alloc(ex, len);
     if (!out)
         return NULL;
     out[0] = '\0';
@@ -203,15 +202,15 @@ static pide_result build_signed_request(const pj_instance *in, pide_exchange *ex
 
     /* The registry refuses unsigned calls: the signature covers the whole envelope and goes
      * last in the Header, where the registry looks for it. */
-    rc = in->base.host->sign_document(ex, doc, header);
+    rc = in->host->sign_document(ex, doc, header);
     if (rc != PIDE_OK) {
-        in->base.host->log(ex, PIDE_LOG_ERROR, "pj: cannot sign the request to the registry (%d)", rc);
+        in->host->log(ex, PIDE_LOG_ERROR, "pj: cannot sign the request to the registry (%d)", rc);
         goto done;
     }
     int len = 0;
     /* No re-indentation: any change after signing would break the signature. */
     xmlDocDumpMemoryEnc(doc, &serialised, &len, "UTF-8");
-    char *copy = serialised && len > 0 ? in->base.host->alloc(ex, (size_t)len + 1) : NULL;
+    char *copy = serialised && len > 0 ? in->host->alloc(ex, (size_t)len + 1) : NULL;
     if (!copy) {
         rc = PIDE_ERR_NOMEM;
         goto done;
@@ -237,7 +236,7 @@ static const char *fault_reason(const pj_instance *in, pide_exchange *ex, const 
         xmlNodePtr env = xmlDocGetRootElement(doc);
         xmlNodePtr fault = adapter_child(adapter_child(env, SOAP12_NS, "Body"), SOAP12_NS, "Fault");
         xmlNodePtr reason_el = adapter_child(fault, SOAP12_NS, "Reason");
-        reason = adapter_child_text(in->base.host, ex, reason_el, SOAP12_NS, "Text");
+        reason = adapter_child_text(in->host, ex, reason_el, SOAP12_NS, "Text");
     }
     xmlFreeDoc(doc);
     return reason ? reason : "";
@@ -247,17 +246,17 @@ static const char *fault_reason(const pj_instance *in, pide_exchange *ex, const 
 static pide_result add_record(const pj_instance *in, pide_exchange *ex, xmlNodePtr condena,
                               xmlNodePtr list)
 {
-    const char *organo = adapter_child_text(in->base.host, ex, condena, PJ_NS, "organo");
-    const char *expediente = adapter_child_text(in->base.host, ex, condena, PJ_NS, "expediente");
-    const char *delito = adapter_child_text(in->base.host, ex, condena, PJ_NS, "delito");
-    const char *fecha = adapter_child_text(in->base.host, ex, condena, PJ_NS, "fechaSentencia");
+    const char *organo = adapter_child_text(in->host, ex, condena, PJ_NS, "organo");
+    const char *expediente = adapter_child_text(in->host, ex, condena, PJ_NS, "expediente");
+    const char *delito = adapter_child_text(in->host, ex, condena, PJ_NS, "delito");
+    const char *fecha = adapter_child_text(in->host, ex, condena, PJ_NS, "fechaSentencia");
     xmlNodePtr situacion_el = adapter_child(condena, PJ_NS, "situacion");
-    const char *codigo = adapter_attr_of(in->base.host, ex, situacion_el, "codigo");
+    const char *codigo = adapter_attr_of(in->host, ex, situacion_el, "codigo");
     const adapter_code *s = ADAPTER_CODE_FIND(SITUACIONES, codigo);
     const char *situacion = s ? s->contract : NULL;
     if (!organo || !*organo || !expediente || !*expediente || !delito || !*delito ||
         !is_date(fecha) || !situacion) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "pj: condena incomplete or malformed (organo, "
+        in->host->log(ex, PIDE_LOG_WARN, "pj: condena incomplete or malformed (organo, "
                       "expediente, delito, fechaSentencia YYYY-MM-DD, situacion V/C/R)");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
@@ -279,31 +278,31 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
 {
     xmlNodePtr env = xmlDocGetRootElement(answer);
     if (!adapter_element_is(env, SOAP12_NS, "Envelope")) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "pj: answer is not a SOAP 1.2 envelope");
+        in->host->log(ex, PIDE_LOG_WARN, "pj: answer is not a SOAP 1.2 envelope");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     xmlNodePtr body = adapter_child(env, SOAP12_NS, "Body");
     xmlNodePtr payload = adapter_first_element(body ? body->children : NULL);
     if (adapter_element_is(payload, SOAP12_NS, "Fault")) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "pj: registry answered a SOAP Fault with HTTP 200");
+        in->host->log(ex, PIDE_LOG_WARN, "pj: registry answered a SOAP Fault with HTTP 200");
         return PIDE_ERR_PROVIDER_UNAVAILABLE;
     }
     if (!adapter_element_is(payload, PJ_NS, "ConsultaAntecedentesResponse")) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "pj: Body holds no ConsultaAntecedentesResponse");
+        in->host->log(ex, PIDE_LOG_WARN, "pj: Body holds no ConsultaAntecedentesResponse");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     xmlNodePtr resultado = adapter_child(payload, PJ_NS, "resultado");
-    const char *codigo = adapter_attr_of(in->base.host, ex, resultado, "codigo");
+    const char *codigo = adapter_attr_of(in->host, ex, resultado, "codigo");
     const adapter_code *m = ADAPTER_CODE_FIND(RESULTADOS, codigo);
     if (!m) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "pj: unknown resultado '%.8s'",
+        in->host->log(ex, PIDE_LOG_WARN, "pj: unknown resultado '%.8s'",
                       codigo ? codigo : "(missing)");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     /* An answer about somebody else must never reach the consumer. */
-    const char *answered_dni = adapter_child_text(in->base.host, ex, payload, PJ_NS, "documento");
+    const char *answered_dni = adapter_child_text(in->host, ex, payload, PJ_NS, "documento");
     if (!answered_dni || strcmp(answered_dni, dni) != 0) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "pj: the answer is not about the DNI asked for");
+        in->host->log(ex, PIDE_LOG_WARN, "pj: the answer is not about the DNI asked for");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     xmlNodePtr condenas = adapter_child(payload, PJ_NS, "condenas");
@@ -311,16 +310,16 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
     for (xmlNodePtr n = condenas ? condenas->children : NULL; n; n = n->next)
         count += adapter_element_is(n, PJ_NS, "condena");
     if (m->flag != (count > 0)) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "pj: resultado %s with %zu condenas", m->provider,
-                           count);
+        in->host->log(ex, PIDE_LOG_WARN, "pj: resultado %s with %zu condenas", m->provider,
+                      count);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    const char *total = adapter_attr_of(in->base.host, ex, condenas, "total");
+    const char *total = adapter_attr_of(in->host, ex, condenas, "total");
     if (total) {
         char expected[24];
         snprintf(expected, sizeof expected, "%zu", count);
         if (strcmp(total, expected) != 0) {
-            in->base.host->log(ex, PIDE_LOG_WARN, "pj: condenas total=\"%.8s\" but %zu listed", total,
+            in->host->log(ex, PIDE_LOG_WARN, "pj: condenas total=\"%.8s\" but %zu listed", total,
                           count);
             return PIDE_ERR_PROVIDER_BAD_RESPONSE;
         }
@@ -361,13 +360,13 @@ static pide_result check_status(const pj_instance *in, pide_exchange *ex,
         return PIDE_OK;
     const char *reason = fault_reason(in, ex, resp->body, resp->body_len);
     if (resp->status == 403) {
-        in->base.host->log(ex, PIDE_LOG_ERROR,
+        in->host->log(ex, PIDE_LOG_ERROR,
                       "pj: the Poder Judicial refused the gateway's signature (HTTP 403: %.300s); "
                       "check that the gateway's signing certificate is issued by a CA the "
                       "Poder Judicial trusts and is still valid", reason);
         return PIDE_ERR_CONFIG;
     }
-    in->base.host->log(ex, PIDE_LOG_WARN, "pj: registry answered HTTP %d%s%.300s", resp->status,
+    in->host->log(ex, PIDE_LOG_WARN, "pj: registry answered HTTP %d%s%.300s", resp->status,
                   *reason ? ": " : "", reason);
     return resp->status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE : PIDE_ERR_PROVIDER_BAD_RESPONSE;
 }
@@ -375,7 +374,7 @@ static pide_result check_status(const pj_instance *in, pide_exchange *ex,
 static pide_result pj_handle(void *instance, pide_exchange *ex, const pide_call *call)
 {
     const pj_instance *in = instance;
-    const pide_host_api *host = in->base.host;
+    const pide_host_api *host = in->host;
     xmlDocPtr answer = NULL;
     pide_result rc;
 

@@ -772,6 +772,23 @@ START_TEST(registry_refuses_other_libxml2_major)
 }
 END_TEST
 
+/* gw_adapter_resolve_params() with the real adapter `name` of this build; the module is
+ * unloaded again (the resolved strings live in *memory). */
+static gw_status resolve_with_real_adapter(const char *name, const gw_param *given, size_t count,
+                                           gw_arena *memory, gw_param **list, size_t *n)
+{
+    const char *build = getenv("PIDE_BUILD_DIR");
+    ck_assert_msg(build != NULL, "run through ctest (PIDE_BUILD_DIR)");
+    char so[4400];
+    snprintf(so, sizeof(so), "%s/adapters/pide_adapter_%s.so", build, name);
+    gw_adapter_module *module = NULL;
+    ck_assert_msg(gw_adapter_load(so, &module, err, sizeof(err)) == GW_OK, "%s", err);
+    gw_status st = gw_adapter_resolve_params(gw_adapter_module_descriptor(module), given, count,
+                                             memory, list, n, err, sizeof(err));
+    gw_adapter_unload(module);
+    return st;
+}
+
 /* The shipped configurations give only parameters the real adapters declare, of their type:
  * what the daemon's loader checks before it calls init(). The adapters come from this build
  * (PIDE_BUILD_DIR/adapters) rather than the configurations' adapterDir. */
@@ -779,8 +796,7 @@ START_TEST(example_configurations_params_validate)
 {
     static const char *examples[] = {"conf/pide-gateway.xml", "conf/demo.xml"};
     const char *src = getenv("PIDE_SOURCE_DIR");
-    const char *build = getenv("PIDE_BUILD_DIR");
-    ck_assert_msg(src && build, "run through ctest (PIDE_SOURCE_DIR, PIDE_BUILD_DIR)");
+    ck_assert_msg(src != NULL, "run through ctest (PIDE_SOURCE_DIR)");
     for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
         char path[4200], schemas[4200];
         snprintf(path, sizeof(path), "%s/%s", src, examples[i]);
@@ -790,21 +806,15 @@ START_TEST(example_configurations_params_validate)
         ck_assert_uint_gt(cfg->service_count, 0);
         for (size_t j = 0; j < cfg->service_count; j++) {
             const gw_service_config *svc = &cfg->services[j];
-            char so[4400];
-            snprintf(so, sizeof(so), "%s/adapters/pide_adapter_%s.so", build, svc->adapter);
-            gw_adapter_module *module = NULL;
-            ck_assert_msg(gw_adapter_load(so, &module, err, sizeof(err)) == GW_OK, "%s", err);
             gw_arena memory;
             gw_arena_init(&memory, 0);
             gw_param *list = NULL;
             size_t n = 0;
-            gw_status st = gw_adapter_resolve_params(gw_adapter_module_descriptor(module),
-                                                     svc->params, svc->param_count, &memory,
-                                                     &list, &n, err, sizeof(err));
+            gw_status st = resolve_with_real_adapter(svc->adapter, svc->params, svc->param_count,
+                                                     &memory, &list, &n);
             ck_assert_msg(st == GW_OK, "%s: service '%s': %s", examples[i], svc->name, err);
             ck_assert_uint_ge(n, svc->param_count);
             gw_arena_destroy(&memory);
-            gw_adapter_unload(module);
         }
         gw_config_free(cfg);
     }
@@ -823,42 +833,23 @@ START_TEST(real_adapters_refuse_foreign_params)
         {"pj", "entityCode", "(it accepts: none)"},
         {"migraciones", "entityCode", "(it accepts: none)"},
     };
-    const char *build = getenv("PIDE_BUILD_DIR");
-    ck_assert_ptr_nonnull(build);
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char so[4400];
-        snprintf(so, sizeof(so), "%s/adapters/pide_adapter_%s.so", build, cases[i].adapter);
-        gw_adapter_module *module = NULL;
-        ck_assert_msg(gw_adapter_load(so, &module, err, sizeof(err)) == GW_OK, "%s", err);
-        gw_param given = {(char *)cases[i].param, (char *)"PIDE-GW"};
-        gw_arena memory;
-        gw_arena_init(&memory, 0);
-        gw_param *list = NULL;
-        size_t n = 0;
-        ck_assert_int_eq(gw_adapter_resolve_params(gw_adapter_module_descriptor(module), &given,
-                                                   1, &memory, &list, &n, err, sizeof(err)),
-                         GW_ERR_CONFIG);
-        assert_contains(err, cases[i].param);
-        assert_contains(err, cases[i].accepts);
-        gw_arena_destroy(&memory);
-        gw_adapter_unload(module);
-    }
-    /* reniec's default reaches init() when the service gives none. */
-    char so[4400];
-    snprintf(so, sizeof(so), "%s/adapters/pide_adapter_reniec.so", build);
-    gw_adapter_module *module = NULL;
-    ck_assert_int_eq(gw_adapter_load(so, &module, err, sizeof(err)), GW_OK);
     gw_arena memory;
     gw_arena_init(&memory, 0);
     gw_param *list = NULL;
     size_t n = 0;
-    ck_assert_int_eq(gw_adapter_resolve_params(gw_adapter_module_descriptor(module), NULL, 0,
-                                               &memory, &list, &n, err, sizeof(err)), GW_OK);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_param given = {(char *)cases[i].param, (char *)"PIDE-GW"};
+        ck_assert_int_eq(resolve_with_real_adapter(cases[i].adapter, &given, 1, &memory, &list,
+                                                   &n), GW_ERR_CONFIG);
+        assert_contains(err, cases[i].param);
+        assert_contains(err, cases[i].accepts);
+    }
+    /* reniec's default reaches init() when the service gives none. */
+    ck_assert_int_eq(resolve_with_real_adapter("reniec", NULL, 0, &memory, &list, &n), GW_OK);
     ck_assert_uint_eq(n, 1);
     ck_assert_str_eq(list[0].name, "entityCode");
     ck_assert_str_eq(list[0].value, "PIDE-GW");
     gw_arena_destroy(&memory);
-    gw_adapter_unload(module);
 }
 END_TEST
 
