@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,11 @@
 #include <sys/stat.h>
 
 #include "arena.h"
+
+/* The libxml2 major version this gateway is built against: an adapter's must be the same. */
+#define HOST_LIBXML2_MAJOR ((uint32_t)(LIBXML_VERSION / 10000))
+/* More declared parameters than this means a list without its terminating entry. */
+#define MAX_DECLARED_PARAMS 256
 
 struct gw_adapter_module {
     void *dl;
@@ -43,6 +49,196 @@ struct gw_adapter_registry {
 
 /* ---- one plugin ---------------------------------------------------------------------------- */
 
+const char *gw_pide_param_type_name(pide_param_type type)
+{
+    switch (type) {
+    case PIDE_PARAM_STRING: return "string";
+    case PIDE_PARAM_INT: return "int";
+    case PIDE_PARAM_BOOL: return "bool";
+    case PIDE_PARAM_URL: return "url";
+    }
+    return "unknown";
+}
+
+static int type_is_known(pide_param_type type)
+{
+    return type == PIDE_PARAM_STRING || type == PIDE_PARAM_INT || type == PIDE_PARAM_BOOL ||
+           type == PIDE_PARAM_URL;
+}
+
+int gw_pide_param_value_is(pide_param_type type, const char *value)
+{
+    if (!value)
+        return 0;
+    switch (type) {
+    case PIDE_PARAM_STRING:
+        return 1;
+    case PIDE_PARAM_INT: {
+        const char *p = value[0] == '-' ? value + 1 : value;
+        if (!*p || strspn(p, "0123456789") != strlen(p))
+            return 0;
+        errno = 0;
+        long v = strtol(value, NULL, 10);
+        return errno == 0 && v >= INT_MIN && v <= INT_MAX;
+    }
+    case PIDE_PARAM_BOOL:
+        return strcmp(value, "true") == 0 || strcmp(value, "false") == 0 ||
+               strcmp(value, "1") == 0 || strcmp(value, "0") == 0;
+    case PIDE_PARAM_URL: {
+        const char *host;
+        if (strncmp(value, "http://", 7) == 0)
+            host = value + 7;
+        else if (strncmp(value, "https://", 8) == 0)
+            host = value + 8;
+        else
+            return 0;
+        if (!*host || *host == '/')
+            return 0;
+        for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+            if (*c <= 0x20 || *c == 0x7f)
+                return 0;
+        return 1;
+    }
+    }
+    return 0;
+}
+
+/* The adapter's parameter list: named, unique, of a known type, and a default only where it
+ * means something (not beside "required") and of the declared type. */
+static gw_status check_param_declarations(const char *path, const pide_param_decl *params,
+                                          char *err, size_t errlen)
+{
+    for (size_t i = 0; params && params[i].name; i++) {
+        const pide_param_decl *p = &params[i];
+        if (i >= MAX_DECLARED_PARAMS) {
+            gw_set_error(err, errlen, "%s: more than %d parameters declared (is the list "
+                         "ended by an entry whose name is NULL?)", path, MAX_DECLARED_PARAMS);
+            return GW_ERR_ABI;
+        }
+        if (!p->name[0]) {
+            gw_set_error(err, errlen, "%s: parameter %zu is declared with an empty name", path,
+                         i + 1);
+            return GW_ERR_ABI;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(params[j].name, p->name) == 0) {
+                gw_set_error(err, errlen, "%s: parameter '%s' is declared twice", path, p->name);
+                return GW_ERR_ABI;
+            }
+        }
+        if (!type_is_known(p->type)) {
+            gw_set_error(err, errlen, "%s: parameter '%s' is declared with unknown type %d",
+                         path, p->name, (int)p->type);
+            return GW_ERR_ABI;
+        }
+        if (p->required && p->default_value) {
+            gw_set_error(err, errlen, "%s: parameter '%s' is declared required and with a "
+                         "default", path, p->name);
+            return GW_ERR_ABI;
+        }
+        if (p->default_value && !gw_pide_param_value_is(p->type, p->default_value)) {
+            gw_set_error(err, errlen, "%s: parameter '%s' has default '%.64s', not of type %s",
+                         path, p->name, p->default_value, gw_pide_param_type_name(p->type));
+            return GW_ERR_ABI;
+        }
+    }
+    return GW_OK;
+}
+
+static const pide_param_decl *find_declaration(const pide_adapter *adapter, const char *name)
+{
+    for (const pide_param_decl *p = adapter->params; p && p->name; p++)
+        if (strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+/* "prefix, fini_log" or "none": what an adapter accepts, for an error message. */
+static void list_declarations(const pide_adapter *adapter, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const pide_param_decl *p = adapter->params; p && p->name && used < len; p++) {
+        int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", p->name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    if (!buf[0])
+        snprintf(buf, len, "none");
+}
+
+gw_status gw_adapter_resolve_params(const pide_adapter *adapter, const gw_param *given,
+                                    size_t given_count, gw_arena *memory, gw_param **out,
+                                    size_t *out_count, char *err, size_t errlen)
+{
+    *out = NULL;
+    *out_count = 0;
+    size_t declared = 0;
+    for (const pide_param_decl *p = adapter->params; p && p->name; p++)
+        declared++;
+    for (size_t i = 0; i < given_count; i++) {
+        const char *name = given[i].name ? given[i].name : "";
+        const char *value = given[i].value ? given[i].value : "";
+        const pide_param_decl *d = find_declaration(adapter, name);
+        if (!d) {
+            char accepted[512];
+            list_declarations(adapter, accepted, sizeof accepted);
+            gw_set_error(err, errlen, "parameter '%.64s' is not declared by adapter '%s' "
+                         "(it accepts: %s)", name, adapter->name, accepted);
+            return GW_ERR_CONFIG;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (given[j].name && strcmp(given[j].name, name) == 0) {
+                gw_set_error(err, errlen, "parameter '%s' of adapter '%s' is given twice", name,
+                             adapter->name);
+                return GW_ERR_CONFIG;
+            }
+        }
+        if (!gw_pide_param_value_is(d->type, value)) {
+            gw_set_error(err, errlen, "parameter '%s' of adapter '%s' must be of type %s, "
+                         "not '%.64s'", name, adapter->name, gw_pide_param_type_name(d->type),
+                         value);
+            return GW_ERR_CONFIG;
+        }
+    }
+    gw_param *list = gw_arena_calloc(memory, given_count + declared + 1, sizeof(*list));
+    if (!list)
+        goto nomem;
+    size_t n = 0;
+    for (size_t i = 0; i < given_count; i++, n++) {
+        list[n].name = gw_arena_strdup(memory, given[i].name ? given[i].name : "");
+        list[n].value = gw_arena_strdup(memory, given[i].value ? given[i].value : "");
+        if (!list[n].name || !list[n].value)
+            goto nomem;
+    }
+    for (const pide_param_decl *d = adapter->params; d && d->name; d++) {
+        int is_given = 0;
+        for (size_t i = 0; i < given_count && !is_given; i++)
+            is_given = given[i].name && strcmp(given[i].name, d->name) == 0;
+        if (is_given)
+            continue;
+        if (d->required) {
+            gw_set_error(err, errlen, "required parameter '%s' (%s) of adapter '%s' is missing",
+                         d->name, gw_pide_param_type_name(d->type), adapter->name);
+            return GW_ERR_CONFIG;
+        }
+        if (!d->default_value)
+            continue;
+        list[n].name = gw_arena_strdup(memory, d->name);
+        list[n].value = gw_arena_strdup(memory, d->default_value);
+        if (!list[n].name || !list[n].value)
+            goto nomem;
+        n++;
+    }
+    *out = list;
+    *out_count = n;
+    return GW_OK;
+nomem:
+    gw_set_error(err, errlen, "out of memory while checking parameters");
+    return GW_ERR_NOMEM;
+}
+
 /* Each check in the order the loader applies them; the first failure is the one reported, so
  * that a plugin built against another ABI is refused before any other member is read. */
 static gw_status check_descriptor(const char *path, const pide_adapter *d, char *err,
@@ -64,6 +260,13 @@ static gw_status check_descriptor(const char *path, const pide_adapter *d, char 
                   (unsigned)PIDE_ADAPTER_ABI_VERSION);
         return GW_ERR_ABI;
     }
+    /* The ABI hands libxml2 trees both ways: both sides must lay them out alike. */
+    if (d->libxml2_major != HOST_LIBXML2_MAJOR) {
+        gw_set_error(err, errlen, "%s: built against libxml2 major version %u, this gateway "
+                     "uses libxml2 major version %u", path, (unsigned)d->libxml2_major,
+                     (unsigned)HOST_LIBXML2_MAJOR);
+        return GW_ERR_ABI;
+    }
     if (!d->name || !d->name[0]) {
         gw_set_error(err, errlen, "%s: no name", path);
         return GW_ERR_ABI;
@@ -80,7 +283,7 @@ static gw_status check_descriptor(const char *path, const pide_adapter *d, char 
         gw_set_error(err, errlen, "%s: init() is NULL", path);
         return GW_ERR_ABI;
     }
-    return GW_OK;
+    return check_param_declarations(path, d->params, err, errlen);
 }
 
 gw_status gw_adapter_load(const char *path, gw_adapter_module **out, char *err, size_t errlen)
@@ -186,6 +389,7 @@ static void locate_service(char *buf, size_t len, const gw_config *cfg,
         snprintf(buf, len, "service '%s'", name);
 }
 
+/* Everything but the parameters, which wait for the adapter's declaration (set_params). */
 static gw_status copy_service_config(gw_arena *memory, const gw_service_config *src,
                                      pide_service_config *dst)
 {
@@ -196,18 +400,33 @@ static gw_status copy_service_config(gw_arena *memory, const gw_service_config *
     if (src->endpoint_url && !(dst->endpoint_url = gw_arena_strdup(memory, src->endpoint_url)))
         return GW_ERR_NOMEM;
     dst->timeout_ms = src->timeout_ms;
-    dst->param_count = src->param_count;
-    if (src->param_count == 0)
+    return GW_OK;
+}
+
+/* The service's <param> elements checked against the adapter's declaration, defaults added,
+ * as init() and config_param() see them. */
+static gw_status set_params(gw_arena *memory, const pide_adapter *adapter,
+                            const gw_service_config *src, pide_service_config *dst, char *err,
+                            size_t errlen)
+{
+    gw_param *list = NULL;
+    size_t n = 0;
+    gw_status st = gw_adapter_resolve_params(adapter, src->params, src->param_count, memory,
+                                             &list, &n, err, errlen);
+    if (st != GW_OK)
+        return st;
+    dst->param_count = n;
+    if (n == 0)
         return GW_OK;
-    const char **names = gw_arena_calloc(memory, src->param_count, sizeof(*names));
-    const char **values = gw_arena_calloc(memory, src->param_count, sizeof(*values));
-    if (!names || !values)
+    const char **names = gw_arena_calloc(memory, n, sizeof(*names));
+    const char **values = gw_arena_calloc(memory, n, sizeof(*values));
+    if (!names || !values) {
+        gw_set_error(err, errlen, "out of memory while checking parameters");
         return GW_ERR_NOMEM;
-    for (size_t i = 0; i < src->param_count; i++) {
-        names[i] = gw_arena_strdup(memory, src->params[i].name ? src->params[i].name : "");
-        values[i] = gw_arena_strdup(memory, src->params[i].value ? src->params[i].value : "");
-        if (!names[i] || !values[i])
-            return GW_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        names[i] = list[i].name;
+        values[i] = list[i].value;
     }
     dst->param_names = names;
     dst->param_values = values;
@@ -323,6 +542,16 @@ static gw_status bind_service(gw_adapter_registry *reg, const gw_config *cfg,
     entry->binding.adapter = module->adapter;
     entry->binding.adapter_path = module->path;
     entry->binding.service_config = &entry->service_config;
+
+    char why[1024];
+    st = set_params(&reg->memory, module->adapter, entry->source, &entry->service_config, why,
+                    sizeof(why));
+    if (st != GW_OK) {
+        char where[512];
+        locate_service(where, sizeof(where), cfg, entry->source);
+        gw_set_error(err, errlen, "%s: %s", where, why);
+        return st;
+    }
 
     void *instance = NULL;
     pide_result r = module->adapter->init(host, &entry->service_config, &instance);

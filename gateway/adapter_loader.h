@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "arena.h"
 #include "config.h"
 #include "pide_adapter.h"
 #include "status.h"
@@ -25,7 +26,8 @@ typedef struct gw_adapter_module gw_adapter_module;
 /* Opens `path` (which must contain a '/': a bare name would be searched for in the system's
  * library path) with RTLD_NOW | RTLD_LOCAL, calls its entry point and checks the descriptor.
  * On failure returns GW_ERR_ABI (GW_ERR_INVALID_ARG, GW_ERR_NOMEM for those) and writes
- * "<path>: <which check failed>" into err. */
+ * "<path>: <which check failed>" into err. Checks, in order: ABI version, descriptor size,
+ * libxml2 major version, name, operations, handle(), init(), parameter declarations. */
 gw_status gw_adapter_load(const char *path, gw_adapter_module **out, char *err, size_t errlen);
 /* dlclose()s the plugin; NULL is accepted. The descriptor is gone afterwards. */
 void gw_adapter_unload(gw_adapter_module *module);
@@ -46,7 +48,8 @@ typedef struct gw_adapter_registry gw_adapter_registry;
  * calls init(host, service config) for each service, in configuration order. On failure
  * everything already initialised is finished and unloaded, *out stays NULL, and err says
  * "<config>:<line>: service '<name>': <reason>". Plugin check failures give GW_ERR_ABI;
- * missing files, bad names, duplicates and failed init() give GW_ERR_CONFIG (GW_ERR_NOMEM
+ * missing files, bad names, duplicates, parameters the adapter's declaration refuses
+ * (gw_adapter_resolve_params) and failed init() give GW_ERR_CONFIG (GW_ERR_NOMEM
  * when init() ran out of memory). `host` must outlive the registry: adapters keep it. */
 gw_status gw_adapter_registry_open(const gw_config *cfg, const pide_host_api *host,
                                    gw_adapter_registry **out, char *err, size_t errlen);
@@ -63,6 +66,19 @@ size_t gw_adapter_registry_module_count(const gw_adapter_registry *reg);
 
 /* 1 when the binding's adapter lists `operation` among its operations, else 0. */
 int gw_binding_has_operation(const gw_service_binding *binding, const char *operation);
+
+/* Checks the <param> elements `given` of one service against `adapter`'s declaration
+ * (pide_param_decl) and returns in *out (arena memory, *out_count entries) what init() is to
+ * see: the given parameters, then the declared defaults of those not given. GW_ERR_CONFIG with
+ * err naming the parameter and the adapter (the caller adds the service) when a parameter is
+ * not declared, given twice, of the wrong type, or required and missing. */
+gw_status gw_adapter_resolve_params(const pide_adapter *adapter, const gw_param *given,
+                                    size_t given_count, gw_arena *memory, gw_param **out,
+                                    size_t *out_count, char *err, size_t errlen);
+/* 1 when `value` is a valid `type` value (PIDE_PARAM_INT: -?[0-9]+ within int range...). */
+int gw_pide_param_value_is(pide_param_type type, const char *value);
+/* "string", "int", "bool", "url"; "unknown" outside the enum. */
+const char *gw_pide_param_type_name(pide_param_type type);
 
 /* The value of a service's parameter, or NULL: what a host table's config_param() returns. */
 const char *gw_pide_config_param(const pide_service_config *cfg, const char *name);

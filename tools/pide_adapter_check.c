@@ -1,8 +1,10 @@
 /*
  * pide_adapter_check.c — pide-adapter-check, the conformance runner for adapter plugins.
  *
- * Loads an adapter with the gateway's own loader and reports every ABI check, then binds it to
- * the service a samples file describes (schemas/adapter-samples.xsd) and runs each sample
+ * Loads an adapter with the gateway's own loader and reports every ABI check, lists the
+ * configuration parameters the adapter declares, then binds it to the service a samples file
+ * describes (its parameters checked against that declaration and completed with the declared
+ * defaults, exactly as the daemon's loader does) (schemas/adapter-samples.xsd) and runs each sample
  * request through the gateway's real host services (gateway/standalone_exchange.h: the real
  * provider HTTP client, exchange memory, validate and invoke stages) against a real provider or
  * simulator, reporting one line per check and per sample. Then it runs the samples again on
@@ -39,6 +41,7 @@ typedef struct options {
     const char *sign_cert;
     int concurrency;
     int verbose;
+    int list_only;              /* --list: the descriptor and its parameters, nothing run */
 } options;
 
 typedef struct report {
@@ -73,6 +76,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: pide-adapter-check [options] <adapter.so> <samples.xml>\n"
+            "       pide-adapter-check --list <adapter.so>\n"
             "\n"
             "Loads an adapter plugin with the gateway's loader, reports each ABI check, then\n"
             "runs the sample requests of <samples.xml> (format: schemas/adapter-samples.xsd)\n"
@@ -88,6 +92,8 @@ static void usage(FILE *out)
             "  --sign-cert FILE    PEM certificate of that key\n"
             "  --concurrency N     threads running the samples at once afterwards (default %d;\n"
             "                      0 skips the concurrency check)\n"
+            "  --list              only load the adapter and list its operations and the\n"
+            "                      configuration parameters it declares\n"
             "  --verbose           the gateway's debug log (and the adapter's) on stderr\n"
             "  --help              this text\n",
             DEFAULT_CONCURRENCY);
@@ -101,6 +107,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"sign-cert", required_argument, NULL, 'c'},
         {"concurrency", required_argument, NULL, 'n'},
         {"verbose", no_argument, NULL, 'v'},
+        {"list", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -122,9 +129,18 @@ static int parse_options(int argc, char **argv, options *o)
             }
             break;
         case 'v': o->verbose = 1; break;
+        case 'l': o->list_only = 1; break;
         case 'h': usage(stdout); return -1;
         default: usage(stderr); return EXIT_USAGE;
         }
+    }
+    if (o->list_only) {
+        if (argc - optind != 1) {
+            fprintf(stderr, "pide-adapter-check: --list expects <adapter.so> only\n");
+            return EXIT_USAGE;
+        }
+        o->adapter_path = argv[optind];
+        return 0;
     }
     if (argc - optind != 2) {
         fprintf(stderr, "pide-adapter-check: expected <adapter.so> <samples.xml>\n");
@@ -191,16 +207,72 @@ static void check_operations(report *r, const pide_adapter *a)
     check_result(r, 1, what, NULL);
 }
 
+/* One line per declared parameter, as docs/integrator-guide.md shows them. */
+static void list_params(const pide_adapter *a)
+{
+    for (const pide_param_decl *p = a->params; p && p->name; p++) {
+        printf("  param %s: %s, ", p->name, gw_pide_param_type_name(p->type));
+        if (p->required)
+            printf("required");
+        else if (p->default_value)
+            printf("optional, default '%s'", p->default_value);
+        else
+            printf("optional, no default");
+        printf("%s%s\n", p->description ? " - " : "", p->description ? p->description : "");
+    }
+}
+
+static void check_params(report *r, const pide_adapter *a)
+{
+    size_t n = 0;
+    for (const pide_param_decl *p = a->params; p && p->name; p++)
+        n++;
+    /* The loader has already refused a malformed declaration: listing is the check's part. */
+    if (n)
+        check_result(r, 1, "configuration parameters declared", "%zu", n);
+    else
+        check_result(r, 1, "configuration parameters declared", "none: every <param> is refused");
+    list_params(a);
+}
+
+/* The service's params as the daemon's loader hands them to init(): checked against the
+ * adapter's declaration, declared defaults added (gw_adapter_resolve_params). */
+static gw_status resolve_params(gw_arena *memory, const pide_adapter *a,
+                                gw_standalone_service *svc, char *why, size_t len)
+{
+    gw_param *list = NULL;
+    size_t n = 0;
+    char err[600];
+    gw_status st = gw_adapter_resolve_params(a, svc->params, svc->param_count, memory, &list, &n,
+                                             err, sizeof err);
+    if (st != GW_OK) {
+        snprintf(why, len, "service '%s': %s", svc->name ? svc->name : "(unnamed)", err);
+        return st;
+    }
+    svc->params = list;
+    svc->param_count = n;
+    return GW_OK;
+}
+
 /* An adapter given no endpoint and no parameters must refuse with PIDE_ERR_CONFIG (after
  * saying why) or cope: anything else would stop a gateway with a misleading message. */
 static void check_empty_configuration(report *r, const pide_adapter *a, const char *service)
 {
     gw_standalone *s = NULL;
     pide_result init = PIDE_OK;
-    char err[512];
+    char err[700];
+    gw_arena memory;
+    gw_arena_init(&memory, 0);
     gw_standalone_service svc = {.name = service, .workers = 1};
-    gw_status st = gw_standalone_open(a, &svc, &s, &init, err, sizeof err);
     const char *what = "init() of an empty configuration returns PIDE_OK or PIDE_ERR_CONFIG";
+    gw_status st = resolve_params(&memory, a, &svc, err, sizeof err);
+    if (st != GW_OK) {
+        /* A required parameter: the gateway refuses the service before init() would run. */
+        check_result(r, st == GW_ERR_CONFIG, what, "the loader refuses it: %s", err);
+        gw_arena_destroy(&memory);
+        return;
+    }
+    st = gw_standalone_open(a, &svc, &s, &init, err, sizeof err);
     if (st == GW_OK)
         check_result(r, 1, what, "accepted it");
     else if (init == PIDE_ERR_CONFIG)
@@ -208,6 +280,7 @@ static void check_empty_configuration(report *r, const pide_adapter *a, const ch
     else
         check_result(r, 0, what, "%s", err);
     gw_standalone_close(s);
+    gw_arena_destroy(&memory);
 }
 
 /* ---- samples ------------------------------------------------------------------------------- */
@@ -217,6 +290,7 @@ typedef struct run_context {
     const options *opts;
     gw_signer *signer;
     xmlSchemaPtr contract;      /* the samples' schema, to check responses; NULL: none */
+    gw_arena *memory;           /* resolved parameter lists; main thread only */
 } run_context;
 
 static void append(char *buf, size_t len, const char *fmt, ...)
@@ -374,10 +448,18 @@ static void run_own_sample(report *r, const run_context *rc, const adapter_sampl
     pide_result init = PIDE_OK;
     char err[600], why[1200];
     gw_standalone_service svc = service_for(rc, sm, 1);
+    char what[200];
+    snprintf(what, sizeof what, "sample '%s'", sm->name);
+    if (resolve_params(rc->memory, a, &svc, err, sizeof err) != GW_OK) {
+        if (str_eq(sm->expect_error, "PIDE_ERR_CONFIG"))
+            check_result(r, 1, what, "the loader refused the configuration (%s), as expected",
+                         err);
+        else
+            check_result(r, 0, what, "%s", err);
+        return;
+    }
     gw_status st = gw_standalone_open(a, &svc, &s, &init, err, sizeof err);
     if (st != GW_OK) {
-        char what[200];
-        snprintf(what, sizeof what, "sample '%s'", sm->name);
         if (sm->expect_error && init != PIDE_OK && str_eq(sm->expect_error,
                                                           gw_pide_result_name(init)))
             check_result(r, 1, what, "init() refused the configuration with %s, as expected",
@@ -482,6 +564,29 @@ static xmlSchemaPtr load_contract(const char *path, char *err, size_t errlen)
     return schema;
 }
 
+/* --list: what an integrator writes a <service> from. */
+static int list_adapter(const char *path)
+{
+    char err[1024];
+    gw_adapter_module *module = NULL;
+    if (gw_adapter_load(path, &module, err, sizeof err) != GW_OK) {
+        fprintf(stderr, "pide-adapter-check: %s\n", err);
+        xmlCleanupParser();
+        return EXIT_CHECKS_FAILED;
+    }
+    const pide_adapter *a = gw_adapter_module_descriptor(module);
+    printf("adapter %s version %s (ABI %u, libxml2 %u)\n", a->name,
+           a->version ? a->version : "(none)", a->abi_version, a->libxml2_major);
+    for (const char *const *op = a->operations; *op; op++)
+        printf("  operation %s\n", *op);
+    if (!a->params || !a->params[0].name)
+        printf("  no parameters\n");
+    list_params(a);
+    gw_adapter_unload(module);
+    xmlCleanupParser();
+    return 0;
+}
+
 /* Everything after a successful load: init with the samples' configuration, each sample, the
  * concurrency run, fini. */
 static void run_samples(report *r, const run_context *rc, const pide_adapter *a)
@@ -502,7 +607,9 @@ static void run_samples(report *r, const run_context *rc, const pide_adapter *a)
         shared_count += !smp->samples[i].own_configuration;
     if (shared_count) {
         gw_standalone_service svc = service_for(rc, NULL, threads > 0 ? threads : 1);
-        gw_status st = gw_standalone_open(a, &svc, &shared, &init, err, sizeof err);
+        gw_status st = resolve_params(rc->memory, a, &svc, err, sizeof err);
+        if (st == GW_OK)
+            st = gw_standalone_open(a, &svc, &shared, &init, err, sizeof err);
         check_result(r, st == GW_OK, "init() accepts the samples' configuration",
                      st == GW_OK ? "service %s, endpoint %s" : "%s",
                      st == GW_OK ? smp->service : err,
@@ -547,6 +654,8 @@ int main(int argc, char **argv)
 
     xmlInitParser();
     gw_log_set_level(opts.verbose ? PIDE_LOG_DEBUG : PIDE_LOG_WARN);
+    if (opts.list_only)
+        return list_adapter(opts.adapter_path);
     report r = {0, 0};
     char err[1024];
     adapter_samples samples;
@@ -577,24 +686,29 @@ int main(int argc, char **argv)
         }
     }
 
+    gw_arena memory;
+    gw_arena_init(&memory, 0);
     gw_status st = gw_adapter_load(opts.adapter_path, &module, err, sizeof err);
     if (st != GW_OK) {
         check_result(&r, 0, "loads with the gateway's loader", "%s", err);
     } else {
         const pide_adapter *a = gw_adapter_module_descriptor(module);
         check_result(&r, 1, "loads with the gateway's loader",
-                     "ABI %u, descriptor %u bytes, adapter '%s' version %s", a->abi_version,
-                     a->struct_size, a->name, a->version ? a->version : "(none)");
+                     "ABI %u, descriptor %u bytes, libxml2 %u, adapter '%s' version %s",
+                     a->abi_version, a->struct_size, a->libxml2_major, a->name,
+                     a->version ? a->version : "(none)");
         check_exports(&r, opts.adapter_path);
         check_operations(&r, a);
+        check_params(&r, a);
         check_empty_configuration(&r, a, samples.service);
         run_context ctx = {.samples = &samples, .opts = &opts, .signer = signer,
-                           .contract = contract};
+                           .contract = contract, .memory = &memory};
         run_samples(&r, &ctx, a);
     }
     printf("%s: %d checks, %d failed\n", r.failed ? "FAILED" : "PASSED", r.checks, r.failed);
     rc = r.failed ? EXIT_CHECKS_FAILED : 0;
 
+    gw_arena_destroy(&memory);
 done:
     gw_adapter_unload(module);
     if (signer)

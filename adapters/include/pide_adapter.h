@@ -3,9 +3,12 @@
  *
  * An adapter is a shared object that translates one consumer-facing SOAP contract into a
  * provider agency's own protocol. It exports exactly one symbol, PIDE_ADAPTER_ENTRY_SYMBOL,
- * returning a pide_adapter descriptor that starts with the ABI version and its own size (so the
- * host can refuse a plugin built against another ABI before touching anything else), then the
- * name, the operations it serves and its lifecycle functions.
+ * returning a pide_adapter descriptor that starts with the ABI version, its own size and the
+ * libxml2 major version it was compiled against (so the host can refuse a plugin built against
+ * another ABI, or handing it libxml2 trees of another layout, before touching anything else),
+ * then the name, the operations it serves, its lifecycle functions and the configuration
+ * parameters it accepts (pide_param_decl: the host validates a service's <param> elements
+ * against them and applies their defaults before init() runs).
  *
  * The host hands the adapter its services as a function table (pide_host_api), so an adapter
  * never links against the daemon: it links only libxml2 (the request and response are libxml2
@@ -27,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <libxml/tree.h>
+#include <libxml/xmlversion.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,7 +38,12 @@ extern "C" {
 
 /* Bumped on any incompatible change. Compatible additions append members to the end of a
  * struct and are detected through its struct_size, so the version stays. */
-#define PIDE_ADAPTER_ABI_VERSION 1u
+#define PIDE_ADAPTER_ABI_VERSION 2u
+
+/* The libxml2 major version (LIBXML_VERSION / 10000) this header is compiled against. The ABI
+ * passes xmlNodePtr both ways, so host and adapter must agree on it; the host refuses an
+ * adapter whose descriptor records another one. */
+#define PIDE_ADAPTER_LIBXML2_MAJOR ((uint32_t)(LIBXML_VERSION / 10000))
 
 /* The one symbol an adapter exports. */
 #define PIDE_ADAPTER_ENTRY_SYMBOL "pide_adapter_entry"
@@ -166,10 +175,32 @@ typedef struct pide_host_api {
 #define PIDE_HOST_HAS(host, m)                                                         \
     ((host)->struct_size >= offsetof(pide_host_api, m) + sizeof((host)->m) && (host)->m != NULL)
 
+/* The type of a configuration parameter's value, as the host checks it before init(). */
+typedef enum pide_param_type {
+    PIDE_PARAM_STRING = 0,      /* any text, empty included */
+    PIDE_PARAM_INT,             /* a decimal integer that fits an int: -?[0-9]+ */
+    PIDE_PARAM_BOOL,            /* true, false, 1 or 0 (xsd:boolean) */
+    PIDE_PARAM_URL              /* http:// or https:// and a host, no spaces or control bytes */
+} pide_param_type;
+
+/* One configuration parameter an adapter accepts (<param name= value=> of its services), the way
+ * Redis and nginx modules declare their directives. The host refuses a service that gives an
+ * undeclared parameter, leaves out a required one or gives a value of the wrong type, naming
+ * the service, the parameter and the adapter; a declared default is handed to init() (through
+ * config_param) when the service does not give the parameter. */
+typedef struct pide_param_decl {
+    const char *name;           /* NULL ends the list */
+    pide_param_type type;
+    int required;               /* 1: the service must give it (then default_value is NULL) */
+    const char *default_value;  /* what config_param() returns when not given; NULL: nothing */
+    const char *description;    /* one line, listed by pide-adapter-check */
+} pide_param_decl;
+
 /* What the adapter exports. */
 typedef struct pide_adapter {
     uint32_t abi_version;       /* PIDE_ADAPTER_ABI_VERSION the adapter was built with */
     uint32_t struct_size;       /* sizeof(pide_adapter) the adapter was built with */
+    uint32_t libxml2_major;     /* PIDE_ADAPTER_LIBXML2_MAJOR the adapter was built with */
     const char *name;           /* e.g. "reniec"; unique among loaded adapters */
     const char *version;        /* the adapter's own version, for logs */
     const char *const *operations; /* NULL-terminated operation element names it handles */
@@ -181,6 +212,9 @@ typedef struct pide_adapter {
     pide_result (*handle)(void *instance, pide_exchange *ex, const pide_call *call);
     /* Once per configured service at shut-down; may be NULL. */
     void (*fini)(void *instance);
+    /* The parameters its services may give, ended by an entry whose name is NULL; NULL: the
+     * adapter takes no parameters (any <param> is then refused). */
+    const pide_param_decl *params;
 } pide_adapter;
 
 typedef const pide_adapter *(*pide_adapter_entry_fn)(void);
@@ -190,8 +224,9 @@ typedef const pide_adapter *(*pide_adapter_entry_fn)(void);
     __attribute__((visibility("default"))) const pide_adapter *pide_adapter_entry(void); \
     const pide_adapter *pide_adapter_entry(void) { return &(descriptor); }
 
-/* Initialiser for the two leading members. */
-#define PIDE_ADAPTER_HEADER PIDE_ADAPTER_ABI_VERSION, (uint32_t)sizeof(pide_adapter)
+/* Initialiser for the three leading members. */
+#define PIDE_ADAPTER_HEADER                                                          \
+    PIDE_ADAPTER_ABI_VERSION, (uint32_t)sizeof(pide_adapter), PIDE_ADAPTER_LIBXML2_MAJOR
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <libxml/tree.h>
 
+#include "adapter_kit.h"
 #include "adapter_xml.h"
 #include "migraciones_protocol.h"
 #include "pide_adapter.h"
@@ -39,8 +40,7 @@
 #define RESP_BAD_NUMBER       "0004"
 
 typedef struct migra_instance {
-    const pide_host_api *host;
-    const char *endpoint;              /* lives as long as the service's configuration */
+    adapter_instance base;             /* base.endpoint_url: the card collection */
     bool host_has_caller_audit;        /* set_caller_audit exists in this host's table */
 } migra_instance;
 
@@ -72,7 +72,7 @@ static const char *json_text(const migra_instance *in, pide_exchange *ex, json_t
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v))
         return NULL;
-    const char *copy = json_is_string(v) ? in->host->strdup(ex, json_string_value(v)) : NULL;
+    const char *copy = json_is_string(v) ? in->base.host->strdup(ex, json_string_value(v)) : NULL;
     if (!copy)
         *ok = false;
     return copy;
@@ -150,7 +150,7 @@ static pide_result translate_error(const migra_instance *in, pide_exchange *ex, 
         r->des_respuesta = "Numero de documento invalido para Migraciones";
     } else {
         /* e.g. RECURSO_NO_ENCONTRADO: the endpoint is misconfigured, not a business answer */
-        in->host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d %s", status,
+        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d %s", status,
                       codigo);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
@@ -200,24 +200,16 @@ static pide_result migra_init(const pide_host_api *host, const pide_service_conf
                   "e.g. http://127.0.0.1:8092" MIGRA_CARNES_PATH ")", cfg->service_name);
         return PIDE_ERR_CONFIG;
     }
-    migra_instance *in = malloc(sizeof *in);
-    if (!in)
-        return PIDE_ERR_NOMEM;
-    in->host = host;
-    in->endpoint = url;
-    in->host_has_caller_audit =
-        host->struct_size >= offsetof(pide_host_api, set_caller_audit) +
-                                 sizeof(host->set_caller_audit) &&
-        host->set_caller_audit != NULL;
+    migra_instance *in = NULL;
+    pide_result rc = adapter_instance_new(host, cfg, "migraciones", "the card collection",
+                                          sizeof *in, (void **)&in);
+    if (rc != PIDE_OK)
+        return rc;
+    in->host_has_caller_audit = PIDE_HOST_HAS(host, set_caller_audit);
     /* jansson seeds its hash function on first use; do it here, before worker threads. */
     json_object_seed(0);
     *instance = in;
     return PIDE_OK;
-}
-
-static void migra_fini(void *instance)
-{
-    free(instance);
 }
 
 /* The register's answer to `status`/`body` as a respuesta, or a PIDE_ERR_PROVIDER_* code. */
@@ -226,11 +218,13 @@ static pide_result translate_answer(const migra_instance *in, pide_exchange *ex,
                                     respuesta *r)
 {
     if (resp->status >= 500) {
-        in->host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d", resp->status);
+        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d",
+                           resp->status);
         return PIDE_ERR_PROVIDER_UNAVAILABLE;
     }
     if (resp->status != 200 && resp->status != 400 && resp->status != 403 && resp->status != 404) {
-        in->host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d", resp->status);
+        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answered HTTP %d",
+                           resp->status);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     json_error_t err;
@@ -238,14 +232,15 @@ static pide_result translate_answer(const migra_instance *in, pide_exchange *ex,
                                           &err)
                              : NULL;
     if (!doc) {
-        in->host->log(ex, PIDE_LOG_WARN, "migraciones: register answer (HTTP %d) is not JSON",
+        in->base.host->log(ex, PIDE_LOG_WARN, "migraciones: register answer (HTTP %d) is not JSON",
                       resp->status);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     pide_result rc = resp->status == 200 ? translate_card(in, ex, doc, numero, r)
                                          : translate_error(in, ex, resp->status, doc, r);
     if (rc == PIDE_ERR_PROVIDER_BAD_RESPONSE)
-        in->host->log(ex, PIDE_LOG_WARN, "migraciones: register answer has an unexpected shape");
+        in->base.host->log(ex, PIDE_LOG_WARN,
+                           "migraciones: register answer has an unexpected shape");
     json_decref(doc);
     return rc;
 }
@@ -253,7 +248,7 @@ static pide_result translate_answer(const migra_instance *in, pide_exchange *ex,
 static pide_result migra_handle(void *instance, pide_exchange *ex, const pide_call *call)
 {
     const migra_instance *in = instance;
-    const pide_host_api *host = in->host;
+    const pide_host_api *host = in->base.host;
 
     if (strcmp(call->operation, OPERATION) != 0)
         return PIDE_ERR_BAD_REQUEST;
@@ -266,7 +261,7 @@ static pide_result migra_handle(void *instance, pide_exchange *ex, const pide_ca
     const pide_identity *id = PIDE_HOST_HAS(host, identity) ? host->identity(ex) : NULL;
     if (id && id->institution_code)
         institucion = id->institution_code;
-    if (!all_of(numero, DIGITS, 9, 9) || !all_of(institucion, ENTITY_CHARS, 1, 32) || !tipo) {
+    if (!adapter_is_ce(numero) || !all_of(institucion, ENTITY_CHARS, 1, 32) || !tipo) {
         host->log(ex, PIDE_LOG_WARN, "migraciones: solicitud lacks a 9-digit strNumDocumento, "
                   "a strCodInstitucion or a strTipoDocumento");
         return PIDE_ERR_BAD_REQUEST;
@@ -281,12 +276,13 @@ static pide_result migra_handle(void *instance, pide_exchange *ex, const pide_ca
     }
 
     /* Digits and [A-Za-z0-9._-] only: nothing needs percent-encoding. */
-    size_t cap = strlen(in->endpoint) + strlen(numero) + strlen(institucion) +
+    size_t cap = strlen(in->base.endpoint_url) + strlen(numero) + strlen(institucion) +
                  sizeof "/?" MIGRA_ENTITY_QUERY "=";
     char *url = host->alloc(ex, cap);
     if (!url)
         return PIDE_ERR_NOMEM;
-    snprintf(url, cap, "%s/%s?" MIGRA_ENTITY_QUERY "=%s", in->endpoint, numero, institucion);
+    snprintf(url, cap, "%s/%s?" MIGRA_ENTITY_QUERY "=%s", in->base.endpoint_url, numero,
+             institucion);
 
     pide_http_request req = {.url = url, .method = "GET"};
     pide_http_response resp = {0};
@@ -298,8 +294,7 @@ static pide_result migra_handle(void *instance, pide_exchange *ex, const pide_ca
         rc = append_response(call->response_body, &r);
     if (rc == PIDE_OK)
         host->set_result_code(ex, r.num_respuesta);
-    else if (rc == PIDE_ERR_PROVIDER_TIMEOUT || rc == PIDE_ERR_PROVIDER_UNAVAILABLE ||
-             rc == PIDE_ERR_PROVIDER_BAD_RESPONSE)
+    else if (adapter_is_provider_failure(rc))
         host->set_result_code(ex, RESP_PROVIDER_ERROR);
     return rc;
 }
@@ -313,7 +308,8 @@ static const pide_adapter MIGRACIONES_ADAPTER = {
     .operations = OPERATIONS,
     .init = migra_init,
     .handle = migra_handle,
-    .fini = migra_fini,
+    .fini = adapter_instance_free,
+    .params = NULL, /* no parameters: the endpoint is all it needs */
 };
 
 PIDE_ADAPTER_EXPORT(MIGRACIONES_ADAPTER)

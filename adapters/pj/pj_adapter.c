@@ -34,6 +34,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "adapter_kit.h"
 #include "adapter_xml.h"
 #include "pide_adapter.h"
 #include "pj_protocol.h"
@@ -42,28 +43,21 @@
 #define SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
 #define PROVIDER_FAILED_CODE "0999"
 
-typedef struct pj_instance {
-    const pide_host_api *host;
-    char *service_name;
-} pj_instance;
+/* Host, service name and endpoint are all it keeps. */
+typedef adapter_instance pj_instance;
 
-/* One registry answer code and what the contract says for it. */
-typedef struct resultado_mapping {
-    const char *codigo;
-    const char *co_resultado;
-    const char *de_resultado;
-    bool has_records;
-} resultado_mapping;
-
-static const resultado_mapping RESULTADOS[] = {
+/* Each registry answer code: the contract's coResultado, deResultado and whether the answer
+ * lists condenas. */
+static const adapter_code RESULTADOS[] = {
     {"SR", "0000", "La persona no registra antecedentes penales", false},
     {"CR", "0001", "La persona registra antecedentes penales", true},
     {"NE", "0002", "El DNI no figura en el registro de condenas del Poder Judicial", false},
     {"MT", "0999", "El servicio del Poder Judicial no esta disponible; reintente mas tarde", false},
 };
 
-static const char *const SITUACIONES[][2] = {
-    {"V", "VIGENTE"}, {"C", "CUMPLIDA"}, {"R", "REHABILITADO"},
+static const adapter_code SITUACIONES[] = {
+    {"V", "VIGENTE", NULL, false}, {"C", "CUMPLIDA", NULL, false},
+    {"R", "REHABILITADO", NULL, false},
 };
 
 /* The consumer request fields, in contract order. */
@@ -72,16 +66,6 @@ typedef struct pj_request {
     const char *dni, *motivo, *proceso, *ruc, *dni_consultante;
     const char *aud_pc, *aud_ip, *aud_usuario, *aud_mac;
 } pj_request;
-
-static bool is_digits(const char *s, size_t n)
-{
-    if (!s || strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
 
 static bool is_date(const char *s)
 {
@@ -98,33 +82,8 @@ static bool is_date(const char *s)
 static pide_result pj_init(const pide_host_api *host, const pide_service_config *cfg,
                            void **instance)
 {
-    const char *service = cfg->service_name ? cfg->service_name : "(unnamed)";
-    if (!cfg->endpoint_url || !*cfg->endpoint_url) {
-        host->log(NULL, PIDE_LOG_ERROR,
-                  "pj adapter, service %s: no endpoint URL (the registry's address) configured",
-                  service);
-        return PIDE_ERR_CONFIG;
-    }
-    pj_instance *in = calloc(1, sizeof *in);
-    if (!in)
-        return PIDE_ERR_NOMEM;
-    in->host = host;
-    in->service_name = strdup(service);
-    if (!in->service_name) {
-        free(in);
-        return PIDE_ERR_NOMEM;
-    }
-    *instance = in;
-    return PIDE_OK;
-}
-
-static void pj_fini(void *instance)
-{
-    pj_instance *in = instance;
-    if (!in)
-        return;
-    free(in->service_name);
-    free(in);
+    return adapter_instance_new(host, cfg, "pj", "the registry's address", sizeof(pj_instance),
+                                instance);
 }
 
 static pide_result read_request(const pj_instance *in, pide_exchange *ex, xmlNodePtr op,
@@ -152,8 +111,8 @@ static pide_result read_request(const pj_instance *in, pide_exchange *ex, xmlNod
     if (id && id->official)
         r->dni_consultante = id->official;
     /* The XSD guarantees these; checked again because the adapter may run behind another host. */
-    if (!is_digits(r->dni, 8) || !is_digits(r->dni_consultante, 8) || !is_digits(r->ruc, 11) ||
-        !r->motivo || !*r->motivo) {
+    if (!adapter_is_dni(r->dni) || !adapter_is_dni(r->dni_consultante) ||
+        !adapter_is_ruc(r->ruc) || !r->motivo || !*r->motivo) {
         in->host->log(ex, PIDE_LOG_WARN, "pj: xDni, xDniPersonaConsultante, "
                       "xRucEntidadConsultante or xMotivoConsulta missing or malformed");
         return PIDE_ERR_BAD_REQUEST;
@@ -293,10 +252,8 @@ static pide_result add_record(const pj_instance *in, pide_exchange *ex, xmlNodeP
     const char *fecha = adapter_child_text(in->host, ex, condena, PJ_NS, "fechaSentencia");
     xmlNodePtr situacion_el = adapter_child(condena, PJ_NS, "situacion");
     const char *codigo = adapter_attr_of(in->host, ex, situacion_el, "codigo");
-    const char *situacion = NULL;
-    for (size_t i = 0; codigo && i < sizeof SITUACIONES / sizeof SITUACIONES[0]; i++)
-        if (strcmp(codigo, SITUACIONES[i][0]) == 0)
-            situacion = SITUACIONES[i][1];
+    const adapter_code *s = ADAPTER_CODE_FIND(SITUACIONES, codigo);
+    const char *situacion = s ? s->contract : NULL;
     if (!organo || !*organo || !expediente || !*expediente || !delito || !*delito ||
         !is_date(fecha) || !situacion) {
         in->host->log(ex, PIDE_LOG_WARN, "pj: condena incomplete or malformed (organo, "
@@ -336,10 +293,7 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
     }
     xmlNodePtr resultado = adapter_child(payload, PJ_NS, "resultado");
     const char *codigo = adapter_attr_of(in->host, ex, resultado, "codigo");
-    const resultado_mapping *m = NULL;
-    for (size_t i = 0; codigo && i < sizeof RESULTADOS / sizeof RESULTADOS[0]; i++)
-        if (strcmp(codigo, RESULTADOS[i].codigo) == 0)
-            m = &RESULTADOS[i];
+    const adapter_code *m = ADAPTER_CODE_FIND(RESULTADOS, codigo);
     if (!m) {
         in->host->log(ex, PIDE_LOG_WARN, "pj: unknown resultado '%.8s'",
                       codigo ? codigo : "(missing)");
@@ -355,8 +309,9 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
     size_t count = 0;
     for (xmlNodePtr n = condenas ? condenas->children : NULL; n; n = n->next)
         count += adapter_element_is(n, PJ_NS, "condena");
-    if (m->has_records != (count > 0)) {
-        in->host->log(ex, PIDE_LOG_WARN, "pj: resultado %s with %zu condenas", m->codigo, count);
+    if (m->flag != (count > 0)) {
+        in->host->log(ex, PIDE_LOG_WARN, "pj: resultado %s with %zu condenas", m->provider,
+                      count);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     const char *total = adapter_attr_of(in->host, ex, condenas, "total");
@@ -376,8 +331,8 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
     if (!response)
         return PIDE_ERR_NOMEM;
     xmlNodePtr ret = adapter_add_element(response, "return", NULL);
-    if (!ret || !adapter_add_element(ret, "coResultado", m->co_resultado) ||
-        !adapter_add_element(ret, "deResultado", m->de_resultado) ||
+    if (!ret || !adapter_add_element(ret, "coResultado", m->contract) ||
+        !adapter_add_element(ret, "deResultado", m->text) ||
         !adapter_add_element(ret, "xDni", dni))
         goto fail;
     if (count > 0) {
@@ -390,7 +345,7 @@ static pide_result translate_answer(const pj_instance *in, pide_exchange *ex, xm
                 goto fail;
     }
     *out = response;
-    *co_resultado = m->co_resultado;
+    *co_resultado = m->contract;
     return PIDE_OK;
 fail:
     xmlFreeNode(response);
@@ -454,17 +409,9 @@ static pide_result pj_handle(void *instance, pide_exchange *ex, const pide_call 
     rc = check_status(in, ex, &resp);
     if (rc != PIDE_OK)
         goto provider_failed;
-    if (!resp.body || resp.body_len == 0 || resp.body_len > INT_MAX) {
-        host->log(ex, PIDE_LOG_WARN, "pj: registry answered an empty or oversized body");
-        rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    rc = adapter_xml_answer(host, ex, "pj: registry", &resp, &answer);
+    if (rc != PIDE_OK)
         goto provider_failed;
-    }
-    answer = adapter_parse_answer(resp.body, resp.body_len);
-    if (!answer) {
-        host->log(ex, PIDE_LOG_WARN, "pj: registry answer is not acceptable XML");
-        rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
-        goto provider_failed;
-    }
     xmlNodePtr response = NULL;
     const char *co_resultado = NULL;
     rc = translate_answer(in, ex, answer, r.dni, call->response_body->doc, &response,
@@ -496,7 +443,8 @@ static const pide_adapter PJ_ADAPTER = {
     .operations = OPERATIONS,
     .init = pj_init,
     .handle = pj_handle,
-    .fini = pj_fini,
+    .fini = adapter_instance_free,
+    .params = NULL, /* no parameters: the endpoint is all it needs */
 };
 
 PIDE_ADAPTER_EXPORT(PJ_ADAPTER)

@@ -18,6 +18,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "adapter_kit.h"
 #include "adapter_xml.h"
 #include "pide_adapter.h"
 #include "reniec_protocol.h"
@@ -27,20 +28,13 @@
 #define DEFAULT_ENTITY_CODE "PIDE-GW"
 
 typedef struct reniec_instance {
-    const pide_host_api *host;
-    char *service_name;
+    adapter_instance base;
     char *entity_code;
 } reniec_instance;
 
-/* One padrón answer code and what the contract says for it. */
-typedef struct estado_mapping {
-    const char *estado;
-    const char *co_resultado;
-    const char *de_resultado;
-    bool has_person;
-} estado_mapping;
-
-static const estado_mapping ESTADOS[] = {
+/* Each padrón answer code: the contract's coResultado, deResultado and whether the answer
+ * carries a person. */
+static const adapter_code ESTADOS[] = {
     {"00", "0000", "Consulta realizada correctamente", true},
     {"01", "0001", "El DNI consultado no existe en el padrón de RENIEC", false},
     {"02", "0002", "El DNI corresponde a una persona fallecida", true},
@@ -50,19 +44,10 @@ static const estado_mapping ESTADOS[] = {
     {"90", "0999", "El servicio de RENIEC no está disponible; reintente más tarde", false},
 };
 
-static const char *const ESTADOS_CIVILES[][2] = {
-    {"S", "SOLTERO"}, {"C", "CASADO"}, {"V", "VIUDO"}, {"D", "DIVORCIADO"},
+static const adapter_code ESTADOS_CIVILES[] = {
+    {"S", "SOLTERO", NULL, false}, {"C", "CASADO", NULL, false},
+    {"V", "VIUDO", NULL, false},   {"D", "DIVORCIADO", NULL, false},
 };
-
-static bool is_digits(const char *s, size_t n)
-{
-    if (!s || strlen(s) != n)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
 
 /* Same rule as the padrón's: 3-32 characters of A-Z 0-9 - _ . (also keeps the request free of
  * characters needing XML escaping). */
@@ -92,57 +77,43 @@ static bool is_base64(const char *s)
     return significant > 0 && significant % 4 == 0;
 }
 
+static void reniec_fini(void *instance)
+{
+    reniec_instance *in = instance;
+    if (in)
+        free(in->entity_code);
+    adapter_instance_free(in);
+}
+
 static pide_result reniec_init(const pide_host_api *host, const pide_service_config *cfg,
                                void **instance)
 {
-    const char *service = cfg->service_name ? cfg->service_name : "(unnamed)";
-    if (!cfg->endpoint_url || !*cfg->endpoint_url) {
-        host->log(NULL, PIDE_LOG_ERROR,
-                  "reniec adapter, service %s: no endpoint URL (the padrón's address) configured",
-                  service);
-        return PIDE_ERR_CONFIG;
-    }
-    const char *entity = host->config_param(cfg, "entityCode");
-    if (!entity)
-        entity = DEFAULT_ENTITY_CODE;
+    reniec_instance *in = NULL;
+    pide_result rc = adapter_instance_new(host, cfg, "reniec", "the padrón's address",
+                                          sizeof *in, (void **)&in);
+    if (rc != PIDE_OK)
+        return rc;
+    const char *entity = adapter_param(host, cfg, "entityCode", DEFAULT_ENTITY_CODE);
     if (!is_entity_code(entity)) {
         host->log(NULL, PIDE_LOG_ERROR,
                   "reniec adapter, service %s: parameter entityCode '%s' is invalid: "
-                  "3 to 32 characters among A-Z 0-9 - _ .", service, entity);
+                  "3 to 32 characters among A-Z 0-9 - _ .", in->base.service_name, entity);
+        reniec_fini(in);
         return PIDE_ERR_CONFIG;
     }
-    xmlInitParser();
-    reniec_instance *in = calloc(1, sizeof *in);
-    if (!in)
-        return PIDE_ERR_NOMEM;
-    in->host = host;
-    in->service_name = strdup(service);
-    in->entity_code = strdup(entity);
-    if (!in->service_name || !in->entity_code) {
-        free(in->service_name);
-        free(in->entity_code);
-        free(in);
+    if (!(in->entity_code = strdup(entity))) {
+        reniec_fini(in);
         return PIDE_ERR_NOMEM;
     }
     *instance = in;
     return PIDE_OK;
 }
 
-static void reniec_fini(void *instance)
-{
-    reniec_instance *in = instance;
-    if (!in)
-        return;
-    free(in->service_name);
-    free(in->entity_code);
-    free(in);
-}
-
 /* Translates rp:ciudadano into datosPersona under `ret`. */
 static pide_result add_person(const reniec_instance *in, pide_exchange *ex, xmlNodePtr ciudadano,
                               const char *estado, xmlNodePtr ret)
 {
-    const pide_host_api *host = in->host;
+    const pide_host_api *host = in->base.host;
     const char *nombres = adapter_child_text(host, ex, ciudadano, RENIEC_NS, "nombres");
     const char *paterno = adapter_child_text(host, ex, ciudadano, RENIEC_NS, "apellidoPaterno");
     const char *materno = adapter_child_text(host, ex, ciudadano, RENIEC_NS, "apellidoMaterno");
@@ -153,7 +124,7 @@ static pide_result add_person(const reniec_instance *in, pide_exchange *ex, xmlN
     xmlNodePtr domicilio = adapter_child(ciudadano, RENIEC_NS, "domicilio");
     const char *direccion = adapter_child_text(host, ex, domicilio, RENIEC_NS, "direccion");
     const char *ubigeo = adapter_child_text(host, ex, domicilio, RENIEC_NS, "ubigeo");
-    if (ubigeo && !is_digits(ubigeo, 6)) {
+    if (ubigeo && !adapter_is_digits(ubigeo, 6)) {
         host->log(ex, PIDE_LOG_WARN, "reniec: ubigeo '%.16s' is not 6 digits", ubigeo);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
@@ -163,11 +134,9 @@ static pide_result add_person(const reniec_instance *in, pide_exchange *ex, xmlN
     const char *estado_civil = NULL;
     xmlNodePtr civil = adapter_child(ciudadano, RENIEC_NS, "estadoCivil");
     if (civil) {
-        xmlChar *code = xmlGetNoNsProp(civil, (const xmlChar *)"codigo");
-        for (size_t i = 0; code && i < sizeof ESTADOS_CIVILES / sizeof ESTADOS_CIVILES[0]; i++)
-            if (strcmp((const char *)code, ESTADOS_CIVILES[i][0]) == 0)
-                estado_civil = ESTADOS_CIVILES[i][1];
-        xmlFree(code);
+        const adapter_code *c =
+            ADAPTER_CODE_FIND(ESTADOS_CIVILES, adapter_attr_of(host, ex, civil, "codigo"));
+        estado_civil = c ? c->contract : NULL;
         if (!estado_civil) {
             estado_civil = adapter_text_of(host, ex, civil);
             if (estado_civil && !*estado_civil)
@@ -202,7 +171,7 @@ static pide_result add_person(const reniec_instance *in, pide_exchange *ex, xmlN
 static pide_result translate_answer(const reniec_instance *in, pide_exchange *ex, xmlDocPtr answer,
                                     xmlDocPtr out_doc, xmlNodePtr *out, const char **co_resultado)
 {
-    const pide_host_api *host = in->host;
+    const pide_host_api *host = in->base.host;
     xmlNodePtr env = xmlDocGetRootElement(answer);
     if (!adapter_element_is(env, SOAP11_NS, "Envelope")) {
         host->log(ex, PIDE_LOG_WARN, "reniec: answer is not a SOAP 1.1 envelope");
@@ -220,32 +189,28 @@ static pide_result translate_answer(const reniec_instance *in, pide_exchange *ex
         host->log(ex, PIDE_LOG_WARN, "reniec: Body holds no ConsultarCiudadanoResponse");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    xmlNodePtr estado_el = adapter_child(payload, RENIEC_NS, "estado");
-    xmlChar *estado = estado_el ? xmlGetNoNsProp(estado_el, (const xmlChar *)"codigo") : NULL;
-    const estado_mapping *m = NULL;
-    for (size_t i = 0; estado && i < sizeof ESTADOS / sizeof ESTADOS[0]; i++)
-        if (strcmp((const char *)estado, ESTADOS[i].estado) == 0)
-            m = &ESTADOS[i];
-    if (!m)
+    const char *estado =
+        adapter_attr_of(host, ex, adapter_child(payload, RENIEC_NS, "estado"), "codigo");
+    const adapter_code *m = ADAPTER_CODE_FIND(ESTADOS, estado);
+    if (!m) {
         host->log(ex, PIDE_LOG_WARN, "reniec: unknown estado '%.8s'",
-                  estado ? (const char *)estado : "(missing)");
-    xmlFree(estado);
-    if (!m)
+                  estado ? estado : "(missing)");
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
     xmlNodePtr ciudadano = adapter_child(payload, RENIEC_NS, "ciudadano");
-    if (m->has_person && !ciudadano) {
-        host->log(ex, PIDE_LOG_WARN, "reniec: estado %s without ciudadano", m->estado);
+    if (m->flag && !ciudadano) {
+        host->log(ex, PIDE_LOG_WARN, "reniec: estado %s without ciudadano", m->provider);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
 
     char de_resultado[160];
-    snprintf(de_resultado, sizeof de_resultado, "%s", m->de_resultado);
-    if (strcmp(m->estado, "02") == 0) {
+    snprintf(de_resultado, sizeof de_resultado, "%s", m->text);
+    if (strcmp(m->provider, "02") == 0) {
         const char *fecha =
             adapter_child_text(host, ex, ciudadano, RENIEC_NS, "fechaFallecimiento");
         if (fecha && *fecha)
             snprintf(de_resultado, sizeof de_resultado, "%s (fecha de fallecimiento: %.10s)",
-                     m->de_resultado, fecha);
+                     m->text, fecha);
     }
 
     pide_result rc = PIDE_ERR_NOMEM;
@@ -253,13 +218,13 @@ static pide_result translate_answer(const reniec_instance *in, pide_exchange *ex
     if (!response)
         return PIDE_ERR_NOMEM;
     xmlNodePtr ret = adapter_add_element(response, "return", NULL);
-    if (!ret || !adapter_add_element(ret, "coResultado", m->co_resultado) ||
+    if (!ret || !adapter_add_element(ret, "coResultado", m->contract) ||
         !adapter_add_element(ret, "deResultado", de_resultado))
         goto fail;
-    if (m->has_person && (rc = add_person(in, ex, ciudadano, m->estado, ret)) != PIDE_OK)
+    if (m->flag && (rc = add_person(in, ex, ciudadano, m->provider, ret)) != PIDE_OK)
         goto fail;
     *out = response;
-    *co_resultado = m->co_resultado;
+    *co_resultado = m->contract;
     return PIDE_OK;
 fail:
     xmlFreeNode(response);
@@ -269,7 +234,7 @@ fail:
 static pide_result consult_padron(void *instance, pide_exchange *ex, const pide_call *call)
 {
     const reniec_instance *in = instance;
-    const pide_host_api *host = in->host;
+    const pide_host_api *host = in->base.host;
     xmlDocPtr answer = NULL;
     pide_result rc;
 
@@ -283,7 +248,7 @@ static pide_result consult_padron(void *instance, pide_exchange *ex, const pide_
     const pide_identity *id = PIDE_HOST_HAS(host, identity) ? host->identity(ex) : NULL;
     if (id && id->official)
         usuario = id->official;
-    if (!is_digits(dni, 8) || !is_digits(usuario, 8)) {
+    if (!adapter_is_dni(dni) || !adapter_is_dni(usuario)) {
         host->log(ex, PIDE_LOG_WARN, "reniec: arg0/nuDniConsulta or nuDniUsuario is not 8 digits");
         return PIDE_ERR_BAD_REQUEST;
     }
@@ -326,16 +291,9 @@ static pide_result consult_padron(void *instance, pide_exchange *ex, const pide_
         host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered HTTP %d", resp.status);
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
-    if (!resp.body || resp.body_len == 0 || resp.body_len > INT_MAX) {
-        host->log(ex, PIDE_LOG_WARN, "reniec: padrón answered an empty or oversized body");
-        return PIDE_ERR_PROVIDER_BAD_RESPONSE;
-    }
-    answer = adapter_parse_answer(resp.body, resp.body_len);
-    if (!answer) {
-        host->log(ex, PIDE_LOG_WARN, "reniec: padrón answer is not acceptable XML");
-        rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    rc = adapter_xml_answer(host, ex, "reniec: padrón", &resp, &answer);
+    if (rc != PIDE_OK)
         goto done;
-    }
 
     xmlNodePtr response = NULL;
     const char *co_resultado = NULL;
@@ -360,13 +318,18 @@ done:
 static pide_result reniec_handle(void *instance, pide_exchange *ex, const pide_call *call)
 {
     pide_result rc = consult_padron(instance, ex, call);
-    if (rc == PIDE_ERR_PROVIDER_TIMEOUT || rc == PIDE_ERR_PROVIDER_UNAVAILABLE ||
-        rc == PIDE_ERR_PROVIDER_BAD_RESPONSE)
-        ((const reniec_instance *)instance)->host->set_result_code(ex, CO_SERVICE_UNAVAILABLE);
+    if (adapter_is_provider_failure(rc))
+        ((const reniec_instance *)instance)->base.host->set_result_code(ex, CO_SERVICE_UNAVAILABLE);
     return rc;
 }
 
 static const char *const OPERATIONS[] = {"consultar", NULL};
+
+static const pide_param_decl PARAMS[] = {
+    {"entityCode", PIDE_PARAM_STRING, 0, DEFAULT_ENTITY_CODE,
+     "codigoEntidad RENIEC knows the gateway by: 3-32 of A-Z 0-9 - _ ."},
+    {NULL, PIDE_PARAM_STRING, 0, NULL, NULL},
+};
 
 static const pide_adapter RENIEC_ADAPTER = {
     PIDE_ADAPTER_HEADER,
@@ -376,6 +339,7 @@ static const pide_adapter RENIEC_ADAPTER = {
     .init = reniec_init,
     .handle = reniec_handle,
     .fini = reniec_fini,
+    .params = PARAMS,
 };
 
 PIDE_ADAPTER_EXPORT(RENIEC_ADAPTER)

@@ -10,7 +10,10 @@
  * when there is no such record.
  *
  * Configuration (<service> of the gateway's configuration): the endpoint URL and
- * <param name="entityCode" value="..."/> (required; how the provider knows the gateway).
+ * <param name="entityCode" value="..."/> (required; how the provider knows the gateway), as
+ * PARAMS below declares: the gateway refuses a service giving another parameter, leaving this
+ * one out or giving a value of the wrong type before init() runs, and hands init() the
+ * declared defaults of optional parameters.
  *
  * Walk-through: docs/integrator-guide.md. Rules: docs/adapter-abi.md.
  */
@@ -212,6 +215,14 @@ done:
 
 static const char *const OPERATIONS[] = {"consultarRegistro", NULL};
 
+/* Every <param> a service of this adapter may give: name, type (STRING, INT, BOOL, URL),
+ * required, default (optional ones only), one line for pide-adapter-check --list. */
+static const pide_param_decl PARAMS[] = {
+    {"entityCode", PIDE_PARAM_STRING, 1, NULL,
+     "how the provider knows the gateway: 1 to 32 of A-Z a-z 0-9 - _"},
+    {NULL, PIDE_PARAM_STRING, 0, NULL, NULL},
+};
+
 static const pide_adapter TEMPLATE_ADAPTER = {
     PIDE_ADAPTER_HEADER,
     .name = "template",
@@ -220,6 +231,7 @@ static const pide_adapter TEMPLATE_ADAPTER = {
     .init = template_init,
     .handle = template_handle,
     .fini = template_fini,
+    .params = PARAMS,
 };
 
 PIDE_ADAPTER_EXPORT(TEMPLATE_ADAPTER)

@@ -25,7 +25,7 @@ run_check() {
 rc=$(run_check "$T/reniec.out" --endpoint "$ENDPOINT" "$RENIEC_SO" "$SAMPLES")
 cat "$T/reniec.out"
 assert_eq 0 "$rc" "reniec: exit 0"
-assert_contains "$T/reniec.out" "ok: loads with the gateway's loader (ABI 1" "reniec: ABI check reported"
+assert_contains "$T/reniec.out" "ok: loads with the gateway's loader (ABI 2" "reniec: ABI check reported"
 assert_contains "$T/reniec.out" "ok: exports only pide_adapter_entry" "reniec: exports check reported"
 assert_contains "$T/reniec.out" "ok: sample 'found' (result 0000, subject DNI 45678912" "reniec: found sample"
 assert_contains "$T/reniec.out" "ok: sample 'provider down' (PIDE_ERR_PROVIDER_UNAVAILABLE" "reniec: provider-down sample"
@@ -43,20 +43,42 @@ expect_broken() { # fixture-name message
     "$1: names '$2'"
   assert_contains "$T/$1.out" "FAILED: " "$1: summary says FAILED"
 }
-expect_broken abi_999 "ABI version 999, this gateway speaks 1"
+expect_broken abi_999 "ABI version 999, this gateway speaks 2"
 expect_broken no_entry "missing symbol pide_adapter_entry"
 expect_broken entry_null "entry point returned NULL"
 expect_broken struct_small "descriptor size 24 smaller than"
 expect_broken no_handle "handle() is NULL"
 expect_broken unresolved "dlopen failed"
+expect_broken libxml2_99 "built against libxml2 major version 99, this gateway uses libxml2 major version"
+expect_broken bad_default "parameter 'repeat' has default 'ten', not of type int"
+
+# --list: the descriptor and the parameters it declares, nothing run.
+rc=$(run_check "$T/list.out" --list "$RENIEC_SO")
+assert_eq 0 "$rc" "--list: exit 0"
+assert_contains "$T/list.out" "adapter reniec version" "--list: adapter named"
+assert_contains "$T/list.out" "  operation consultar" "--list: operation listed"
+assert_contains "$T/list.out" "  param entityCode: string, optional, default 'PIDE-GW' - " "--list: param listed"
+assert_contains "$T/reniec.out" "  param entityCode: string, optional, default 'PIDE-GW'" "reniec: params listed in the run"
+
+# The samples' parameters are checked against the declaration as the daemon's loader does.
+rc=$(run_check "$T/undeclared.out" --concurrency 0 "$FIXTURES/pide_adapter_echo.so" "$SAMPLES")
+assert_eq 1 "$rc" "undeclared param: exit 1"
+assert_contains "$T/undeclared.out" "FAIL: init() accepts the samples' configuration: service 'ReniecConsultaDni': parameter 'entityCode' is not declared by adapter 'echo'" \
+  "undeclared param: service, parameter and adapter named"
+rc=$(run_check "$T/required.out" --concurrency 0 "$FIXTURES/pide_adapter_requires_prefix.so" "$SAMPLES")
+assert_eq 1 "$rc" "required param: exit 1"
+assert_contains "$T/required.out" "ok: init() of an empty configuration returns PIDE_OK or PIDE_ERR_CONFIG (the loader refuses it: service 'ReniecConsultaDni': required parameter 'prefix' (string) of adapter 'requires_prefix' is missing)" \
+  "required param: the empty configuration is refused by the loader"
+# The samples without their parameters, for the fixtures below.
+sed -e "s|\.\./\.\./|$PIDE_SOURCE_DIR/|g" -e '/<param /d' "$SAMPLES" > "$T/noparams.xml"
 
 # A plugin that loads but whose init() refuses the samples' configuration: every sample fails.
-rc=$(run_check "$T/needs_prefix.out" --concurrency 0 "$FIXTURES/pide_adapter_needs_prefix.so" "$SAMPLES")
+rc=$(run_check "$T/needs_prefix.out" --concurrency 0 "$FIXTURES/pide_adapter_needs_prefix.so" "$T/noparams.xml")
 assert_eq 1 "$rc" "needs_prefix: exit 1"
 assert_contains "$T/needs_prefix.out" "FAIL: init() accepts the samples' configuration: service 'ReniecConsultaDni': init() failed: PIDE_ERR_CONFIG" \
   "needs_prefix: init failure named"
 # The echo adapter loads but does not serve consultar: the samples say so.
-rc=$(run_check "$T/echo.out" --concurrency 0 "$FIXTURES/pide_adapter_echo.so" "$SAMPLES")
+rc=$(run_check "$T/echo.out" --concurrency 0 "$FIXTURES/pide_adapter_echo.so" "$T/noparams.xml")
 assert_eq 1 "$rc" "echo: exit 1"
 assert_contains "$T/echo.out" "FAIL: sample 'found': refused before the adapter (Fault Client.UnknownOperation)" \
   "echo: unknown operation named"

@@ -64,7 +64,7 @@ rc=$?
 set -e
 cat "$T/check.out"
 assert_eq 0 "$rc" "pide-adapter-check: the built template passes"
-assert_contains "$T/check.out" "ok: loads with the gateway's loader (ABI 1" "pide-adapter-check: ABI checks pass"
+assert_contains "$T/check.out" "ok: loads with the gateway's loader (ABI 2" "pide-adapter-check: ABI checks pass"
 assert_contains "$T/check.out" "ok: exports only pide_adapter_entry" "pide-adapter-check: only the entry point exported"
 assert_contains "$T/check.out" "ok: sample 'found' (result 0000, subject CODIGO ABC123" "pide-adapter-check: a record found through the provider"
 assert_contains "$T/check.out" "ok: sample 'not found' (result 0001" "pide-adapter-check: a 404 is a normal answer"

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 out=$("$GATEWAY_BIN" --version)
-[[ "$out" =~ ^pide-gateway\ [0-9]+\.[0-9]+\.[0-9]+\ \(adapter\ ABI\ 1\)$ ]] && pass "--version" || fail "--version printed '$out'"
+[[ "$out" =~ ^pide-gateway\ [0-9]+\.[0-9]+\.[0-9]+\ \(adapter\ ABI\ 2\)$ ]] && pass "--version" || fail "--version printed '$out'"
 "$GATEWAY_BIN" --help | grep -q -- "--check-config" && pass "--help lists the options" || fail "--help"
 
 # The demo configuration checks out as shipped.

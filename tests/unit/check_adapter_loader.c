@@ -132,7 +132,7 @@ static const pide_host_api test_host = {
 /* ---- an in-memory configuration ------------------------------------------------------------ */
 
 #define MAX_SERVICES 4
-#define MAX_PARAMS 3
+#define MAX_PARAMS 6
 
 typedef struct test_config {
     gw_config cfg;
@@ -336,11 +336,14 @@ static const struct {
     {"not_built_anywhere", ": dlopen failed: "},
     {"no_entry", ": missing symbol pide_adapter_entry"},
     {"entry_null", ": entry point returned NULL"},
-    {"abi_999", ": ABI version 999, this gateway speaks 1"},
+    {"abi_999", ": ABI version 999, this gateway speaks 2"},
     {"no_name", ": no name"},
     {"no_operations", ": no operations"},
     {"no_handle", ": handle() is NULL"},
     {"no_init", ": init() is NULL"},
+    {"bad_default", ": parameter 'repeat' has default 'ten', not of type int"},
+    {"declared_twice", ": parameter 'repeat' is declared twice"},
+    {"bad_type", ": parameter 'odd' is declared with unknown type 42"},
 };
 
 START_TEST(rejects_plugin_breaking_the_abi)
@@ -352,9 +355,36 @@ END_TEST
 START_TEST(rejects_small_descriptor)
 {
     char reason[128];
-    snprintf(reason, sizeof(reason), ": descriptor size 24 smaller than the %zu bytes of ABI 1",
+    snprintf(reason, sizeof(reason), ": descriptor size 24 smaller than the %zu bytes of ABI 2",
              sizeof(pide_adapter));
     assert_load_rejected("struct_small", GW_ERR_ABI, reason);
+}
+END_TEST
+
+/* The ABI passes xmlNodePtr: a plugin built against another libxml2 major version is refused,
+ * the message naming both versions. */
+START_TEST(rejects_other_libxml2_major)
+{
+    char reason[160];
+    snprintf(reason, sizeof(reason), ": built against libxml2 major version 99, this gateway "
+             "uses libxml2 major version %d", LIBXML_VERSION / 10000);
+    assert_load_rejected("libxml2_99", GW_ERR_ABI, reason);
+}
+END_TEST
+
+START_TEST(good_plugin_declares_its_params)
+{
+    gw_adapter_module *module = NULL;
+    ck_assert_int_eq(gw_adapter_load(fixture_path("echo"), &module, err, sizeof(err)), GW_OK);
+    const pide_adapter *d = gw_adapter_module_descriptor(module);
+    ck_assert_uint_eq(d->abi_version, 2);
+    ck_assert_uint_eq(d->libxml2_major, (uint32_t)(LIBXML_VERSION / 10000));
+    ck_assert_ptr_nonnull(d->params);
+    ck_assert_str_eq(d->params[0].name, "prefix");
+    ck_assert_str_eq(d->params[2].name, "mode");
+    ck_assert_str_eq(d->params[2].default_value, "echo");
+    ck_assert_int_eq(d->params[3].type, PIDE_PARAM_INT);
+    gw_adapter_unload(module);
 }
 END_TEST
 
@@ -378,7 +408,7 @@ START_TEST(registry_binds_two_services_to_one_adapter)
     config_add_param(a, "prefix", "A:");
     gw_service_config *b = config_add_service(&t, "EchoB", "echo", "http://127.0.0.1:9002/b");
     config_add_param(b, "prefix", "B:");
-    config_add_param(b, "unused", "x");
+    config_add_param(b, "loud", "true");
 
     gw_adapter_registry *reg = open_registry(&t);
     ck_assert_uint_eq(gw_adapter_registry_service_count(reg), 2);
@@ -400,9 +430,15 @@ START_TEST(registry_binds_two_services_to_one_adapter)
     ck_assert_ptr_ne(sb->service_name, b->name);
     ck_assert_str_eq(sb->endpoint_url, "http://127.0.0.1:9002/b");
     ck_assert_uint_eq(sb->timeout_ms, b->timeout_ms);
-    ck_assert_uint_eq(sb->param_count, 2);
-    ck_assert_str_eq(gw_pide_config_param(sb, "unused"), "x");
+    /* Given ones, then the declared defaults of the others (mode); none for fini_log. */
+    ck_assert_uint_eq(sb->param_count, 3);
+    ck_assert_str_eq(gw_pide_config_param(sb, "loud"), "true");
+    ck_assert_str_eq(gw_pide_config_param(sb, "mode"), "echo");
+    ck_assert_ptr_null(gw_pide_config_param(sb, "fini_log"));
     ck_assert_ptr_null(gw_pide_config_param(sb, "absent"));
+    const pide_service_config *sa = ba->service_config;
+    ck_assert_uint_eq(sa->param_count, 3);
+    ck_assert_str_eq(gw_pide_config_param(sa, "loud"), "false");
 
     ck_assert_int_eq(gw_binding_has_operation(ba, "echo"), 1);
     ck_assert_int_eq(gw_binding_has_operation(ba, "consultar"), 0);
@@ -445,6 +481,10 @@ START_TEST(handle_works_through_the_host_table)
         free(v);
         v = attr(response, "timeout");
         ck_assert_str_eq(v, expected_timeout[i]);
+        free(v);
+        /* init() saw the default the loader applied. */
+        v = attr(response, "mode");
+        ck_assert_str_eq(v, "echo");
         free(v);
         /* Its working memory came from the host. */
         ck_assert_uint_ge(c.ex.alloc_calls, 1);
@@ -587,7 +627,229 @@ START_TEST(registry_passes_on_plugin_check_failures)
     assert_registry_refused(&t, GW_ERR_ABI);
     assert_contains(err, "conf/test-gateway.xml:20: service 'Old': ");
     assert_contains(err, fixture_path("abi_999"));
-    assert_contains(err, "ABI version 999, this gateway speaks 1");
+    assert_contains(err, "ABI version 999, this gateway speaks 2");
+}
+END_TEST
+
+/* ---- declared parameters ------------------------------------------------------------------- */
+
+START_TEST(registry_refuses_undeclared_param)
+{
+    test_config t;
+    config_init(&t);
+    config_add_service(&t, "EchoA", "echo", "http://127.0.0.1:9001/a");
+    gw_service_config *b = config_add_service(&t, "EchoB", "echo", "http://127.0.0.1:9002/b");
+    config_add_param(b, "prefix", "B:");
+    config_add_param(b, "prefx", "typo");
+
+    assert_registry_refused(&t, GW_ERR_CONFIG);
+    assert_contains(err, "conf/test-gateway.xml:20: service 'EchoB': parameter 'prefx' is not "
+                         "declared by adapter 'echo' (it accepts: prefix, fini_log, mode, "
+                         "repeat, loud, callback)");
+}
+END_TEST
+
+START_TEST(registry_refuses_param_given_twice)
+{
+    test_config t;
+    config_init(&t);
+    gw_service_config *a = config_add_service(&t, "EchoA", "echo", "http://127.0.0.1:9001/a");
+    config_add_param(a, "prefix", "A:");
+    config_add_param(a, "prefix", "B:");
+
+    assert_registry_refused(&t, GW_ERR_CONFIG);
+    assert_contains(err, "service 'EchoA': parameter 'prefix' of adapter 'echo' is given twice");
+}
+END_TEST
+
+START_TEST(registry_refuses_missing_required_param)
+{
+    char log_path[64];
+    temp_path(log_path, sizeof(log_path));
+    test_config t;
+    config_init(&t);
+    gw_service_config *a = config_add_service(&t, "EchoA", "echo", "http://127.0.0.1:9001/a");
+    config_add_param(a, "fini_log", log_path);
+    gw_service_config *r = config_add_service(&t, "Strict", "requires_prefix",
+                                              "http://127.0.0.1:9003/");
+    config_add_param(r, "mode", "x");
+    last_log[0] = '\0';
+
+    assert_registry_refused(&t, GW_ERR_CONFIG);
+    assert_contains(err, "conf/test-gateway.xml:20: service 'Strict': required parameter "
+                         "'prefix' (string) of adapter 'requires_prefix' is missing");
+    /* Refused before its init() ran; the service already started was finished. */
+    ck_assert_str_eq(last_log, "");
+    char *log = read_file(log_path);
+    ck_assert_str_eq(log, "fini EchoA\n");
+    free(log);
+    unlink(log_path);
+
+    config_add_param(r, "prefix", "");
+    gw_adapter_registry *reg = open_registry(&t);
+    gw_adapter_registry_close(reg);
+    unlink(log_path);
+}
+END_TEST
+
+/* Values each typed parameter of the echo fixture must refuse, and some it must take. */
+static const struct {
+    const char *param;
+    const char *value;
+    const char *type;
+} bad_values[] = {
+    {"repeat", "many", "int"},
+    {"repeat", "", "int"},
+    {"repeat", "12abc", "int"},
+    {"repeat", "-", "int"},
+    {"repeat", " 7", "int"},
+    {"repeat", "+7", "int"},
+    {"repeat", "2147483648", "int"},
+    {"repeat", "99999999999999999999999", "int"},
+    {"loud", "yes", "bool"},
+    {"loud", "TRUE", "bool"},
+    {"loud", "", "bool"},
+    {"callback", "ftp://example.org/", "url"},
+    {"callback", "http://", "url"},
+    {"callback", "https:///path", "url"},
+    {"callback", "http://a b/", "url"},
+    {"callback", "http://a/\r\nX-Injected: 1", "url"},
+    {"callback", "javascript:alert(1)", "url"},
+};
+
+START_TEST(registry_refuses_param_of_wrong_type)
+{
+    test_config t;
+    config_init(&t);
+    gw_service_config *a = config_add_service(&t, "EchoA", "echo", "http://127.0.0.1:9001/a");
+    config_add_param(a, bad_values[_i].param, bad_values[_i].value);
+
+    assert_registry_refused(&t, GW_ERR_CONFIG);
+    char expected[256];
+    snprintf(expected, sizeof(expected), "service 'EchoA': parameter '%s' of adapter 'echo' "
+             "must be of type %s, not '", bad_values[_i].param, bad_values[_i].type);
+    assert_contains(err, expected);
+}
+END_TEST
+
+START_TEST(registry_takes_params_of_the_right_type)
+{
+    test_config t;
+    config_init(&t);
+    gw_service_config *a = config_add_service(&t, "EchoA", "echo", "http://127.0.0.1:9001/a");
+    config_add_param(a, "repeat", "-2147483648");
+    config_add_param(a, "loud", "1");
+    config_add_param(a, "callback", "https://127.0.0.1:8443/cb?x=1");
+    config_add_param(a, "mode", "");
+    gw_adapter_registry *reg = open_registry(&t);
+    const pide_service_config *sa = gw_adapter_registry_find(reg, "EchoA")->service_config;
+    ck_assert_uint_eq(sa->param_count, 4);  /* all given: no default added */
+    ck_assert_str_eq(gw_pide_config_param(sa, "mode"), "");
+    gw_adapter_registry_close(reg);
+
+    ck_assert_int_eq(gw_pide_param_value_is(PIDE_PARAM_INT, "2147483647"), 1);
+    ck_assert_int_eq(gw_pide_param_value_is(PIDE_PARAM_INT, "0"), 1);
+    ck_assert_int_eq(gw_pide_param_value_is(PIDE_PARAM_BOOL, "false"), 1);
+    ck_assert_int_eq(gw_pide_param_value_is(PIDE_PARAM_BOOL, "0"), 1);
+    ck_assert_int_eq(gw_pide_param_value_is(PIDE_PARAM_URL, "http://h"), 1);
+    ck_assert_int_eq(gw_pide_param_value_is(PIDE_PARAM_STRING, ""), 1);
+    ck_assert_int_eq(gw_pide_param_value_is(PIDE_PARAM_STRING, NULL), 0);
+    ck_assert_int_eq(gw_pide_param_value_is((pide_param_type)42, "x"), 0);
+    ck_assert_str_eq(gw_pide_param_type_name(PIDE_PARAM_URL), "url");
+    ck_assert_str_eq(gw_pide_param_type_name((pide_param_type)42), "unknown");
+}
+END_TEST
+
+START_TEST(registry_refuses_other_libxml2_major)
+{
+    test_config t;
+    config_init(&t);
+    config_add_service(&t, "Old", "libxml2_99", "http://127.0.0.1:9002/b");
+
+    assert_registry_refused(&t, GW_ERR_ABI);
+    assert_contains(err, "conf/test-gateway.xml:10: service 'Old': ");
+    assert_contains(err, "built against libxml2 major version 99");
+}
+END_TEST
+
+/* gw_adapter_resolve_params() with the real adapter `name` of this build; the module is
+ * unloaded again (the resolved strings live in *memory). */
+static gw_status resolve_with_real_adapter(const char *name, const gw_param *given, size_t count,
+                                           gw_arena *memory, gw_param **list, size_t *n)
+{
+    const char *build = getenv("PIDE_BUILD_DIR");
+    ck_assert_msg(build != NULL, "run through ctest (PIDE_BUILD_DIR)");
+    char so[4400];
+    snprintf(so, sizeof(so), "%s/adapters/pide_adapter_%s.so", build, name);
+    gw_adapter_module *module = NULL;
+    ck_assert_msg(gw_adapter_load(so, &module, err, sizeof(err)) == GW_OK, "%s", err);
+    gw_status st = gw_adapter_resolve_params(gw_adapter_module_descriptor(module), given, count,
+                                             memory, list, n, err, sizeof(err));
+    gw_adapter_unload(module);
+    return st;
+}
+
+/* The shipped configurations give only parameters the real adapters declare, of their type:
+ * what the daemon's loader checks before it calls init(). The adapters come from this build
+ * (PIDE_BUILD_DIR/adapters) rather than the configurations' adapterDir. */
+START_TEST(example_configurations_params_validate)
+{
+    static const char *examples[] = {"conf/pide-gateway.xml", "conf/demo.xml"};
+    const char *src = getenv("PIDE_SOURCE_DIR");
+    ck_assert_msg(src != NULL, "run through ctest (PIDE_SOURCE_DIR)");
+    for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+        char path[4200], schemas[4200];
+        snprintf(path, sizeof(path), "%s/%s", src, examples[i]);
+        snprintf(schemas, sizeof(schemas), "%s/schemas", src);
+        gw_config *cfg = NULL;
+        ck_assert_msg(gw_config_load(path, schemas, &cfg, err, sizeof(err)) == GW_OK, "%s", err);
+        ck_assert_uint_gt(cfg->service_count, 0);
+        for (size_t j = 0; j < cfg->service_count; j++) {
+            const gw_service_config *svc = &cfg->services[j];
+            gw_arena memory;
+            gw_arena_init(&memory, 0);
+            gw_param *list = NULL;
+            size_t n = 0;
+            gw_status st = resolve_with_real_adapter(svc->adapter, svc->params, svc->param_count,
+                                                     &memory, &list, &n);
+            ck_assert_msg(st == GW_OK, "%s: service '%s': %s", examples[i], svc->name, err);
+            ck_assert_uint_ge(n, svc->param_count);
+            gw_arena_destroy(&memory);
+        }
+        gw_config_free(cfg);
+    }
+}
+END_TEST
+
+/* The real adapters' declarations: a typo'd or foreign parameter is a configuration error. */
+START_TEST(real_adapters_refuse_foreign_params)
+{
+    static const struct {
+        const char *adapter;
+        const char *param;
+        const char *accepts;
+    } cases[] = {
+        {"reniec", "entityCod", "(it accepts: entityCode)"},
+        {"pj", "entityCode", "(it accepts: none)"},
+        {"migraciones", "entityCode", "(it accepts: none)"},
+    };
+    gw_arena memory;
+    gw_arena_init(&memory, 0);
+    gw_param *list = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        gw_param given = {(char *)cases[i].param, (char *)"PIDE-GW"};
+        ck_assert_int_eq(resolve_with_real_adapter(cases[i].adapter, &given, 1, &memory, &list,
+                                                   &n), GW_ERR_CONFIG);
+        assert_contains(err, cases[i].param);
+        assert_contains(err, cases[i].accepts);
+    }
+    /* reniec's default reaches init() when the service gives none. */
+    ck_assert_int_eq(resolve_with_real_adapter("reniec", NULL, 0, &memory, &list, &n), GW_OK);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(list[0].name, "entityCode");
+    ck_assert_str_eq(list[0].value, "PIDE-GW");
+    gw_arena_destroy(&memory);
 }
 END_TEST
 
@@ -647,6 +909,8 @@ static Suite *adapter_loader_suite(void)
                         (int)(sizeof(abi_refusals) / sizeof(abi_refusals[0])));
     tcase_add_test(load, rejects_unresolved_symbol);
     tcase_add_test(load, rejects_small_descriptor);
+    tcase_add_test(load, rejects_other_libxml2_major);
+    tcase_add_test(load, good_plugin_declares_its_params);
     tcase_add_test(load, rejects_bare_name);
     suite_add_tcase(s, load);
 
@@ -661,6 +925,15 @@ static Suite *adapter_loader_suite(void)
     tcase_add_test(registry, registry_rejects_unsafe_adapter_name);
     tcase_add_test(registry, registry_passes_on_plugin_check_failures);
     tcase_add_test(registry, registry_requires_adapter_dir);
+    tcase_add_test(registry, registry_refuses_undeclared_param);
+    tcase_add_test(registry, registry_refuses_param_given_twice);
+    tcase_add_test(registry, registry_refuses_missing_required_param);
+    tcase_add_loop_test(registry, registry_refuses_param_of_wrong_type, 0,
+                        (int)(sizeof(bad_values) / sizeof(bad_values[0])));
+    tcase_add_test(registry, registry_takes_params_of_the_right_type);
+    tcase_add_test(registry, registry_refuses_other_libxml2_major);
+    tcase_add_test(registry, example_configurations_params_validate);
+    tcase_add_test(registry, real_adapters_refuse_foreign_params);
     suite_add_tcase(s, registry);
 
     TCase *results = tcase_create("results");

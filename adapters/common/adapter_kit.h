@@ -1,0 +1,85 @@
+/*
+ * adapter_kit.h — what every in-tree adapter plugin repeated before it moved here: the instance
+ * every adapter keeps per service (host table, service name, endpoint) and its allocation and
+ * release, reading optional parameters, the table that turns a provider's answer code into the
+ * contract's, the digit checks of Peruvian identifiers (DNI, RUC, carné de extranjería) and the
+ * "the provider's answer must be acceptable XML" step.
+ *
+ * Linked like adapter_xml (static, PIC, hidden): each plugin carries its own copy.
+ */
+#ifndef PIDE_ADAPTER_KIT_H
+#define PIDE_ADAPTER_KIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libxml/tree.h>
+
+#include "pide_adapter.h"
+
+/* ---- identifiers ------------------------------------------------------------------------- */
+
+#define ADAPTER_DNI_DIGITS 8   /* documento nacional de identidad */
+#define ADAPTER_RUC_DIGITS 11  /* registro único de contribuyentes */
+#define ADAPTER_CE_DIGITS 9    /* carné de extranjería, as Migraciones numbers it */
+
+/* s is exactly n ASCII digits (NULL is not). */
+bool adapter_is_digits(const char *s, size_t n);
+bool adapter_is_dni(const char *s);
+bool adapter_is_ruc(const char *s);
+bool adapter_is_ce(const char *s);
+
+/* ---- provider code -> contract code --------------------------------------------------------- */
+
+/* One row of a translation table: the provider's code, what the contract says for it and an
+ * adapter-specific flag (e.g. "this answer carries a person"). */
+typedef struct adapter_code {
+    const char *provider;
+    const char *contract;
+    const char *text;      /* the contract's description; may be NULL */
+    bool flag;
+} adapter_code;
+
+/* The row whose provider code is `provider`, or NULL (also for a NULL provider). */
+const adapter_code *adapter_code_find(const adapter_code *table, size_t count,
+                                      const char *provider);
+#define ADAPTER_CODE_FIND(table, provider)                                                 \
+    adapter_code_find((table), sizeof(table) / sizeof((table)[0]), (provider))
+
+/* ---- the per-service instance ---------------------------------------------------------- */
+
+/* The first member of every in-tree adapter's instance. */
+typedef struct adapter_instance {
+    const pide_host_api *host;
+    char *service_name;
+    char *endpoint_url;
+} adapter_instance;
+
+/* init()'s common part: refuses (PIDE_ERR_CONFIG, after logging "<adapter> adapter, service S:
+ * no endpoint URL (<endpoint_role>) configured") a service without an endpoint, then allocates
+ * `size` zeroed bytes (a struct whose first member is adapter_instance) and fills the base
+ * from host and cfg. PIDE_ERR_NOMEM when memory runs out. */
+pide_result adapter_instance_new(const pide_host_api *host, const pide_service_config *cfg,
+                                 const char *adapter, const char *endpoint_role, size_t size,
+                                 void **out);
+/* Frees the base's copies and the instance; NULL is accepted. Free your own members first. */
+void adapter_instance_free(void *instance);
+
+/* The service's parameter `name`, or `fallback` when the host has none (a gateway applies the
+ * declared default itself; a host that does not declare still gets the same value). */
+const char *adapter_param(const pide_host_api *host, const pide_service_config *cfg,
+                          const char *name, const char *fallback);
+
+/* ---- the provider's answer ------------------------------------------------------------------ */
+
+/* true for the results that mean "the provider gave no usable answer" (timeout, unavailable,
+ * bad response): the ones an adapter declares its contract's "service unavailable" code for. */
+bool adapter_is_provider_failure(pide_result rc);
+
+/* The body of an HTTP answer parsed by adapter_parse_answer(); PIDE_ERR_PROVIDER_BAD_RESPONSE,
+ * logged as "<who> answered an empty or oversized body" or "<who> answer is not acceptable
+ * XML", when it is empty, larger than INT_MAX or not acceptable. The caller frees *out. */
+pide_result adapter_xml_answer(const pide_host_api *host, pide_exchange *ex, const char *who,
+                               const pide_http_response *resp, xmlDocPtr *out);
+
+#endif
