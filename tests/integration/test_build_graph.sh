@@ -5,8 +5,9 @@
 #   - lib/ (pide_common) includes no gateway/, simulators/, tools/ or tests/ header;
 #   - providers/ (wire names shared by an adapter and its simulator) includes nothing of ours
 #     outside providers/;
-#   - no simulator target, no adapter plugin and not pide_common depends on pidegw_core, directly
-#     or through another target (cmake --graphviz of a fresh configure).
+#   - no simulator target, no adapter plugin and not pide_common depends on pidegw_core, and no
+#     adapter plugin on pide_common, directly or through another target (cmake --graphviz of a
+#     fresh configure).
 # An include is judged by name resolution, as the compiler would find it: a quoted include that
 # resolves relative to the including file into a forbidden folder, or that exists under a
 # forbidden folder (whose subfolders are include directories), is a violation. The checks are
@@ -61,6 +62,10 @@ link_violations() {
     # that depends on nothing.
     [ -f "$out/deps.dot.$t" ] || continue
     grep -q '"pidegw_core"' "$out/deps.dot.$t" && echo "$t -> pidegw_core"
+    # Plugins get everything from the host's function table: not even pide_common.
+    case "$t" in pide_adapter_*)
+      grep -q '"pide_common"' "$out/deps.dot.$t" && echo "$t -> pide_common" ;;
+    esac
   done
   return 0
 }
@@ -114,11 +119,16 @@ EOF
 cat >> "$bad/adapters/reniec/CMakeLists.txt" <<'EOF'
 target_link_libraries(pide_adapter_reniec PRIVATE pidegw_core)
 EOF
+cat >> "$bad/adapters/pj/CMakeLists.txt" <<'EOF'
+target_link_libraries(pide_adapter_pj PRIVATE pide_common)
+EOF
 link_violations "$bad" "$T/bad-build" > "$T/bad_links.txt"
 cat "$T/bad_links.txt"
 for t in pide_simpick pj_data pj-sim reniec-sim migraciones-sim pide_adapter_reniec; do
   assert_contains "$T/bad_links.txt" "$t -> pidegw_core" "planted: $t depending on pidegw_core is seen"
 done
+assert_contains "$T/bad_links.txt" "pide_adapter_pj -> pide_common" "planted: a plugin linking pide_common is seen"
+assert_not_contains "$T/bad_links.txt" "pide_adapter_pj -> pidegw_core" "planted: pide_common does not drag in the daemon"
 assert_not_contains "$T/bad_links.txt" "pide_common -> pidegw_core" "planted: pide_common itself stays clean"
 assert_not_contains "$T/bad_links.txt" "not in the graph" "planted: every checked target is in the graph"
 
@@ -133,7 +143,7 @@ link_violations "$PIDE_SOURCE_DIR" "$T/build" > "$T/links.txt"
 if [ -s "$T/links.txt" ]; then
   fail "targets that must not depend on the daemon's library:"; cat "$T/links.txt" >&2
 else
-  pass "no simulator target, adapter plugin or pide_common depends on pidegw_core"
+  pass "no simulator target, adapter plugin or pide_common depends on pidegw_core; no plugin on pide_common"
 fi
 # The graph really holds the targets checked (a configure that silently lost them would pass).
 for t in pj-sim reniec-sim migraciones-sim pide_simcommon pide_adapter_reniec pide_common; do
