@@ -10,6 +10,7 @@ configure_file(${CMAKE_SOURCE_DIR}/tools/pide-audit ${CMAKE_BINARY_DIR}/tools/pi
 install(PROGRAMS ${CMAKE_SOURCE_DIR}/tools/pide-audit DESTINATION bin)
 
 add_executable(pide-log-append ${CMAKE_SOURCE_DIR}/tests/helpers/pide_log_append.c)
+target_include_directories(pide-log-append PRIVATE ${CMAKE_SOURCE_DIR}/gateway)
 target_link_libraries(pide-log-append PRIVATE pidegw_core)
 set_target_properties(pide-log-append PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/helpers)

@@ -4,6 +4,8 @@
 include_guard(GLOBAL)
 
 add_executable(pide-wss-sign ${CMAKE_SOURCE_DIR}/tools/pide-wss-sign.c)
-target_link_libraries(pide-wss-sign PRIVATE pidegw_core)
+# gateway/wss.c builds the WS-Security header; lib/ gives the signer.
+target_include_directories(pide-wss-sign PRIVATE ${CMAKE_SOURCE_DIR}/gateway)
+target_link_libraries(pide-wss-sign PRIVATE pidegw_core pide_common)
 set_target_properties(pide-wss-sign PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
 install(TARGETS pide-wss-sign RUNTIME DESTINATION bin)

@@ -2,7 +2,7 @@
  * pj_sim.c — pj-sim: the Poder Judicial criminal-record simulator. Speaks the PJ's internal
  * SOAP 1.2 protocol (README.md) over pide_simcommon's HTTP server, answering from pj_data, and
  * accepts only calls signed with XML-DSig by a certificate of the CA given with --trusted-ca
- * (verified with the gateway's own gw_verify_document).
+ * (verified with gw_verify_document from lib/, the verifier the gateway uses).
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /*
  * adapter_test_host.c — the test host for adapter plugins (see adapter_test_host.h): host
- * function table, per-exchange arena, loopback HTTP client, signing through gateway/xml_sign,
+ * function table, per-exchange arena, loopback HTTP client, signing through lib/xml_sign,
  * simulator processes.
  */
 #include "adapter_test_host.h"

@@ -13,7 +13,7 @@
  * Test equipment: http_call understands only "http://127.0.0.1:PORT/path" URLs, reads the
  * whole answer up to 1 MiB and closes the connection after each call (no keep-alive).
  *
- * sign_document: signs with gateway/xml_sign (so the test links pidegw_core) using
+ * sign_document: signs with lib/xml_sign (so the test links pide_common) using
  * $PIDE_TEST_PKI_DIR/gateway-sign.key and gateway-sign.pem, the key the "pki" ctest fixture
  * makes: register the test with FIXTURES pki to use it. Without PIDE_TEST_PKI_DIR, or when the
  * key cannot be loaded, it logs why into the exchange log and returns PIDE_ERR_INTERNAL (the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test_crl.sh — revocation through the real gateway (gateway/crl.c): a member whose certificate
+# test_crl.sh — revocation through the real gateway (lib/crl.c): a member whose certificate
 # is on the CA's CRL is refused on both paths, at the TLS handshake and as a WS-Security signer;
 # and a CRL the CA publishes while the gateway runs is in force within seconds, with no restart.
 # The CA database is a copy of the test PKI's, so revoking here touches no other test.

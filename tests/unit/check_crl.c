@@ -1,5 +1,5 @@
 /*
- * check_crl.c — gateway/crl.c with the test PKI (scripts/pki): the revocation lists refuse a
+ * check_crl.c — lib/crl.c with the test PKI (scripts/pki): the revocation lists refuse a
  * revoked signer where the trust store alone accepts it; a list replaced on disk is in force
  * after a refresh, and within a second without one; a list that no longer parses keeps the
  * previous one in force; an expired list fails every check (closed); unreadable files are

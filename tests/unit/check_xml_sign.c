@@ -1,5 +1,5 @@
 /*
- * check_xml_sign.c — tests for gateway/xml_sign.c with real keys made by scripts/pki and the
+ * check_xml_sign.c — tests for lib/xml_sign.c with real keys made by scripts/pki and the
  * stock xmlsec1 CLI as an independent verifier.
  *
  * ctest-fixtures: pki
