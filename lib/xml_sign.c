@@ -6,6 +6,7 @@
 #include "xml_sign.h"
 
 #include "crl.h"
+#include "secret_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,6 @@
 
 /* A private key larger than this is not a PEM key we can use; the bound keeps a wrong path
  * (a log file, /dev/zero) from being read whole. */
-#define KEY_FILE_MAX_BYTES (64 * 1024)
 /* Longer than any signature value or certificate we emit. */
 #define BASE64_LINE_SIZE (64 * 1024)
 
@@ -130,72 +130,6 @@ void gw_xmlsec_global_shutdown(void)
     /* libxml2 belongs to the whole process: whoever initialised it cleans it up. */
 }
 
-/* Reads the key file through one descriptor, so the permission check and the bytes loaded are
- * about the same file. The caller wipes and frees *out. */
-static gw_status read_private_key_file(const char *path, unsigned char **out, size_t *out_len,
-                                       char *err, size_t errlen)
-{
-    gw_status st = GW_ERR_CONFIG;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        gw_set_error(err, errlen, "signing key %s: cannot open: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        gw_set_error(err, errlen, "signing key %s: cannot stat: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        gw_set_error(err, errlen, "signing key %s: not a regular file", path);
-        goto fail;
-    }
-    if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-        gw_set_error(err, errlen,
-                "signing key %s: permissions %04o give access to group or others; "
-                "run: chmod 600 %s",
-                path, (unsigned)(sb.st_mode & 07777), path);
-        goto fail;
-    }
-    if (sb.st_size <= 0 || sb.st_size > KEY_FILE_MAX_BYTES) {
-        gw_set_error(err, errlen, "signing key %s: size %lld bytes is not that of a PEM key", path,
-                (long long)sb.st_size);
-        goto fail;
-    }
-    buf = malloc((size_t)sb.st_size);
-    if (buf == NULL) {
-        st = GW_ERR_NOMEM;
-        gw_set_error(err, errlen, "signing key %s: out of memory", path);
-        goto fail;
-    }
-    while (len < (size_t)sb.st_size) {
-        ssize_t n = read(fd, buf + len, (size_t)sb.st_size - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            gw_set_error(err, errlen, "signing key %s: read failed: %s", path,
-                    n < 0 ? strerror(errno) : "file shrank while reading");
-            goto fail;
-        }
-        len += (size_t)n;
-    }
-    close(fd);
-    *out = buf;
-    *out_len = len;
-    return GW_OK;
-
-fail:
-    if (buf != NULL) {
-        OPENSSL_cleanse(buf, len);
-        free(buf);
-    }
-    if (fd >= 0)
-        close(fd);
-    return st;
-}
-
 /* A certificate that does not belong to the key, or has expired, would make every signature
  * fail verification at the receiver: refuse it at startup instead. */
 static gw_status check_certificate(gw_signer *s, const char *cert_path, char *err, size_t errlen)
@@ -228,8 +162,7 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
                          char *err, size_t errlen)
 {
     gw_status st;
-    unsigned char *pem = NULL;
-    size_t pem_len = 0;
+    char *pem = NULL;
     gw_signer *s = NULL;
 
     if (out == NULL || key_pem_path == NULL || cert_pem_path == NULL) {
@@ -237,9 +170,13 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
         return GW_ERR_INVALID_ARG;
     }
     *out = NULL;
-    st = read_private_key_file(key_pem_path, &pem, &pem_len, err, errlen);
-    if (st != GW_OK)
+    /* A regular file, readable by the gateway's user only (secret_file.h). */
+    st = gw_read_secret_file(key_pem_path, &pem, err, errlen);
+    if (st != GW_OK) {
+        if (st != GW_ERR_NOMEM)
+            st = GW_ERR_CONFIG; /* missing, unreadable or exposed: the configuration is wrong */
         goto fail;
+    }
 
     s = calloc(1, sizeof *s);
     if (s == NULL) {
@@ -248,8 +185,8 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
         goto fail;
     }
     last_xmlsec_error[0] = '\0';
-    s->key = xmlSecCryptoAppKeyLoadMemory(pem, (xmlSecSize)pem_len, xmlSecKeyDataFormatPem, NULL,
-                                          NULL, NULL);
+    s->key = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)pem, (xmlSecSize)strlen(pem),
+                                          xmlSecKeyDataFormatPem, NULL, NULL, NULL);
     if (s->key == NULL) {
         st = GW_ERR_CONFIG;
         gw_set_error(err, errlen, "signing key %s: not a usable unencrypted PEM private key (%s)",
@@ -279,16 +216,12 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
     if (st != GW_OK)
         goto fail;
 
-    OPENSSL_cleanse(pem, pem_len);
-    free(pem);
+    gw_secret_free(pem);
     *out = s;
     return GW_OK;
 
 fail:
-    if (pem != NULL) {
-        OPENSSL_cleanse(pem, pem_len);
-        free(pem);
-    }
+    gw_secret_free(pem);
     gw_signer_close(s);
     return st;
 }

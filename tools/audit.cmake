@@ -19,7 +19,8 @@ set_target_properties(pide-log-append PROPERTIES
 # writer's own row hash (gw_log_row_hash in gateway/exchange_log.c); next to the script, both in
 # the build tree and installed.
 add_executable(pide-audit-verify ${CMAKE_SOURCE_DIR}/tools/pide_audit_verify.c)
-target_link_libraries(pide-audit-verify PRIVATE pidegw_core)
+target_link_libraries(pide-audit-verify PRIVATE pidegw_core PostgreSQL::PostgreSQL)
+target_include_directories(pide-audit-verify PRIVATE ${CMAKE_SOURCE_DIR}/gateway)
 set_target_properties(pide-audit-verify PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
 install(TARGETS pide-audit-verify RUNTIME DESTINATION bin)
