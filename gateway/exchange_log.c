@@ -4,7 +4,7 @@
  * each row its gapless seq and its link in the SHA-256 chain. The canonical row encoding and
  * the chain are specified in docs/exchange-log.md; the C definition (gw_log_row_hash) is shared
  * with the out-of-database verifier tools/pide_audit_verify.c, the SQL twin is
- * exchange_log_row_hash() in sql/migrations/0004_trusted_chain.sql. Keep them in step. The
+ * exchange_log_row_hash() in sql/migrations/0005_inlined_chain_helpers.sql. Keep them in step. The
  * writer always writes hash version 3; version 1 and 2 rows (written before migrations 0002 and
  * 0003) are only ever read by verifiers. The writer remembers the newest row it knows to be in
  * the chain and stops for good (every exchange refused) if the database's head is ever behind
