@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,35 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "log.h"
+#include "config.h"
+#include "exchange_env.h"
 #include "http_head.h"
+#include "log.h"
 #include "pipeline.h"
+#include "service_catalog.h"
 #include "tls.h"
+#include "transport.h"
 #include "stdsoap2.h"
 
 #include <openssl/err.h>
+
+/* A worker thread: the engine that reads one request and writes its answer, and the resources
+ * it lends the exchanges it runs (exchange_env.h). Nothing of it reaches the pipeline but the
+ * request and response values (transport.h) and env. */
+typedef struct gw_worker {
+    int id;
+    const gw_runtime *rt;
+    struct soap *soap;                   /* inbound engine context, one request at a time */
+    gw_exchange_env env;
+    const atomic_int *draining;          /* the server is stopping: answer, then close */
+    /* What the engine reads for one request: exactly the bytes of the request the dispatcher
+     * read and checked. */
+    struct {
+        const char *data;
+        size_t len, off;
+    } input;
+    gw_exchange exchange;
+} gw_worker;
 
 typedef struct gw_listener {
     int fd;
@@ -239,7 +262,7 @@ static int send_plain(struct soap *s, int http_status, const char *ctype, const 
 
 /* While the server drains, answers say Connection: close, so clients do not send another
  * request on a connection nobody will read again. */
-void gw_worker_close_if_draining(gw_worker *w, struct soap *s)
+static void close_if_draining(gw_worker *w, struct soap *s)
 {
     if (w->draining && atomic_load(w->draining))
         s->keep_alive = 0;
@@ -249,7 +272,7 @@ void gw_worker_close_if_draining(gw_worker *w, struct soap *s)
 static int serve_get(struct soap *s)
 {
     gw_worker *w = s->user;
-    gw_worker_close_if_draining(w, s);
+    close_if_draining(w, s);
     const char *path = s->path;
     const char *q = strchr(path, '?');
     if (strncmp(path, "/services/", 10) == 0 && q && strcasecmp(q + 1, "wsdl") == 0) {
@@ -297,8 +320,58 @@ static size_t request_recv(struct soap *s, char *buf, size_t len)
 
 /* ---- one request ---- */
 
-/* Serves the one request the dispatcher read on c with worker w. Returns 1 to keep the
- * connection, 0 to close it. */
+/* The facts of the connection an exchange needs (transport.h). */
+static void request_of_conn(const gw_conn *c, gw_http_request *req)
+{
+    memset(req, 0, sizeof *req);
+    req->peer_address = c->address;
+    req->listener = c->tls ? GW_LISTENER_MEMBER : GW_LISTENER_PLAIN;
+    if (c->tls) {
+        req->tls_member = c->peer.member_id;
+        req->tls_subject = c->peer.subject;
+        req->tls_cert_sha256 = c->peer.fingerprint;
+    }
+    req->refusal = GW_OK;
+}
+
+/* Writes the pipeline's answer (transport.h) on the engine. 0 when it was sent. */
+static int send_response(gw_worker *w, struct soap *s, const gw_http_response *resp)
+{
+    char extra[128];
+    extra[0] = '\0';
+    int n = 0;
+    if (resp->exchange_id)
+        n = snprintf(extra, sizeof extra, "X-Pide-Exchange-Id: %s", resp->exchange_id);
+    if (resp->retry_after_s > 0 && n >= 0 && (size_t)n < sizeof extra)
+        snprintf(extra + n, sizeof extra - (size_t)n, "%sRetry-After: %d", n ? "\r\n" : "",
+                 resp->retry_after_s);
+    if (resp->close)
+        s->keep_alive = 0;
+    close_if_draining(w, s);
+    s->http_content = resp->content_type;
+    s->http_extra_header = extra[0] ? extra : NULL;
+    int status = resp->status == 200 ? SOAP_FILE : SOAP_FILE + resp->status;
+    int rc = soap_response(s, status) || soap_send_raw(s, resp->body, resp->body_len) ||
+             soap_end_send(s);
+    s->http_extra_header = NULL;
+    return rc;
+}
+
+/* One exchange through the pipeline, and its answer written. */
+static void run_exchange(gw_worker *w, struct soap *s, const gw_http_request *req)
+{
+    gw_exchange *ex = &w->exchange;
+    gw_http_response resp;
+    exchange_begin(ex, w->rt, &w->env, req, NULL);
+    gw_pipeline_run(ex, &resp);
+    if (send_response(w, s, &resp))
+        gw_log(PIDE_LOG_DEBUG, "[%s] reply not delivered", ex->exchange_id);
+    exchange_end(ex);
+}
+
+/* Serves the one request the dispatcher read on c with worker w: the engine parses its head
+ * (GETs are answered by serve_get) and decodes its body, the pipeline makes the answer. Returns 1
+ * to keep the connection, 0 to close it. */
 static int serve_one(gw_worker *w, gw_conn *c)
 {
     struct soap *s = w->soap;
@@ -310,16 +383,24 @@ static int serve_one(gw_worker *w, gw_conn *c)
     if (rc == SOAP_STOP) {
         keep = s->keep_alive != 0; /* a GET answered by serve_get */
     } else if (rc == SOAP_OK) {
-        gw_exchange *ex = &w->exchange;
-        exchange_begin(ex, w->rt, w, s, c->address);
-        ex->http_path = gw_arena_strdup(&ex->arena, s->path);
-        if (c->tls) {
-            ex->tls_member = c->peer.member_id;
-            ex->tls_subject = c->peer.subject;
-            ex->tls_cert_sha256 = c->peer.fingerprint[0] ? c->peer.fingerprint : NULL;
+        gw_http_request req;
+        request_of_conn(c, &req);
+        req.method = "POST";
+        req.path = s->path;
+        req.content_type = s->http_content;
+        req.soap_action = s->action;
+        /* An announced length over the limit is refused before reading a byte of it. */
+        if (s->length > w->rt->config->max_body_bytes) {
+            req.refusal = GW_ERR_REQUEST_TOO_LARGE;
+        } else {
+            size_t len = 0;
+            char *body = soap_http_get_body(s, &len);
+            req.body = body;
+            req.body_len = body ? len : 0;
+            if (body && len > 0 && len <= w->rt->config->max_body_bytes)
+                soap_end_recv(s);
         }
-        pipeline_run(ex);
-        exchange_end(ex);
+        run_exchange(w, s, &req);
         keep = s->keep_alive != 0 && s->error == SOAP_OK;
     } else {
         /* The dispatcher checked the head; the engine refusing it anyway is logged. */
@@ -369,20 +450,13 @@ static void serve_refusal(gw_worker *w, gw_conn *c)
            method[0] ? method : "-", path[0] ? path : "-", http, gw_status_fault_code(c->verdict),
            c->verdict_why ? c->verdict_why : gw_status_message(c->verdict));
     if (method[0] && strcmp(method, "GET") != 0 && strncmp(path, "/services/", 10) == 0) {
-        gw_exchange *ex = &w->exchange;
-        exchange_begin(ex, w->rt, w, s, c->address);
-        ex->http_path = gw_arena_strdup(&ex->arena, path);
-        if (c->tls) {
-            ex->tls_member = c->peer.member_id;
-            ex->tls_subject = c->peer.subject;
-            ex->tls_cert_sha256 = c->peer.fingerprint[0] ? c->peer.fingerprint : NULL;
-        }
-        w->input.refusal = c->verdict;
-        w->input.refusal_why = c->verdict_why;
-        pipeline_run(ex);
-        exchange_end(ex);
-        w->input.refusal = GW_OK;
-        w->input.refusal_why = NULL;
+        gw_http_request req;
+        request_of_conn(c, &req);
+        req.method = method;
+        req.path = path;
+        req.refusal = c->verdict;
+        req.refusal_why = c->verdict_why;
+        run_exchange(w, s, &req);
     } else {
         char msg[256];
         int n = snprintf(msg, sizeof msg, "%s\n", c->verdict_why ? c->verdict_why
@@ -911,6 +985,24 @@ fail:
     return GW_ERR_IO;
 }
 
+static gw_status worker_init(gw_worker *w, const gw_runtime *rt, int id)
+{
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    w->rt = rt;
+    gw_arena_init(&w->exchange.arena, 32768);
+    return gw_exchange_env_init(&w->env, rt->signer, rt->catalog.count, id);
+}
+
+static void worker_fini(gw_worker *w)
+{
+    if (w->soap)
+        soap_free(w->soap);
+    gw_exchange_env_fini(&w->env);
+    gw_arena_destroy(&w->exchange.arena);
+    memset(w, 0, sizeof *w);
+}
+
 static struct soap *inbound_engine_new(const gw_config *cfg, gw_worker *w)
 {
     struct soap *s = soap_new1(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
@@ -976,7 +1068,7 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
     }
     for (int i = 0; i < srv->worker_count; i++) {
         gw_worker *w = &srv->workers[i];
-        st = gw_worker_init(w, rt, i);
+        st = worker_init(w, rt, i);
         w->draining = &srv->draining;
         if (st == GW_OK && !(w->soap = inbound_engine_new(rt->config, w)))
             st = GW_ERR_NOMEM;
@@ -1033,9 +1125,7 @@ void gw_server_stop(gw_server *srv)
     for (int i = 0; i < srv->workers_started; i++)
         pthread_join(srv->worker_threads[i], NULL);
     for (int i = 0; i < srv->worker_count && srv->workers; i++) {
-        if (srv->workers[i].soap)
-            soap_free(srv->workers[i].soap);
-        gw_worker_fini(&srv->workers[i]);
+        worker_fini(&srv->workers[i]);
     }
     /* Connections still parked in epoll. */
     while (srv->parked.next != &srv->parked) {

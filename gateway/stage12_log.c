@@ -5,11 +5,14 @@
  * no stage before has to remember to remove secrets. */
 #include <string.h>
 
+#include "adapter_loader.h"
+#include "exchange_log.h"
 #include "log.h"
 #include "pipeline.h"
 #include "redact.h"
 #include "response.h"
 #include "runtime.h"
+#include "service_catalog.h"
 
 /* The request as the log keeps it: secrets replaced, or a flagged truncation (redact.h). Never
  * the bytes as received; on out of memory, nothing of them. */
