@@ -94,6 +94,11 @@ struct pide_exchange {
     int retry_after_s;             /* > 0: sent as Retry-After (rate limiting) */
     int close_connection;          /* the answer closes the connection (a refused request) */
     struct gw_http_response *reply; /* where stage_reply puts the answer (transport.h) */
+    /* Set by a caller that does not wait for the log commit (pipeline.h): stage_log hands the
+     * row over and log_notify(log_notify_arg, status) reports its commit later. */
+    void (*log_notify)(void *arg, gw_status status);
+    void *log_notify_arg;
+    int log_pending;               /* the row is handed over, its commit not yet reported */
 
     /* microseconds since the epoch; 0 = did not happen */
     int64_t t_request_in;

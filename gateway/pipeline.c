@@ -49,6 +49,17 @@ void gw_pipeline_run(gw_exchange *ex, gw_http_response *resp)
                    gw_status_fault_code(ex->status));
 }
 
+void gw_pipeline_log_settled(gw_exchange *ex, gw_status log_status, gw_http_response *resp)
+{
+    ex->log_pending = 0;
+    ex->reply = resp;
+    if (log_status == GW_OK)
+        return;
+    gw_log_refused(ex, log_status);
+    if (stage_reply(ex) != GW_OK)
+        gw_log(PIDE_LOG_ERROR, "[%s] cannot make the response", ex->exchange_id);
+}
+
 gw_status gw_pipeline_run_stages(gw_exchange *ex, const char *const *names, size_t count)
 {
     const struct stage *tables[] = {request_stages, response_stages};

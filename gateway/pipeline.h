@@ -31,7 +31,7 @@ gw_status stage_authorize(gw_exchange *ex); /* access rights: deny by default */
 gw_status stage_throttle(gw_exchange *ex);  /* rate limit and replay guard, per member */
 gw_status stage_invoke(gw_exchange *ex);    /* the adapter talks to the provider */
 gw_status stage_sign(gw_exchange *ex);      /* XML-DSig the response, serialise, hash */
-gw_status stage_log(gw_exchange *ex);       /* append to the exchange log, wait for commit */
+gw_status stage_log(gw_exchange *ex);       /* append to the exchange log (wait for commit) */
 gw_status stage_reply(gw_exchange *ex);     /* the HTTP response value */
 
 /* stage_bind's work on explicit configuration (stage07b_bind.c; unit-tested on its own). */
@@ -44,6 +44,16 @@ gw_status gw_bind_identity(gw_exchange *ex, const struct gw_config *cfg,
  * answer to send: always a complete response (a Fault when the exchange failed). resp's
  * pointers stay valid until exchange_end(ex). */
 void gw_pipeline_run(gw_exchange *ex, gw_http_response *resp);
+
+/* With ex->log_notify set before gw_pipeline_run, the log stage only hands the row to the log
+ * writer (ex->log_pending) and *resp is the answer to send once that row is committed: the
+ * caller must wait for log_notify(arg, status) and then call this, which leaves *resp as it is
+ * (GW_OK) or replaces it with the Server.LogUnavailable Fault, built by the same code as when
+ * the log stage waits itself. No answer may be sent before. */
+void gw_pipeline_log_settled(gw_exchange *ex, gw_status log_status, gw_http_response *resp);
+/* The log refused the exchange's row: its answer becomes a Server.LogUnavailable Fault
+ * (stage12_log.c). Returns st. */
+gw_status gw_log_refused(gw_exchange *ex, gw_status st);
 
 /* Runs the named stages of the table, in the table's order, stopping at the first failure
  * (recorded in ex->status): how a tool exercises the very stages the daemon runs on an exchange

@@ -8,6 +8,7 @@
  * ctest-fixtures: postgres pki */
 #include <check.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -416,6 +417,92 @@ START_TEST(the_named_stages_run_in_table_order_and_stop_at_a_failure)
 }
 END_TEST
 
+/* What the log reports to an exchange that does not wait for it. */
+typedef struct log_report {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int calls;
+    gw_status status;
+} log_report;
+
+static void on_logged(void *arg, gw_status st)
+{
+    log_report *r = arg;
+    pthread_mutex_lock(&r->lock);
+    r->calls++;
+    r->status = st;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+/* Runs the pipeline without waiting for the commit: the row is handed over, the answer held. */
+static void run_handing_over(fixture *fx, const gw_http_request *req, gw_http_response *resp,
+                             log_report *r)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    exchange_end(&fx->ex);
+    exchange_begin(&fx->ex, &fx->rt, &fx->env, req, NULL);
+    fx->ex.log_notify = on_logged;
+    fx->ex.log_notify_arg = r;
+    gw_pipeline_run(&fx->ex, resp);
+    ck_assert_int_eq(fx->ex.log_pending, 1);
+    pthread_mutex_lock(&r->lock);
+    while (!r->calls)
+        pthread_cond_wait(&r->cond, &r->lock);
+    pthread_mutex_unlock(&r->lock);
+    ck_assert_int_eq(r->calls, 1);
+}
+
+START_TEST(the_row_can_be_handed_over_and_its_commit_reported)
+{
+    fixture fx;
+    fixture_open(&fx);
+    char *ok = envelope(MEMBER, "hola");
+    gw_http_request req = post("/services/Eco", ok);
+    gw_http_response resp;
+    log_report r;
+    run_handing_over(&fx, &req, &resp, &r);
+    ck_assert_int_eq(r.status, GW_OK);
+    /* Reported committed: the row is there, and the answer stays the one signed and logged. */
+    gw_pipeline_log_settled(&fx.ex, r.status, &resp);
+    ck_assert_int_eq(fx.ex.log_pending, 0);
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_ptr_nonnull(strstr(body_of(&resp), "echoResponse"));
+    assert_logged(&fx, &resp, "outcome", "ok");
+    char *logged_response = logged(&fx, resp.exchange_id, "encode(response, 'escape')");
+    ck_assert_str_eq(logged_response, resp.body);
+    free(logged_response);
+    free(ok);
+    fixture_close(&fx);
+}
+END_TEST
+
+START_TEST(a_row_reported_unavailable_turns_the_answer_into_a_fault)
+{
+    fixture fx;
+    fixture_open(&fx);
+    char *ok = envelope(MEMBER, "hola");
+    gw_http_request req = post("/services/Eco", ok);
+    gw_http_response resp;
+    log_report r;
+    run_handing_over(&fx, &req, &resp, &r);
+    ck_assert_ptr_nonnull(strstr(body_of(&resp), "echoResponse"));
+    /* Whatever the log says, the transport must not send this answer unless it is GW_OK: the
+     * same replacement the waiting log stage makes, with no data and no signature. */
+    gw_pipeline_log_settled(&fx.ex, GW_ERR_LOG_UNAVAILABLE, &resp);
+    ck_assert_int_eq(resp.status, gw_status_http_code(GW_ERR_LOG_UNAVAILABLE));
+    const char *body = body_of(&resp);
+    ck_assert_ptr_nonnull(strstr(body, gw_status_fault_code(GW_ERR_LOG_UNAVAILABLE)));
+    ck_assert_ptr_null(strstr(body, "echoResponse"));
+    ck_assert_ptr_null(strstr(body, "SignatureValue"));
+    ck_assert_str_eq(resp.exchange_id, fx.ex.exchange_id);
+    free(ok);
+    fixture_close(&fx);
+}
+END_TEST
+
 int main(void)
 {
     const char *build = getenv("PIDE_BUILD_DIR");
@@ -442,6 +529,8 @@ int main(void)
     tcase_add_test(tc, the_tls_identity_comes_from_the_member_listener_only);
     tcase_add_test(tc, rate_limited_answers_carry_retry_after);
     tcase_add_test(tc, the_named_stages_run_in_table_order_and_stop_at_a_failure);
+    tcase_add_test(tc, the_row_can_be_handed_over_and_its_commit_reported);
+    tcase_add_test(tc, a_row_reported_unavailable_turns_the_answer_into_a_fault);
     suite_add_tcase(suite, tc);
     int exit_status = check_run_suite(suite);
     rmdir(tmp_dir);
