@@ -2,6 +2,7 @@
 #include "exchange.h"
 
 #include "clock.h"
+#include "transport.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,18 +48,30 @@ static void exchange_id_generate(char out[37])
              b[13], b[14], b[15]);
 }
 
-void exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_worker *w,
-                    struct soap *soap, const char *client_address)
+void exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exchange_env *env,
+                    const struct gw_http_request *req, const char *client_address)
 {
     gw_arena arena = ex->arena;
     memset(ex, 0, sizeof *ex);
     ex->arena = arena;
     ex->rt = rt;
-    ex->worker = w;
-    ex->soap = soap;
+    ex->env = env;
+    ex->http_request = req;
     ex->status = GW_OK;
     ex->http_status = 200;
+    if (!client_address && req)
+        client_address = req->peer_address;
     ex->client_address = gw_arena_strdup(&ex->arena, client_address);
+    if (req) {
+        ex->http_path = gw_arena_strdup(&ex->arena, req->path);
+        if (req->listener == GW_LISTENER_MEMBER) {
+            ex->tls_member = gw_arena_strdup(&ex->arena, req->tls_member);
+            ex->tls_subject = gw_arena_strdup(&ex->arena, req->tls_subject);
+            ex->tls_cert_sha256 = req->tls_cert_sha256 && req->tls_cert_sha256[0]
+                                      ? gw_arena_strdup(&ex->arena, req->tls_cert_sha256)
+                                      : NULL;
+        }
+    }
     ex->t_request_in = gw_now_us();
     exchange_id_generate(ex->exchange_id);
 }

@@ -18,16 +18,17 @@
 #include "pide_adapter.h"
 #include "status.h"
 
-struct soap;
 struct gw_runtime;
-struct gw_worker;
+struct gw_exchange_env;
+struct gw_http_request;
+struct gw_http_response;
 struct gw_service;
 
 struct pide_exchange {
     gw_arena arena;
     const struct gw_runtime *rt;   /* process-wide, read-only: config, services, log, keys */
-    struct gw_worker *worker;      /* this thread's resources: soap contexts, signing context */
-    struct soap *soap;             /* the inbound connection, request headers already read */
+    struct gw_exchange_env *env;   /* this thread's resources: provider client, signing, XSD */
+    const struct gw_http_request *http_request; /* what the transport read (transport.h) */
 
     char exchange_id[37];          /* UUID text: the CUO returned to the caller and logged */
     const char *client_address;
@@ -91,6 +92,13 @@ struct pide_exchange {
     const char *fault_detail;      /* what exactly went wrong, shown in the Fault (no secrets) */
     int http_status;
     int retry_after_s;             /* > 0: sent as Retry-After (rate limiting) */
+    int close_connection;          /* the answer closes the connection (a refused request) */
+    struct gw_http_response *reply; /* where stage_reply puts the answer (transport.h) */
+    /* Set by a caller that does not wait for the log commit (pipeline.h): stage_log hands the
+     * row over and log_notify(log_notify_arg, status) reports its commit later. */
+    void (*log_notify)(void *arg, gw_status status);
+    void *log_notify_arg;
+    int log_pending;               /* the row is handed over, its commit not yet reported */
 
     /* microseconds since the epoch; 0 = did not happen */
     int64_t t_request_in;
@@ -107,9 +115,10 @@ typedef struct pide_exchange gw_exchange;
 gw_status exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Resets ex for a new exchange on the given connection. */
-void exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_worker *w,
-                    struct soap *soap, const char *client_address);
+/* Resets ex for a new exchange of request `req` (transport.h; may be NULL), run with this
+ * thread's resources `env`. client_address NULL: the request's peer address. */
+void exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exchange_env *env,
+                    const struct gw_http_request *req, const char *client_address);
 /* Frees the documents and rewinds the arena. */
 void exchange_end(gw_exchange *ex);
 

@@ -100,6 +100,12 @@ typedef struct log_entry {
     pthread_cond_t done;
     enum entry_state state;
     bool abandoned; /* the waiter timed out; the writer frees the entry when done with it */
+    /* Submitted without a waiting caller (exchange_log_submit): the notifier thread waits for
+     * it instead, until `deadline`, and reports the outcome to notify(notify_arg, status). */
+    exchange_log_notify_fn notify;
+    void *notify_arg;
+    struct timespec deadline;
+    struct log_entry *async_next;
     unsigned char exchange_uuid[UUID_LEN];
     gw_log_record rec;
 } log_entry;
@@ -129,6 +135,12 @@ struct exchange_log {
     log_entry *queue_head, *queue_tail;
     bool stopping;
     pthread_t writer;
+    /* Submitted entries whose outcome the notifier thread still has to report. */
+    pthread_cond_t settled;        /* the writer settled entries, or one was submitted */
+    log_entry *async_head;
+    bool notifier_stopping;
+    bool notifier_started;
+    pthread_t notifier;
 
     /* Writer-thread only. */
     log_entry **batch;
@@ -790,6 +802,7 @@ static void finish_batch(exchange_log *log, log_entry **batch, int n)
         batch[i]->state = ENTRY_COMMITTED;
         pthread_cond_signal(&batch[i]->done);
     }
+    pthread_cond_broadcast(&log->settled);
     pthread_mutex_unlock(&log->lock);
 }
 
@@ -805,6 +818,7 @@ static void refuse_batch(exchange_log *log, log_entry **batch, int n)
         batch[i]->state = ENTRY_REFUSED;
         pthread_cond_signal(&batch[i]->done);
     }
+    pthread_cond_broadcast(&log->settled);
     pthread_mutex_unlock(&log->lock);
 }
 
@@ -888,6 +902,73 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* ---- the notifier thread: outcomes of submitted entries ---------------------------------- */
+
+static void unlink_queued(exchange_log *log, log_entry *e);
+
+/* What exchange_log_append's waiter does once woken, for every submitted entry that is settled
+ * or past its deadline: reports GW_OK for a committed row, GW_ERR_LOG_UNAVAILABLE otherwise (a
+ * row still queued is taken back; one the writer holds is abandoned, so it is never written
+ * after its caller was told it is not). Callbacks run with log->lock held: they must be short
+ * and must not call back into the log. */
+static void *notifier_main(void *arg)
+{
+    exchange_log *log = arg;
+    pthread_mutex_lock(&log->lock);
+    for (;;) {
+        struct timespec earliest = {0};
+        bool waiting = false;
+        log_entry **pp = &log->async_head;
+        while (*pp) {
+            log_entry *e = *pp;
+            gw_status st = GW_ERR_LOG_UNAVAILABLE;
+            log_entry *ours = e;
+            if (e->state == ENTRY_COMMITTED) {
+                st = GW_OK;
+            } else if (e->state == ENTRY_REFUSED) {
+                /* the writer let go of it: ours to free */
+            } else if (gw_monotonic_reached(&e->deadline)) {
+                if (e->state == ENTRY_QUEUED) {
+                    unlink_queued(log, e);
+                } else {
+                    e->abandoned = true; /* the writer holds it and frees it */
+                    ours = NULL;
+                }
+            } else {
+                if (!waiting || e->deadline.tv_sec < earliest.tv_sec ||
+                    (e->deadline.tv_sec == earliest.tv_sec &&
+                     e->deadline.tv_nsec < earliest.tv_nsec))
+                    earliest = e->deadline;
+                waiting = true;
+                pp = &e->async_next;
+                continue;
+            }
+            *pp = e->async_next;
+            e->notify(e->notify_arg, st);
+            if (ours) entry_free(ours);
+        }
+        if (log->notifier_stopping && !log->async_head) break;
+        if (waiting)
+            pthread_cond_timedwait(&log->settled, &log->lock, &earliest);
+        else
+            pthread_cond_wait(&log->settled, &log->lock);
+    }
+    pthread_mutex_unlock(&log->lock);
+    return NULL;
+}
+
+/* Reports every outstanding submission (after the writer stopped: each is settled, or is by
+ * its deadline), then ends the notifier. */
+static void stop_notifier(exchange_log *log)
+{
+    pthread_mutex_lock(&log->lock);
+    log->notifier_stopping = true;
+    pthread_cond_broadcast(&log->settled);
+    pthread_mutex_unlock(&log->lock);
+    pthread_join(log->notifier, NULL);
+    log->notifier_started = false;
+}
+
 /* ---- public interface -------------------------------------------------------------------- */
 
 /* The migrations that added columns this writer fills, oldest first, with a query that fails
@@ -933,6 +1014,7 @@ static void free_log(exchange_log *log)
     free(log->copy_data.data);
     free(log->batch);
     pthread_cond_destroy(&log->work);
+    pthread_cond_destroy(&log->settled);
     pthread_condattr_destroy(&log->mono_attr);
     pthread_mutex_destroy(&log->lock);
     free(log);
@@ -965,6 +1047,7 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
     pthread_condattr_init(&log->mono_attr);
     pthread_condattr_setclock(&log->mono_attr, CLOCK_MONOTONIC);
     pthread_cond_init(&log->work, NULL);
+    pthread_cond_init(&log->settled, &log->mono_attr);
     log->batch_max = o.batch_max;
     log->commit_timeout_ms = o.commit_timeout_ms;
     log->batch = calloc((size_t)o.batch_max, sizeof *log->batch);
@@ -1001,6 +1084,12 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
         goto fail;
     }
 
+    if (pthread_create(&log->notifier, NULL, notifier_main, log) != 0) {
+        copy_error(err, errlen, "exchange log", "cannot start the notifier thread");
+        st = GW_ERR_INTERNAL;
+        goto fail;
+    }
+    log->notifier_started = true;
     if (pthread_create(&log->writer, NULL, writer_main, log) != 0) {
         copy_error(err, errlen, "exchange log", "cannot start the writer thread");
         st = GW_ERR_INTERNAL;
@@ -1011,6 +1100,7 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
 
 fail:
     if (st == GW_ERR_NOMEM) copy_error(err, errlen, "exchange log", "out of memory");
+    if (log && log->notifier_started) stop_notifier(log);
     free_log(log);
     return st;
 }
@@ -1076,6 +1166,39 @@ gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec)
     return st;
 }
 
+gw_status exchange_log_submit(exchange_log *log, const gw_log_record *rec,
+                              exchange_log_notify_fn notify, void *arg)
+{
+    unsigned char uuid[UUID_LEN];
+    if (!log || !rec || !notify) return GW_ERR_INVALID_ARG;
+    gw_status st = validate_record(rec, uuid);
+    if (st != GW_OK) return st;
+
+    log_entry *e = entry_new(rec, uuid, &log->mono_attr);
+    if (!e) return GW_ERR_NOMEM;
+    e->notify = notify;
+    e->notify_arg = arg;
+    e->deadline = gw_monotonic_deadline_ms(log->commit_timeout_ms);
+
+    pthread_mutex_lock(&log->lock);
+    if (log->stopping || log->chain_broken || log->notifier_stopping) {
+        pthread_mutex_unlock(&log->lock);
+        entry_free(e);
+        return GW_ERR_LOG_UNAVAILABLE;
+    }
+    if (log->queue_tail)
+        log->queue_tail->next = e;
+    else
+        log->queue_head = e;
+    log->queue_tail = e;
+    pthread_cond_signal(&log->work);
+    e->async_next = log->async_head;
+    log->async_head = e;
+    pthread_cond_broadcast(&log->settled);
+    pthread_mutex_unlock(&log->lock);
+    return GW_OK;
+}
+
 void exchange_log_close(exchange_log *log)
 {
     if (!log) return;
@@ -1084,5 +1207,6 @@ void exchange_log_close(exchange_log *log)
     pthread_cond_signal(&log->work);
     pthread_mutex_unlock(&log->lock);
     pthread_join(log->writer, NULL);
+    stop_notifier(log);
     free_log(log);
 }

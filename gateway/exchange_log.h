@@ -76,7 +76,17 @@ gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out,
 /* Blocks until the row is committed (GW_OK) or cannot be (GW_ERR_LOG_UNAVAILABLE). Safe from
  * many threads. */
 gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec);
-/* Drains the queue, stops the writer, disconnects. */
+/* How exchange_log_submit reports: status GW_OK once the row is committed, or
+ * GW_ERR_LOG_UNAVAILABLE when it cannot be within commit_timeout_ms (then it never will be). */
+typedef void (*exchange_log_notify_fn)(void *arg, gw_status status);
+/* Queues the row without waiting for it: the same outcome exchange_log_append would return is
+ * reported later, exactly once, by notify(arg, status) from the log's notifier thread (possibly
+ * before this returns; with the log's lock held, so notify must be short and must not call the
+ * log). Returns GW_OK when notify will be called; any other status means it will not be (the
+ * record is invalid, or the log is stopping or its chain broken: GW_ERR_LOG_UNAVAILABLE). */
+gw_status exchange_log_submit(exchange_log *log, const gw_log_record *rec,
+                              exchange_log_notify_fn notify, void *arg);
+/* Drains the queue, stops the writer, reports every submission, disconnects. */
 void exchange_log_close(exchange_log *log);
 
 /* ---- the canonical row hash, shared by the writer and the verifier (tools/) ---------------

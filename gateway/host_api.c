@@ -6,8 +6,12 @@
 #include "adapter_loader.h"
 #include "exchange.h"
 #include "clock.h"
+#include "config.h"
+#include "exchange_env.h"
+#include "http_client.h"
 #include "log.h"
 #include "runtime.h"
+#include "xml_sign.h"
 
 static void *host_alloc(pide_exchange *ex, size_t size) { return gw_arena_alloc(&ex->arena, size); }
 
@@ -37,7 +41,7 @@ static pide_result host_http_call(pide_exchange *ex, const pide_http_request *re
     int64_t t_out = gw_now_us();
     if (!ex->t_provider_out)
         ex->t_provider_out = t_out;
-    gw_status st = gw_http_call(ex->worker->http, &ex->arena, &r, resp, err, sizeof err);
+    gw_status st = gw_http_call(ex->env->http, &ex->arena, &r, resp, err, sizeof err);
     ex->t_provider_in = gw_now_us();
     if (st == GW_OK)
         return PIDE_OK;
@@ -75,7 +79,7 @@ static void host_set_caller_audit(pide_exchange *ex, const char *host_name, cons
 
 static pide_result host_sign_document(pide_exchange *ex, xmlDocPtr doc, xmlNodePtr parent)
 {
-    return gw_sign_document(ex->worker->sign, doc, parent, NULL) == GW_OK ? PIDE_OK
+    return gw_sign_document(ex->env->sign, doc, parent, NULL) == GW_OK ? PIDE_OK
                                                                           : PIDE_ERR_INTERNAL;
 }
 

@@ -5,8 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adapter_loader.h"
+#include "config.h"
+#include "credential.h"
+#include "crl.h"
+#include "exchange_log.h"
 #include "log.h"
+#include "rate_limit.h"
+#include "replay_guard.h"
 #include "secret_file.h"
+#include "tls.h"
+#include "xml_sign.h"
 
 /* Per-member token buckets, when <limits ratePerSecond> or a member's own rate asks for them. */
 static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, char *err,
@@ -142,44 +151,4 @@ void gw_runtime_close(gw_runtime *rt)
         gw_trust_store_free(rt->wss_trust);
     gw_crl_set_free(rt->crls); /* after the stores that consult it */
     memset(rt, 0, sizeof *rt);
-}
-
-gw_status gw_worker_init(gw_worker *w, const gw_runtime *rt, int id)
-{
-    memset(w, 0, sizeof *w);
-    w->id = id;
-    w->rt = rt;
-    gw_arena_init(&w->exchange.arena, 32768);
-    w->http = gw_http_client_new();
-    w->validators = calloc(rt->catalog.count ? rt->catalog.count : 1, sizeof *w->validators);
-    if (!w->http || !w->validators)
-        goto fail;
-    if (gw_sign_ctx_new(rt->signer, &w->sign) != GW_OK)
-        goto fail;
-    return GW_OK;
-fail:
-    gw_worker_fini(w);
-    return GW_ERR_NOMEM;
-}
-
-void gw_worker_fini(gw_worker *w)
-{
-    if (w->validators) {
-        for (size_t i = 0; w->rt && i < w->rt->catalog.count; i++)
-            if (w->validators[i])
-                xmlSchemaFreeValidCtxt(w->validators[i]);
-        free(w->validators);
-    }
-    gw_http_client_free(w->http);
-    if (w->sign)
-        gw_sign_ctx_free(w->sign);
-    gw_arena_destroy(&w->exchange.arena);
-    memset(w, 0, sizeof *w);
-}
-
-xmlSchemaValidCtxtPtr gw_worker_validator(gw_worker *w, const gw_service *svc)
-{
-    if (!w->validators[svc->index])
-        w->validators[svc->index] = xmlSchemaNewValidCtxt(svc->schema);
-    return w->validators[svc->index];
 }

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,51 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "log.h"
+#include "config.h"
+#include "exchange_env.h"
 #include "http_head.h"
+#include "log.h"
 #include "pipeline.h"
+#include "service_catalog.h"
 #include "tls.h"
+#include "transport.h"
 #include "stdsoap2.h"
 
 #include <openssl/err.h>
+
+struct gw_server;
+struct gw_conn;
+
+/* A worker thread and the resources it lends the exchanges it runs (exchange_env.h). */
+typedef struct gw_worker {
+    int id;
+    gw_exchange_env env;
+} gw_worker;
+
+/* One request in flight: its connection, the engine reading it and writing its answer, and its
+ * exchange. A worker fills it and runs the pipeline; when the pipeline has handed the row to
+ * the exchange log, the worker is free and the slot waits for the log to report the commit,
+ * after which a worker (any) writes the answer. The number of slots bounds the exchanges in
+ * flight. Nothing of it reaches the pipeline but the request and response values
+ * (transport.h). */
+typedef struct gw_slot {
+    struct gw_server *srv;
+    struct soap *soap;                   /* inbound engine context, one request at a time */
+    struct gw_conn *conn;
+    /* What the engine reads for one request: exactly the bytes of the request the dispatcher
+     * read and checked. */
+    struct {
+        const char *data;
+        size_t len, off;
+    } input;
+    gw_exchange exchange;
+    gw_http_response resp;
+    int refused;                         /* the dispatcher's refusal: linger afterwards */
+    int keep;                            /* keep the connection after the answer */
+    atomic_int holds;                    /* the worker and the log: the last one queues the answer */
+    gw_status log_status;                /* what the log reported */
+    struct gw_slot *next;                /* free list, or queue of answers to write */
+} gw_slot;
 
 typedef struct gw_listener {
     int fd;
@@ -92,10 +131,15 @@ struct gw_server {
     pthread_t dispatcher;
     int dispatcher_started;
 
-    /* connections ready for a worker */
+    /* connections ready for a worker, exchanges whose answer can be written, free slots */
     pthread_mutex_t queue_lock;
     pthread_cond_t queue_cond;
     gw_conn *queue_head, *queue_tail;
+    gw_slot *answer_head, *answer_tail;
+    gw_slot *free_slots;
+    int in_flight;                       /* slots taken */
+    int slot_count;
+    gw_slot *slots;
     int stopping;
     atomic_int draining;         /* set first thing on stop: answers carry Connection: close */
 
@@ -128,20 +172,63 @@ static void queue_push(gw_server *srv, gw_conn *c)
     pthread_mutex_unlock(&srv->queue_lock);
 }
 
-/* NULL when the server is stopping and nothing is left. */
-static gw_conn *queue_pop(gw_server *srv)
+/* An exchange whose row the log settled: its answer can be written. */
+static void answer_push(gw_server *srv, gw_slot *sl)
 {
     pthread_mutex_lock(&srv->queue_lock);
-    while (!srv->queue_head && !srv->stopping)
+    sl->next = NULL;
+    if (srv->answer_tail)
+        srv->answer_tail->next = sl;
+    else
+        srv->answer_head = sl;
+    srv->answer_tail = sl;
+    pthread_cond_signal(&srv->queue_cond);
+    pthread_mutex_unlock(&srv->queue_lock);
+}
+
+static void slot_release(gw_server *srv, gw_slot *sl)
+{
+    pthread_mutex_lock(&srv->queue_lock);
+    sl->conn = NULL;
+    sl->next = srv->free_slots;
+    srv->free_slots = sl;
+    srv->in_flight--;
+    pthread_cond_broadcast(&srv->queue_cond);
+    pthread_mutex_unlock(&srv->queue_lock);
+}
+
+/* A worker's next job: an answer to write (*answer), or a connection with a request and a free
+ * slot for it (*slot, conn attached). Answers come first: they free slots. 0 when the server
+ * is stopping and nothing is left, queued or in flight. */
+static int queue_pop(gw_server *srv, gw_slot **slot, gw_slot **answer)
+{
+    *slot = *answer = NULL;
+    pthread_mutex_lock(&srv->queue_lock);
+    for (;;) {
+        if (srv->answer_head) {
+            *answer = srv->answer_head;
+            srv->answer_head = (*answer)->next;
+            if (!srv->answer_head)
+                srv->answer_tail = NULL;
+            break;
+        }
+        if (srv->queue_head && srv->free_slots) {
+            gw_conn *c = srv->queue_head;
+            srv->queue_head = c->queue_next;
+            if (!srv->queue_head)
+                srv->queue_tail = NULL;
+            *slot = srv->free_slots;
+            srv->free_slots = (*slot)->next;
+            (*slot)->conn = c;
+            srv->in_flight++;
+            break;
+        }
+        if (srv->stopping && !srv->queue_head && srv->in_flight == 0)
+            break;
         pthread_cond_wait(&srv->queue_cond, &srv->queue_lock);
-    gw_conn *c = srv->queue_head;
-    if (c) {
-        srv->queue_head = c->queue_next;
-        if (!srv->queue_head)
-            srv->queue_tail = NULL;
     }
     pthread_mutex_unlock(&srv->queue_lock);
-    return c;
+    return *slot || *answer;
 }
 
 /* ---- connections ---- */
@@ -239,17 +326,18 @@ static int send_plain(struct soap *s, int http_status, const char *ctype, const 
 
 /* While the server drains, answers say Connection: close, so clients do not send another
  * request on a connection nobody will read again. */
-void gw_worker_close_if_draining(gw_worker *w, struct soap *s)
+static void close_if_draining(gw_server *srv, struct soap *s)
 {
-    if (w->draining && atomic_load(w->draining))
+    if (atomic_load(&srv->draining))
         s->keep_alive = 0;
 }
 
 /* gSOAP calls this for every GET: /services/<name>?wsdl returns the service's WSDL. */
 static int serve_get(struct soap *s)
 {
-    gw_worker *w = s->user;
-    gw_worker_close_if_draining(w, s);
+    gw_slot *sl = s->user;
+    const gw_runtime *rt = sl->srv->rt;
+    close_if_draining(sl->srv, s);
     const char *path = s->path;
     const char *q = strchr(path, '?');
     if (strncmp(path, "/services/", 10) == 0 && q && strcasecmp(q + 1, "wsdl") == 0) {
@@ -258,7 +346,7 @@ static int serve_get(struct soap *s)
         if (n < sizeof name) {
             memcpy(name, path + 10, n);
             name[n] = '\0';
-            const gw_service *svc = gw_service_catalog_find(&w->rt->catalog, name);
+            const gw_service *svc = gw_service_catalog_find(&rt->catalog, name);
             if (svc)
                 return send_plain(s, 200, "text/xml; charset=utf-8", svc->wsdl, svc->wsdl_len);
         }
@@ -266,7 +354,7 @@ static int serve_get(struct soap *s)
     /* The XSDs the WSDLs import (schemaLocation="../schemas/<file>"), so SOAP toolkits that
      * fetch ?wsdl from the gateway can resolve them. Only configured services' schemas. */
     if (strncmp(path, "/schemas/", 9) == 0 && !q) {
-        const gw_service *svc = gw_service_catalog_find_schema(&w->rt->catalog, path + 9);
+        const gw_service *svc = gw_service_catalog_find_schema(&rt->catalog, path + 9);
         if (svc)
             return send_plain(s, 200, "text/xml; charset=utf-8", svc->schema_text,
                               svc->schema_len);
@@ -286,49 +374,122 @@ static int serve_get(struct soap *s)
  * slow client nor swallow the start of a pipelined request. */
 static size_t request_recv(struct soap *s, char *buf, size_t len)
 {
-    gw_worker *w = s->user;
-    size_t n = w->input.len - w->input.off;
+    gw_slot *sl = s->user;
+    size_t n = sl->input.len - sl->input.off;
     if (n > len)
         n = len;
-    memcpy(buf, w->input.data + w->input.off, n);
-    w->input.off += n;
+    memcpy(buf, sl->input.data + sl->input.off, n);
+    sl->input.off += n;
     return n;
 }
 
 /* ---- one request ---- */
 
-/* Serves the one request the dispatcher read on c with worker w. Returns 1 to keep the
- * connection, 0 to close it. */
-static int serve_one(gw_worker *w, gw_conn *c)
+/* The facts of the connection an exchange needs (transport.h). */
+static void request_of_conn(const gw_conn *c, gw_http_request *req)
 {
-    struct soap *s = w->soap;
+    memset(req, 0, sizeof *req);
+    req->peer_address = c->address;
+    req->listener = c->tls ? GW_LISTENER_MEMBER : GW_LISTENER_PLAIN;
+    if (c->tls) {
+        req->tls_member = c->peer.member_id;
+        req->tls_subject = c->peer.subject;
+        req->tls_cert_sha256 = c->peer.fingerprint;
+    }
+    req->refusal = GW_OK;
+}
+
+/* Writes the pipeline's answer (transport.h) on the engine. 0 when it was sent. */
+static int send_response(gw_server *srv, struct soap *s, const gw_http_response *resp)
+{
+    char extra[128];
+    extra[0] = '\0';
+    int n = 0;
+    if (resp->exchange_id)
+        n = snprintf(extra, sizeof extra, "X-Pide-Exchange-Id: %s", resp->exchange_id);
+    if (resp->retry_after_s > 0 && n >= 0 && (size_t)n < sizeof extra)
+        snprintf(extra + n, sizeof extra - (size_t)n, "%sRetry-After: %d", n ? "\r\n" : "",
+                 resp->retry_after_s);
+    if (resp->close)
+        s->keep_alive = 0;
+    close_if_draining(srv, s);
+    s->http_content = resp->content_type;
+    s->http_extra_header = extra[0] ? extra : NULL;
+    int status = resp->status == 200 ? SOAP_FILE : SOAP_FILE + resp->status;
+    int rc = soap_response(s, status) || soap_send_raw(s, resp->body, resp->body_len) ||
+             soap_end_send(s);
+    s->http_extra_header = NULL;
+    return rc;
+}
+
+/* The log reported the row of the slot's exchange (exchange_log_submit; the log's thread, with
+ * its lock held: only hand the slot on). */
+static void log_settled(void *arg, gw_status st)
+{
+    gw_slot *sl = arg;
+    sl->log_status = st;
+    if (atomic_fetch_sub(&sl->holds, 1) == 1)
+        answer_push(sl->srv, sl);
+}
+
+/* What serving a request came to. */
+enum { SERVED, ANSWER_READY, ANSWER_AWAITS_LOG };
+
+/* One exchange through the pipeline, up to its row handed to the exchange log:
+ * ANSWER_AWAITS_LOG until the log reports (log_settled), or ANSWER_READY in sl->resp (the log
+ * refused the row at once: Server.LogUnavailable). */
+static int run_exchange(gw_worker *w, gw_slot *sl, const gw_http_request *req)
+{
+    gw_exchange *ex = &sl->exchange;
+    exchange_begin(ex, sl->srv->rt, &w->env, req, NULL);
+    ex->log_notify = log_settled;
+    ex->log_notify_arg = sl;
+    atomic_store(&sl->holds, 2);
+    gw_pipeline_run(ex, &sl->resp);
+    ex->http_request = NULL; /* req is the caller's */
+    ex->env = NULL;          /* the answer may be written by another worker */
+    return ex->log_pending ? ANSWER_AWAITS_LOG : ANSWER_READY;
+}
+
+/* Serves the one request the dispatcher read on sl->conn: the engine parses its head (GETs are
+ * answered by serve_get) and decodes its body, the pipeline makes the answer (run_exchange);
+ * SERVED when there was no exchange (sl->keep says whether the connection stays). */
+static int serve_one(gw_worker *w, gw_slot *sl)
+{
+    gw_conn *c = sl->conn;
+    struct soap *s = sl->soap;
     soap_begin(s);
     s->error = SOAP_OK;
     s->keep_alive = 1;
     int rc = soap_begin_recv(s);
-    int keep = 0;
+    sl->keep = 0;
     if (rc == SOAP_STOP) {
-        keep = s->keep_alive != 0; /* a GET answered by serve_get */
+        sl->keep = s->keep_alive != 0; /* a GET answered by serve_get */
     } else if (rc == SOAP_OK) {
-        gw_exchange *ex = &w->exchange;
-        exchange_begin(ex, w->rt, w, s, c->address);
-        ex->http_path = gw_arena_strdup(&ex->arena, s->path);
-        if (c->tls) {
-            ex->tls_member = c->peer.member_id;
-            ex->tls_subject = c->peer.subject;
-            ex->tls_cert_sha256 = c->peer.fingerprint[0] ? c->peer.fingerprint : NULL;
+        gw_http_request req;
+        request_of_conn(c, &req);
+        req.method = "POST";
+        req.path = s->path;
+        req.content_type = s->http_content;
+        req.soap_action = s->action;
+        /* An announced length over the limit is refused before reading a byte of it. */
+        if (s->length > sl->srv->rt->config->max_body_bytes) {
+            req.refusal = GW_ERR_REQUEST_TOO_LARGE;
+        } else {
+            size_t len = 0;
+            char *body = soap_http_get_body(s, &len);
+            req.body = body;
+            req.body_len = body ? len : 0;
+            if (body && len > 0 && len <= sl->srv->rt->config->max_body_bytes)
+                soap_end_recv(s);
         }
-        pipeline_run(ex);
-        exchange_end(ex);
-        keep = s->keep_alive != 0 && s->error == SOAP_OK;
+        return run_exchange(w, sl, &req);
     } else {
         /* The dispatcher checked the head; the engine refusing it anyway is logged. */
         gw_log(PIDE_LOG_INFO, "%s: request refused by the HTTP engine (gSOAP error %d)",
                c->address, rc);
     }
-    soap_destroy(s);
-    soap_end(s);
-    return keep;
+    return SERVED;
 }
 
 /* The path of the request line, without its query (which could carry anything). */
@@ -352,9 +513,10 @@ static void request_path(const gw_conn *c, char *out, size_t outlen)
  * a GET of /services/...) is an exchange: a signed Fault and a log row, through the pipeline
  * (stage_receive fails it with the verdict). Anything else gets a plain-text status. Either
  * way the refusal is in the operational log, and the connection is closed afterwards. */
-static void serve_refusal(gw_worker *w, gw_conn *c)
+static int serve_refusal(gw_worker *w, gw_slot *sl)
 {
-    struct soap *s = w->soap;
+    gw_conn *c = sl->conn;
+    struct soap *s = sl->soap;
     soap_begin(s);
     s->error = SOAP_OK;
     s->keep_alive = 0;
@@ -369,28 +531,20 @@ static void serve_refusal(gw_worker *w, gw_conn *c)
            method[0] ? method : "-", path[0] ? path : "-", http, gw_status_fault_code(c->verdict),
            c->verdict_why ? c->verdict_why : gw_status_message(c->verdict));
     if (method[0] && strcmp(method, "GET") != 0 && strncmp(path, "/services/", 10) == 0) {
-        gw_exchange *ex = &w->exchange;
-        exchange_begin(ex, w->rt, w, s, c->address);
-        ex->http_path = gw_arena_strdup(&ex->arena, path);
-        if (c->tls) {
-            ex->tls_member = c->peer.member_id;
-            ex->tls_subject = c->peer.subject;
-            ex->tls_cert_sha256 = c->peer.fingerprint[0] ? c->peer.fingerprint : NULL;
-        }
-        w->input.refusal = c->verdict;
-        w->input.refusal_why = c->verdict_why;
-        pipeline_run(ex);
-        exchange_end(ex);
-        w->input.refusal = GW_OK;
-        w->input.refusal_why = NULL;
+        gw_http_request req;
+        request_of_conn(c, &req);
+        req.method = method;
+        req.path = path;
+        req.refusal = c->verdict;
+        req.refusal_why = c->verdict_why;
+        return run_exchange(w, sl, &req);
     } else {
         char msg[256];
         int n = snprintf(msg, sizeof msg, "%s\n", c->verdict_why ? c->verdict_why
                                                                  : gw_status_message(c->verdict));
         send_plain(s, http, "text/plain", msg, n > 0 && (size_t)n < sizeof msg ? (size_t)n : 0);
     }
-    soap_destroy(s);
-    soap_end(s);
+    return SERVED;
 }
 
 /* After an answer: the request is consumed, and whatever followed it stays for the next one. */
@@ -436,44 +590,84 @@ struct worker_arg {
     gw_worker *w;
 };
 
+/* The request is answered (or the engine gave up): the engine lets go of the connection, which
+ * lingers (refused), waits for its next request (kept) or closes, and the slot is free. */
+static void slot_finish(gw_server *srv, gw_slot *sl)
+{
+    struct soap *s = sl->soap;
+    gw_conn *c = sl->conn;
+    int refused = sl->refused, keep = sl->keep && !refused && !c->head.close;
+    soap_destroy(s);
+    soap_end(s);
+    sl->input.data = NULL;
+    sl->input.len = sl->input.off = 0;
+    /* gSOAP closes (and frees the TLS state of) a connection it gives up on itself. */
+    if (!soap_valid_socket(s->socket))
+        c->fd = -1;
+    c->ssl = s->ssl;
+    s->ssl = NULL;
+    s->socket = SOAP_INVALID_SOCKET;
+    slot_release(srv, sl);
+    if (c->fd < 0) {
+        conn_close(c);
+    } else if (refused) {
+        conn_linger(srv, c);
+    } else if (keep && !c->eof) {
+        conn_consume(c);
+        /* Bytes the client sent ahead (pipelining) sit in c->in or decrypted in OpenSSL:
+         * epoll would not report them, so the dispatcher is called back at once. */
+        conn_park(srv, c, EPOLL_CTL_MOD, c->in_len > 0 || (c->ssl && SSL_pending(c->ssl)));
+    } else {
+        conn_close(c);
+    }
+}
+
+/* Writes an exchange's answer, now that its row is committed (or the log refused it: then the
+ * answer becomes Server.LogUnavailable first), and finishes the slot. */
+static void slot_answer(gw_server *srv, gw_slot *sl, int log_reported)
+{
+    gw_exchange *ex = &sl->exchange;
+    struct soap *s = sl->soap;
+    if (log_reported)
+        gw_pipeline_log_settled(ex, sl->log_status, &sl->resp);
+    if (send_response(srv, s, &sl->resp))
+        gw_log(PIDE_LOG_DEBUG, "[%s] reply not delivered", ex->exchange_id);
+    exchange_end(ex);
+    sl->keep = s->keep_alive != 0 && s->error == SOAP_OK;
+    slot_finish(srv, sl);
+}
+
 static void *worker_loop(void *arg)
 {
     gw_server *srv = ((struct worker_arg *)arg)->srv;
     gw_worker *w = ((struct worker_arg *)arg)->w;
     free(arg);
-    gw_conn *c;
-    while ((c = queue_pop(srv)) != NULL) {
-        struct soap *s = w->soap;
+    gw_slot *sl, *answer;
+    while (queue_pop(srv, &sl, &answer)) {
+        if (answer) {
+            slot_answer(srv, answer, 1);
+            continue;
+        }
+        gw_conn *c = sl->conn;
+        struct soap *s = sl->soap;
         s->socket = c->fd;
         s->ssl = c->ssl;
         s->bufidx = s->buflen = 0;
-        w->input.data = c->in;
-        w->input.len = c->req_len;
-        w->input.off = 0;
-        int refused = c->verdict != GW_OK, keep = 0;
-        if (refused)
-            serve_refusal(w, c);
-        else
-            keep = serve_one(w, c) && !c->head.close;
-        w->input.data = NULL;
-        w->input.len = w->input.off = 0;
-        /* gSOAP closes (and frees the TLS state of) a connection it gives up on itself. */
-        if (!soap_valid_socket(s->socket))
-            c->fd = -1;
-        c->ssl = s->ssl;
-        s->ssl = NULL;
-        s->socket = SOAP_INVALID_SOCKET;
-        if (c->fd < 0) {
-            conn_close(c);
-        } else if (refused) {
-            conn_linger(srv, c);
-        } else if (keep && !c->eof) {
-            conn_consume(c);
-            /* Bytes the client sent ahead (pipelining) sit in c->in or decrypted in OpenSSL:
-             * epoll would not report them, so the dispatcher is called back at once. */
-            conn_park(srv, c, EPOLL_CTL_MOD, c->in_len > 0 || (c->ssl && SSL_pending(c->ssl)));
-        } else {
-            conn_close(c);
+        sl->input.data = c->in;
+        sl->input.len = c->req_len;
+        sl->input.off = 0;
+        sl->refused = c->verdict != GW_OK;
+        sl->keep = 0;
+        switch (sl->refused ? serve_refusal(w, sl) : serve_one(w, sl)) {
+        case SERVED: /* a GET, a plain refusal, or nothing to answer */
+            slot_finish(srv, sl);
+            break;
+        case ANSWER_READY:
+            slot_answer(srv, sl, 0);
+            break;
+        default: /* the worker moves on; the log's report queues the answer */
+            if (atomic_fetch_sub(&sl->holds, 1) == 1)
+                answer_push(srv, sl);
         }
     }
     return NULL;
@@ -911,7 +1105,28 @@ fail:
     return GW_ERR_IO;
 }
 
-static struct soap *inbound_engine_new(const gw_config *cfg, gw_worker *w)
+static gw_status worker_init(gw_worker *w, const gw_runtime *rt, int id)
+{
+    memset(w, 0, sizeof *w);
+    w->id = id;
+    return gw_exchange_env_init(&w->env, rt->signer, rt->catalog.count, id);
+}
+
+static void worker_fini(gw_worker *w)
+{
+    gw_exchange_env_fini(&w->env);
+    memset(w, 0, sizeof *w);
+}
+
+static void slot_fini(gw_slot *sl)
+{
+    if (sl->soap)
+        soap_free(sl->soap);
+    gw_arena_destroy(&sl->exchange.arena);
+    memset(sl, 0, sizeof *sl);
+}
+
+static struct soap *inbound_engine_new(const gw_config *cfg, gw_slot *w)
 {
     struct soap *s = soap_new1(SOAP_IO_KEEPALIVE | SOAP_C_UTFSTRING);
     if (!s)
@@ -968,6 +1183,26 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
     }
 
     srv->worker_count = rt->config->workers > 0 ? rt->config->workers : 1;
+    /* Exchanges in flight: those being worked on, and as many again waiting for their log
+     * commit, each holding its connection and engine. */
+    srv->slot_count = 2 * srv->worker_count;
+    srv->slots = calloc((size_t)srv->slot_count, sizeof *srv->slots);
+    if (!srv->slots) {
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
+    for (int i = 0; i < srv->slot_count; i++) {
+        gw_slot *sl = &srv->slots[i];
+        sl->srv = srv;
+        gw_arena_init(&sl->exchange.arena, 32768);
+        if (!(sl->soap = inbound_engine_new(rt->config, sl))) {
+            gw_set_error(err, errlen, "cannot create the HTTP engine of slot %d", i);
+            st = GW_ERR_NOMEM;
+            goto fail;
+        }
+        sl->next = srv->free_slots;
+        srv->free_slots = sl;
+    }
     srv->workers = calloc((size_t)srv->worker_count, sizeof *srv->workers);
     srv->worker_threads = calloc((size_t)srv->worker_count, sizeof *srv->worker_threads);
     if (!srv->workers || !srv->worker_threads) {
@@ -976,10 +1211,7 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
     }
     for (int i = 0; i < srv->worker_count; i++) {
         gw_worker *w = &srv->workers[i];
-        st = gw_worker_init(w, rt, i);
-        w->draining = &srv->draining;
-        if (st == GW_OK && !(w->soap = inbound_engine_new(rt->config, w)))
-            st = GW_ERR_NOMEM;
+        st = worker_init(w, rt, i);
         struct worker_arg *wa = st == GW_OK ? malloc(sizeof *wa) : NULL;
         if (!wa) {
             gw_set_error(err, errlen, "cannot create worker %d: %s", i, gw_status_message(st));
@@ -1024,19 +1256,20 @@ void gw_server_stop(gw_server *srv)
             gw_log(PIDE_LOG_WARN, "cannot wake the dispatcher: %s", strerror(errno));
         pthread_join(srv->dispatcher, NULL);
     }
-    /* Workers finish what is queued (each exchange is logged before it is answered), then see
-     * `stopping` with an empty queue and return. */
+    /* Workers finish what is queued and answer every exchange in flight (each one once its row
+     * is committed, or with Server.LogUnavailable), then see `stopping` with nothing left and
+     * return. */
     pthread_mutex_lock(&srv->queue_lock);
     srv->stopping = 1;
     pthread_cond_broadcast(&srv->queue_cond);
     pthread_mutex_unlock(&srv->queue_lock);
     for (int i = 0; i < srv->workers_started; i++)
         pthread_join(srv->worker_threads[i], NULL);
-    for (int i = 0; i < srv->worker_count && srv->workers; i++) {
-        if (srv->workers[i].soap)
-            soap_free(srv->workers[i].soap);
-        gw_worker_fini(&srv->workers[i]);
-    }
+    for (int i = 0; i < srv->worker_count && srv->workers; i++)
+        worker_fini(&srv->workers[i]);
+    for (int i = 0; i < srv->slot_count && srv->slots; i++)
+        slot_fini(&srv->slots[i]);
+    free(srv->slots);
     /* Connections still parked in epoll. */
     while (srv->parked.next != &srv->parked) {
         gw_conn *c = srv->parked.next;

@@ -1,53 +1,42 @@
-/* stage01_receive.c — reads the request body (the dispatcher read and checked the whole
- * request, server.c; headers were parsed by the engine) and hashes it as received: the
- * requestHash returned to the caller and the digest in the log are over exactly these bytes.
- * A request the dispatcher refused (bad framing, oversized, empty or short body, method) fails
- * here with that refusal, so it is answered with a signed Fault and logged like any other. */
+/* stage01_receive.c — takes the request body the transport read (transport.h: the dispatcher
+ * read and checked the whole request, server.c) and hashes it as received: the requestHash
+ * returned to the caller and the digest in the log are over exactly these bytes. A request the
+ * transport refused (bad framing, oversized, empty or short body, method) fails here with that
+ * refusal, so it is answered with a signed Fault and logged like any other; so does one whose
+ * body is over maxBodyBytes, empty or unreadable. Every refusal closes the connection. */
 #include <openssl/sha.h>
 #include <string.h>
 
+#include "config.h"
 #include "pipeline.h"
 #include "runtime.h"
-#include "stdsoap2.h"
 
-static gw_status too_large(gw_exchange *ex)
+static gw_status refuse(gw_exchange *ex, gw_status st, const char *why)
 {
-    ex->soap->keep_alive = 0;
-    return exchange_fail(ex, GW_ERR_REQUEST_TOO_LARGE, "limit is %zu bytes",
-                         ex->rt->config->max_body_bytes);
+    ex->close_connection = 1;
+    if (st == GW_ERR_REQUEST_TOO_LARGE)
+        return exchange_fail(ex, st, "limit is %zu bytes", ex->rt->config->max_body_bytes);
+    return exchange_fail(ex, st, "%s", why ? why : gw_status_message(st));
 }
 
 gw_status stage_receive(gw_exchange *ex)
 {
-    gw_worker *w = ex->worker;
-    if (w && w->input.refusal != GW_OK) {
-        ex->soap->keep_alive = 0;
-        if (w->input.refusal == GW_ERR_REQUEST_TOO_LARGE)
-            return too_large(ex);
-        return exchange_fail(ex, w->input.refusal, "%s",
-                             w->input.refusal_why ? w->input.refusal_why
-                                                  : gw_status_message(w->input.refusal));
-    }
-    size_t limit = ex->rt->config->max_body_bytes;
-    /* An announced length over the limit is refused before reading a byte of it. */
-    if (ex->soap->length > limit)
-        return too_large(ex);
-    size_t len = 0;
-    char *body = soap_http_get_body(ex->soap, &len);
-    if (body && len > limit)
-        return too_large(ex);
-    if (!body || len == 0) {
-        ex->soap->keep_alive = 0;
-        return exchange_fail(ex, body ? GW_ERR_EMPTY_BODY : GW_ERR_BAD_HTTP,
-                             body ? "the request has no body"
-                                  : "the request body could not be read");
-    }
-    soap_end_recv(ex->soap);
-    ex->request = gw_arena_strndup(&ex->arena, body, len);
+    const gw_http_request *in = ex->http_request;
+    if (!in)
+        return refuse(ex, GW_ERR_BAD_HTTP, "the request body could not be read");
+    if (in->refusal != GW_OK)
+        return refuse(ex, in->refusal, in->refusal_why);
+    if (in->body && in->body_len > ex->rt->config->max_body_bytes)
+        return refuse(ex, GW_ERR_REQUEST_TOO_LARGE, NULL);
+    if (!in->body)
+        return refuse(ex, GW_ERR_BAD_HTTP, "the request body could not be read");
+    if (in->body_len == 0)
+        return refuse(ex, GW_ERR_EMPTY_BODY, "the request has no body");
+    ex->request = gw_arena_strndup(&ex->arena, in->body, in->body_len);
     if (!ex->request)
         return GW_ERR_NOMEM;
-    ex->request_len = len;
+    ex->request_len = in->body_len;
     /* ex->logged_request stays NULL: only stage12_log says what the log may store (redact.h). */
-    SHA256((const unsigned char *)ex->request, len, ex->request_sha256);
+    SHA256((const unsigned char *)ex->request, in->body_len, ex->request_sha256);
     return GW_OK;
 }

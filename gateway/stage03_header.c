@@ -3,7 +3,6 @@
  * detection, and which the response echoes. */
 #include "pipeline.h"
 #include "response.h"
-#include "runtime.h"
 #include "xml_parse.h"
 
 gw_status stage_header(gw_exchange *ex)

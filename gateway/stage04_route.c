@@ -34,7 +34,9 @@ gw_status stage_route(gw_exchange *ex)
     xmlNodePtr op = ex->request_operation;
     const char *ns = op->ns && op->ns->href ? (const char *)op->ns->href : "";
     ex->operation = gw_arena_strdup(&ex->arena, (const char *)op->name);
-    if (strcmp(ns, ex->service->target_namespace) != 0)
+    /* A service always has its schema's namespace, but a tool's may have no schema
+     * (standalone_exchange.h): then any namespace routes. */
+    if (ex->service->target_namespace && strcmp(ns, ex->service->target_namespace) != 0)
         return exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION,
                              "element {%s}%s is not an operation of %s (namespace %s)", ns,
                              ex->operation, name, ex->service->target_namespace);

@@ -5,12 +5,17 @@
 
 #include <libxml/xmlschemas.h>
 
+#include "exchange_env.h"
 #include "pipeline.h"
 #include "runtime.h"
 
 gw_status stage_validate(gw_exchange *ex)
 {
-    xmlSchemaValidCtxtPtr v = gw_worker_validator(ex->worker, ex->service);
+    /* Only a tool's service may come without a schema (standalone_exchange.h); the daemon's
+     * configuration requires one for every service. */
+    if (!ex->service->schema)
+        return GW_OK;
+    xmlSchemaValidCtxtPtr v = gw_exchange_env_validator(ex->env, ex->service);
     if (!v)
         return GW_ERR_NOMEM;
     gw_xml_first_error fe = {.seen = 0};

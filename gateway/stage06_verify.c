@@ -6,8 +6,10 @@
  * a pgw:id is kept from being replayed by the key its signature fixes (stage09, wss.h). */
 #include <string.h>
 
+#include "config.h"
 #include "pipeline.h"
 #include "runtime.h"
+#include "wss.h"
 #include "xml_parse.h"
 
 static xmlNodePtr security_header(gw_exchange *ex)

@@ -10,6 +10,8 @@
  * configuration). */
 #include <string.h>
 
+#include "config.h"
+#include "credential.h"
 #include "pipeline.h"
 #include "runtime.h"
 #include "xml_parse.h"

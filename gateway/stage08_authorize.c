@@ -2,8 +2,9 @@
  * grant for this service and operation in the configuration. */
 #include <string.h>
 
+#include "config.h"
 #include "pipeline.h"
-#include "runtime.h"
+#include "service_catalog.h"
 
 static int grant_covers(const gw_grant *g, const char *operation)
 {

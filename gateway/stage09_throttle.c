@@ -7,6 +7,8 @@
 
 #include "clock.h"
 #include "pipeline.h"
+#include "rate_limit.h"
+#include "replay_guard.h"
 #include "runtime.h"
 
 gw_status stage_throttle(gw_exchange *ex)

@@ -1,8 +1,10 @@
 /* stage10_invoke.c — hands the validated request to the service's adapter, which calls the
  * provider and appends the response payload to the response Body. */
+#include "adapter_loader.h"
 #include "pipeline.h"
 #include "response.h"
-#include "runtime.h"
+#include "service_catalog.h"
+#include "xml_parse.h"
 
 gw_status stage_invoke(gw_exchange *ex)
 {

@@ -2,10 +2,14 @@
  * envelope, or WS-Security for a signed request) and serialises it; the bytes produced here are
  * exactly what is sent and logged. */
 #include "clock.h"
+#include "config.h"
+#include "exchange_env.h"
 #include "log.h"
 #include "pipeline.h"
 #include "response.h"
 #include "runtime.h"
+#include "wss.h"
+#include "xml_sign.h"
 
 gw_status stage_sign(gw_exchange *ex)
 {
@@ -16,10 +20,10 @@ gw_status stage_sign(gw_exchange *ex)
     /* Answer in the caller's dialect: WS-Security to a WS-Security signed request, otherwise an
      * enveloped signature that the stock `xmlsec1 --verify --trusted-pem ca.pem` checks. */
     if (ex->request_signed)
-        st = gw_wss_sign_response(ex->worker->sign, ex->response_doc,
+        st = gw_wss_sign_response(ex->env->sign, ex->response_doc,
                                   ex->rt->config->wss_response_ttl_s, &sig);
     else
-        st = gw_sign_document(ex->worker->sign, ex->response_doc, ex->response_header, &sig);
+        st = gw_sign_document(ex->env->sign, ex->response_doc, ex->response_header, &sig);
     if (st != GW_OK) {
         gw_log(PIDE_LOG_ERROR, "[%s] signing failed: %s", ex->exchange_id, gw_status_name(st));
         /* An unsigned data answer would have no legal weight: answer a Fault instead. */

@@ -1,15 +1,20 @@
-/* stage12_log.c — appends the exchange to the exchange log and waits for its commit. When the
- * row cannot be committed the caller gets Server.LogUnavailable instead of the data: the
- * gateway never answers an exchange it has not logged. What the row stores of the request is
+/* stage12_log.c — appends the exchange to the exchange log and waits for its commit, or, when
+ * the caller does not wait (ex->log_notify, pipeline.h), hands the row over and lets the log
+ * report the commit later. When the row cannot be committed the caller gets
+ * Server.LogUnavailable instead of the data: the gateway never answers an exchange it has not
+ * logged. What the row stores of the request is
  * computed here, for every exchange whatever stage ended it, by gw_redact_request (redact.h):
  * no stage before has to remember to remove secrets. */
 #include <string.h>
 
+#include "adapter_loader.h"
+#include "exchange_log.h"
 #include "log.h"
 #include "pipeline.h"
 #include "redact.h"
 #include "response.h"
 #include "runtime.h"
+#include "service_catalog.h"
 
 /* The request as the log keeps it: secrets replaced, or a flagged truncation (redact.h). Never
  * the bytes as received; on out of memory, nothing of them. */
@@ -81,9 +86,24 @@ gw_status stage_log(gw_exchange *ex)
     record_of(ex, &rec);
     /* A message may quote the request (a schema error quotes values): no secret in it either. */
     rec.fault_message = gw_redact_scrub_text(&ex->arena, ex->request_doc, rec.fault_message);
-    gw_status st = exchange_log_append(ex->rt->log, &rec);
+    gw_status st;
+    if (ex->log_notify) {
+        /* The caller answers when the log reports the commit (gw_pipeline_log_settled). */
+        st = exchange_log_submit(ex->rt->log, &rec, ex->log_notify, ex->log_notify_arg);
+        if (st == GW_OK) {
+            ex->log_pending = 1;
+            return GW_OK;
+        }
+    } else {
+        st = exchange_log_append(ex->rt->log, &rec);
+    }
     if (st == GW_OK)
         return GW_OK;
+    return gw_log_refused(ex, st);
+}
+
+gw_status gw_log_refused(gw_exchange *ex, gw_status st)
+{
     gw_log(PIDE_LOG_ERROR, "[%s] exchange not logged (%s): answering Server.LogUnavailable",
            ex->exchange_id, gw_status_name(st));
     /* The fault carries no data; it is not signed either, since the signature would vouch for

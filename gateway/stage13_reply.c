@@ -1,24 +1,20 @@
-/* stage13_reply.c — sends the HTTP response: the serialised envelope, its status, and the
- * exchange id in a header too, for clients that do not read SOAP headers. */
-#include <stdio.h>
-
+/* stage13_reply.c — the HTTP response value (transport.h) the transport sends: the serialised
+ * envelope exactly as signed and logged, its status, and the exchange id in a header too, for
+ * clients that do not read SOAP headers. Sending it is the transport's job, not a stage's. */
 #include "pipeline.h"
-#include "runtime.h"
-#include "stdsoap2.h"
 
 gw_status stage_reply(gw_exchange *ex)
 {
-    struct soap *s = ex->soap;
-    char extra[128];
-    int n = snprintf(extra, sizeof extra, "X-Pide-Exchange-Id: %s", ex->exchange_id);
-    if (ex->retry_after_s > 0 && n > 0 && (size_t)n < sizeof extra)
-        snprintf(extra + n, sizeof extra - (size_t)n, "\r\nRetry-After: %d", ex->retry_after_s);
-    gw_worker_close_if_draining(ex->worker, s);
-    s->http_content = "text/xml; charset=utf-8";
-    s->http_extra_header = extra;
-    int status = ex->http_status == 200 ? SOAP_FILE : SOAP_FILE + ex->http_status;
-    int rc = soap_response(s, status) || soap_send_raw(s, ex->response, ex->response_len) ||
-             soap_end_send(s);
-    s->http_extra_header = NULL;
-    return rc ? GW_ERR_IO : GW_OK;
+    if (!ex->reply)
+        return GW_ERR_INTERNAL;
+    *ex->reply = (gw_http_response){
+        .status = ex->http_status,
+        .content_type = "text/xml; charset=utf-8",
+        .exchange_id = ex->exchange_id,
+        .retry_after_s = ex->retry_after_s,
+        .body = ex->response,
+        .body_len = ex->response_len,
+        .close = ex->close_connection,
+    };
+    return GW_OK;
 }

@@ -10,8 +10,8 @@
 #include <libxml/xmlschemas.h>
 
 #include "adapter_loader.h"
+#include "exchange_env.h"
 #include "pipeline.h"
-#include "response.h"
 #include "runtime.h"
 #include "service_catalog.h"
 #include "xml_parse.h"
@@ -35,7 +35,10 @@ struct gw_standalone {
     int initialized;
 
     int worker_count;
-    gw_worker *workers;
+    struct runner {
+        gw_exchange_env env;          /* what a daemon worker lends its exchanges */
+        gw_exchange exchange;
+    } *workers;
     pide_result *handle_results;      /* per worker: the last handle() result */
     int *handle_called;
 };
@@ -43,7 +46,7 @@ struct gw_standalone {
 static pide_result recording_handle(void *instance, pide_exchange *ex, const pide_call *call)
 {
     gw_standalone *s = instance;
-    int w = ex->worker->id;
+    int w = ex->env->id;
     pide_result r = s->adapter->handle(s->instance, ex, call);
     s->handle_results[w] = r;
     s->handle_called[w] = 1;
@@ -113,20 +116,10 @@ static gw_status copy_configuration(gw_standalone *s, const gw_standalone_servic
     return GW_OK;
 }
 
-/* Like gw_worker_init(), but the signing context is optional: a tool may run without a key. */
-static gw_status worker_open(gw_standalone *s, gw_worker *w, int id)
+static gw_status runner_open(gw_standalone *s, struct runner *r, int id)
 {
-    memset(w, 0, sizeof *w);
-    w->id = id;
-    w->rt = &s->rt;
-    gw_arena_init(&w->exchange.arena, 32768);
-    w->http = gw_http_client_new();
-    w->validators = calloc(1, sizeof *w->validators);
-    if (!w->http || !w->validators)
-        return GW_ERR_NOMEM;
-    if (s->rt.signer)
-        return gw_sign_ctx_new(s->rt.signer, &w->sign);
-    return GW_OK;
+    gw_arena_init(&r->exchange.arena, 32768);
+    return gw_exchange_env_init(&r->env, s->rt.signer, s->rt.catalog.count, id);
 }
 
 gw_status gw_standalone_open(const pide_adapter *adapter, const gw_standalone_service *svc,
@@ -179,7 +172,7 @@ gw_status gw_standalone_open(const pide_adapter *adapter, const gw_standalone_se
     if (!s->workers || !s->handle_results || !s->handle_called)
         goto nomem;
     for (int i = 0; i < s->worker_count; i++) {
-        if (worker_open(s, &s->workers[i], i) != GW_OK)
+        if (runner_open(s, &s->workers[i], i) != GW_OK)
             goto nomem;
     }
 
@@ -215,8 +208,8 @@ void gw_standalone_close(gw_standalone *s)
     if (s->initialized && s->adapter->fini)
         s->adapter->fini(s->instance);
     for (int i = 0; s->workers && i < s->worker_count; i++) {
-        if (s->workers[i].rt)
-            gw_worker_fini(&s->workers[i]);
+        gw_exchange_env_fini(&s->workers[i].env);
+        gw_arena_destroy(&s->workers[i].exchange.arena);
     }
     free(s->workers);
     free(s->handle_results);
@@ -257,22 +250,6 @@ static gw_status build_request(gw_exchange *ex, xmlNodePtr operation)
     return ex->operation ? GW_OK : GW_ERR_NOMEM;
 }
 
-/* What stage_route checks once the service is known: the element's namespace is the schema's
- * and the adapter serves the operation. */
-static gw_status check_operation(gw_standalone *s, gw_exchange *ex)
-{
-    xmlNodePtr op = ex->request_operation;
-    const char *ns = op->ns && op->ns->href ? (const char *)op->ns->href : "";
-    if (s->service.target_namespace && strcmp(ns, s->service.target_namespace) != 0)
-        return exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION,
-                             "element {%s}%s is not an operation of %s (namespace %s)", ns,
-                             ex->operation, s->config.name, s->service.target_namespace);
-    if (!gw_binding_has_operation(&s->binding, ex->operation))
-        return exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION, "%s has no operation '%s'",
-                             s->config.name, ex->operation);
-    return GW_OK;
-}
-
 gw_status gw_standalone_run(gw_standalone *s, int worker, xmlNodePtr operation,
                             gw_standalone_outcome *out)
 {
@@ -280,25 +257,21 @@ gw_status gw_standalone_run(gw_standalone *s, int worker, xmlNodePtr operation,
         operation->type != XML_ELEMENT_NODE)
         return GW_ERR_INVALID_ARG;
     memset(out, 0, sizeof *out);
-    gw_worker *w = &s->workers[worker];
-    gw_exchange *ex = &w->exchange;
+    struct runner *r = &s->workers[worker];
+    gw_exchange *ex = &r->exchange;
     exchange_end(ex);
-    exchange_begin(ex, &s->rt, w, NULL, "standalone");
-    ex->service = &s->service;
+    exchange_begin(ex, &s->rt, &r->env, NULL, "standalone");
     ex->http_path = gw_arena_printf(&ex->arena, "/services/%s", s->config.name);
     s->handle_called[worker] = 0;
 
-    gw_status st = build_request(ex, operation);
+    /* The daemon's own stages, from its stage table: route (the one-service catalog; namespace
+     * and operation), validate (the schema, when one was given) and invoke (handle()). */
+    static const char *const stages[] = {"route", "validate", "invoke"};
+    gw_status st = ex->http_path ? build_request(ex, operation) : GW_ERR_NOMEM;
     if (st != GW_OK)
         exchange_fail(ex, st, "cannot build the request document");
-    if (st == GW_OK)
-        st = check_operation(s, ex);
-    if (st == GW_OK && s->service.schema)
-        st = stage_validate(ex);
-    if (st == GW_OK)
-        st = stage_invoke(ex);
-    if (st != GW_OK && ex->status == GW_OK)
-        ex->status = st;
+    else
+        st = gw_pipeline_run_stages(ex, stages, sizeof stages / sizeof stages[0]);
 
     out->status = st;
     out->handle_called = s->handle_called[worker];

@@ -60,9 +60,10 @@ typedef struct gw_standalone_outcome {
 } gw_standalone_outcome;
 
 /* Runs one exchange on worker `worker` (0 .. workers-1): a copy of `operation` (an operation
- * element as it would stand in soap:Body) becomes the request, is validated against the schema
- * when one was given, and is handed to the adapter's handle() as stage_invoke does. The previous
- * exchange of that worker is ended first. */
+ * element as it would stand in soap:Body) becomes the request, and the daemon's own route,
+ * validate (when a schema was given) and invoke stages run on it from the stage table
+ * (gw_pipeline_run_stages): the namespace and operation checks, the schema, handle(). The
+ * previous exchange of that worker is ended first. */
 gw_status gw_standalone_run(gw_standalone *s, int worker, xmlNodePtr operation,
                             gw_standalone_outcome *out);
 

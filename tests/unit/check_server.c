@@ -17,6 +17,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <libxml/parser.h>
 
 #include "check_run.h"
@@ -74,7 +75,7 @@ static void gateway_start(test_gateway *g, int workers, int idle_s, int with_tls
             "  <limits keepAliveIdleSeconds='%d' recvTimeoutSeconds='10' sendTimeoutSeconds='5'/>\n"
             "  <paths adapterDir='%s/tests/fixtures/adapters'/>\n"
             "  <signing key='%s/gateway-sign.key' certificate='%s/gateway-sign.pem'/>\n"
-            "  <database conninfo='%s' passwordFile='%s'/>\n"
+            "  <database conninfo='%s' passwordFile='%s' commitTimeoutMs='20000'/>\n"
             "  <services>\n"
             "    <service name='Eco' adapter='echo'\n"
             "             wsdl='%s/tests/fixtures/config/placeholder.wsdl'\n"
@@ -197,6 +198,49 @@ static int read_answer(int fd, http_answer *a)
     }
     a->body[body_len] = '\0';
     return 1;
+}
+
+/* A second session as the gateway role that holds the exchange log's chain lock (what every
+ * commit takes, exchange_log.c): until it lets go, no row commits. */
+static PGconn *hold_the_log(void)
+{
+    const char *ci_file = getenv("PIDE_TEST_PG_CONNINFO_FILE");
+    ck_assert_ptr_nonnull(ci_file);
+    char *conninfo = read_trimmed(ci_file);
+    char pw_file[PATH_MAX];
+    snprintf(pw_file, sizeof pw_file, "%s", ci_file);
+    char *slash = strrchr(pw_file, '/');
+    ck_assert_ptr_nonnull(slash);
+    snprintf(slash + 1, sizeof pw_file - (size_t)(slash + 1 - pw_file), "gateway.password");
+    char *password = read_trimmed(pw_file);
+    const char *keys[] = {"dbname", "password", NULL};
+    const char *values[] = {conninfo, password, NULL};
+    PGconn *c = PQconnectdbParams(keys, values, 1);
+    free(conninfo);
+    free(password);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    const char *sql[] = {"BEGIN", "SELECT pg_catalog.pg_advisory_xact_lock(8100115791357964135)"};
+    for (size_t i = 0; i < 2; i++) {
+        PGresult *r = PQexec(c, sql[i]);
+        ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+                      "%s: %s", sql[i], PQerrorMessage(c));
+        PQclear(r);
+    }
+    return c;
+}
+
+static void release_the_log(PGconn *c)
+{
+    PGresult *r = PQexec(c, "ROLLBACK");
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* 1 when fd has something to read within ms milliseconds. */
+static int readable_within(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    return poll(&p, 1, ms) > 0;
 }
 
 /* Waits (bounded) until the server closes fd: 1 when recv returned 0, 0 on timeout. */
@@ -420,6 +464,42 @@ START_TEST(stop_drains_and_closes_parked_connections)
 }
 END_TEST
 
+static const char post_eco[] =
+    "POST /services/Eco HTTP/1.1\r\nHost: gw\r\nContent-Type: text/xml\r\nContent-Length: 123\r\n\r\n"
+    "<soap:Envelope xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'><soap:Body><echo>x"
+    "</echo></soap:Body></soap:Envelope>";
+
+START_TEST(a_worker_is_free_while_a_row_commits)
+{
+    ck_assert_uint_eq(strlen(strstr(post_eco, "\r\n\r\n") + 4), 123);
+    test_gateway g;
+    gateway_start(&g, 1, 30, 0);
+    PGconn *lock = hold_the_log();
+    /* The only worker runs the exchange up to its row, which cannot commit yet... */
+    int fd = connect_to(gw_server_port(g.srv));
+    send_all(fd, post_eco);
+    ck_assert_msg(!readable_within(fd, 700), "answered before its row was committed");
+    /* ...and is free meanwhile: another client is served while that row waits. */
+    int other = connect_to(gw_server_port(g.srv));
+    send_all(other, get_health);
+    /* (Well under commitTimeoutMs, after which a waiting worker would be free again.) */
+    ck_assert_msg(readable_within(other, 10000), "the only worker waited for a commit");
+    http_answer a;
+    ck_assert_int_eq(read_answer(other, &a), 1);
+    ck_assert_int_eq(a.status, 200);
+    close(other);
+    /* Still no answer for the exchange: none goes out before its row is committed. */
+    ck_assert_int_eq(readable_within(fd, 0), 0);
+    release_the_log(lock);
+    ck_assert_int_eq(read_answer(fd, &a), 1);
+    ck_assert_ptr_nonnull(strstr(a.body, "exchangeId"));
+    ck_assert_ptr_null(strstr(a.body, "LogUnavailable"));
+    ck_assert_int_ne(a.status, 503);
+    close(fd);
+    gateway_stop(&g);
+}
+END_TEST
+
 int main(void)
 {
     const char *build = getenv("PIDE_BUILD_DIR");
@@ -448,6 +528,7 @@ int main(void)
     tcase_add_test(tc, a_client_trickling_its_headers_holds_no_worker);
     tcase_add_test(tc, reports_the_ports_bound);
     tcase_add_test(tc, stop_drains_and_closes_parked_connections);
+    tcase_add_test(tc, a_worker_is_free_while_a_row_commits);
     suite_add_tcase(suite, tc);
     int exit_status = check_run_suite(suite);
     rmdir(tmp_dir);
