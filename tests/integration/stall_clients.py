@@ -5,6 +5,7 @@ head announcing more body than is sent) plus 10 bytes of body. Writes READY-FILE
 open (each line: "open" or "refused" for a connection the server closed at once), then watches
 them for SECONDS and prints one line per connection: the seconds after READY when the server
 closed it, or "open"."""
+import re
 import select
 import socket
 import ssl
@@ -53,6 +54,7 @@ os.rename(ready + ".tmp", ready)
 
 t0 = time.time()
 closed = [None] * n
+answers = [b""] * n
 while time.time() - t0 < seconds and None in closed:
     live = [s for i, s in enumerate(socks) if closed[i] is None]
     r, _, _ = select.select(live, [], [], 0.1)
@@ -62,7 +64,11 @@ while time.time() - t0 < seconds and None in closed:
             data = s.recv(65536)
         except OSError:
             data = b""
+        answers[i] += data
         if not data:
             closed[i] = time.time() - t0
-for c in closed:
-    print("open" if c is None else f"{c:.1f}")
+# Each line: seconds until the server closed (or "open"), then the exchange id it answered with
+# (X-Pide-Exchange-Id), or "-".
+for c, a in zip(closed, answers):
+    m = re.search(rb"(?im)^X-Pide-Exchange-Id: *([0-9a-f-]+)", a)
+    print(("open" if c is None else f"{c:.1f}") + " " + (m.group(1).decode() if m else "-"))
