@@ -12,7 +12,7 @@
 #include <libxml/tree.h>
 #include <openssl/rand.h>
 
-gw_status exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)
+gw_status gw_exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)
 {
     ex->status = st;
     if (fmt) {
@@ -48,7 +48,7 @@ static void exchange_id_generate(char out[37])
              b[13], b[14], b[15]);
 }
 
-void exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exchange_env *env,
+void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exchange_env *env,
                     const struct gw_http_request *req, const char *client_address)
 {
     gw_arena arena = ex->arena;
@@ -76,7 +76,7 @@ void exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exch
     exchange_id_generate(ex->exchange_id);
 }
 
-void exchange_end(gw_exchange *ex)
+void gw_exchange_end(gw_exchange *ex)
 {
     if (ex->request_doc)
         xmlFreeDoc(ex->request_doc);

@@ -2,7 +2,7 @@
  * exchange.h — one request/response exchange as it travels the pipeline.
  *
  * A worker fills a gw_exchange stage by stage (pipeline.c lists them in order) and everything
- * the exchange owns comes from ex->arena, released in one go by exchange_end(). Adapters see
+ * the exchange owns comes from ex->arena, released in one go by gw_exchange_end(). Adapters see
  * the same struct as the opaque `pide_exchange` of the ABI header.
  */
 #ifndef PIDE_GW_EXCHANGE_H
@@ -93,8 +93,8 @@ struct pide_exchange {
     int http_status;
     int retry_after_s;             /* > 0: sent as Retry-After (rate limiting) */
     int close_connection;          /* the answer closes the connection (a refused request) */
-    struct gw_http_response *reply; /* where stage_reply puts the answer (transport.h) */
-    /* Set by a caller that does not wait for the log commit (pipeline.h): stage_log hands the
+    struct gw_http_response *reply; /* where gw_stage_reply puts the answer (transport.h) */
+    /* Set by a caller that does not wait for the log commit (pipeline.h): gw_stage_log hands the
      * row over and log_notify(log_notify_arg, status) reports its commit later. */
     void (*log_notify)(void *arg, gw_status status);
     void *log_notify_arg;
@@ -111,15 +111,15 @@ typedef struct pide_exchange gw_exchange;
 
 /* gw_now_us(), the wall clock the log stores, is clock.h's. */
 
-/* Records why the exchange failed and returns st, so stages can `return exchange_fail(...)`. */
-gw_status exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)
+/* Records why the exchange failed and returns st, so stages can `return gw_exchange_fail(...)`. */
+gw_status gw_exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Resets ex for a new exchange of request `req` (transport.h; may be NULL), run with this
  * thread's resources `env`. client_address NULL: the request's peer address. */
-void exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exchange_env *env,
+void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exchange_env *env,
                     const struct gw_http_request *req, const char *client_address);
 /* Frees the documents and rewinds the arena. */
-void exchange_end(gw_exchange *ex);
+void gw_exchange_end(gw_exchange *ex);
 
 #endif

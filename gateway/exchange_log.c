@@ -100,7 +100,7 @@ typedef struct log_entry {
     pthread_cond_t done;
     enum entry_state state;
     bool abandoned; /* the waiter timed out; the writer frees the entry when done with it */
-    /* Submitted without a waiting caller (exchange_log_submit): the notifier thread waits for
+    /* Submitted without a waiting caller (gw_exchange_log_submit): the notifier thread waits for
      * it instead, until `deadline`, and reports the outcome to notify(notify_arg, status). */
     exchange_log_notify_fn notify;
     void *notify_arg;
@@ -906,7 +906,7 @@ static void *writer_main(void *arg)
 
 static void unlink_queued(exchange_log *log, log_entry *e);
 
-/* What exchange_log_append's waiter does once woken, for every submitted entry that is settled
+/* What gw_exchange_log_append's waiter does once woken, for every submitted entry that is settled
  * or past its deadline: reports GW_OK for a committed row, GW_ERR_LOG_UNAVAILABLE otherwise (a
  * row still queued is taken back; one the writer holds is abandoned, so it is never written
  * after its caller was told it is not). Callbacks run with log->lock held: they must be short
@@ -1020,7 +1020,7 @@ static void free_log(exchange_log *log)
     free(log);
 }
 
-gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
+gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
                             size_t errlen)
 {
     exchange_log_options o;
@@ -1120,7 +1120,7 @@ static void unlink_queued(exchange_log *log, log_entry *e)
     }
 }
 
-gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec)
+gw_status gw_exchange_log_append(exchange_log *log, const gw_log_record *rec)
 {
     unsigned char uuid[UUID_LEN];
     if (!log || !rec) return GW_ERR_INVALID_ARG;
@@ -1166,7 +1166,7 @@ gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec)
     return st;
 }
 
-gw_status exchange_log_submit(exchange_log *log, const gw_log_record *rec,
+gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
                               exchange_log_notify_fn notify, void *arg)
 {
     unsigned char uuid[UUID_LEN];
@@ -1199,7 +1199,7 @@ gw_status exchange_log_submit(exchange_log *log, const gw_log_record *rec,
     return GW_OK;
 }
 
-void exchange_log_close(exchange_log *log)
+void gw_exchange_log_close(exchange_log *log)
 {
     if (!log) return;
     pthread_mutex_lock(&log->lock);

@@ -1,7 +1,7 @@
 /*
  * exchange_log.h — the durable, append-only log of every exchange, in PostgreSQL.
  *
- * Workers hand a finished exchange to exchange_log_append(), which blocks until the row is
+ * Workers hand a finished exchange to gw_exchange_log_append(), which blocks until the row is
  * committed. One writer thread drains the queue and writes everything waiting in one
  * transaction (group commit), so many workers share one fsync. The gateway answers a caller
  * only after its row is committed; when the database cannot take the row in time the call
@@ -71,23 +71,23 @@ typedef struct exchange_log_options {
 
 /* Connects (failing start-up when the database is unreachable or the schema is missing) and
  * starts the writer thread. err gets the reason on failure. */
-gw_status exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
+gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
                             size_t errlen);
 /* Blocks until the row is committed (GW_OK) or cannot be (GW_ERR_LOG_UNAVAILABLE). Safe from
  * many threads. */
-gw_status exchange_log_append(exchange_log *log, const gw_log_record *rec);
-/* How exchange_log_submit reports: status GW_OK once the row is committed, or
+gw_status gw_exchange_log_append(exchange_log *log, const gw_log_record *rec);
+/* How gw_exchange_log_submit reports: status GW_OK once the row is committed, or
  * GW_ERR_LOG_UNAVAILABLE when it cannot be within commit_timeout_ms (then it never will be). */
 typedef void (*exchange_log_notify_fn)(void *arg, gw_status status);
-/* Queues the row without waiting for it: the same outcome exchange_log_append would return is
+/* Queues the row without waiting for it: the same outcome gw_exchange_log_append would return is
  * reported later, exactly once, by notify(arg, status) from the log's notifier thread (possibly
  * before this returns; with the log's lock held, so notify must be short and must not call the
  * log). Returns GW_OK when notify will be called; any other status means it will not be (the
  * record is invalid, or the log is stopping or its chain broken: GW_ERR_LOG_UNAVAILABLE). */
-gw_status exchange_log_submit(exchange_log *log, const gw_log_record *rec,
+gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
                               exchange_log_notify_fn notify, void *arg);
 /* Drains the queue, stops the writer, reports every submission, disconnects. */
-void exchange_log_close(exchange_log *log);
+void gw_exchange_log_close(exchange_log *log);
 
 /* ---- the canonical row hash, shared by the writer and the verifier (tools/) ---------------
  * One definition of docs/exchange-log.md "The chain": row_hash = SHA-256(prev_hash || F(f1) ||

@@ -83,7 +83,7 @@ static pide_result host_sign_document(pide_exchange *ex, xmlDocPtr doc, xmlNodeP
                                                                           : PIDE_ERR_INTERNAL;
 }
 
-/* The identity stage_identify established (and stage_bind completed), in exchange memory. */
+/* The identity gw_stage_identify established (and gw_stage_bind completed), in exchange memory. */
 static const pide_identity *host_identity(pide_exchange *ex)
 {
     if (!ex || !ex->client_member || !*ex->client_member || !ex->rt || !ex->rt->config)

@@ -12,16 +12,16 @@ struct stage {
 };
 
 static const struct stage request_stages[] = {
-    {"receive", stage_receive},     {"parse", stage_parse},       {"header", stage_header},
-    {"route", stage_route},         {"validate", stage_validate}, {"verify", stage_verify},
-    {"identify", stage_identify},   {"bind", stage_bind},
-    {"authorize", stage_authorize}, {"throttle", stage_throttle}, {"invoke", stage_invoke},
+    {"receive", gw_stage_receive},     {"parse", gw_stage_parse},       {"header", gw_stage_header},
+    {"route", gw_stage_route},         {"validate", gw_stage_validate}, {"verify", gw_stage_verify},
+    {"identify", gw_stage_identify},   {"bind", gw_stage_bind},
+    {"authorize", gw_stage_authorize}, {"throttle", gw_stage_throttle}, {"invoke", gw_stage_invoke},
 };
 
 static const struct stage response_stages[] = {
-    {"sign", stage_sign},
-    {"log", stage_log},
-    {"reply", stage_reply},
+    {"sign", gw_stage_sign},
+    {"log", gw_stage_log},
+    {"reply", gw_stage_reply},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -39,7 +39,7 @@ void gw_pipeline_run(gw_exchange *ex, gw_http_response *resp)
             break;
         }
     }
-    if (ex->status != GW_OK && response_set_fault(ex) != GW_OK)
+    if (ex->status != GW_OK && gw_response_set_fault(ex) != GW_OK)
         gw_log(PIDE_LOG_ERROR, "[%s] cannot build the fault response", ex->exchange_id);
     /* Every response stage runs whatever the one before returned: each one records its own
      * failure in the exchange (sign: Server.Signature; log: Server.LogUnavailable). */
@@ -56,7 +56,7 @@ void gw_pipeline_log_settled(gw_exchange *ex, gw_status log_status, gw_http_resp
     if (log_status == GW_OK)
         return;
     gw_log_refused(ex, log_status);
-    if (stage_reply(ex) != GW_OK)
+    if (gw_stage_reply(ex) != GW_OK)
         gw_log(PIDE_LOG_ERROR, "[%s] cannot make the response", ex->exchange_id);
 }
 

@@ -19,30 +19,30 @@
 
 typedef gw_status (*gw_stage_fn)(gw_exchange *ex);
 
-gw_status stage_receive(gw_exchange *ex);   /* take the body, hash it */
-gw_status stage_parse(gw_exchange *ex);     /* hardened libxml2 parse, SOAP 1.1 envelope */
-gw_status stage_header(gw_exchange *ex);    /* the pide-gateway SOAP header */
-gw_status stage_route(gw_exchange *ex);     /* URL → service, Body element → operation */
-gw_status stage_validate(gw_exchange *ex);  /* XSD validation of the operation element */
-gw_status stage_verify(gw_exchange *ex);    /* WS-Security signature, when present/required */
-gw_status stage_identify(gw_exchange *ex);  /* who is calling: certificate, signature, password */
-gw_status stage_bind(gw_exchange *ex);      /* identity fields agree with who is calling */
-gw_status stage_authorize(gw_exchange *ex); /* access rights: deny by default */
-gw_status stage_throttle(gw_exchange *ex);  /* rate limit and replay guard, per member */
-gw_status stage_invoke(gw_exchange *ex);    /* the adapter talks to the provider */
-gw_status stage_sign(gw_exchange *ex);      /* XML-DSig the response, serialise, hash */
-gw_status stage_log(gw_exchange *ex);       /* append to the exchange log (wait for commit) */
-gw_status stage_reply(gw_exchange *ex);     /* the HTTP response value */
+gw_status gw_stage_receive(gw_exchange *ex);   /* take the body, hash it */
+gw_status gw_stage_parse(gw_exchange *ex);     /* hardened libxml2 parse, SOAP 1.1 envelope */
+gw_status gw_stage_header(gw_exchange *ex);    /* the pide-gateway SOAP header */
+gw_status gw_stage_route(gw_exchange *ex);     /* URL → service, Body element → operation */
+gw_status gw_stage_validate(gw_exchange *ex);  /* XSD validation of the operation element */
+gw_status gw_stage_verify(gw_exchange *ex);    /* WS-Security signature, when present/required */
+gw_status gw_stage_identify(gw_exchange *ex);  /* who is calling: certificate, signature, password */
+gw_status gw_stage_bind(gw_exchange *ex);      /* identity fields agree with who is calling */
+gw_status gw_stage_authorize(gw_exchange *ex); /* access rights: deny by default */
+gw_status gw_stage_throttle(gw_exchange *ex);  /* rate limit and replay guard, per member */
+gw_status gw_stage_invoke(gw_exchange *ex);    /* the adapter talks to the provider */
+gw_status gw_stage_sign(gw_exchange *ex);      /* XML-DSig the response, serialise, hash */
+gw_status gw_stage_log(gw_exchange *ex);       /* append to the exchange log (wait for commit) */
+gw_status gw_stage_reply(gw_exchange *ex);     /* the HTTP response value */
 
-/* stage_bind's work on explicit configuration (stage07b_bind.c; unit-tested on its own). */
+/* gw_stage_bind's work on explicit configuration (stage07b_bind.c; unit-tested on its own). */
 struct gw_config;
 struct gw_service_config;
 gw_status gw_bind_identity(gw_exchange *ex, const struct gw_config *cfg,
                            const struct gw_service_config *sc);
 
-/* Runs every stage for the request ex was begun with (exchange_begin) and fills *resp with the
+/* Runs every stage for the request ex was begun with (gw_exchange_begin) and fills *resp with the
  * answer to send: always a complete response (a Fault when the exchange failed). resp's
- * pointers stay valid until exchange_end(ex). */
+ * pointers stay valid until gw_exchange_end(ex). */
 void gw_pipeline_run(gw_exchange *ex, gw_http_response *resp);
 
 /* With ex->log_notify set before gw_pipeline_run, the log stage only hands the row to the log

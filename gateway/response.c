@@ -11,7 +11,7 @@ static xmlNsPtr soap_ns_of(gw_exchange *ex)
     return xmlDocGetRootElement(ex->response_doc)->ns;
 }
 
-gw_status response_envelope_create(gw_exchange *ex)
+gw_status gw_response_envelope_create(gw_exchange *ex)
 {
     if (ex->response_doc)
         return GW_OK;
@@ -31,9 +31,9 @@ gw_status response_envelope_create(gw_exchange *ex)
     return GW_OK;
 }
 
-gw_status response_set_fault(gw_exchange *ex)
+gw_status gw_response_set_fault(gw_exchange *ex)
 {
-    gw_status st = response_envelope_create(ex);
+    gw_status st = gw_response_envelope_create(ex);
     if (st != GW_OK)
         return st;
     /* Drop whatever an adapter may have half-written. */
@@ -75,7 +75,7 @@ gw_status response_set_fault(gw_exchange *ex)
     return GW_OK;
 }
 
-gw_status response_replace_with_fault(gw_exchange *ex, gw_status st)
+gw_status gw_response_replace_with_fault(gw_exchange *ex, gw_status st)
 {
     ex->status = st;
     ex->fault_detail = NULL;
@@ -84,10 +84,10 @@ gw_status response_replace_with_fault(gw_exchange *ex, gw_status st)
         xmlFreeDoc(ex->response_doc);
     ex->response_doc = NULL;
     ex->response_header = ex->response_body = NULL;
-    return response_set_fault(ex);
+    return gw_response_set_fault(ex);
 }
 
-gw_status response_serialise(gw_exchange *ex)
+gw_status gw_response_serialise(gw_exchange *ex)
 {
     xmlChar *buf = NULL;
     int len = 0;

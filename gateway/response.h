@@ -13,17 +13,17 @@
 #include "namespaces.h"
 
 /* Creates ex->response_doc with Envelope, Header (pide-gateway header) and an empty Body. */
-gw_status response_envelope_create(gw_exchange *ex);
+gw_status gw_response_envelope_create(gw_exchange *ex);
 /* Replaces the Body's content with a soap:Fault for ex->status (creating the envelope if
  * needed): faultcode soap:<code>, faultstring the human message (+ detail), and a detail
  * element carrying the code and the exchange id. Sets ex->http_status. */
-gw_status response_set_fault(gw_exchange *ex);
+gw_status gw_response_set_fault(gw_exchange *ex);
 /* Throws away the response built so far (data, header, any signature) and answers a Fault for
  * `st` with no detail instead, in a fresh envelope: what a stage does when the answer it holds
  * must not be sent (signing failed; the log refused the row). Sets ex->status. */
-gw_status response_replace_with_fault(gw_exchange *ex, gw_status st);
+gw_status gw_response_replace_with_fault(gw_exchange *ex, gw_status st);
 
 /* Serialises ex->response_doc into ex->response (arena) and hashes it. */
-gw_status response_serialise(gw_exchange *ex);
+gw_status gw_response_serialise(gw_exchange *ex);
 
 #endif

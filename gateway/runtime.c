@@ -112,7 +112,7 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
         .batch_max = cfg->log_batch_max,
         .commit_timeout_ms = cfg->log_commit_timeout_ms,
     };
-    st = exchange_log_open(&lo, &rt->log, err, errlen);
+    st = gw_exchange_log_open(&lo, &rt->log, err, errlen);
     gw_secret_free(db_password);
     db_password = NULL;
     if (st != GW_OK)
@@ -137,7 +137,7 @@ void gw_runtime_close(gw_runtime *rt)
     if (rt->adapters)
         gw_adapter_registry_close(rt->adapters);
     if (rt->log)
-        exchange_log_close(rt->log);
+        gw_exchange_log_close(rt->log);
     if (rt->credentials)
         gw_credential_cache_free(rt->credentials);
     if (rt->signer)

@@ -422,7 +422,7 @@ static int send_response(gw_server *srv, struct soap *s, const gw_http_response 
     return rc;
 }
 
-/* The log reported the row of the slot's exchange (exchange_log_submit; the log's thread, with
+/* The log reported the row of the slot's exchange (gw_exchange_log_submit; the log's thread, with
  * its lock held: only hand the slot on). */
 static void log_settled(void *arg, gw_status st)
 {
@@ -441,7 +441,7 @@ enum { SERVED, ANSWER_READY, ANSWER_AWAITS_LOG };
 static int run_exchange(gw_worker *w, gw_slot *sl, const gw_http_request *req)
 {
     gw_exchange *ex = &sl->exchange;
-    exchange_begin(ex, sl->srv->rt, &w->env, req, NULL);
+    gw_exchange_begin(ex, sl->srv->rt, &w->env, req, NULL);
     ex->log_notify = log_settled;
     ex->log_notify_arg = sl;
     atomic_store(&sl->holds, 2);
@@ -511,7 +511,7 @@ static void request_path(const gw_conn *c, char *out, size_t outlen)
 
 /* Answers a request the dispatcher refused (c->verdict). One to a service path (anything but
  * a GET of /services/...) is an exchange: a signed Fault and a log row, through the pipeline
- * (stage_receive fails it with the verdict). Anything else gets a plain-text status. Either
+ * (gw_stage_receive fails it with the verdict). Anything else gets a plain-text status. Either
  * way the refusal is in the operational log, and the connection is closed afterwards. */
 static int serve_refusal(gw_worker *w, gw_slot *sl)
 {
@@ -632,7 +632,7 @@ static void slot_answer(gw_server *srv, gw_slot *sl, int log_reported)
         gw_pipeline_log_settled(ex, sl->log_status, &sl->resp);
     if (send_response(srv, s, &sl->resp))
         gw_log(PIDE_LOG_DEBUG, "[%s] reply not delivered", ex->exchange_id);
-    exchange_end(ex);
+    gw_exchange_end(ex);
     sl->keep = s->keep_alive != 0 && s->error == SOAP_OK;
     slot_finish(srv, sl);
 }

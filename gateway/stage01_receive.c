@@ -15,11 +15,11 @@ static gw_status refuse(gw_exchange *ex, gw_status st, const char *why)
 {
     ex->close_connection = 1;
     if (st == GW_ERR_REQUEST_TOO_LARGE)
-        return exchange_fail(ex, st, "limit is %zu bytes", ex->rt->config->max_body_bytes);
-    return exchange_fail(ex, st, "%s", why ? why : gw_status_message(st));
+        return gw_exchange_fail(ex, st, "limit is %zu bytes", ex->rt->config->max_body_bytes);
+    return gw_exchange_fail(ex, st, "%s", why ? why : gw_status_message(st));
 }
 
-gw_status stage_receive(gw_exchange *ex)
+gw_status gw_stage_receive(gw_exchange *ex)
 {
     const gw_http_request *in = ex->http_request;
     if (!in)

@@ -5,7 +5,7 @@
 #include "response.h"
 #include "xml_parse.h"
 
-gw_status stage_header(gw_exchange *ex)
+gw_status gw_stage_header(gw_exchange *ex)
 {
     xmlNodePtr env = xmlDocGetRootElement(ex->request_doc);
     for (xmlNodePtr c = gw_xml_first_element(env); c; c = c->next)
@@ -15,7 +15,7 @@ gw_status stage_header(gw_exchange *ex)
     gw_status st = gw_request_header_read(ex->request_header, &ex->arena, &ex->header, err,
                                           sizeof err);
     if (st != GW_OK)
-        return exchange_fail(ex, st, "%s", err);
+        return gw_exchange_fail(ex, st, "%s", err);
     /* An official and a purpose declared in the header are logged unless the adapter finds
      * more specific ones in the body. */
     ex->purpose = ex->header.purpose;

@@ -17,17 +17,17 @@ static const char *service_name_of(gw_exchange *ex, const char *path)
     return n ? gw_arena_strndup(&ex->arena, name, n) : NULL;
 }
 
-gw_status stage_route(gw_exchange *ex)
+gw_status gw_stage_route(gw_exchange *ex)
 {
     const char *name = service_name_of(ex, ex->http_path);
     if (!name)
-        return exchange_fail(ex, GW_ERR_UNKNOWN_SERVICE, "services live under /services/<name>");
+        return gw_exchange_fail(ex, GW_ERR_UNKNOWN_SERVICE, "services live under /services/<name>");
     ex->service = gw_service_catalog_find(&ex->rt->catalog, name);
     if (!ex->service)
-        return exchange_fail(ex, GW_ERR_UNKNOWN_SERVICE, "'%s'", name);
+        return gw_exchange_fail(ex, GW_ERR_UNKNOWN_SERVICE, "'%s'", name);
 
     if (ex->header.service_code && strcmp(ex->header.service_code, name) != 0)
-        return exchange_fail(ex, GW_ERR_BAD_HEADER,
+        return gw_exchange_fail(ex, GW_ERR_BAD_HEADER,
                              "service/serviceCode '%s' does not match the service called, '%s'",
                              ex->header.service_code, name);
 
@@ -37,11 +37,11 @@ gw_status stage_route(gw_exchange *ex)
     /* A service always has its schema's namespace, but a tool's may have no schema
      * (standalone_exchange.h): then any namespace routes. */
     if (ex->service->target_namespace && strcmp(ns, ex->service->target_namespace) != 0)
-        return exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION,
+        return gw_exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION,
                              "element {%s}%s is not an operation of %s (namespace %s)", ns,
                              ex->operation, name, ex->service->target_namespace);
     if (!gw_binding_has_operation(ex->service->binding, ex->operation))
-        return exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION, "%s has no operation '%s'", name,
+        return gw_exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION, "%s has no operation '%s'", name,
                              ex->operation);
     return GW_OK;
 }

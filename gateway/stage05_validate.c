@@ -9,7 +9,7 @@
 #include "pipeline.h"
 #include "runtime.h"
 
-gw_status stage_validate(gw_exchange *ex)
+gw_status gw_stage_validate(gw_exchange *ex)
 {
     /* Only a tool's service may come without a schema (standalone_exchange.h); the daemon's
      * configuration requires one for every service. */
@@ -23,7 +23,7 @@ gw_status stage_validate(gw_exchange *ex)
     int rc = xmlSchemaValidateOneElement(v, ex->request_operation);
     xmlSchemaSetValidStructuredErrors(v, NULL, NULL);
     if (rc != 0)
-        return exchange_fail(ex, GW_ERR_SCHEMA_INVALID, "%s",
+        return gw_exchange_fail(ex, GW_ERR_SCHEMA_INVALID, "%s",
                              fe.seen ? fe.text : "the request does not match the schema");
     return GW_OK;
 }

@@ -20,18 +20,18 @@ static xmlNodePtr security_header(gw_exchange *ex)
     return NULL;
 }
 
-gw_status stage_verify(gw_exchange *ex)
+gw_status gw_stage_verify(gw_exchange *ex)
 {
     if (!security_header(ex)) {
         if (ex->service->config->require_signature)
-            return exchange_fail(ex, GW_ERR_BAD_SIGNATURE,
+            return gw_exchange_fail(ex, GW_ERR_BAD_SIGNATURE,
                                  "service %s accepts only WS-Security signed requests",
                                  ex->service->config->name);
         return GW_OK;
     }
     const gw_config *cfg = ex->rt->config;
     if (!ex->rt->wss_trust)
-        return exchange_fail(ex, GW_ERR_BAD_SIGNATURE,
+        return gw_exchange_fail(ex, GW_ERR_BAD_SIGNATURE,
                              "this gateway is not configured for WS-Security (no <wsSecurity>)");
     gw_wss_policy policy = {
         .ca_pem_path = cfg->wss_trusted_ca_path,
@@ -43,7 +43,7 @@ gw_status stage_verify(gw_exchange *ex)
     char err[512];
     gw_status st = gw_wss_verify_request(ex->request_doc, &policy, &res, err, sizeof err);
     if (st != GW_OK)
-        return exchange_fail(ex, st, "%s", err);
+        return gw_exchange_fail(ex, st, "%s", err);
     ex->request_signed = 1;
     ex->signer_member = gw_arena_strdup(&ex->arena, res.member_id);
     ex->signer_cert_sha256 = gw_arena_strdup(&ex->arena, res.cert_sha256_hex);

@@ -5,7 +5,7 @@
  * request fields name the calling entity or official. Every element with that local name inside
  * the operation element (any depth, every occurrence: a duplicate cannot slip past) must be in
  * no namespace or the operation's own, and hold text only. Its value is compared with the
- * authenticated identity stage_identify established:
+ * authenticated identity gw_stage_identify established:
  *   is="member"          the member's RUC (ex->client_member);
  *   is="institutionCode" the member's institutionCode from the configuration (its RUC if none);
  *   is="official"        the official: the DNI of the legacy credentials, else the pgw:userId the
@@ -62,12 +62,12 @@ static gw_status bind_element(gw_exchange *ex, binding *b, xmlNodePtr n)
     const gw_identity_field *f = b->field;
     b->occurrences++;
     if (n->ns && (!b->op_ns || strcmp((const char *)n->ns->href, b->op_ns) != 0))
-        return exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
+        return gw_exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
                              "identity field %s in namespace '%s', not the service's",
                              f->element, (const char *)n->ns->href);
     for (xmlNodePtr c = n->children; c; c = c->next)
         if (c->type == XML_ELEMENT_NODE)
-            return exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
+            return gw_exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
                                  "identity field %s must hold text only", f->element);
     const char *value = trimmed_text(ex, n);
     if (!value)
@@ -84,7 +84,7 @@ static gw_status bind_element(gw_exchange *ex, binding *b, xmlNodePtr n)
         return GW_OK;
     }
     if (f->action == GW_IDENTITY_CHECK)
-        return exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
+        return gw_exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
                              "%s is '%.64s' but the authenticated %s is %s", f->element, value,
                              source_name(f->source), b->expected);
 overwrite:
@@ -114,7 +114,7 @@ gw_status gw_bind_identity(gw_exchange *ex, const gw_config *cfg, const gw_servi
         return GW_OK;
     const gw_member *member = gw_config_find_member(cfg, ex->client_member);
     if (!member || !ex->request_operation)
-        return exchange_fail(ex, GW_ERR_INTERNAL, "identity binding without an identified member");
+        return gw_exchange_fail(ex, GW_ERR_INTERNAL, "identity binding without an identified member");
     xmlNodePtr op = ex->request_operation;
     for (size_t i = 0; i < sc->identity_field_count; i++) {
         const gw_identity_field *f = &sc->identity_fields[i];
@@ -137,7 +137,7 @@ gw_status gw_bind_identity(gw_exchange *ex, const gw_config *cfg, const gw_servi
     return GW_OK;
 }
 
-gw_status stage_bind(gw_exchange *ex)
+gw_status gw_stage_bind(gw_exchange *ex)
 {
     return gw_bind_identity(ex, ex->rt->config, ex->service->config);
 }

@@ -14,13 +14,13 @@ static int grant_covers(const gw_grant *g, const char *operation)
     return 0;
 }
 
-gw_status stage_authorize(gw_exchange *ex)
+gw_status gw_stage_authorize(gw_exchange *ex)
 {
     const gw_service_config *sc = ex->service->config;
     for (size_t i = 0; i < sc->grant_count; i++)
         if (strcmp(sc->grants[i].member_id, ex->client_member) == 0 &&
             grant_covers(&sc->grants[i], ex->operation))
             return GW_OK;
-    return exchange_fail(ex, GW_ERR_ACCESS_DENIED, "member %s may not call %s/%s",
+    return gw_exchange_fail(ex, GW_ERR_ACCESS_DENIED, "member %s may not call %s/%s",
                          ex->client_member, sc->name, ex->operation);
 }

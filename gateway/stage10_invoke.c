@@ -6,9 +6,9 @@
 #include "service_catalog.h"
 #include "xml_parse.h"
 
-gw_status stage_invoke(gw_exchange *ex)
+gw_status gw_stage_invoke(gw_exchange *ex)
 {
-    gw_status st = response_envelope_create(ex);
+    gw_status st = gw_response_envelope_create(ex);
     if (st != GW_OK)
         return st;
     const gw_service_binding *b = ex->service->binding;
@@ -20,10 +20,10 @@ gw_status stage_invoke(gw_exchange *ex)
     };
     pide_result r = b->adapter->handle(b->instance, ex, &call);
     if (r != PIDE_OK)
-        return exchange_fail(ex, gw_status_from_pide_result(r), "%s",
+        return gw_exchange_fail(ex, gw_status_from_pide_result(r), "%s",
                              ex->fault_detail ? ex->fault_detail : gw_pide_result_name(r));
     if (!gw_xml_first_element(ex->response_body))
-        return exchange_fail(ex, GW_ERR_ADAPTER, "adapter %s returned no response element",
+        return gw_exchange_fail(ex, GW_ERR_ADAPTER, "adapter %s returned no response element",
                              b->adapter->name);
     return GW_OK;
 }

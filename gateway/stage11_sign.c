@@ -11,9 +11,9 @@
 #include "wss.h"
 #include "xml_sign.h"
 
-gw_status stage_sign(gw_exchange *ex)
+gw_status gw_stage_sign(gw_exchange *ex)
 {
-    gw_status st = response_envelope_create(ex);
+    gw_status st = gw_response_envelope_create(ex);
     if (st != GW_OK)
         return st;
     const char *sig = NULL;
@@ -27,11 +27,11 @@ gw_status stage_sign(gw_exchange *ex)
     if (st != GW_OK) {
         gw_log(PIDE_LOG_ERROR, "[%s] signing failed: %s", ex->exchange_id, gw_status_name(st));
         /* An unsigned data answer would have no legal weight: answer a Fault instead. */
-        response_replace_with_fault(ex, GW_ERR_SIGNATURE);
+        gw_response_replace_with_fault(ex, GW_ERR_SIGNATURE);
     } else {
         ex->signature_value = gw_arena_strdup(&ex->arena, sig);
     }
     ex->t_response_out = gw_now_us();
-    gw_status ser = response_serialise(ex);
+    gw_status ser = gw_response_serialise(ex);
     return st != GW_OK ? st : ser;
 }

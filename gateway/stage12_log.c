@@ -79,7 +79,7 @@ static void record_of(const gw_exchange *ex, gw_log_record *r)
     memcpy(r->response_sha256, ex->response_sha256, 32);
 }
 
-gw_status stage_log(gw_exchange *ex)
+gw_status gw_stage_log(gw_exchange *ex)
 {
     gw_log_record rec;
     set_logged_request(ex);
@@ -89,13 +89,13 @@ gw_status stage_log(gw_exchange *ex)
     gw_status st;
     if (ex->log_notify) {
         /* The caller answers when the log reports the commit (gw_pipeline_log_settled). */
-        st = exchange_log_submit(ex->rt->log, &rec, ex->log_notify, ex->log_notify_arg);
+        st = gw_exchange_log_submit(ex->rt->log, &rec, ex->log_notify, ex->log_notify_arg);
         if (st == GW_OK) {
             ex->log_pending = 1;
             return GW_OK;
         }
     } else {
-        st = exchange_log_append(ex->rt->log, &rec);
+        st = gw_exchange_log_append(ex->rt->log, &rec);
     }
     if (st == GW_OK)
         return GW_OK;
@@ -108,7 +108,7 @@ gw_status gw_log_refused(gw_exchange *ex, gw_status st)
            ex->exchange_id, gw_status_name(st));
     /* The fault carries no data; it is not signed either, since the signature would vouch for
      * an exchange that has no log record. */
-    response_replace_with_fault(ex, GW_ERR_LOG_UNAVAILABLE);
-    response_serialise(ex);
+    gw_response_replace_with_fault(ex, GW_ERR_LOG_UNAVAILABLE);
+    gw_response_serialise(ex);
     return st;
 }

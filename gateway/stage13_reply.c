@@ -3,7 +3,7 @@
  * clients that do not read SOAP headers. Sending it is the transport's job, not a stage's. */
 #include "pipeline.h"
 
-gw_status stage_reply(gw_exchange *ex)
+gw_status gw_stage_reply(gw_exchange *ex)
 {
     if (!ex->reply)
         return GW_ERR_INTERNAL;

@@ -27,7 +27,7 @@ struct gw_standalone {
     gw_service_binding binding;
 
     /* The binding points at `recording`, a copy of the adapter's descriptor whose handle()
-     * notes what the real one returned before stage_invoke folds it into a gw_status, so the
+     * notes what the real one returned before gw_stage_invoke folds it into a gw_status, so the
      * very stage the daemon runs is the one exercised here. */
     const pide_adapter *adapter;
     pide_adapter recording;
@@ -202,7 +202,7 @@ void gw_standalone_close(gw_standalone *s)
     if (!s)
         return;
     for (int i = 0; s->workers && i < s->worker_count; i++) {
-        exchange_end(&s->workers[i].exchange);
+        gw_exchange_end(&s->workers[i].exchange);
         /* Exchanges end before fini(), as in the daemon: nothing outlives the instance. */
     }
     if (s->initialized && s->adapter->fini)
@@ -259,8 +259,8 @@ gw_status gw_standalone_run(gw_standalone *s, int worker, xmlNodePtr operation,
     memset(out, 0, sizeof *out);
     struct runner *r = &s->workers[worker];
     gw_exchange *ex = &r->exchange;
-    exchange_end(ex);
-    exchange_begin(ex, &s->rt, &r->env, NULL, "standalone");
+    gw_exchange_end(ex);
+    gw_exchange_begin(ex, &s->rt, &r->env, NULL, "standalone");
     ex->http_path = gw_arena_printf(&ex->arena, "/services/%s", s->config.name);
     s->handle_called[worker] = 0;
 
@@ -269,7 +269,7 @@ gw_status gw_standalone_run(gw_standalone *s, int worker, xmlNodePtr operation,
     static const char *const stages[] = {"route", "validate", "invoke"};
     gw_status st = ex->http_path ? build_request(ex, operation) : GW_ERR_NOMEM;
     if (st != GW_OK)
-        exchange_fail(ex, st, "cannot build the request document");
+        gw_exchange_fail(ex, st, "cannot build the request document");
     else
         st = gw_pipeline_run_stages(ex, stages, sizeof stages / sizeof stages[0]);
 

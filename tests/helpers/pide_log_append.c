@@ -1,6 +1,6 @@
 /*
  * pide_log_append.c — test helper: appends exchange-log rows through the real writer
- * (exchange_log_append), so that scripts get rows with genuine chain hashes without running the
+ * (gw_exchange_log_append), so that scripts get rows with genuine chain hashes without running the
  * whole gateway.
  *
  *   pide-log-append --conninfo CONNINFO [--password-file FILE] < records
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
     exchange_log_options opt = {.conninfo = conninfo, .password = password};
     exchange_log *log = NULL;
     char err[512];
-    if (exchange_log_open(&opt, &log, err, sizeof err) != GW_OK) {
+    if (gw_exchange_log_open(&opt, &log, err, sizeof err) != GW_OK) {
         fprintf(stderr, "pide-log-append: %s\n", err);
         return 1;
     }
@@ -153,7 +153,7 @@ int main(int argc, char **argv)
         r.t_response_out = now_us();
         sha256_of(r.request, r.request_len, r.request_sha256);
         sha256_of(r.response, r.response_len, r.response_sha256);
-        gw_status st = exchange_log_append(log, &r);
+        gw_status st = gw_exchange_log_append(log, &r);
         if (st != GW_OK) {
             fprintf(stderr, "pide-log-append: line %d: append failed: %s\n", line_no,
                     gw_status_name(st));
@@ -167,6 +167,6 @@ int main(int argc, char **argv)
         rc = 1;
     }
     free(line);
-    exchange_log_close(log);
+    gw_exchange_log_close(log);
     return rc;
 }

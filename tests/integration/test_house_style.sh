@@ -4,7 +4,7 @@
 #  * time is read through clock.[ch] only (one wall clock, one monotonic clock);
 #  * SOAP, WS-Security and the gateway's own namespace URIs are spelt in namespaces.h only;
 #  * a response is thrown away and replaced by a Fault in response.c only
-#    (response_replace_with_fault), never by a stage freeing response_doc itself;
+#    (gw_response_replace_with_fault), never by a stage freeing response_doc itself;
 #  * the top-level .clang-format is a style clang-format accepts.
 # No fixtures: it reads sources only.
 . "$(dirname "$0")/lib.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_pide_audit.sh — the auditor's CLI (tools/pide-audit) against real exchange-log rows
-# written by the real writer (tests/helpers/pide-log-append → exchange_log_append):
+# written by the real writer (tests/helpers/pide-log-append → gw_exchange_log_append):
 # who-consulted finds a person's consultations with the caller audit fields, exchange shows one
 # row (identity fields included) and its request bytes, by-certificate lists what one certificate
 # authenticated, message answers "did member X send message id Y?", verify accepts the chain and

@@ -1,5 +1,5 @@
 /* check_exchange.c — gateway/exchange.c: exchange ids (UUIDv7 text, unique, time-ordered),
- * exchange_fail's status and detail, and the reset done by exchange_begin/exchange_end. */
+ * gw_exchange_fail's status and detail, and the reset done by gw_exchange_begin/gw_exchange_end. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +52,9 @@ START_TEST(ids_are_uuid_v7_unique_and_time_ordered)
     exchange_new(&ex);
     int64_t before_ms = gw_now_us() / 1000;
     for (int i = 0; i < N; i++) {
-        exchange_begin(&ex, NULL, NULL, NULL, "127.0.0.1");
+        gw_exchange_begin(&ex, NULL, NULL, NULL, "127.0.0.1");
         memcpy(ids[i], ex.exchange_id, 37);
-        exchange_end(&ex);
+        gw_exchange_end(&ex);
     }
     int64_t after_ms = gw_now_us() / 1000;
     for (int i = 0; i < N; i++) {
@@ -76,9 +76,9 @@ START_TEST(fail_records_status_and_a_copied_detail)
 {
     gw_exchange ex;
     exchange_new(&ex);
-    exchange_begin(&ex, NULL, NULL, NULL, "10.0.0.1");
+    gw_exchange_begin(&ex, NULL, NULL, NULL, "10.0.0.1");
     char name[] = "Consulta";
-    ck_assert_int_eq(exchange_fail(&ex, GW_ERR_UNKNOWN_SERVICE, "no service '%s'", name),
+    ck_assert_int_eq(gw_exchange_fail(&ex, GW_ERR_UNKNOWN_SERVICE, "no service '%s'", name),
                      GW_ERR_UNKNOWN_SERVICE);
     ck_assert_int_eq(ex.status, GW_ERR_UNKNOWN_SERVICE);
     name[0] = 'X';
@@ -89,7 +89,7 @@ START_TEST(fail_records_status_and_a_copied_detail)
     char *big = malloc(long_len + 1);
     memset(big, 'a', long_len);
     big[long_len] = '\0';
-    exchange_fail(&ex, GW_ERR_SCHEMA_INVALID, "x%s", big);
+    gw_exchange_fail(&ex, GW_ERR_SCHEMA_INVALID, "x%s", big);
     ck_assert_int_eq(ex.status, GW_ERR_SCHEMA_INVALID);
     size_t got = strlen(ex.fault_detail);
     ck_assert_uint_gt(got, 100);
@@ -100,10 +100,10 @@ START_TEST(fail_records_status_and_a_copied_detail)
 
     /* No format: the status changes, the detail given earlier stays. */
     const char *before = ex.fault_detail;
-    ck_assert_int_eq(exchange_fail(&ex, GW_ERR_INTERNAL, NULL), GW_ERR_INTERNAL);
+    ck_assert_int_eq(gw_exchange_fail(&ex, GW_ERR_INTERNAL, NULL), GW_ERR_INTERNAL);
     ck_assert_int_eq(ex.status, GW_ERR_INTERNAL);
     ck_assert_ptr_eq(ex.fault_detail, before);
-    exchange_end(&ex);
+    gw_exchange_end(&ex);
     gw_arena_destroy(&ex.arena);
 }
 END_TEST
@@ -114,7 +114,7 @@ START_TEST(begin_and_end_reset_the_exchange)
     exchange_new(&ex);
     char address[] = "192.0.2.7";
     int64_t t0 = gw_now_us();
-    exchange_begin(&ex, NULL, NULL, NULL, address);
+    gw_exchange_begin(&ex, NULL, NULL, NULL, address);
     ck_assert_int_eq(ex.status, GW_OK);
     ck_assert_int_eq(ex.http_status, 200);
     ck_assert_int_ge(ex.t_request_in, t0);
@@ -125,7 +125,7 @@ START_TEST(begin_and_end_reset_the_exchange)
     memcpy(first_id, ex.exchange_id, sizeof first_id);
 
     /* Everything a previous exchange left is gone with the next begin. */
-    exchange_fail(&ex, GW_ERR_ACCESS_DENIED, "denied");
+    gw_exchange_fail(&ex, GW_ERR_ACCESS_DENIED, "denied");
     ex.http_status = 403;
     ex.result_code = "0001";
     ex.t_provider_out = 5;
@@ -135,12 +135,12 @@ START_TEST(begin_and_end_reset_the_exchange)
     for (int i = 0; i < 50; i++)
         gw_arena_alloc(&ex.arena, 1000);
     ck_assert_uint_gt(ex.arena.bytes_allocated, 50000);
-    exchange_end(&ex);   /* frees both documents (valgrind/ASan would see a leak otherwise) */
+    gw_exchange_end(&ex);   /* frees both documents (valgrind/ASan would see a leak otherwise) */
     ck_assert_ptr_null(ex.request_doc);
     ck_assert_ptr_null(ex.response_doc);
     ck_assert_uint_eq(ex.arena.bytes_allocated, 0);
 
-    exchange_begin(&ex, NULL, NULL, NULL, "10.0.0.2");
+    gw_exchange_begin(&ex, NULL, NULL, NULL, "10.0.0.2");
     ck_assert_int_eq(ex.status, GW_OK);
     ck_assert_ptr_null(ex.fault_detail);
     ck_assert_ptr_null(ex.result_code);
@@ -150,7 +150,7 @@ START_TEST(begin_and_end_reset_the_exchange)
     ck_assert_str_ne(ex.exchange_id, first_id);
     ck_assert_str_eq(ex.client_address, "10.0.0.2");
     ck_assert_uint_lt(ex.arena.bytes_allocated, 64);     /* only the address copy */
-    exchange_end(&ex);
+    gw_exchange_end(&ex);
     gw_arena_destroy(&ex.arena);
 }
 END_TEST

@@ -88,7 +88,7 @@ static exchange_log *open_log(const char *extra_conninfo, int timeout_ms)
                                 .commit_timeout_ms = timeout_ms};
     exchange_log *log = NULL;
     char err[512];
-    gw_status st = exchange_log_open(&opt, &log, err, sizeof err);
+    gw_status st = gw_exchange_log_open(&opt, &log, err, sizeof err);
     ck_assert_msg(st == GW_OK, "open: %s", err);
     return log;
 }
@@ -186,7 +186,7 @@ START_TEST(test_append_round_trips_every_field)
     }
     /* The log must copy: scribble over the caller's copy of the id after the append. */
     exchange_log *log = open_log(NULL, 5000);
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
     char expected_uuid[37];
     memcpy(expected_uuid, uuid, sizeof uuid);
     memset(uuid, 'x', 36);
@@ -256,7 +256,7 @@ START_TEST(test_append_round_trips_every_field)
     char uuid2[37];
     new_uuid(uuid2);
     gw_log_record sparse = {.exchange_id = uuid2, .t_request_in = now_us(), .outcome = "ok"};
-    ck_assert_int_eq(exchange_log_append(log, &sparse), GW_OK);
+    ck_assert_int_eq(gw_exchange_log_append(log, &sparse), GW_OK);
     params[0] = uuid2;
     res = PQexecParams(c,
         "SELECT client_member IS NULL AND request IS NULL AND t_provider_out IS NULL AND "
@@ -270,7 +270,7 @@ START_TEST(test_append_round_trips_every_field)
     ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
     PQclear(res);
     PQfinish(c);
-    exchange_log_close(log);
+    gw_exchange_log_close(log);
 }
 END_TEST
 
@@ -280,14 +280,14 @@ START_TEST(test_append_rejects_records_postgres_would_refuse)
     char uuid[37];
     new_uuid(uuid);
     gw_log_record r = simple_record("not-a-uuid", "reject");
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
     r = simple_record(uuid, "reject");
     r.outcome = "maybe";
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
     r = simple_record(uuid, "reject");
     r.t_request_in = 0;
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
-    exchange_log_close(log);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    gw_exchange_log_close(log);
 }
 END_TEST
 
@@ -306,12 +306,12 @@ START_TEST(test_record_too_large_for_one_row_is_refused_unread)
 
     r.request_len = r.response_len = (size_t)700 << 20; /* each under 1 GB, together over */
     ck_assert_int_eq(gw_log_record_size_check(&r), GW_ERR_INVALID_ARG);
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
 
     r.response_len = 0;
     r.request_len = (size_t)1 << 30;
     ck_assert_int_eq(gw_log_record_size_check(&r), GW_ERR_INVALID_ARG);
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_ERR_INVALID_ARG);
     r.request_len = SIZE_MAX; /* no wrap-around in the sum */
     r.response_len = SIZE_MAX;
     ck_assert_int_eq(gw_log_record_size_check(&r), GW_ERR_INVALID_ARG);
@@ -327,7 +327,7 @@ START_TEST(test_record_too_large_for_one_row_is_refused_unread)
     ck_assert_int_eq(gw_log_record_size_check(&bare), GW_ERR_INVALID_ARG);
     bare.request_len = GW_LOG_MAX_ROW_BYTES - texts - 7;
     ck_assert_int_eq(gw_log_record_size_check(&bare), GW_OK);
-    exchange_log_close(log);
+    gw_exchange_log_close(log);
 }
 END_TEST
 
@@ -353,10 +353,10 @@ START_TEST(test_rows_larger_than_a_copy_chunk_round_trip)
     r.request_len = n;
     r.response = body;
     r.response_len = n - 1;
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
     gw_log_record r2 = simple_record(uuid2, "large-row");
-    ck_assert_int_eq(exchange_log_append(log, &r2), GW_OK);
-    exchange_log_close(log);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r2), GW_OK);
+    gw_exchange_log_close(log);
 
     PGconn *c = gateway_session();
     const char *v[1] = {uuid};
@@ -386,8 +386,8 @@ START_TEST(test_invalid_utf8_is_stored_with_replacement_characters)
     new_uuid(uuid);
     gw_log_record r = simple_record(uuid, "utf8-repair");
     r.fault_message = "bad \xc3\x28 and \xff end \xe2\x82\xac";
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
-    exchange_log_close(log);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
+    gw_exchange_log_close(log);
 
     PGconn *c = gateway_session();
     PGresult *res = PQexecParams(c, "SELECT fault_message FROM exchange_log WHERE exchange_id = $1::uuid",
@@ -415,7 +415,7 @@ static void *append_many(void *arg)
         char uuid[37];
         new_uuid(uuid);
         gw_log_record r = simple_record(uuid, a->member);
-        if (exchange_log_append(a->log, &r) != GW_OK) a->failures++;
+        if (gw_exchange_log_append(a->log, &r) != GW_OK) a->failures++;
     }
     return NULL;
 }
@@ -535,7 +535,7 @@ START_TEST(test_concurrent_appends_form_a_gapless_valid_chain)
     fprintf(stderr, "check_exchange_log: %d appends from %d threads in %.3f s (%.0f rows/s)\n",
             THREADS * APPENDS_PER_THREAD, THREADS, elapsed,
             THREADS * APPENDS_PER_THREAD / elapsed);
-    exchange_log_close(log);
+    gw_exchange_log_close(log);
 
     PGconn *c = gateway_session();
     ck_assert_int_eq(rows_with_member(c, member), THREADS * APPENDS_PER_THREAD);
@@ -645,8 +645,8 @@ START_TEST(test_chain_holds_across_hash_versions_1_2_and_3)
     r.caller_host = "PC-MIXED";
     r.client_cert_sha256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
     r.message_id = "mixed-message-1";
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
-    exchange_log_close(log);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
+    gw_exchange_log_close(log);
 
     int versions[4] = {0};
     ck_assert_int_eq(assert_whole_chain_valid(c, member, versions), 5);
@@ -793,8 +793,8 @@ START_TEST(test_tampered_caller_or_identity_field_breaks_the_chain)
     r.caller_ip = "10.1.1.1";
     r.message_id = "msg-original";
     r.client_cert_sha256 = "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
-    exchange_log_close(log);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
+    gw_exchange_log_close(log);
     PGconn *c = gateway_session();
     char sql[1024];
     snprintf(sql, sizeof sql, "SELECT seq FROM exchange_log WHERE exchange_id = '%s'", uuid);
@@ -825,8 +825,8 @@ START_TEST(test_gateway_role_cannot_change_the_log)
     new_uuid(uuid);
     exchange_log *log = open_log(NULL, 5000);
     gw_log_record r = simple_record(uuid, "permissions");
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
-    exchange_log_close(log);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
+    gw_exchange_log_close(log);
 
     PGconn *c = gateway_session();
     assert_permission_denied(c, "UPDATE exchange_log SET purpose = 'x' WHERE exchange_id = $1::uuid",
@@ -854,14 +854,14 @@ START_TEST(test_open_fails_clearly_without_database)
     snprintf(ci, sizeof ci, "%s port=%d", conninfo, unused_port());
     exchange_log_options opt = {.conninfo = ci, .password = password, .commit_timeout_ms = 2000};
     exchange_log *log = (exchange_log *)&opt; /* must be reset to NULL */
-    ck_assert_int_eq(exchange_log_open(&opt, &log, err, sizeof err), GW_ERR_DATABASE);
+    ck_assert_int_eq(gw_exchange_log_open(&opt, &log, err, sizeof err), GW_ERR_DATABASE);
     ck_assert_ptr_null(log);
     ck_assert_msg(strstr(err, "cannot connect") != NULL && strstr(err, "refused") != NULL, "%s", err);
     ck_assert_msg(strstr(err, password) == NULL, "the error shows the password");
 
     /* A database without the schema: the error names the table and the remedy. */
     snprintf(ci, sizeof ci, "%s dbname=postgres", conninfo);
-    ck_assert_int_eq(exchange_log_open(&opt, &log, err, sizeof err), GW_ERR_DATABASE);
+    ck_assert_int_eq(gw_exchange_log_open(&opt, &log, err, sizeof err), GW_ERR_DATABASE);
     ck_assert_msg(strstr(err, "exchange_log") != NULL && strstr(err, "migrations") != NULL, "%s",
                   err);
 }
@@ -885,7 +885,7 @@ START_TEST(test_writer_reconnects_after_backend_is_killed)
     exchange_log *log = open_log(extra, 5000);
     new_uuid(uuid);
     gw_log_record r = simple_record(uuid, app);
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
 
     /* A role may terminate its own backends: no superuser needed. */
     PGconn *c = gateway_session();
@@ -899,13 +899,13 @@ START_TEST(test_writer_reconnects_after_backend_is_killed)
 
     new_uuid(uuid);
     r = simple_record(uuid, app);
-    ck_assert_int_eq(exchange_log_append(log, &r), GW_OK);
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
     ck_assert_int_eq(rows_with_member(c, app), 2);
     int new_pid = backend_pid_of(c, app);
     ck_assert_int_gt(new_pid, 0);
     ck_assert_int_ne(new_pid, old_pid);
     PQfinish(c);
-    exchange_log_close(log);
+    gw_exchange_log_close(log);
 }
 END_TEST
 
@@ -1036,13 +1036,13 @@ START_TEST(test_append_times_out_while_database_unreachable_then_recovers)
     exchange_log *log = open_log(extra, timeout_ms);
     new_uuid(uuid);
     gw_log_record rec = simple_record(uuid, member);
-    ck_assert_int_eq(exchange_log_append(log, &rec), GW_OK);
+    ck_assert_int_eq(gw_exchange_log_append(log, &rec), GW_OK);
 
     relay_command(&r, 'c');
     new_uuid(uuid);
     rec = simple_record(uuid, member);
     double start = monotonic_s();
-    ck_assert_int_eq(exchange_log_append(log, &rec), GW_ERR_LOG_UNAVAILABLE);
+    ck_assert_int_eq(gw_exchange_log_append(log, &rec), GW_ERR_LOG_UNAVAILABLE);
     double waited = monotonic_s() - start;
     ck_assert_msg(waited >= timeout_ms / 1000.0 - 0.05 && waited < timeout_ms / 1000.0 + 1.0,
                   "append returned after %.3f s, timeout %d ms", waited, timeout_ms);
@@ -1050,8 +1050,8 @@ START_TEST(test_append_times_out_while_database_unreachable_then_recovers)
     relay_command(&r, 'r');
     new_uuid(uuid);
     rec = simple_record(uuid, member);
-    ck_assert_int_eq(exchange_log_append(log, &rec), GW_OK);
-    exchange_log_close(log);
+    ck_assert_int_eq(gw_exchange_log_append(log, &rec), GW_OK);
+    gw_exchange_log_close(log);
     relay_stop(&r);
 
     /* The refused row was not written later behind the caller's back. */

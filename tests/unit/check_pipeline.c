@@ -116,7 +116,7 @@ static void fixture_open(fixture *fx)
 
 static void fixture_close(fixture *fx)
 {
-    exchange_end(&fx->ex);
+    gw_exchange_end(&fx->ex);
     gw_arena_destroy(&fx->ex.arena);
     gw_exchange_env_fini(&fx->env);
     gw_runtime_close(&fx->rt);
@@ -160,8 +160,8 @@ static char *envelope(const char *client, const char *text)
 /* The whole stage table on one request value; the response value comes back in *resp. */
 static void run(fixture *fx, const gw_http_request *req, gw_http_response *resp)
 {
-    exchange_end(&fx->ex);
-    exchange_begin(&fx->ex, &fx->rt, &fx->env, req, NULL);
+    gw_exchange_end(&fx->ex);
+    gw_exchange_begin(&fx->ex, &fx->rt, &fx->env, req, NULL);
     gw_pipeline_run(&fx->ex, resp);
 }
 
@@ -323,8 +323,8 @@ START_TEST(oversized_empty_and_unreadable_bodies_are_refused)
     assert_fault(&fx, &resp, GW_ERR_BAD_HTTP, 1);
 
     /* An exchange begun with no request value at all is refused too, not crashed on. */
-    exchange_end(&fx.ex);
-    exchange_begin(&fx.ex, &fx.rt, &fx.env, NULL, "127.0.0.1");
+    gw_exchange_end(&fx.ex);
+    gw_exchange_begin(&fx.ex, &fx.rt, &fx.env, NULL, "127.0.0.1");
     gw_pipeline_run(&fx.ex, &resp);
     assert_fault(&fx, &resp, GW_ERR_BAD_HTTP, 1);
     fixture_close(&fx);
@@ -398,7 +398,7 @@ START_TEST(the_named_stages_run_in_table_order_and_stop_at_a_failure)
     fixture_open(&fx);
     char *ok = envelope(MEMBER, "hola");
     gw_http_request req = post("/services/Eco", ok);
-    exchange_begin(&fx.ex, &fx.rt, &fx.env, &req, NULL);
+    gw_exchange_begin(&fx.ex, &fx.rt, &fx.env, &req, NULL);
     /* Given out of order: they run as the table lists them. */
     static const char *const stages[] = {"route", "parse", "receive"};
     ck_assert_int_eq(gw_pipeline_run_stages(&fx.ex, stages, 3), GW_OK);
@@ -406,9 +406,9 @@ START_TEST(the_named_stages_run_in_table_order_and_stop_at_a_failure)
     ck_assert_str_eq(fx.ex.operation, "echo");
     ck_assert_ptr_null(fx.ex.response); /* nothing answered, nothing logged */
 
-    exchange_end(&fx.ex);
+    gw_exchange_end(&fx.ex);
     req = post("/services/Eco", "<x/>");
-    exchange_begin(&fx.ex, &fx.rt, &fx.env, &req, NULL);
+    gw_exchange_begin(&fx.ex, &fx.rt, &fx.env, &req, NULL);
     ck_assert_int_eq(gw_pipeline_run_stages(&fx.ex, stages, 3), GW_ERR_NOT_SOAP);
     ck_assert_int_eq(fx.ex.status, GW_ERR_NOT_SOAP);
     ck_assert_ptr_null(fx.ex.service); /* route did not run */
@@ -442,8 +442,8 @@ static void run_handing_over(fixture *fx, const gw_http_request *req, gw_http_re
     memset(r, 0, sizeof *r);
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->cond, NULL);
-    exchange_end(&fx->ex);
-    exchange_begin(&fx->ex, &fx->rt, &fx->env, req, NULL);
+    gw_exchange_end(&fx->ex);
+    gw_exchange_begin(&fx->ex, &fx->rt, &fx->env, req, NULL);
     fx->ex.log_notify = on_logged;
     fx->ex.log_notify_arg = r;
     gw_pipeline_run(&fx->ex, resp);

@@ -30,7 +30,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    exchange_end(&ex);
+    gw_exchange_end(&ex);
     gw_arena_destroy(&ex.arena);
 }
 
@@ -78,7 +78,7 @@ START_TEST(envelope_has_header_and_empty_body)
     ex.request = (char *)request;
     ex.request_len = sizeof request - 1;
     SHA256((const unsigned char *)request, ex.request_len, ex.request_sha256);
-    ck_assert_int_eq(response_envelope_create(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_envelope_create(&ex), GW_OK);
 
     xmlNodePtr env = xmlDocGetRootElement(ex.response_doc);
     ck_assert_str_eq((const char *)env->name, "Envelope");
@@ -93,7 +93,7 @@ START_TEST(envelope_has_header_and_empty_body)
 
     /* A second call keeps what is there (an adapter may already have written). */
     xmlDocPtr before = ex.response_doc;
-    ck_assert_int_eq(response_envelope_create(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_envelope_create(&ex), GW_OK);
     ck_assert_ptr_eq(ex.response_doc, before);
 }
 END_TEST
@@ -110,7 +110,7 @@ START_TEST(fault_shape)
 {
     ex.status = GW_ERR_SCHEMA_INVALID;
     ex.fault_detail = "Element 'nuDniConsulta': [facet 'pattern'] bad";
-    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_set_fault(&ex), GW_OK);
 
     xmlNodePtr fault = fault_of();
     ck_assert_str_eq(text(only_child(fault, NULL, "faultcode")), "soap:Client.SchemaInvalid");
@@ -130,7 +130,7 @@ START_TEST(fault_carries_result_code_and_plain_message)
 {
     ex.status = GW_ERR_PROVIDER_UNAVAILABLE;
     ex.result_code = "9999";
-    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_set_fault(&ex), GW_OK);
     xmlNodePtr fault = fault_of();
     ck_assert_str_eq(text(only_child(fault, NULL, "faultcode")),
                      "soap:Server.Provider.Unavailable");
@@ -148,7 +148,7 @@ START_TEST(fault_never_quotes_a_secret_of_the_request)
     ck_assert_ptr_nonnull(ex.request_doc);
     ex.status = GW_ERR_SCHEMA_INVALID;
     ex.fault_detail = "Element 'password': the value 'S3cr3t-XYZ-987' is too long";
-    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_set_fault(&ex), GW_OK);
     const char *faultstring = text(only_child(fault_of(), NULL, "faultstring"));
     ck_assert_ptr_null(strstr(faultstring, "S3cr3t"));
     ck_assert_ptr_nonnull(strstr(faultstring, "[REDACTED]"));
@@ -169,7 +169,7 @@ static const struct {
 START_TEST(fault_http_status_from_status_table)
 {
     ex.status = http_cases[_i].status;
-    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_set_fault(&ex), GW_OK);
     ck_assert_int_eq(ex.http_status, gw_status_http_code(ex.status));
     ck_assert_int_eq(ex.http_status, http_cases[_i].http);
     char code[96];
@@ -180,13 +180,13 @@ END_TEST
 
 START_TEST(fault_replaces_half_written_body)
 {
-    ck_assert_int_eq(response_envelope_create(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_envelope_create(&ex), GW_OK);
     xmlNodePtr partial = xmlNewChild(ex.response_body, NULL, BAD_CAST "consultarResponse", NULL);
     xmlNewTextChild(partial, NULL, BAD_CAST "nombres", BAD_CAST "JUAN");
     ex.status = GW_ERR_PROVIDER_BAD_RESPONSE;
-    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_set_fault(&ex), GW_OK);
     fault_of(); /* the only element left */
-    ck_assert_int_eq(response_serialise(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_serialise(&ex), GW_OK);
     ck_assert_ptr_null(strstr(ex.response, "JUAN"));
 }
 END_TEST
@@ -195,13 +195,13 @@ END_TEST
  * over: no data, no signature in the Header, no earlier detail, and the new status. */
 START_TEST(replace_with_fault_starts_a_fresh_envelope)
 {
-    ck_assert_int_eq(response_envelope_create(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_envelope_create(&ex), GW_OK);
     xmlNodePtr data = xmlNewChild(ex.response_body, NULL, BAD_CAST "consultarResponse", NULL);
     xmlNewTextChild(data, NULL, BAD_CAST "nombres", BAD_CAST "JUAN");
     xmlNewChild(ex.response_header, NULL, BAD_CAST "Signature", BAD_CAST "c2ln");
     ex.fault_detail = "an earlier detail";
     ex.signature_value = "c2ln";
-    ck_assert_int_eq(response_replace_with_fault(&ex, GW_ERR_LOG_UNAVAILABLE), GW_OK);
+    ck_assert_int_eq(gw_response_replace_with_fault(&ex, GW_ERR_LOG_UNAVAILABLE), GW_OK);
     ck_assert_int_eq(ex.status, GW_ERR_LOG_UNAVAILABLE);
     ck_assert_ptr_null(ex.signature_value);
     xmlNodePtr fault = fault_of();
@@ -211,14 +211,14 @@ START_TEST(replace_with_fault_starts_a_fresh_envelope)
     ck_assert_str_eq(text(only_child(fault, NULL, "faultstring")),
                      gw_status_message(GW_ERR_LOG_UNAVAILABLE));
     ck_assert_int_eq(ex.http_status, gw_status_http_code(GW_ERR_LOG_UNAVAILABLE));
-    ck_assert_int_eq(response_serialise(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_serialise(&ex), GW_OK);
     ck_assert_ptr_null(strstr(ex.response, "JUAN"));
     ck_assert_ptr_null(strstr(ex.response, "Signature"));
     ck_assert_ptr_null(strstr(ex.response, "earlier detail"));
 
     /* With no envelope yet it builds one. */
-    exchange_end(&ex);
-    ck_assert_int_eq(response_replace_with_fault(&ex, GW_ERR_SIGNATURE), GW_OK);
+    gw_exchange_end(&ex);
+    ck_assert_int_eq(gw_response_replace_with_fault(&ex, GW_ERR_SIGNATURE), GW_OK);
     fault_of();
 }
 END_TEST
@@ -228,8 +228,8 @@ END_TEST
 START_TEST(serialise_gives_parseable_bytes_and_their_hash)
 {
     ex.status = GW_ERR_ACCESS_DENIED;
-    ck_assert_int_eq(response_set_fault(&ex), GW_OK);
-    ck_assert_int_eq(response_serialise(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_set_fault(&ex), GW_OK);
+    ck_assert_int_eq(gw_response_serialise(&ex), GW_OK);
     ck_assert_uint_eq(strlen(ex.response), ex.response_len);
     unsigned char md[32];
     SHA256((const unsigned char *)ex.response, ex.response_len, md);

@@ -118,7 +118,7 @@ static const char *texts(fixture *fx, const char *name)
 
 static gw_status bind(fixture *fx)
 {
-    return stage_bind(&fx->ex);
+    return gw_stage_bind(&fx->ex);
 }
 
 START_TEST(matching_fields_pass)
