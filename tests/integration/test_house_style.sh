@@ -40,6 +40,16 @@ done
 only_in "a response is replaced by a Fault in response.c only" "xmlFreeDoc\(ex->response_doc\)" \
   gateway/response.c gateway/exchange.c
 
+# One prefix on every external symbol of the daemon and of lib/ (gSOAP's generated glue and the
+# adapter ABI's pide_ names aside).
+unprefixed=$(for a in "$PIDE_BUILD_DIR/gateway/libpidegw_core.a" "$PIDE_BUILD_DIR/lib/libpide_common.a"; do
+               nm -g --defined-only "$a" 2>/dev/null; done |
+             awk '$2 ~ /^[TDBR]$/ {print $3}' | grep -vE '^(gw_|GW_|soap|gwsoap|namespaces$|pide_)' |
+             sort -u | tr '\n' ' ' || true)
+[ -s "$PIDE_BUILD_DIR/gateway/libpidegw_core.a" ] || fail "no $PIDE_BUILD_DIR/gateway/libpidegw_core.a to read"
+[ -z "$unprefixed" ] && pass "every external symbol carries the gw_ prefix" \
+  || fail "external symbols without the gw_ prefix: $unprefixed"
+
 if command -v clang-format >/dev/null; then
   cd "$PIDE_SOURCE_DIR"
   if clang-format --style=file --dump-config > "$T/style.txt" 2> "$T/style.err" &&
