@@ -790,8 +790,9 @@ fail:
 
 /* ---- the writer thread ------------------------------------------------------------------- */
 
-/* Hands the outcome to each waiter; entries whose waiter left are freed here. */
-static void finish_batch(exchange_log *log, log_entry **batch, int n)
+/* Hands the batch's outcome (ENTRY_COMMITTED, or ENTRY_REFUSED when the chain went backwards)
+ * to each waiter; entries whose waiter left are freed here. */
+static void settle_batch(exchange_log *log, log_entry **batch, int n, enum entry_state outcome)
 {
     pthread_mutex_lock(&log->lock);
     for (int i = 0; i < n; i++) {
@@ -799,23 +800,7 @@ static void finish_batch(exchange_log *log, log_entry **batch, int n)
             entry_free(batch[i]);
             continue;
         }
-        batch[i]->state = ENTRY_COMMITTED;
-        pthread_cond_signal(&batch[i]->done);
-    }
-    pthread_cond_broadcast(&log->settled);
-    pthread_mutex_unlock(&log->lock);
-}
-
-/* Tells each waiter its row will not be written (the chain went backwards). */
-static void refuse_batch(exchange_log *log, log_entry **batch, int n)
-{
-    pthread_mutex_lock(&log->lock);
-    for (int i = 0; i < n; i++) {
-        if (batch[i]->abandoned) {
-            entry_free(batch[i]);
-            continue;
-        }
-        batch[i]->state = ENTRY_REFUSED;
+        batch[i]->state = outcome;
         pthread_cond_signal(&batch[i]->done);
     }
     pthread_cond_broadcast(&log->settled);
@@ -849,7 +834,7 @@ static void commit_batch(exchange_log *log, log_entry **batch, int n)
         n = drop_abandoned(log, batch, n);
         if (n == 0) return;
         if (chain_is_broken(log)) {
-            refuse_batch(log, batch, n);
+            settle_batch(log, batch, n, ENTRY_REFUSED);
             return;
         }
         if (PQstatus(log->conn) == CONNECTION_OK) {
@@ -875,7 +860,7 @@ static void commit_batch(exchange_log *log, log_entry **batch, int n)
     }
     if (log->failing) gw_log(PIDE_LOG_WARN, "exchange log writes resumed");
     log->failing = false;
-    finish_batch(log, batch, n);
+    settle_batch(log, batch, n, ENTRY_COMMITTED);
 }
 
 static void *writer_main(void *arg)
