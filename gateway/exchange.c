@@ -49,7 +49,7 @@ static void exchange_id_generate(char out[37])
 }
 
 void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exchange_env *env,
-                    const struct gw_http_request *req, const char *client_address)
+                       const struct gw_http_request *req, const char *client_address)
 {
     gw_arena arena = ex->arena;
     memset(ex, 0, sizeof *ex);

@@ -118,7 +118,7 @@ gw_status gw_exchange_fail(gw_exchange *ex, gw_status st, const char *fmt, ...)
 /* Resets ex for a new exchange of request `req` (transport.h; may be NULL), run with this
  * thread's resources `env`. client_address NULL: the request's peer address. */
 void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_exchange_env *env,
-                    const struct gw_http_request *req, const char *client_address);
+                       const struct gw_http_request *req, const char *client_address);
 /* Frees the documents and rewinds the arena. */
 void gw_exchange_end(gw_exchange *ex);
 

@@ -1006,7 +1006,7 @@ static void free_log(exchange_log *log)
 }
 
 gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
-                            size_t errlen)
+                               size_t errlen)
 {
     exchange_log_options o;
     exchange_log *log = NULL;
@@ -1090,6 +1090,17 @@ fail:
     return st;
 }
 
+/* Puts e at the end of the writer's queue and wakes the writer; log->lock is held. */
+static void enqueue_locked(exchange_log *log, log_entry *e)
+{
+    if (log->queue_tail)
+        log->queue_tail->next = e;
+    else
+        log->queue_head = e;
+    log->queue_tail = e;
+    pthread_cond_signal(&log->work);
+}
+
 /* Removes a still-queued entry from the queue (its waiter timed out). */
 static void unlink_queued(exchange_log *log, log_entry *e)
 {
@@ -1122,12 +1133,7 @@ gw_status gw_exchange_log_append(exchange_log *log, const gw_log_record *rec)
         entry_free(e);
         return GW_ERR_LOG_UNAVAILABLE;
     }
-    if (log->queue_tail)
-        log->queue_tail->next = e;
-    else
-        log->queue_head = e;
-    log->queue_tail = e;
-    pthread_cond_signal(&log->work);
+    enqueue_locked(log, e);
 
     int rc = 0;
     while (e->state != ENTRY_COMMITTED && e->state != ENTRY_REFUSED && rc != ETIMEDOUT)
@@ -1152,7 +1158,7 @@ gw_status gw_exchange_log_append(exchange_log *log, const gw_log_record *rec)
 }
 
 gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
-                              exchange_log_notify_fn notify, void *arg)
+                                 exchange_log_notify_fn notify, void *arg)
 {
     unsigned char uuid[UUID_LEN];
     if (!log || !rec || !notify) return GW_ERR_INVALID_ARG;
@@ -1171,12 +1177,7 @@ gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
         entry_free(e);
         return GW_ERR_LOG_UNAVAILABLE;
     }
-    if (log->queue_tail)
-        log->queue_tail->next = e;
-    else
-        log->queue_head = e;
-    log->queue_tail = e;
-    pthread_cond_signal(&log->work);
+    enqueue_locked(log, e);
     e->async_next = log->async_head;
     log->async_head = e;
     pthread_cond_broadcast(&log->settled);

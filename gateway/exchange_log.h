@@ -72,7 +72,7 @@ typedef struct exchange_log_options {
 /* Connects (failing start-up when the database is unreachable or the schema is missing) and
  * starts the writer thread. err gets the reason on failure. */
 gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
-                            size_t errlen);
+                               size_t errlen);
 /* Blocks until the row is committed (GW_OK) or cannot be (GW_ERR_LOG_UNAVAILABLE). Safe from
  * many threads. */
 gw_status gw_exchange_log_append(exchange_log *log, const gw_log_record *rec);
@@ -85,7 +85,7 @@ typedef void (*exchange_log_notify_fn)(void *arg, gw_status status);
  * log). Returns GW_OK when notify will be called; any other status means it will not be (the
  * record is invalid, or the log is stopping or its chain broken: GW_ERR_LOG_UNAVAILABLE). */
 gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
-                              exchange_log_notify_fn notify, void *arg);
+                                 exchange_log_notify_fn notify, void *arg);
 /* Drains the queue, stops the writer, reports every submission, disconnects. */
 void gw_exchange_log_close(exchange_log *log);
 

@@ -20,8 +20,8 @@ gw_status gw_stage_parse(gw_exchange *ex)
     xmlNodePtr env = xmlDocGetRootElement(ex->request_doc);
     if (gw_xml_is(env, GW_SOAP12_NS, "Envelope"))
         return gw_exchange_fail(ex, GW_ERR_NOT_SOAP,
-                             "SOAP 1.2 is not served here; send a SOAP 1.1 Envelope (%s)",
-                             GW_SOAP11_NS);
+                                "SOAP 1.2 is not served here; send a SOAP 1.1 Envelope (%s)",
+                                GW_SOAP11_NS);
     if (!gw_xml_is(env, GW_SOAP11_NS, "Envelope"))
         return gw_exchange_fail(ex, GW_ERR_NOT_SOAP, "the root element is not soap:Envelope");
     xmlNodePtr header = NULL, body = NULL;

@@ -28,8 +28,8 @@ gw_status gw_stage_route(gw_exchange *ex)
 
     if (ex->header.service_code && strcmp(ex->header.service_code, name) != 0)
         return gw_exchange_fail(ex, GW_ERR_BAD_HEADER,
-                             "service/serviceCode '%s' does not match the service called, '%s'",
-                             ex->header.service_code, name);
+                                "service/serviceCode '%s' does not match the service called, '%s'",
+                                ex->header.service_code, name);
 
     xmlNodePtr op = ex->request_operation;
     const char *ns = op->ns && op->ns->href ? (const char *)op->ns->href : "";
@@ -38,10 +38,10 @@ gw_status gw_stage_route(gw_exchange *ex)
      * (standalone_exchange.h): then any namespace routes. */
     if (ex->service->target_namespace && strcmp(ns, ex->service->target_namespace) != 0)
         return gw_exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION,
-                             "element {%s}%s is not an operation of %s (namespace %s)", ns,
-                             ex->operation, name, ex->service->target_namespace);
+                                "element {%s}%s is not an operation of %s (namespace %s)", ns,
+                                ex->operation, name, ex->service->target_namespace);
     if (!gw_binding_has_operation(ex->service->binding, ex->operation))
         return gw_exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION, "%s has no operation '%s'", name,
-                             ex->operation);
+                                ex->operation);
     return GW_OK;
 }

@@ -24,6 +24,6 @@ gw_status gw_stage_validate(gw_exchange *ex)
     xmlSchemaSetValidStructuredErrors(v, NULL, NULL);
     if (rc != 0)
         return gw_exchange_fail(ex, GW_ERR_SCHEMA_INVALID, "%s",
-                             fe.seen ? fe.text : "the request does not match the schema");
+                                fe.seen ? fe.text : "the request does not match the schema");
     return GW_OK;
 }

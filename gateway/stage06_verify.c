@@ -25,14 +25,14 @@ gw_status gw_stage_verify(gw_exchange *ex)
     if (!security_header(ex)) {
         if (ex->service->config->require_signature)
             return gw_exchange_fail(ex, GW_ERR_BAD_SIGNATURE,
-                                 "service %s accepts only WS-Security signed requests",
-                                 ex->service->config->name);
+                                    "service %s accepts only WS-Security signed requests",
+                                    ex->service->config->name);
         return GW_OK;
     }
     const gw_config *cfg = ex->rt->config;
     if (!ex->rt->wss_trust)
         return gw_exchange_fail(ex, GW_ERR_BAD_SIGNATURE,
-                             "this gateway is not configured for WS-Security (no <wsSecurity>)");
+                                "this gateway is not configured for WS-Security (no <wsSecurity>)");
     gw_wss_policy policy = {
         .ca_pem_path = cfg->wss_trusted_ca_path,
         .trust = ex->rt->wss_trust,

@@ -40,16 +40,16 @@ static gw_status identify_by_legacy_credentials(gw_exchange *ex, const char *ruc
     memset((char *)password, 0, strlen(password));
     if (st != GW_OK)
         return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                             "unknown member, official or wrong password");
+                                "unknown member, official or wrong password");
     if (ex->header.client_member && strcmp(ex->header.client_member, ruc) != 0)
         return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                             "header client %s differs from the credentials' member %s",
-                             ex->header.client_member, ruc);
+                                "header client %s differs from the credentials' member %s",
+                                ex->header.client_member, ruc);
     /* Nor may the header name another official than the one who authenticated. */
     if (ex->header.user_id && strcmp(ex->header.user_id, dni) != 0)
         return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                             "header userId %s differs from the credentials' official %s",
-                             ex->header.user_id, dni);
+                                "header userId %s differs from the credentials' official %s",
+                                ex->header.user_id, dni);
     return GW_OK;
 }
 
@@ -61,14 +61,14 @@ static gw_status check_certified_member(gw_exchange *ex)
         return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION, "the certificate carries no member RUC");
     if (ex->header.client_member && strcmp(ex->header.client_member, ex->client_member) != 0)
         return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                             "header client %s is not the certificate's member %s",
-                             ex->header.client_member, ex->client_member);
+                                "header client %s is not the certificate's member %s",
+                                ex->header.client_member, ex->client_member);
     const char *body_ruc =
         ex->service->config->legacy_credentials ? field_text(ex, "nuRucUsuario") : NULL;
     if (body_ruc && strcmp(body_ruc, ex->client_member) != 0)
         return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                             "nuRucUsuario %s is not the certificate's member %s", body_ruc,
-                             ex->client_member);
+                                "nuRucUsuario %s is not the certificate's member %s", body_ruc,
+                                ex->client_member);
     if (!gw_config_find_member(ex->rt->config, ex->client_member))
         return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION, "unknown member %s", ex->client_member);
     return GW_OK;
@@ -83,14 +83,14 @@ gw_status gw_stage_identify(gw_exchange *ex)
     if (ex->tls_member) {
         if (!*ex->tls_member)
             return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                                 "the client certificate (%s) carries no member RUC",
-                                 ex->tls_subject);
+                                    "the client certificate (%s) carries no member RUC",
+                                    ex->tls_subject);
         ex->client_member = ex->tls_member;
         ex->auth_method = "mtls";
         if (ex->request_signed && strcmp(ex->signer_member, ex->tls_member) != 0)
             return gw_exchange_fail(ex, GW_ERR_BAD_SIGNATURE,
-                                 "the request is signed by member '%s', the TLS client is %s",
-                                 ex->signer_member, ex->tls_member);
+                                    "the request is signed by member '%s', the TLS client is %s",
+                                    ex->signer_member, ex->tls_member);
         return check_certified_member(ex);
     }
     /* A WS-Security signature by a member's certificate is an identity of its own. */
@@ -113,13 +113,13 @@ gw_status gw_stage_identify(gw_exchange *ex)
         ex->auth_method = "declared-header";
         if (!gw_config_find_member(ex->rt->config, ex->client_member))
             return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION, "unknown member %s",
-                                 ex->client_member);
+                                    ex->client_member);
         return GW_OK;
     }
     if (ex->service->config->legacy_credentials)
         return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                             "nuRucUsuario, nuDniUsuario and password are required");
+                                "nuRucUsuario, nuDniUsuario and password are required");
     return gw_exchange_fail(ex, GW_ERR_AUTHENTICATION,
-                         "service %s needs an authenticated client (client certificate)",
-                         ex->service->config->name);
+                            "service %s needs an authenticated client (client certificate)",
+                            ex->service->config->name);
 }

@@ -63,12 +63,12 @@ static gw_status bind_element(gw_exchange *ex, binding *b, xmlNodePtr n)
     b->occurrences++;
     if (n->ns && (!b->op_ns || strcmp((const char *)n->ns->href, b->op_ns) != 0))
         return gw_exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
-                             "identity field %s in namespace '%s', not the service's",
-                             f->element, (const char *)n->ns->href);
+                                "identity field %s in namespace '%s', not the service's",
+                                f->element, (const char *)n->ns->href);
     for (xmlNodePtr c = n->children; c; c = c->next)
         if (c->type == XML_ELEMENT_NODE)
             return gw_exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
-                                 "identity field %s must hold text only", f->element);
+                                    "identity field %s must hold text only", f->element);
     const char *value = trimmed_text(ex, n);
     if (!value)
         return GW_ERR_NOMEM;
@@ -85,8 +85,8 @@ static gw_status bind_element(gw_exchange *ex, binding *b, xmlNodePtr n)
     }
     if (f->action == GW_IDENTITY_CHECK)
         return gw_exchange_fail(ex, GW_ERR_IDENTITY_MISMATCH,
-                             "%s is '%.64s' but the authenticated %s is %s", f->element, value,
-                             source_name(f->source), b->expected);
+                                "%s is '%.64s' but the authenticated %s is %s", f->element, value,
+                                source_name(f->source), b->expected);
 overwrite:
     xmlNodeSetContent(n, NULL);
     xmlNodeAddContent(n, (const xmlChar *)b->expected);
@@ -114,7 +114,8 @@ gw_status gw_bind_identity(gw_exchange *ex, const gw_config *cfg, const gw_servi
         return GW_OK;
     const gw_member *member = gw_config_find_member(cfg, ex->client_member);
     if (!member || !ex->request_operation)
-        return gw_exchange_fail(ex, GW_ERR_INTERNAL, "identity binding without an identified member");
+        return gw_exchange_fail(ex, GW_ERR_INTERNAL,
+                                "identity binding without an identified member");
     xmlNodePtr op = ex->request_operation;
     for (size_t i = 0; i < sc->identity_field_count; i++) {
         const gw_identity_field *f = &sc->identity_fields[i];

@@ -22,5 +22,5 @@ gw_status gw_stage_authorize(gw_exchange *ex)
             grant_covers(&sc->grants[i], ex->operation))
             return GW_OK;
     return gw_exchange_fail(ex, GW_ERR_ACCESS_DENIED, "member %s may not call %s/%s",
-                         ex->client_member, sc->name, ex->operation);
+                            ex->client_member, sc->name, ex->operation);
 }

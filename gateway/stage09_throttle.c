@@ -19,19 +19,20 @@ gw_status gw_stage_throttle(gw_exchange *ex)
         if (gw_rate_limit_take(ex->rt->rate, ex->client_member, now, &retry_after) != GW_OK) {
             ex->retry_after_s = retry_after < 1 ? 1 : (int)ceil(retry_after);
             return gw_exchange_fail(ex, GW_ERR_RATE_LIMITED, "member %s: retry after %d s",
-                                 ex->client_member, ex->retry_after_s);
+                                    ex->client_member, ex->retry_after_s);
         }
     }
     if (ex->header.id &&
         gw_replay_guard_check(ex->rt->replay, ex->client_member, ex->header.id, now) != GW_OK)
         return gw_exchange_fail(ex, GW_ERR_REPLAY, "message id '%s' already received from %s",
-                             ex->header.id, ex->client_member);
+                                ex->header.id, ex->client_member);
     /* The "wss:" prefix keeps these keys apart from any pgw:id a client could choose. */
+    const char *signed_key = ex->request_replay_key ? ex->request_replay_key : "wss:";
     if (!ex->header.id && ex->request_signed &&
-        gw_replay_guard_check(ex->rt->replay, ex->client_member,
-                              ex->request_replay_key ? ex->request_replay_key : "wss:", now) != GW_OK)
+        gw_replay_guard_check(ex->rt->replay, ex->client_member, signed_key, now) != GW_OK)
         return gw_exchange_fail(ex, GW_ERR_REPLAY,
-                             "this signed message (same Timestamp and signed content, no pgw:id) "
-                             "was already received from %s", ex->client_member);
+                                "this signed message (same Timestamp and signed content, "
+                                "no pgw:id) was already received from %s",
+                                ex->client_member);
     return GW_OK;
 }

@@ -21,9 +21,9 @@ gw_status gw_stage_invoke(gw_exchange *ex)
     pide_result r = b->adapter->handle(b->instance, ex, &call);
     if (r != PIDE_OK)
         return gw_exchange_fail(ex, gw_status_from_pide_result(r), "%s",
-                             ex->fault_detail ? ex->fault_detail : gw_pide_result_name(r));
+                                ex->fault_detail ? ex->fault_detail : gw_pide_result_name(r));
     if (!gw_xml_first_element(ex->response_body))
         return gw_exchange_fail(ex, GW_ERR_ADAPTER, "adapter %s returned no response element",
-                             b->adapter->name);
+                                b->adapter->name);
     return GW_OK;
 }
