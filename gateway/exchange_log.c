@@ -1178,9 +1178,14 @@ gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
         return GW_ERR_LOG_UNAVAILABLE;
     }
     enqueue_locked(log, e);
+    /* The notifier sleeps until the earliest deadline it holds, and every deadline is the same
+     * commit timeout after its submission: a new entry never comes due before the ones already
+     * held, so the notifier is woken only when it held none (it then sleeps without a timeout).
+     * Waking it on every submission made it rescan the whole list once per exchange. */
+    bool was_idle = log->async_head == NULL;
     e->async_next = log->async_head;
     log->async_head = e;
-    pthread_cond_broadcast(&log->settled);
+    if (was_idle) pthread_cond_signal(&log->settled);
     pthread_mutex_unlock(&log->lock);
     return GW_OK;
 }

@@ -193,7 +193,13 @@ static void slot_release(gw_server *srv, gw_slot *sl)
     sl->next = srv->free_slots;
     srv->free_slots = sl;
     srv->in_flight--;
-    pthread_cond_broadcast(&srv->queue_cond);
+    /* A free slot matters to one worker when a connection waits for it, and to all of them
+     * when the last exchange of a stopping server ends. Waking every idle worker for every
+     * exchange (a broadcast) cost more CPU than the exchange itself with ECDSA keys. */
+    if (srv->stopping && srv->in_flight == 0)
+        pthread_cond_broadcast(&srv->queue_cond);
+    else if (srv->queue_head)
+        pthread_cond_signal(&srv->queue_cond);
     pthread_mutex_unlock(&srv->queue_lock);
 }
 
