@@ -530,6 +530,8 @@ fail:
     return st;
 }
 
+/* Loads the service's plugin and resolves its parameters; then calls init() unless `host` is
+ * NULL (a configuration check: nothing is started). */
 static gw_status bind_service(gw_adapter_registry *reg, const gw_config *cfg,
                               const pide_host_api *host, registry_entry *entry, char *err,
                               size_t errlen)
@@ -552,6 +554,8 @@ static gw_status bind_service(gw_adapter_registry *reg, const gw_config *cfg,
         gw_set_error(err, errlen, "%s: %s", where, why);
         return st;
     }
+    if (!host)
+        return GW_OK;
 
     void *instance = NULL;
     pide_result r = module->adapter->init(host, &entry->service_config, &instance);
@@ -567,16 +571,13 @@ static gw_status bind_service(gw_adapter_registry *reg, const gw_config *cfg,
     return GW_OK;
 }
 
-gw_status gw_adapter_registry_open(const gw_config *cfg, const pide_host_api *host,
-                                   gw_adapter_registry **out, char *err, size_t errlen)
+/* gw_adapter_registry_open, and with host NULL gw_adapter_registry_check. */
+static gw_status registry_open(const gw_config *cfg, const pide_host_api *host,
+                               gw_adapter_registry **out, char *err, size_t errlen)
 {
     gw_status st = GW_OK;
     gw_adapter_registry *reg = NULL;
 
-    if (!cfg || !host || !out) {
-        gw_set_error(err, errlen, "gw_adapter_registry_open: cfg, host and out are required");
-        return GW_ERR_INVALID_ARG;
-    }
     *out = NULL;
     if (cfg->service_count > 0 && (!cfg->adapter_dir || !cfg->adapter_dir[0])) {
         gw_set_error(err, errlen, "%s: no adapter directory configured",
@@ -638,6 +639,31 @@ nomem:
               cfg->path ? cfg->path : "configuration");
     st = GW_ERR_NOMEM;
 fail:
+    gw_adapter_registry_close(reg);
+    return st;
+}
+
+gw_status gw_adapter_registry_open(const gw_config *cfg, const pide_host_api *host,
+                                   gw_adapter_registry **out, char *err, size_t errlen)
+{
+    if (!cfg || !host || !out) {
+        gw_set_error(err, errlen, "gw_adapter_registry_open: cfg, host and out are required");
+        return GW_ERR_INVALID_ARG;
+    }
+    return registry_open(cfg, host, out, err, errlen);
+}
+
+gw_status gw_adapter_registry_check(const gw_config *cfg, size_t *module_count, char *err,
+                                    size_t errlen)
+{
+    gw_adapter_registry *reg = NULL;
+    if (!cfg) {
+        gw_set_error(err, errlen, "gw_adapter_registry_check: cfg is required");
+        return GW_ERR_INVALID_ARG;
+    }
+    gw_status st = registry_open(cfg, NULL, &reg, err, errlen);
+    if (st == GW_OK && module_count)
+        *module_count = reg->module_count;
     gw_adapter_registry_close(reg);
     return st;
 }

@@ -53,6 +53,12 @@ typedef struct gw_adapter_registry gw_adapter_registry;
  * when init() ran out of memory). `host` must outlive the registry: adapters keep it. */
 gw_status gw_adapter_registry_open(const gw_config *cfg, const pide_host_api *host,
                                    gw_adapter_registry **out, char *err, size_t errlen);
+/* What `pide-gateway --check-config` runs: every adapter the services name is loaded and
+ * checked, and every service's parameters are resolved against its adapter's declaration,
+ * exactly as gw_adapter_registry_open does, but no init() is called and everything is unloaded
+ * again. Same errors; *module_count (may be NULL) gets the number of distinct plugins. */
+gw_status gw_adapter_registry_check(const gw_config *cfg, size_t *module_count, char *err,
+                                    size_t errlen);
 /* Calls fini() of every instance (when the adapter has one), in reverse order of init(), then
  * unloads the plugins. NULL is accepted. */
 void gw_adapter_registry_close(gw_adapter_registry *reg);

@@ -8,6 +8,7 @@
 
 #include <libxml/parser.h>
 
+#include "adapter_loader.h"
 #include "config.h"
 #include "password_hash.h"
 #include "log.h"
@@ -142,8 +143,15 @@ int main(int argc, char **argv)
         goto done;
     }
     if (check_only) {
-        printf("%s: configuration OK (%zu services, %zu members)\n", config_path,
-               cfg->service_count, cfg->member_count);
+        /* The adapters too: a missing plugin, an ABI mismatch or a parameter its declaration
+         * refuses is a configuration error, found before the gateway is started. */
+        size_t modules = 0;
+        if (gw_adapter_registry_check(cfg, &modules, err, sizeof err) != GW_OK) {
+            fprintf(stderr, "pide-gateway: %s\n", err);
+            goto done;
+        }
+        printf("%s: configuration OK (%zu services, %zu adapters, %zu members)\n", config_path,
+               cfg->service_count, modules, cfg->member_count);
         rc = 0;
         goto done;
     }

@@ -8,11 +8,14 @@ out=$("$GATEWAY_BIN" --version)
 [[ "$out" =~ ^pide-gateway\ [0-9]+\.[0-9]+\.[0-9]+\ \(adapter\ ABI\ 2\)$ ]] && pass "--version" || fail "--version printed '$out'"
 "$GATEWAY_BIN" --help | grep -q -- "--check-config" && pass "--help lists the options" || fail "--help"
 
-# The demo configuration checks out as shipped.
-"$GATEWAY_BIN" --config "$PIDE_SOURCE_DIR/conf/demo.xml" --check-config >"$T/check.out" 2>&1 \
+# The demo configuration checks out as shipped (with this build's adapters and the test PKI:
+# --check-config loads every adapter and checks every service's parameters).
+write_config
+"$GATEWAY_BIN" --config "$CONFIG" --check-config >"$T/check.out" 2>&1 \
   && pass "conf/demo.xml passes --check-config" || fail "conf/demo.xml: $(cat "$T/check.out")"
 n=$(grep -c '<service name=' "$PIDE_SOURCE_DIR/conf/demo.xml")
-assert_contains "$T/check.out" "configuration OK ($n services" "--check-config reports what it loaded"
+assert_contains "$T/check.out" "configuration OK ($n services, $(grep -o 'adapter="[a-z_-]*"' "$CONFIG" | sort -u | wc -l) adapters" \
+  "--check-config reports what it loaded, adapters included"
 
 expect_exit() { # code what cmd...
   local want=$1 what=$2; shift 2
@@ -31,6 +34,19 @@ expect_exit 1 "bad configuration" "$GATEWAY_BIN" --config "$PIDE_SOURCE_DIR/conf
 rm -f "$PIDE_SOURCE_DIR/conf/.test-bad.xml.$$"
 grep -qE "\.test-bad\.xml\.[0-9]+:[0-9]+: .*bogus" "$T/out.txt" && pass "bad configuration: file:line: reason" \
   || fail "bad configuration message: $(cat "$T/out.txt")"
+
+# --check-config finds what only the adapters know, without starting anything: a parameter the
+# adapter does not declare, and an adapter with no file. Each names file, line and service.
+sed 's|<param name="entityCode" value="PIDE-GW"/>|&<param name="colour" value="blue"/>|' "$CONFIG" > "$T/badparam.xml"
+expect_exit 1 "undeclared adapter parameter" "$GATEWAY_BIN" --config "$T/badparam.xml" --check-config
+grep -qE "badparam\.xml:[0-9]+: service 'ReniecConsultaDni': .*colour" "$T/out.txt" \
+  && pass "undeclared parameter: file:line, service and parameter named" \
+  || fail "undeclared parameter message: $(cat "$T/out.txt")"
+sed 's|adapter="reniec"|adapter="reniecx"|' "$CONFIG" > "$T/noadapter.xml"
+expect_exit 1 "adapter without a file" "$GATEWAY_BIN" --config "$T/noadapter.xml" --check-config
+grep -qE "noadapter\.xml:[0-9]+: service 'ReniecConsultaDni': adapter 'reniecx' has no file" "$T/out.txt" \
+  && pass "missing adapter: file:line, service and file named" \
+  || fail "missing adapter message: $(cat "$T/out.txt")"
 
 # A signing key others can read is refused at start-up, naming the file.
 cp "$PIDE_TEST_PKI_DIR/gateway-sign.key" "$T/open.key"; chmod 644 "$T/open.key"
