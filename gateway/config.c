@@ -427,6 +427,7 @@ static gw_status load_listen(loader *ld, const xmlNode *node)
     if (!node) {
         cfg->listen_port = DEFAULT_LISTEN_PORT;
         cfg->workers = DEFAULT_WORKERS;
+        cfg->max_in_flight = 2 * DEFAULT_WORKERS;
         cfg->backlog = DEFAULT_BACKLOG;
         return (cfg->listen_address = strdup(DEFAULT_LISTEN_ADDRESS)) ? GW_OK : GW_ERR_NOMEM;
     }
@@ -444,9 +445,14 @@ static gw_status load_listen(loader *ld, const xmlNode *node)
         return fail_at(ld, node, "listen port %ld is out of range 0..65535", port);
     cfg->listen_port = (int)port;
     if ((st = attr_int(ld, node, "workers", DEFAULT_WORKERS, 1, 4096, &cfg->workers)) != GW_OK ||
+        (st = attr_int(ld, node, "maxInFlight", 2 * cfg->workers, 1, 65536,
+                       &cfg->max_in_flight)) != GW_OK ||
         (st = attr_int(ld, node, "backlog", DEFAULT_BACKLOG, 1, 65535, &cfg->backlog)) != GW_OK ||
         (st = attr_bool(ld, node, "trustClientHeader", 0, &cfg->trust_client_header)) != GW_OK)
         return st;
+    if (cfg->max_in_flight < cfg->workers)
+        return fail_at(ld, node, "maxInFlight %d is less than workers %d: workers would sit idle",
+                       cfg->max_in_flight, cfg->workers);
     /* Plain HTTP carries credentials and personal data in clear: members connect to the <tls>
      * listener; the plain one serves this machine only (the demo, a local proxy, tests). */
     if (!is_loopback_address(cfg->listen_address))

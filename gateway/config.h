@@ -88,6 +88,7 @@ typedef struct gw_config {
     char *listen_address;    /* "127.0.0.1" */
     int listen_port;         /* 8080 */
     int workers;             /* worker threads */
+    int max_in_flight;       /* exchanges accepted at once (working or awaiting their commit) */
     int backlog;
     int trust_client_header; /* identify callers by the declared pgw:client (loopback only) */
 

@@ -1189,9 +1189,10 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
     }
 
     srv->worker_count = rt->config->workers > 0 ? rt->config->workers : 1;
-    /* Exchanges in flight: those being worked on, and as many again waiting for their log
-     * commit, each holding its connection and engine. */
-    srv->slot_count = 2 * srv->worker_count;
+    /* Exchanges in flight (<listen maxInFlight>, default twice the workers): those being worked
+     * on, and those waiting for their log commit, each holding its connection and engine. */
+    srv->slot_count = rt->config->max_in_flight >= srv->worker_count ? rt->config->max_in_flight
+                                                                      : 2 * srv->worker_count;
     srv->slots = calloc((size_t)srv->slot_count, sizeof *srv->slots);
     if (!srv->slots) {
         st = GW_ERR_NOMEM;

@@ -123,6 +123,7 @@ START_TEST(test_defaults_and_relative_paths)
     ck_assert_str_eq(cfg->listen_address, "127.0.0.1");
     ck_assert_int_eq(cfg->listen_port, 8080);
     ck_assert_int_eq(cfg->workers, 64);
+    ck_assert_int_eq(cfg->max_in_flight, 128);
     ck_assert_int_eq(cfg->backlog, 256);
     ck_assert_uint_eq(cfg->max_body_bytes, 1048576);
     ck_assert_int_eq(cfg->max_xml_depth, 64);
@@ -240,6 +241,41 @@ START_TEST(test_database_conninfo_must_not_hold_a_password)
 }
 END_TEST
 
+/* maxInFlight: kept when given, refused below the worker count (idle workers), with the line. */
+START_TEST(test_max_in_flight)
+{
+    static const struct {
+        const char *listen;
+        int want; /* 0: refused */
+    } cases[] = {
+        {"<listen workers=\"4\" maxInFlight=\"400\"/>\n", 400},
+        {"<listen workers=\"4\" maxInFlight=\"4\"/>\n", 4},
+        {"<listen workers=\"4\" maxInFlight=\"3\"/>\n", 0},
+        {"<listen maxInFlight=\"100000\"/>\n", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[64], path[128], err[1024] = "", fixture[PATH_MAX + 64];
+        in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+        char *body = config_text(CONFIG_TEMPLATE("%s", "<database conninfo=\"dbname=pide\"/>\n",
+                                                 "wsdl=\"%s.wsdl\" schema=\"%s.xsd\"",
+                                                 "<endpoint url=\"https://[::1]:8443/x\"/>\n"),
+                                 cases[i].listen, fixture, fixture);
+        write_config(dir, sizeof dir, path, sizeof path, body);
+        gw_config *cfg = NULL;
+        gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+        remove_config(dir, path);
+        if (cases[i].want) {
+            ck_assert_msg(st == GW_OK, "%s: %s", cases[i].listen, err);
+            ck_assert_int_eq(cfg->max_in_flight, cases[i].want);
+            gw_config_free(cfg);
+        } else {
+            ck_assert_msg(st == GW_ERR_CONFIG, "%s accepted", cases[i].listen);
+            ck_assert_msg(strstr(err, ":2: ") && strstr(err, "maxInFlight"), "%s", err);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_absolute_paths_and_explicit_values_are_kept)
 {
     char dir[64], path[128], err[1024] = "", fixture[PATH_MAX + 64];
@@ -259,6 +295,7 @@ START_TEST(test_absolute_paths_and_explicit_values_are_kept)
     ck_assert_str_eq(cfg->listen_address, "127.0.0.2");
     ck_assert_int_eq(cfg->listen_port, 9443);
     ck_assert_int_eq(cfg->workers, 4);
+    ck_assert_int_eq(cfg->max_in_flight, 8); /* twice the workers unless said */
     ck_assert_int_eq(cfg->log_batch_max, 32);
     ck_assert_str_eq(cfg->adapter_dir, "/opt/adapters");
     ck_assert_str_eq(cfg->db_password_file, "/run/pw");
@@ -339,6 +376,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_relative_config_path_from_another_directory);
     tcase_add_test(tc, test_database_conninfo_must_not_hold_a_password);
     tcase_add_test(tc, test_absolute_paths_and_explicit_values_are_kept);
+    tcase_add_test(tc, test_max_in_flight);
     tcase_add_test(tc, test_endpoint_url_forms);
     tcase_add_test(tc, test_missing_file_and_schema_are_reported);
     suite_add_tcase(s, tc);
