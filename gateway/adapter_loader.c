@@ -433,6 +433,17 @@ static gw_status set_params(gw_arena *memory, const pide_adapter *adapter,
     return GW_OK;
 }
 
+gw_status gw_adapter_service_config(gw_arena *memory, const pide_adapter *adapter,
+                                    const gw_service_config *src, pide_service_config *dst,
+                                    char *err, size_t errlen)
+{
+    if (copy_service_config(memory, src, dst) != GW_OK) {
+        gw_set_error(err, errlen, "out of memory while copying the service configuration");
+        return GW_ERR_NOMEM;
+    }
+    return set_params(memory, adapter, src, dst, err, errlen);
+}
+
 static int compare_entry_names(const void *a, const void *b)
 {
     const registry_entry *ea = *(registry_entry *const *)a;

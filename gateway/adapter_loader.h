@@ -81,6 +81,13 @@ int gw_binding_has_operation(const gw_service_binding *binding, const char *oper
 gw_status gw_adapter_resolve_params(const pide_adapter *adapter, const gw_param *given,
                                     size_t given_count, gw_arena *memory, gw_param **out,
                                     size_t *out_count, char *err, size_t errlen);
+/* What init() and config_param() see of one service, built in `memory`: its name, endpoint and
+ * timeout, and its <param>s resolved against `adapter`'s declaration
+ * (gw_adapter_resolve_params). The registry binds every service with it, and so does the
+ * standalone runner of pide-adapter-check. */
+gw_status gw_adapter_service_config(gw_arena *memory, const pide_adapter *adapter,
+                                    const gw_service_config *src, pide_service_config *dst,
+                                    char *err, size_t errlen);
 /* 1 when `value` is a valid `type` value (PIDE_PARAM_INT: -?[0-9]+ within int range...). */
 int gw_pide_param_value_is(pide_param_type type, const char *value);
 /* "string", "int", "bool", "url"; "unknown" outside the enum. */

@@ -74,46 +74,31 @@ static gw_status load_schema(gw_standalone *s, const char *path, char *err, size
     return s->service.target_namespace ? GW_OK : GW_ERR_NOMEM;
 }
 
-/* The service's configuration twice: as the gateway's config holds it (gw_service_config) and
- * as the adapter's init() receives it (pide_service_config), like the adapter registry does. */
-static gw_status copy_configuration(gw_standalone *s, const gw_standalone_service *svc)
+/* The service's configuration as the gateway's config holds it; what the adapter's init()
+ * receives is made from it by the registry's own function (gw_adapter_service_config). */
+static gw_status copy_configuration(gw_standalone *s, const gw_standalone_service *svc,
+                                    char *err, size_t errlen)
 {
     gw_arena *m = &s->memory;
-    size_t n = svc->param_count;
     s->config.name = gw_arena_strdup(m, svc->name ? svc->name : "Standalone");
-    s->config.endpoint_url = gw_arena_strdup(m, svc->endpoint_url);
-    s->config.schema_path = gw_arena_strdup(m, svc->schema_path);
+    s->config.endpoint_url = svc->endpoint_url ? gw_arena_strdup(m, svc->endpoint_url) : NULL;
+    s->config.schema_path = svc->schema_path ? gw_arena_strdup(m, svc->schema_path) : NULL;
     s->config.timeout_ms = svc->timeout_ms ? svc->timeout_ms : DEFAULT_TIMEOUT_MS;
-    s->config.param_count = n;
+    s->config.params = (gw_param *)svc->params;
+    s->config.param_count = svc->param_count;
     if (!s->config.name || (svc->endpoint_url && !s->config.endpoint_url) ||
-        (svc->schema_path && !s->config.schema_path))
+        (svc->schema_path && !s->config.schema_path)) {
+        gw_set_error(err, errlen, "out of memory");
         return GW_ERR_NOMEM;
-    const char **names = NULL, **values = NULL;
-    if (n) {
-        s->config.params = gw_arena_calloc(m, n, sizeof *s->config.params);
-        names = gw_arena_calloc(m, n, sizeof *names);
-        values = gw_arena_calloc(m, n, sizeof *values);
-        if (!s->config.params || !names || !values)
-            return GW_ERR_NOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        gw_param *p = &s->config.params[i];
-        p->name = gw_arena_strdup(m, svc->params[i].name ? svc->params[i].name : "");
-        p->value = gw_arena_strdup(m, svc->params[i].value ? svc->params[i].value : "");
-        if (!p->name || !p->value)
-            return GW_ERR_NOMEM;
-        names[i] = p->name;
-        values[i] = p->value;
-    }
-    s->service_config = (pide_service_config){
-        .service_name = s->config.name,
-        .endpoint_url = s->config.endpoint_url,
-        .timeout_ms = s->config.timeout_ms,
-        .param_count = n,
-        .param_names = names,
-        .param_values = values,
-    };
-    return GW_OK;
+    char why[768];
+    gw_status st = gw_adapter_service_config(m, s->adapter, &s->config, &s->service_config, why,
+                                             sizeof why);
+    if (st != GW_OK)
+        gw_set_error(err, errlen, "service '%s': %s", s->config.name, why);
+    s->config.params = NULL; /* the caller's; init() sees the resolved copy */
+    s->config.param_count = 0;
+    return st;
 }
 
 static gw_status runner_open(gw_standalone *s, struct runner *r, int id)
@@ -148,8 +133,8 @@ gw_status gw_standalone_open(const pide_adapter *adapter, const gw_standalone_se
     s->rt.catalog.services = &s->service;
     s->rt.catalog.count = 1;
 
-    if (copy_configuration(s, svc) != GW_OK)
-        goto nomem;
+    if ((st = copy_configuration(s, svc, err, errlen)) != GW_OK)
+        goto fail;
     if (svc->schema_path && (st = load_schema(s, svc->schema_path, err, errlen)) != GW_OK)
         goto fail;
     s->binding = (gw_service_binding){
