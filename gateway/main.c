@@ -1,5 +1,6 @@
 /* main.c — pide-gateway: options, start-up in dependency order, run until SIGINT/SIGTERM. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,11 +48,15 @@ static const char *default_schema_dir(char *buf, size_t len)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            char probe[4096 + 64];
-            int w = snprintf(buf, len, "%s/%s/schemas", exe, PIDE_BINDIR_TO_DATADIR);
-            snprintf(probe, sizeof probe, "%s/gateway-config.xsd", buf);
-            if (w > 0 && (size_t)w < len && access(probe, R_OK) == 0)
-                return buf;
+            char dir[4096 + 64], probe[PATH_MAX + 32], *real = NULL;
+            snprintf(dir, sizeof dir, "%s/%s/schemas", exe, PIDE_BINDIR_TO_DATADIR);
+            if ((real = realpath(dir, NULL))) {
+                snprintf(probe, sizeof probe, "%s/gateway-config.xsd", real);
+                int w = snprintf(buf, len, "%s", real);
+                free(real);
+                if (w > 0 && (size_t)w < len && access(probe, R_OK) == 0)
+                    return buf;
+            }
         }
     }
     return PIDE_DEFAULT_SCHEMA_DIR;
