@@ -32,5 +32,6 @@ install(CODE "
   set(PIDE_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
   set(PIDE_ADAPTERDIR \"${PIDE_INSTALL_ADAPTERDIR}\")
   set(PIDE_DATADIR \"${PIDE_INSTALL_DATADIR}\")
+  set(PIDE_HAVE_SYSTEMD \"${LIBSYSTEMD_FOUND}\")
   include(\"${CMAKE_SOURCE_DIR}/cmake/PideInstallGenerated.cmake\")
 ")

@@ -206,13 +206,16 @@ cmp -s "$T/wsdl.xml" "$PREFIX/share/pide-gateway/wsdl/ReniecConsultaDni.wsdl" \
   && pass "installed gateway: ?wsdl is the installed file" || fail "installed gateway: ?wsdl differs from the installed file"
 
 if ldd "$PREFIX/bin/pide-gateway" | grep -q libsystemd; then
+  assert_contains "$PREFIX/lib/systemd/system/pide-gateway.service" "Type=notify" "unit: Type=notify (built with libsystemd)"
   assert_contains "$T/notify.out" "READY=1" "sd_notify: READY=1 once listening"
   kill -TERM "$GW_PID"
   wait "$GW_PID" && pass "installed gateway: SIGTERM exits 0" || fail "installed gateway: SIGTERM exit non-zero"
   for _ in $(seq 1 100); do grep -q STOPPING=1 "$T/notify.out" && break; sleep 0.05; done
   assert_contains "$T/notify.out" "STOPPING=1" "sd_notify: STOPPING=1 on SIGTERM"
 else
-  echo "skip: built without libsystemd (no sd_notify; the unit would need Type=simple)"
+  echo "skip: built without libsystemd (no sd_notify)"
+  assert_contains "$PREFIX/lib/systemd/system/pide-gateway.service" "Type=simple" "unit: Type=simple (built without libsystemd)"
+  assert_not_contains "$PREFIX/lib/systemd/system/pide-gateway.service" "Type=notify" "unit: no Type=notify without libsystemd"
 fi
 
 # --- the unit, as systemd reads it --------------------------------------------------------------
