@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test demo sanitize clean
+.PHONY: all deps build test demo sanitize install deb clean
 
 all: build
 
@@ -25,6 +25,15 @@ demo: build
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize:
 	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DENABLE_SANITIZERS=ON -DCMAKE_BUILD_TYPE=Debug"
+
+# Install under PREFIX (default the build's, /usr/local); DESTDIR is honoured. docs/operator-guide.md
+PREFIX ?=
+install: build
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+# The Debian package, in $(BUILD)/ (cmake/PidePackage.cmake).
+deb: build
+	cd $(BUILD) && cpack
 
 clean:
 	rm -rf $(BUILD) build-asan

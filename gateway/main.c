@@ -1,5 +1,6 @@
 /* main.c — pide-gateway: options, start-up in dependency order, run until SIGINT/SIGTERM. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,9 @@
 #include <unistd.h>
 
 #include <libxml/parser.h>
+#ifdef PIDE_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "adapter_loader.h"
 #include "config.h"
@@ -19,6 +23,45 @@
 #ifndef PIDE_DEFAULT_SCHEMA_DIR
 #define PIDE_DEFAULT_SCHEMA_DIR "/usr/local/share/pide-gateway/schemas"
 #endif
+#ifndef PIDE_BINDIR_TO_DATADIR
+#define PIDE_BINDIR_TO_DATADIR "../share/pide-gateway"
+#endif
+
+/* Tells systemd (Type=notify) READY=1 / STOPPING=1; a no-op outside systemd or without it. */
+static void notify_systemd(const char *state)
+{
+#ifdef PIDE_HAVE_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
+}
+
+/* The installed schemas, found from the executable's own place (<bindir>/../share/pide-gateway/
+ * schemas for any prefix), when they hold gateway-config.xsd; else the compile-time default (the
+ * source tree, for the build tree's binary). */
+static const char *default_schema_dir(char *buf, size_t len)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            char dir[4096 + 64], probe[PATH_MAX + 32], *real = NULL;
+            snprintf(dir, sizeof dir, "%s/%s/schemas", exe, PIDE_BINDIR_TO_DATADIR);
+            if ((real = realpath(dir, NULL))) {
+                snprintf(probe, sizeof probe, "%s/gateway-config.xsd", real);
+                int w = snprintf(buf, len, "%s", real);
+                free(real);
+                if (w > 0 && (size_t)w < len && access(probe, R_OK) == 0)
+                    return buf;
+            }
+        }
+    }
+    return PIDE_DEFAULT_SCHEMA_DIR;
+}
 
 static void usage(FILE *f)
 {
@@ -32,7 +75,8 @@ static void usage(FILE *f)
             "Options:\n"
             "  -c, --config FILE      configuration file (XML, see docs/configuration.md)\n"
             "      --check-config     load and check the configuration, then exit\n"
-            "      --schema-dir DIR   where gateway-config.xsd lives (default %s,\n"
+            "      --schema-dir DIR   where gateway-config.xsd lives (default: the installed\n"
+            "                         <bindir>/%s/schemas, else %s;\n"
             "                         or $PIDE_SCHEMA_DIR)\n"
             "      --port-file FILE   write the port actually bound (useful with port 0)\n"
             "      --tls-port-file FILE  the same for the member (TLS) listener\n"
@@ -41,7 +85,7 @@ static void usage(FILE *f)
             "  -v, --verbose          debug logging\n"
             "  -V, --version          print the version and exit\n"
             "  -h, --help             this help\n",
-            PIDE_DEFAULT_SCHEMA_DIR);
+            PIDE_BINDIR_TO_DATADIR, PIDE_DEFAULT_SCHEMA_DIR);
 }
 
 static int hash_password(void)
@@ -119,8 +163,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "pide-gateway: --config FILE is required (see --help)\n");
         return 2;
     }
+    char schema_buf[4096];
     if (!schema_dir)
-        schema_dir = PIDE_DEFAULT_SCHEMA_DIR;
+        schema_dir = default_schema_dir(schema_buf, sizeof schema_buf);
 
     /* Signals are taken synchronously by the main thread; every thread inherits the mask. */
     sigset_t stop_signals;
@@ -176,9 +221,11 @@ int main(int argc, char **argv)
     if (cfg->tls_enabled)
         gw_log(PIDE_LOG_INFO, "member listener (mutual TLS) on %s:%d", cfg->tls_address,
                gw_server_tls_port(srv));
+    notify_systemd("READY=1");
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    notify_systemd("STOPPING=1");
     gw_log(PIDE_LOG_INFO, "signal %d: stopping", sig);
     rc = 0;
 done:

@@ -7,7 +7,7 @@ include_guard(GLOBAL)
 
 # COPYONLY keeps the source's permissions (executable) and re-copies when the script changes.
 configure_file(${CMAKE_SOURCE_DIR}/tools/pide-audit ${CMAKE_BINARY_DIR}/tools/pide-audit COPYONLY)
-install(PROGRAMS ${CMAKE_SOURCE_DIR}/tools/pide-audit DESTINATION bin)
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/tools/pide-audit DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 add_executable(pide-log-append ${CMAKE_SOURCE_DIR}/tests/helpers/pide_log_append.c)
 target_include_directories(pide-log-append PRIVATE ${CMAKE_SOURCE_DIR}/gateway)
@@ -23,4 +23,4 @@ target_link_libraries(pide-audit-verify PRIVATE pidegw_core PostgreSQL::PostgreS
 target_include_directories(pide-audit-verify PRIVATE ${CMAKE_SOURCE_DIR}/gateway)
 set_target_properties(pide-audit-verify PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
-install(TARGETS pide-audit-verify RUNTIME DESTINATION bin)
+install(TARGETS pide-audit-verify RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -6,20 +6,24 @@
 . "$(dirname "$0")/lib.sh"
 
 PREFIX="$T/prefix"
+# Debian multiarch libdir (lib/<triplet>), as the build configured it (CMakeLists.txt).
+LIBDIR=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$PIDE_BUILD_DIR/CMakeCache.txt")
+[ -n "$LIBDIR" ] || LIBDIR=lib
+UP=$(echo "$LIBDIR/pkgconfig" | sed 's|[^/][^/]*|..|g')   # lib/<triplet>/pkgconfig -> ../../..
 cmake --install "$PIDE_BUILD_DIR" --prefix "$PREFIX" > "$T/install.log"
 [ -f "$PREFIX/include/pide_adapter.h" ] && pass "install: include/pide_adapter.h" \
   || fail "install: no include/pide_adapter.h"
-[ -f "$PREFIX/lib/pkgconfig/pide-adapter.pc" ] && pass "install: lib/pkgconfig/pide-adapter.pc" \
-  || fail "install: no lib/pkgconfig/pide-adapter.pc"
+[ -f "$PREFIX/$LIBDIR/pkgconfig/pide-adapter.pc" ] && pass "install: $LIBDIR/pkgconfig/pide-adapter.pc" \
+  || fail "install: no $LIBDIR/pkgconfig/pide-adapter.pc"
 [ -x "$PREFIX/bin/pide-adapter-check" ] && pass "install: bin/pide-adapter-check" \
   || fail "install: no bin/pide-adapter-check"
 
 # The prefix is relocatable: the .pc file finds it from its own place.
 mv "$PREFIX" "$T/moved-prefix"
 PREFIX="$T/moved-prefix"
-export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
+export PKG_CONFIG_PATH="$PREFIX/$LIBDIR/pkgconfig"
 cflags=$(pkg-config --cflags pide-adapter)
-case "$cflags" in *"$PREFIX/lib/pkgconfig/../../include"*) pass "pkg-config: Cflags name the (moved) prefix's include";;
+case "$cflags" in *"$PREFIX/$LIBDIR/pkgconfig/$UP/include"*) pass "pkg-config: Cflags name the (moved) prefix's include";;
   *) fail "pkg-config: Cflags '$cflags' do not name $PREFIX/include";; esac
 case "$cflags" in *"$(pkg-config --cflags-only-I libxml-2.0 | sed 's/ *$//')"*) pass "pkg-config: Cflags include libxml2's";;
   *) fail "pkg-config: Cflags '$cflags' lack libxml2's";; esac
@@ -39,7 +43,7 @@ else
   finish
 fi
 SO="$T/my-adapter/build/pide_adapter_template.so"
-grep -qF -- "$PREFIX/lib/pkgconfig/../../include" "$T/my-adapter/build/CMakeFiles/pide_adapter_template.dir/flags.make" \
+grep -qF -- "$PREFIX/$LIBDIR/pkgconfig/$UP/include" "$T/my-adapter/build/CMakeFiles/pide_adapter_template.dir/flags.make" \
   && pass "template: compiled against the installed header" \
   || fail "template: not compiled against $PREFIX/include"
 
@@ -73,8 +77,8 @@ assert_contains "$T/provider.log" '"GET /registros/ABC123?entidad=PIDE-GW HTTP/1
 
 # The adapter goes where the installed gateway looks for adapters.
 cmake --install "$T/my-adapter/build" > "$T/template-install.log"
-[ -f "$PREFIX/lib/pide-gateway/adapters/pide_adapter_template.so" ] \
+[ -f "$PREFIX/$LIBDIR/pide-gateway/adapters/pide_adapter_template.so" ] \
   && pass "template: installs into the kit's adapterdir" \
-  || fail "template: not installed into $PREFIX/lib/pide-gateway/adapters"
+  || fail "template: not installed into $PREFIX/$LIBDIR/pide-gateway/adapters"
 
 finish
