@@ -43,7 +43,7 @@ set +e
 rc=$?
 set -e
 assert_eq 0 "$rc" "--check-config: the installed example is accepted"
-assert_contains "$T/check.out" "configuration OK (1 services, 2 members)" "--check-config: says what it loaded"
+assert_contains "$T/check.out" "configuration OK (1 services, 1 adapters, 2 members)" "--check-config: says what it loaded"
 # ...and the schema that judged it is the installed one, found from the binary's own place: a
 # copy of the prefix with a broken gateway-config.xsd refuses the same file.
 cp -a "$PREFIX" "$T/prefix-copy"
