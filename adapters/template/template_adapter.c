@@ -25,16 +25,19 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
+#include "adapter_kit.h"
+#include "adapter_xml.h"
 #include "pide_adapter.h"
 
 #define CONTRACT_NS "http://ws.example.gob.pe/registro/"
 #define CODIGO_MAX 20
 
-/* Per configured service; read-only after init(), since handle() runs on many threads. */
+/* Per configured service; read-only after init(), since handle() runs on many threads. The
+ * kit's adapter_instance (host, service name, endpoint URL) comes first. */
 typedef struct template_instance {
-    const pide_host_api *host;
-    const char *endpoint;        /* both point into the service configuration, which lives */
-    const char *entity_code;     /* until after fini() */
+    adapter_instance base;
+    const char *entity_code;     /* points into the service configuration, which lives until
+                                  * after fini() */
 } template_instance;
 
 /* Only characters that are safe in a URL path and query, so nothing needs escaping. */
@@ -50,87 +53,47 @@ static bool is_code(const char *s, size_t max)
     return true;
 }
 
-/* The first child element named `name` (unqualified, as in the contract), or NULL. */
-static xmlNodePtr child(xmlNodePtr parent, const char *name)
-{
-    for (xmlNodePtr n = parent ? parent->children : NULL; n; n = n->next)
-        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
-            return n;
-    return NULL;
-}
-
-/* Text of a child element, copied into exchange memory (freed by the host); NULL if absent. */
-static const char *child_text(const template_instance *in, pide_exchange *ex, xmlNodePtr parent,
-                              const char *name)
-{
-    xmlNodePtr n = child(parent, name);
-    xmlChar *content = n ? xmlNodeGetContent(n) : NULL;
-    if (!content)
-        return NULL;
-    char *copy = in->host->strdup(ex, (const char *)content);
-    xmlFree(content);
-    return copy;
-}
-
 static pide_result template_init(const pide_host_api *host, const pide_service_config *cfg,
                                  void **instance)
 {
-    if (!cfg->endpoint_url || !*cfg->endpoint_url) {
-        host->log(NULL, PIDE_LOG_ERROR, "template adapter, service %s: no endpoint URL",
-                  cfg->service_name);
-        return PIDE_ERR_CONFIG;
-    }
-    const char *entity = host->config_param(cfg, "entityCode");
+    const char *entity = adapter_param(host, cfg, "entityCode", NULL);
     if (!is_code(entity, 32)) {
         host->log(NULL, PIDE_LOG_ERROR,
                   "template adapter, service %s: parameter entityCode is %s: 1 to 32 of "
                   "A-Z a-z 0-9 - _", cfg->service_name, entity ? "invalid" : "required");
         return PIDE_ERR_CONFIG;
     }
-    template_instance *in = malloc(sizeof *in);
-    if (!in)
-        return PIDE_ERR_NOMEM;
-    in->host = host;
-    in->endpoint = cfg->endpoint_url;
-    in->entity_code = entity;
-    *instance = in;
+    /* Refuses a service without an endpoint URL, and fills the base. */
+    pide_result rc = adapter_instance_new(host, cfg, "template", "the registry's REST service",
+                                          sizeof(template_instance), instance);
+    if (rc != PIDE_OK)
+        return rc;
+    ((template_instance *)*instance)->entity_code = entity;
     return PIDE_OK;
 }
 
 static void template_fini(void *instance)
 {
-    free(instance);
+    adapter_instance_free(instance);
 }
 
-/* Appends <name>text</name> without a namespace (the contract's children are unqualified;
- * xmlNewTextChild(parent, NULL, ...) would put it in the parent's namespace instead). The text
- * is taken literally and escaped on output: provider data may hold '<' or '&'. */
-static bool add_text_element(xmlNodePtr parent, const char *name, const char *text)
-{
-    xmlNodePtr n = xmlNewDocNode(parent->doc, NULL, BAD_CAST name, NULL);
-    if (!n)
-        return false;
-    xmlNodeAddContent(n, BAD_CAST text);
-    if (!xmlAddChild(parent, n)) {
-        xmlFreeNode(n);
-        return false;
-    }
-    return true;
-}
-
-/* Appends consultarRegistroResponse to the response Body. titular/estado may be NULL. */
+/* Appends consultarRegistroResponse to the response Body. titular/estado may be NULL. The
+ * contract's children are unqualified: adapter_add_element does not inherit the namespace. */
 static pide_result append_response(const pide_call *call, const char *code, const char *text,
                                    const char *titular, const char *estado)
 {
-    xmlNodePtr r = xmlNewChild(call->response_body, NULL, BAD_CAST "consultarRegistroResponse",
-                               NULL);
-    xmlNsPtr ns = r ? xmlNewNs(r, BAD_CAST CONTRACT_NS, BAD_CAST "reg") : NULL;
-    if (!ns)
+    xmlNodePtr r = adapter_new_response(call->response_body->doc, CONTRACT_NS,
+                                        "consultarRegistroResponse");
+    if (!r)
         return PIDE_ERR_NOMEM;
-    xmlSetNs(r, ns);
-    if (!add_text_element(r, "codResultado", code) || !add_text_element(r, "deResultado", text) ||
-        (titular && !add_text_element(r, "titular", titular)) ||
-        (estado && !add_text_element(r, "estado", estado)))
+    if (!xmlAddChild(call->response_body, r)) {
+        xmlFreeNode(r);
+        return PIDE_ERR_NOMEM;
+    }
+    if (!adapter_add_element(r, "codResultado", code) ||
+        !adapter_add_element(r, "deResultado", text) ||
+        (titular && !adapter_add_element(r, "titular", titular)) ||
+        (estado && !adapter_add_element(r, "estado", estado)))
         return PIDE_ERR_NOMEM;
     return PIDE_OK;
 }
@@ -138,20 +101,20 @@ static pide_result append_response(const pide_call *call, const char *code, cons
 static pide_result template_handle(void *instance, pide_exchange *ex, const pide_call *call)
 {
     const template_instance *in = instance;
-    const pide_host_api *host = in->host;
+    const pide_host_api *host = in->base.host;
     pide_result rc;
     xmlDocPtr answer = NULL;
 
     /* The request was validated against template.xsd by the gateway; what the schema cannot
      * say (here: characters safe in a URL) is still the adapter's to check. */
-    const char *codigo = child_text(in, ex, call->request, "codigo");
+    const char *codigo = adapter_child_text(host, ex, call->request, NULL, "codigo");
     if (!is_code(codigo, CODIGO_MAX)) {
         host->log(ex, PIDE_LOG_WARN, "template: codigo is not 1-%d of A-Z a-z 0-9 - _",
                   CODIGO_MAX);
         return PIDE_ERR_BAD_REQUEST;
     }
     host->set_subject(ex, "CODIGO", codigo);
-    const char *motivo = child_text(in, ex, call->request, "motivo");
+    const char *motivo = adapter_child_text(host, ex, call->request, NULL, "motivo");
     if (motivo)
         host->set_purpose(ex, motivo, NULL);
     /* Who asks: when a provider must be told which agency or official is asking, take it from
@@ -163,11 +126,11 @@ static pide_result template_handle(void *instance, pide_exchange *ex, const pide
 
     /* http_call() would use the service's endpoint for url == NULL; this provider wants the
      * code in the path, so the URL is built here, in exchange memory. */
-    size_t url_len = strlen(in->endpoint) + 1 + strlen(codigo) + 9 + strlen(in->entity_code) + 1;
+    size_t url_len = strlen(in->base.endpoint_url) + 1 + strlen(codigo) + 9 + strlen(in->entity_code) + 1;
     char *url = host->alloc(ex, url_len);
     if (!url)
         return PIDE_ERR_NOMEM;
-    snprintf(url, url_len, "%s/%s?entidad=%s", in->endpoint, codigo, in->entity_code);
+    snprintf(url, url_len, "%s/%s?entidad=%s", in->base.endpoint_url, codigo, in->entity_code);
 
     pide_http_request req = {.url = url, .method = "GET"};
     pide_http_response resp = {0};
@@ -190,16 +153,15 @@ static pide_result template_handle(void *instance, pide_exchange *ex, const pide
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     /* Provider data is untrusted too: no network, no DTD, no entities. */
-    answer = xmlReadMemory(resp.body, (int)resp.body_len, NULL, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    answer = adapter_parse_answer(resp.body, resp.body_len);
     xmlNodePtr registro = answer ? xmlDocGetRootElement(answer) : NULL;
-    if (!registro || answer->intSubset || strcmp((const char *)registro->name, "registro") != 0) {
+    if (!adapter_element_is(registro, NULL, "registro")) {
         host->log(ex, PIDE_LOG_WARN, "template: provider answer is not a <registro>");
         rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
         goto done;
     }
-    const char *titular = child_text(in, ex, registro, "titular");
-    const char *estado = child_text(in, ex, registro, "estado");
+    const char *titular = adapter_child_text(host, ex, registro, NULL, "titular");
+    const char *estado = adapter_child_text(host, ex, registro, NULL, "estado");
     if (!titular || !estado) {
         host->log(ex, PIDE_LOG_WARN, "template: <registro> without titular or estado");
         rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
