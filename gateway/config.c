@@ -43,6 +43,8 @@
 #define DEFAULT_LOG_BATCH_MAX 256
 #define DEFAULT_LOG_COMMIT_TIMEOUT_MS 5000
 #define DEFAULT_ENDPOINT_TIMEOUT_MS 5000
+#define DEFAULT_BREAKER_FAILURES 5
+#define DEFAULT_BREAKER_OPEN_S 5
 
 typedef struct loader {
     const char *path;  /* as given: what error messages show */
@@ -519,6 +521,22 @@ static gw_status load_metaservices(loader *ld, const xmlNode *node)
     return check_readable_file(ld, node, "meta", "schema", ld->cfg->meta_schema_path);
 }
 
+static gw_status load_circuit_breaker(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    cfg->breaker_failures = DEFAULT_BREAKER_FAILURES;
+    cfg->breaker_open_s = DEFAULT_BREAKER_OPEN_S;
+    if (!node)
+        return GW_OK;
+    gw_status st;
+    if ((st = attr_int(ld, node, "failures", DEFAULT_BREAKER_FAILURES, 0, 1000000,
+                       &cfg->breaker_failures)) != GW_OK ||
+        (st = attr_int(ld, node, "openSeconds", DEFAULT_BREAKER_OPEN_S, 1, 86400,
+                       &cfg->breaker_open_s)) != GW_OK)
+        return st;
+    return GW_OK;
+}
+
 static gw_status load_limits(loader *ld, const xmlNode *node)
 {
     gw_config *cfg = ld->cfg;
@@ -957,6 +975,7 @@ static gw_status load_tree(loader *ld, const xmlNode *root)
         (st = load_metaservices(ld, child_named(root, "metaservices"))) != GW_OK ||
         (st = load_ws_security(ld, child_named(root, "wsSecurity"))) != GW_OK ||
         (st = load_limits(ld, child_named(root, "limits"))) != GW_OK ||
+        (st = load_circuit_breaker(ld, child_named(root, "circuitBreaker"))) != GW_OK ||
         (st = attr_path(ld, paths, "adapterDir", 1, &ld->cfg->adapter_dir)) != GW_OK ||
         (st = attr_path(ld, signing, "key", 1, &ld->cfg->signing_key_path)) != GW_OK ||
         (st = attr_path(ld, signing, "certificate", 1, &ld->cfg->signing_cert_path)) != GW_OK ||

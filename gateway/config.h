@@ -110,6 +110,8 @@ typedef struct gw_config {
     int recv_timeout_s;      /* a stalled read ends the connection */
     int send_timeout_s;
     int keepalive_idle_s;    /* an idle keep-alive connection is closed after this */
+    int breaker_failures;    /* <circuitBreaker failures>: 0 = no circuit breakers */
+    int breaker_open_s;      /* <circuitBreaker openSeconds> */
     int replay_window_s;     /* a client's message id may not repeat within this window */
     size_t replay_max_entries;
     int rate_per_s;          /* per-member token bucket: refill rate; 0 = no rate limit */

@@ -104,6 +104,10 @@ struct pide_exchange {
     int64_t t_request_in;
     int64_t t_provider_out;
     int64_t t_provider_in;
+    /* The provider endpoint's circuit this exchange was let through (circuit_breaker.h): taken
+     * by the first provider call, settled by gw_stage_invoke with the adapter's result. */
+    struct gw_breaker *breaker_circuit;
+    int breaker_probe;
     int64_t t_response_out;
 };
 

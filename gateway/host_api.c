@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "adapter_loader.h"
+#include "circuit_breaker.h"
 #include "exchange.h"
 #include "clock.h"
 #include "config.h"
@@ -38,6 +39,21 @@ static pide_result host_http_call(pide_exchange *ex, const pide_http_request *re
     if (!r.timeout_ms)
         r.timeout_ms = sc->timeout_ms;
     char err[512];
+    /* A provider whose circuit is open is not called: the adapter hears "unavailable" at once,
+     * what the timeout would have told it later (circuit_breaker.h). */
+    if (!ex->breaker_circuit) {
+        gw_breaker_ticket t;
+        const char *origin = NULL;
+        if (!gw_breaker_admit(ex->rt->breakers, ex->service->index, gw_monotonic_us(), &t,
+                              &origin)) {
+            ex->fault_detail = gw_arena_printf(&ex->arena,
+                                               "provider %s: circuit open after repeated "
+                                               "failures, not called", origin);
+            return PIDE_ERR_PROVIDER_UNAVAILABLE;
+        }
+        ex->breaker_circuit = t.circuit;
+        ex->breaker_probe = t.probe;
+    }
     int64_t t_out = gw_now_us();
     if (!ex->t_provider_out)
         ex->t_provider_out = t_out;

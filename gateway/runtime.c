@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "adapter_loader.h"
+#include "circuit_breaker.h"
 #include "config.h"
 #include "credential.h"
 #include "crl.h"
@@ -124,6 +125,11 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     st = gw_service_catalog_open(cfg, rt->adapters, &rt->catalog, err, errlen);
     if (st != GW_OK)
         goto fail;
+    gw_breaker_policy bp = {.failures = cfg->breaker_failures,
+                            .open_us = (int64_t)cfg->breaker_open_s * 1000000};
+    st = gw_breakers_new(&rt->catalog, &bp, &rt->breakers, err, errlen);
+    if (st != GW_OK)
+        goto fail;
     return GW_OK;
 fail:
     gw_secret_free(db_password);
@@ -133,6 +139,7 @@ fail:
 
 void gw_runtime_close(gw_runtime *rt)
 {
+    gw_breakers_free(rt->breakers);
     gw_service_catalog_close(&rt->catalog);
     if (rt->adapters)
         gw_adapter_registry_close(rt->adapters);

@@ -22,6 +22,7 @@ struct gw_replay_guard;
 struct gw_rate_limiter;
 struct gw_trust_store;
 struct gw_crl_set;
+struct gw_breakers;
 
 typedef struct gw_runtime {
     const struct gw_config *config;
@@ -36,6 +37,7 @@ typedef struct gw_runtime {
     struct gw_replay_guard *replay;           /* message ids seen per member */
     struct gw_rate_limiter *rate;             /* per-member token buckets; NULL: no limit */
     struct gw_trust_store *wss_trust;         /* signers' CA for WS-Security; NULL: not accepted */
+    struct gw_breakers *breakers;             /* per provider endpoint; NULL: turned off */
     struct gw_crl_set *crls;                  /* every configured CRL, for TLS and WS-Security; NULL: none */
 } gw_runtime;
 

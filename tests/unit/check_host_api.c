@@ -31,7 +31,7 @@ typedef struct bound_exchange {
     pide_host_api host;
 } bound_exchange;
 
-static const gw_param echo_params[] = {{"prefix", "eco: "}, {"entityCode", "PIDE-GW"}};
+static const gw_param echo_params[] = {{"prefix", "eco: "}};
 
 static void bound_open(bound_exchange *b, const char *endpoint, unsigned timeout_ms)
 {
@@ -40,7 +40,7 @@ static void bound_open(bound_exchange *b, const char *endpoint, unsigned timeout
     ck_assert_msg(gw_adapter_load(path, &b->module, err, sizeof err) == GW_OK, "%s", err);
     gw_standalone_service svc = {.name = "Eco", .endpoint_url = endpoint,
                                  .timeout_ms = timeout_ms, .params = echo_params,
-                                 .param_count = 2};
+                                 .param_count = sizeof echo_params / sizeof echo_params[0]};
     ck_assert_msg(gw_standalone_open(gw_adapter_module_descriptor(b->module), &svc,
                                      &b->standalone, NULL, err, sizeof err) == GW_OK, "%s", err);
     static const char op[] = "<echo>hola</echo>";
@@ -146,7 +146,8 @@ START_TEST(config_param_finds_the_service_params)
     bound_open(&b, NULL, 0);
     const pide_service_config *sc = b.ex->service->binding->service_config;
     ck_assert_str_eq(b.host.config_param(sc, "prefix"), "eco: ");
-    ck_assert_str_eq(b.host.config_param(sc, "entityCode"), "PIDE-GW");
+    /* a declared parameter not given comes with its declared default, as in the gateway */
+    ck_assert_str_eq(b.host.config_param(sc, "mode"), "echo");
     ck_assert_ptr_null(b.host.config_param(sc, "missing"));
     bound_close(&b);
 }
