@@ -176,6 +176,7 @@ typedef struct verifier {
     /* The checkpoints, in id order (= head_seq order), and the next one the walk reaches. */
     checkpoint_row *cps;
     int cp_count, cp_next;
+    bool cp_mismatch_seen; /* a signed head already differed: later ones follow from it */
     /* Progress on a terminal. */
     bool progress;
     int64_t started_us, last_progress_us;
@@ -198,7 +199,7 @@ static bool any_present(const gw_log_field *f, int from, int to)
  * exchange_log_verify_chain(); the first that applies is reported. */
 static bool check_row(verifier *v, const gw_log_field *col)
 {
-    char text[160];
+    char text[400];
     if (col[0].len != 8) return false;
     int64_t seq = be64(col[0].data);
     const gw_log_field *prev = &col[COL_PREV_HASH], *stored = &col[COL_ROW_HASH];
@@ -255,10 +256,19 @@ static bool check_row(verifier *v, const gw_log_field *col)
         c->found = true;
         if (stored->len != HASH_LEN || memcmp(stored->data, c->head_row_hash, HASH_LEN) != 0) {
             int64_t from = v->cp_next >= 2 ? v->cps[v->cp_next - 2].head_seq + 1 : 1;
-            snprintf(text, sizeof text,
-                     "row_hash differs from the one checkpoint %lld signed: a row in seq "
-                     "%lld..%lld was changed, removed or reordered (and later hashes recomputed)",
-                     (long long)c->id, (long long)from, (long long)seq);
+            if (!v->cp_mismatch_seen)
+                snprintf(text, sizeof text,
+                         "row_hash differs from the one checkpoint %lld signed: a row in seq "
+                         "%lld..%lld was changed, removed or reordered (and later hashes "
+                         "recomputed)",
+                         (long long)c->id, (long long)from, (long long)seq);
+            else
+                snprintf(text, sizeof text,
+                         "row_hash differs from the one checkpoint %lld signed too (the hashes "
+                         "after the earlier change were recomputed; rows in seq %lld..%lld may "
+                         "be changed as well)",
+                         (long long)c->id, (long long)from, (long long)seq);
+            v->cp_mismatch_seen = true;
             problem(v, seq, text);
         }
     }
@@ -735,11 +745,15 @@ int main(int argc, char **argv)
     /* What the checkpoints cover, said plainly either way. */
     if (have_checkpoints > 0 && v.cp_count > 0) {
         const checkpoint_row *last = &v.cps[v.cp_count - 1];
-        printf("checkpoints: %d verified from id %lld to %lld (signatures %s, time-stamps %s); "
+        printf("checkpoints: %d %s from id %lld to %lld (signatures %s, time-stamps %s); "
                "%lld not yet time-stamped\n",
-               v.cp_count, (long long)v.cps[0].id, (long long)last->id,
+               v.cp_count, signer_store && tsa_store ? "verified" : "read", (long long)v.cps[0].id,
+               (long long)last->id,
                signer_store ? "checked" : "NOT checked: no --trust-signer",
                tsa_store ? "checked" : "NOT checked: no --trust-tsa", (long long)unstamped);
+        if (!signer_store)
+            printf("WARNING: without --trust-signer the checkpoints prove nothing against "
+                   "whoever can write the database\n");
         int64_t uncovered = v.prev_seq > last->head_seq ? v.prev_seq - last->head_seq : 0;
         if (uncovered > 0)
             printf("not yet covered by a checkpoint: the newest %lld row(s), seq %lld..%lld\n",
