@@ -40,6 +40,7 @@
 #define CHECKPOINT_LOCK_SQL "SELECT pg_catalog.pg_advisory_xact_lock(8100115791357373296)"
 #define MAX_TSA_REPLY (256 * 1024)
 #define STAMP_RETRY_MS 2000
+#define MAKE_RETRY_MS 1000
 
 /* ---- the statement ------------------------------------------------------------------------ */
 
@@ -632,6 +633,7 @@ struct gw_checkpointer {
     /* Thread only. */
     int64_t failing_since_us; /* monotonic time of the first failed stamp of a streak, 0: none */
     bool alerted, holding;
+    bool make_failing;        /* the last checkpoint could not be written (logged once) */
 };
 
 static bool exec_ok(PGconn *conn, const char *sql, ExecStatusType want)
@@ -716,6 +718,9 @@ static gw_status make_checkpoint(gw_checkpointer *cp, int64_t seq, const unsigne
     res = NULL;
     if (seq <= last_seq) { /* nothing new, or another node's checkpoint covers it */
         exec_ok(conn, "ROLLBACK", PGRES_COMMAND_OK);
+        pthread_mutex_lock(&cp->lock);
+        if (seq > cp->checkpointed_seq) cp->checkpointed_seq = seq;
+        pthread_mutex_unlock(&cp->lock);
         return GW_OK;
     }
     /* The row as the database has it now must still carry the hash we committed. */
@@ -789,6 +794,8 @@ static gw_status make_checkpoint(gw_checkpointer *cp, int64_t seq, const unsigne
     pthread_mutex_lock(&cp->lock);
     if (seq > cp->checkpointed_seq) cp->checkpointed_seq = seq;
     pthread_mutex_unlock(&cp->lock);
+    if (cp->make_failing) gw_log(PIDE_LOG_WARN, "checkpoint: writing checkpoints resumed");
+    cp->make_failing = false;
     gw_log(PIDE_LOG_INFO, "checkpoint %lld: seq %lld (%lld new rows) signed", (long long)s.id,
            (long long)seq, (long long)s.row_count);
     return GW_OK;
@@ -801,7 +808,10 @@ fail:
     if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
         exec_ok(conn, "ROLLBACK", PGRES_COMMAND_OK);
     one_line(err);
-    gw_log(PIDE_LOG_ERROR, "checkpoint of seq %lld failed: %s (retrying)", (long long)seq, err);
+    if (!cp->make_failing)
+        gw_log(PIDE_LOG_ERROR, "checkpoint of seq %lld failed: %s (retrying every %d ms)",
+               (long long)seq, err, MAKE_RETRY_MS);
+    cp->make_failing = true;
     return st;
 }
 
@@ -898,18 +908,20 @@ static void *checkpointer_main(void *arg)
 {
     gw_checkpointer *cp = arg;
     int64_t last_checkpoint_us = gw_monotonic_us();
-    int64_t next_stamp_us = 0;
+    int64_t next_stamp_us = 0, next_make_us = 0;
     char err[600];
     pthread_mutex_lock(&cp->lock);
     while (!cp->stopping) {
         int64_t now = gw_monotonic_us();
-        bool rows_due = cp->committed_seq - cp->checkpointed_seq >= cp->opt.every_rows;
-        bool time_due = cp->committed_seq > cp->checkpointed_seq &&
+        bool may_make = now >= next_make_us; /* after a failure: not before the retry pause */
+        bool rows_due = may_make && cp->committed_seq - cp->checkpointed_seq >= cp->opt.every_rows;
+        bool time_due = may_make && cp->committed_seq > cp->checkpointed_seq &&
                         now - last_checkpoint_us >= (int64_t)cp->opt.every_seconds * 1000000;
         bool stamp_due = cp->timestamp_url && now >= next_stamp_us;
         if (!rows_due && !time_due && !stamp_due) {
             int64_t wait_us = (int64_t)cp->opt.every_seconds * 1000000 - (now - last_checkpoint_us);
             if (cp->timestamp_url && next_stamp_us - now < wait_us) wait_us = next_stamp_us - now;
+            if (!may_make && next_make_us - now < wait_us) wait_us = next_make_us - now;
             if (wait_us < 1000) wait_us = 1000;
             if (wait_us > 1000000) wait_us = 1000000;
             struct timespec deadline = gw_monotonic_deadline_ms((long)(wait_us / 1000));
@@ -922,8 +934,10 @@ static void *checkpointer_main(void *arg)
         bool make = rows_due || time_due;
         pthread_mutex_unlock(&cp->lock);
         if (make) {
-            if (make_checkpoint(cp, seq, hash) == GW_OK) last_checkpoint_us = gw_monotonic_us();
-            else last_checkpoint_us = gw_monotonic_us() - (int64_t)cp->opt.every_seconds * 1000000 + 1000000;
+            if (make_checkpoint(cp, seq, hash) == GW_OK)
+                last_checkpoint_us = gw_monotonic_us();
+            else
+                next_make_us = gw_monotonic_us() + MAKE_RETRY_MS * 1000;
         }
         if (cp->timestamp_url) {
             gw_status st = stamp_pending(cp, err, sizeof err);
@@ -1086,16 +1100,22 @@ gw_status gw_checkpointer_start(gw_checkpointer *cp, exchange_log *log, char *er
     return GW_OK;
 }
 
+void gw_checkpointer_stop(gw_checkpointer *cp)
+{
+    if (!cp || !cp->started) return;
+    pthread_mutex_lock(&cp->lock);
+    cp->stopping = true;
+    pthread_cond_signal(&cp->wake);
+    pthread_mutex_unlock(&cp->lock);
+    pthread_join(cp->thread, NULL);
+    cp->started = false;
+    cp->log = NULL; /* it may be closed from now on: never held or released again */
+}
+
 void gw_checkpointer_close(gw_checkpointer *cp)
 {
     if (!cp) return;
-    if (cp->started) {
-        pthread_mutex_lock(&cp->lock);
-        cp->stopping = true;
-        pthread_cond_signal(&cp->wake);
-        pthread_mutex_unlock(&cp->lock);
-        pthread_join(cp->thread, NULL);
-    }
+    gw_checkpointer_stop(cp);
     /* The final checkpoint: everything this gateway committed is covered at a clean stop. */
     if (cp->committed_seq > cp->checkpointed_seq)
         make_checkpoint(cp, cp->committed_seq, cp->committed_hash);

@@ -108,8 +108,12 @@ gw_status gw_checkpointer_open(const gw_checkpoint_options *opt, gw_checkpointer
 gw_status gw_checkpointer_start(gw_checkpointer *cp, exchange_log *log, char *err, size_t errlen);
 /* The log writer's commit hook (exchange_log_options.on_commit): cheap, never blocks long. */
 void gw_checkpointer_note_commit(void *cp, int64_t seq, const unsigned char row_hash[32]);
-/* Writes a final checkpoint of the last committed head (call after the log was closed), tries
- * to stamp what is unstamped once, stops the thread and frees everything. NULL is allowed. */
+/* Stops the thread (call before closing the log: the thread may hold or release it). Idempotent;
+ * NULL is allowed. */
+void gw_checkpointer_stop(gw_checkpointer *cp);
+/* Stops the thread if running, writes a final checkpoint of the last committed head (call after
+ * the log was closed, so its last commits are in), tries once to stamp what is unstamped, and
+ * frees everything. NULL is allowed. */
 void gw_checkpointer_close(gw_checkpointer *cp);
 
 #endif

@@ -164,9 +164,11 @@ void gw_runtime_close(gw_runtime *rt)
     gw_service_catalog_close(&rt->catalog);
     if (rt->adapters)
         gw_adapter_registry_close(rt->adapters);
+    /* The checkpointer's thread stops before the log it may hold goes away; its final
+     * checkpoint comes after the log's last commits. */
+    gw_checkpointer_stop(rt->checkpointer);
     if (rt->log)
         gw_exchange_log_close(rt->log);
-    /* After the log: its last commits are in, so the final checkpoint covers them. */
     gw_checkpointer_close(rt->checkpointer);
     if (rt->credentials)
         gw_credential_cache_free(rt->credentials);

@@ -28,7 +28,9 @@ PIDE_TEST_PG_DIR="$T/pg"
 PG_LOCAL="$PIDE_SOURCE_DIR/scripts/pg-local"
 bash "$PG_LOCAL" start --dir "$PIDE_TEST_PG_DIR" --port 0 --fresh >"$T/pg-start.log" 2>&1 \
   || { cat "$T/pg-start.log" >&2; echo "FAIL: private cluster did not start" >&2; exit 1; }
-trap 'rc=$?; bash "$PG_LOCAL" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
+# set +e: under errexit the (exit $rc) of a failed run would end the trap before on_exit stops
+# the simulators and the gateway.
+trap 'rc=$?; set +e; bash "$PG_LOCAL" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
 
 superuser() { bash "$PG_LOCAL" psql --dir "$PIDE_TEST_PG_DIR" -X -q -v ON_ERROR_STOP=1 "$@"; }
 sql1() { superuser -At -c "$1"; }
@@ -288,9 +290,10 @@ assert_eq 200 "$(post)" "TSA down for longer than stampGraceSeconds, continue mo
 assert_contains "$T/gateway.log" "ALERT checkpoint: time-stamps have failed" "continue mode: an alert is logged"
 stop_gateway
 
-for case in "garbage:not a DER TimeStampResp" "other-digest:not over this checkpoint" \
-            "rejection:TSA refused to stamp"; do
-  mode=${case%%:*}
+for bad in "garbage:the TSA's reply is not a DER TimeStampResp" \
+           "other-digest:the TSA's token is not over this checkpoint" \
+           "rejection:the TSA refused to stamp"; do
+  mode=${bad%%:*}
   start_sim tsa --key "$PKI/tsa.key" --cert "$PKI/tsa.pem" --bad-reply "$mode"
   checkpoint_config 1 continue
   : >"$T/gateway.log"
@@ -299,7 +302,7 @@ for case in "garbage:not a DER TimeStampResp" "other-digest:not over this checkp
   sleep 2
   stop_gateway
   kill "$TSA_PID"; wait "$TSA_PID" 2>/dev/null || true
-  assert_contains "$T/gateway.log" "time-stamp failed: ${case#*:}" "TSA answering $mode: the reply is refused"
+  assert_contains "$T/gateway.log" "time-stamp failed: ${bad#*:}" "TSA answering $mode: the reply is refused"
 done
 expect_status 0 "verify: the unstamped checkpoints are signed and intact" verify
 assert_not_contains "$T/out" " 0 not yet time-stamped" "verify counts the checkpoints without a time-stamp"
