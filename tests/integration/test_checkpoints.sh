@@ -15,7 +15,8 @@
 #   except adding a missing time-stamp;
 # - the TSA down with onStampFailure="refuse": Server.LogUnavailable once the grace period is
 #   over, service again once the TSA is back; with "continue": answers continue and an ALERT is
-#   logged; a TSA answering garbage or a token over another digest: refused, nothing stored.
+#   logged; a TSA answering garbage or a token over another digest: refused, nothing stored;
+# - the signing key rotated (RSA to ECDSA): old and new checkpoints verify.
 # ctest-fixtures: pki
 . "$(dirname "$0")/lib.sh"
 EX="$PIDE_SOURCE_DIR/docs/examples"
@@ -307,11 +308,30 @@ done
 expect_status 0 "verify: the unstamped checkpoints are signed and intact" verify
 assert_not_contains "$T/out" " 0 not yet time-stamped" "verify counts the checkpoints without a time-stamp"
 
+# --- key rotation: old checkpoints stay verifiable ------------------------------------------------
+# The gateway restarted with its ECDSA key: the new checkpoints carry the new certificate, the
+# old ones keep theirs, and the TSA back stamps what the bad replies left unstamped.
+start_sim tsa --key "$PKI/tsa.key" --cert "$PKI/tsa.pem"
+checkpoint_config 1 refuse
+sed -i -e 's|gateway-sign\.key|gateway-sign-ec.key|' -e 's|gateway-sign\.pem|gateway-sign-ec.pem|' "$CONFIG"
+start_gateway
+assert_eq 200 "$(post)" "after the key rotation: answered"
+wait_for "after the key rotation: every checkpoint is stamped, the old unstamped ones too" \
+  "SELECT count(*) FROM exchange_checkpoint WHERE tst IS NULL" 0
+stop_gateway
+assert_eq 2 "$(sql1 "SELECT count(DISTINCT signer_cert_sha256) FROM exchange_checkpoint")" \
+  "checkpoints signed by both certificates are kept"
+assert_eq "$(openssl x509 -in "$PKI/gateway-sign-ec.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')" \
+  "$(sql1 "SELECT signer_cert_sha256 FROM exchange_checkpoint ORDER BY id DESC LIMIT 1")" \
+  "the newest checkpoint names the ECDSA certificate"
+expect_status 0 "verify across the key rotation" verify
+assert_contains "$T/out" "(signatures checked, time-stamps checked); 0 not yet time-stamped" \
+  "verify: old and new checkpoints verify against the CA"
+
 # tsa-sim's own checks of what it is given.
 expect_status 2 "tsa-sim refuses a certificate without the timeStamping EKU" \
   "$PIDE_BUILD_DIR/simulators/tsa/tsa-sim" --key "$PKI/gateway-sign.key" --cert "$PKI/gateway-sign.pem" --port 0
 assert_contains "$T/err" "timeStamping" "tsa-sim names the missing EKU"
-start_sim tsa --key "$PKI/tsa.key" --cert "$PKI/tsa.pem"
 assert_eq 415 "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary x "http://127.0.0.1:$TSA_PORT/tsa")" \
   "tsa-sim: a query of another content type gets 415"
 head -c 100 /dev/urandom >"$T/junk.tsq"
