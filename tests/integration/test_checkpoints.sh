@@ -308,6 +308,17 @@ done
 expect_status 0 "verify: the unstamped checkpoints are signed and intact" verify
 assert_not_contains "$T/out" " 0 not yet time-stamped" "verify counts the checkpoints without a time-stamp"
 
+# A TSA slower than stampTimeoutMs (1000 ms here) counts as failing too.
+start_sim tsa --key "$PKI/tsa.key" --cert "$PKI/tsa.pem" --latency-ms 3000
+checkpoint_config 1 continue
+: >"$T/gateway.log"
+start_gateway
+assert_eq 200 "$(post)" "a slow TSA: the exchange is answered at once"
+sleep 2.5
+stop_gateway
+kill "$TSA_PID"; wait "$TSA_PID" 2>/dev/null || true
+assert_contains "$T/gateway.log" "time-stamp failed: the TSA did not answer within 1000 ms" "a slow TSA: timed out"
+
 # --- key rotation: old checkpoints stay verifiable ------------------------------------------------
 # The gateway restarted with its ECDSA key: the new checkpoints carry the new certificate, the
 # old ones keep theirs, and the TSA back stamps what the bad replies left unstamped.
@@ -327,6 +338,16 @@ assert_eq "$(openssl x509 -in "$PKI/gateway-sign-ec.pem" -noout -fingerprint -sh
 expect_status 0 "verify across the key rotation" verify
 assert_contains "$T/out" "(signatures checked, time-stamps checked); 0 not yet time-stamped" \
   "verify: old and new checkpoints verify against the CA"
+
+# Without the rights of migration 0006 the gateway refuses to start, naming the migration.
+superuser -c "REVOKE INSERT ON public.exchange_checkpoint FROM pide_gateway;" || fail "revoke failed"
+rm -f "$T/gateway.port"
+"$GATEWAY_BIN" --config "$CONFIG" --port-file "$T/gateway.port" >"$T/refused.log" 2>&1 &
+refused_pid=$!
+started_pids+=("$refused_pid")
+wait "$refused_pid" && fail "the gateway started without the right to write checkpoints" \
+  || assert_contains "$T/refused.log" "0006_checkpoints" "without INSERT on exchange_checkpoint the gateway refuses to start, naming 0006"
+superuser -c "GRANT INSERT ON public.exchange_checkpoint TO pide_gateway;" || fail "grant failed"
 
 # tsa-sim's own checks of what it is given.
 expect_status 2 "tsa-sim refuses a certificate without the timeStamping EKU" \
