@@ -64,9 +64,10 @@ gw_status gw_checkpoint_sign(void *key, void *cert, const unsigned char *stateme
                              unsigned char **der, size_t *der_len, char *err, size_t errlen);
 
 /* Verifies a checkpoint's signed document against the trust anchors in `signer_store`
- * (X509_STORE *): the CMS signature over the statement, the signer certificate's chain (any
- * purpose; key usage must allow signatures). With signer_der given, the certificate inside the
- * SignedData must be that one. GW_OK or GW_ERR_BAD_SIGNATURE with the reason. */
+ * (X509_STORE *): the CMS signature over the statement and the signer certificate's chain,
+ * for the S/MIME signing purpose as `openssl cms -verify` checks it (key usage must allow
+ * signatures). With signer_der given, the certificate inside the SignedData must be that one.
+ * GW_OK or GW_ERR_BAD_SIGNATURE with the reason. */
 gw_status gw_checkpoint_verify_signature(void *signer_store, const unsigned char *signed_der,
                                          size_t signed_len, const unsigned char *statement,
                                          size_t statement_len, const unsigned char *signer_der,
