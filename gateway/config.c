@@ -42,6 +42,10 @@
 #define DEFAULT_KEEPALIVE_IDLE_S 30
 #define DEFAULT_LOG_BATCH_MAX 256
 #define DEFAULT_LOG_COMMIT_TIMEOUT_MS 5000
+#define DEFAULT_CHECKPOINT_EVERY_ROWS 1000
+#define DEFAULT_CHECKPOINT_EVERY_SECONDS 10
+#define DEFAULT_CHECKPOINT_STAMP_TIMEOUT_MS 5000
+#define DEFAULT_CHECKPOINT_STAMP_GRACE_S 300
 #define DEFAULT_ENDPOINT_TIMEOUT_MS 5000
 #define DEFAULT_BREAKER_FAILURES 5
 #define DEFAULT_BREAKER_OPEN_S 5
@@ -631,6 +635,50 @@ static int conninfo_has_password(const char *conninfo)
     return 0;
 }
 
+/* <checkpoint> inside <database>: signed, time-stamped checkpoints of the log. */
+static gw_status load_checkpoint(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    gw_status st;
+    char host[256] = "";
+    char *failure = NULL;
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        snprintf(host, sizeof host, "pide-gateway");
+    cfg->checkpoint_enabled = 1;
+    if ((st = attr_string(ld, node, "nodeId", host, 0, &cfg->checkpoint_node_id)) != GW_OK ||
+        (st = attr_int(ld, node, "everyRows", DEFAULT_CHECKPOINT_EVERY_ROWS, 1, 100000000,
+                       &cfg->checkpoint_every_rows)) != GW_OK ||
+        (st = attr_int(ld, node, "everySeconds", DEFAULT_CHECKPOINT_EVERY_SECONDS, 1, 86400,
+                       &cfg->checkpoint_every_seconds)) != GW_OK ||
+        (st = attr_string(ld, node, "timestampUrl", NULL, 0, &cfg->checkpoint_timestamp_url)) !=
+            GW_OK ||
+        (st = attr_path(ld, node, "timestampCa", 0, &cfg->checkpoint_timestamp_ca)) != GW_OK ||
+        (st = attr_int(ld, node, "stampTimeoutMs", DEFAULT_CHECKPOINT_STAMP_TIMEOUT_MS, 1, 600000,
+                       &cfg->checkpoint_stamp_timeout_ms)) != GW_OK ||
+        (st = attr_int(ld, node, "stampGraceSeconds", DEFAULT_CHECKPOINT_STAMP_GRACE_S, 1, 604800,
+                       &cfg->checkpoint_stamp_grace_s)) != GW_OK ||
+        (st = attr_string(ld, node, "onStampFailure", "refuse", 0, &failure)) != GW_OK)
+        goto done;
+    if (strlen(cfg->checkpoint_node_id) > 128) {
+        st = fail_at(ld, node, "checkpoint nodeId is longer than 128 characters");
+        goto done;
+    }
+    if (cfg->checkpoint_timestamp_url && strncmp(cfg->checkpoint_timestamp_url, "http://", 7) != 0) {
+        st = fail_at(ld, node, "checkpoint timestampUrl '%s' must be an http:// URL",
+                     cfg->checkpoint_timestamp_url);
+        goto done;
+    }
+    if (strcmp(failure, "refuse") == 0)
+        cfg->checkpoint_refuse_unstamped = 1;
+    else if (strcmp(failure, "continue") == 0)
+        cfg->checkpoint_refuse_unstamped = 0;
+    else
+        st = fail_at(ld, node, "checkpoint onStampFailure must be 'refuse' or 'continue'");
+done:
+    free(failure);
+    return st;
+}
+
 static gw_status load_database(loader *ld, const xmlNode *node)
 {
     gw_config *cfg = ld->cfg;
@@ -646,7 +694,8 @@ static gw_status load_database(loader *ld, const xmlNode *node)
     if (conninfo_has_password(cfg->db_conninfo))
         return fail_at(ld, node,
                        "database conninfo must not contain a password; use passwordFile");
-    return GW_OK;
+    const xmlNode *cp = child_named(node, "checkpoint");
+    return cp ? load_checkpoint(ld, cp) : GW_OK;
 }
 
 static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
@@ -1081,6 +1130,9 @@ void gw_config_free(gw_config *cfg)
     free(cfg->signing_cert_path);
     free(cfg->db_conninfo);
     free(cfg->db_password_file);
+    free(cfg->checkpoint_node_id);
+    free(cfg->checkpoint_timestamp_url);
+    free(cfg->checkpoint_timestamp_ca);
     free(cfg);
 }
 

@@ -144,6 +144,16 @@ typedef struct gw_config {
     char *db_password_file;  /* optional; refused when readable by group/others */
     int log_batch_max;       /* rows per group commit */
     int log_commit_timeout_ms; /* how long a worker waits for its row before Server.LogUnavailable */
+    /* <database><checkpoint>: signed, time-stamped checkpoints (checkpoint.h); absent: none */
+    int checkpoint_enabled;
+    char *checkpoint_node_id;       /* default: the host name */
+    int checkpoint_every_rows;
+    int checkpoint_every_seconds;
+    char *checkpoint_timestamp_url; /* RFC 3161 TSA, http://; NULL: checkpoints unstamped */
+    char *checkpoint_timestamp_ca;  /* PEM CA the TSA's tokens must chain to; NULL: unchecked */
+    int checkpoint_stamp_timeout_ms;
+    int checkpoint_stamp_grace_s;
+    int checkpoint_refuse_unstamped; /* onStampFailure="refuse" (default) / "continue" */
 
     gw_member *members;
     size_t member_count;

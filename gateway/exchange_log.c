@@ -156,6 +156,11 @@ struct exchange_log {
     /* Under lock: set once the chain was found to go backwards; from then on every append is
      * refused (Server.LogUnavailable) and nothing more is written until a restart. */
     bool chain_broken;
+    /* Under lock: new rows refused while set (gw_exchange_log_hold). */
+    bool held;
+    /* The commit hook (exchange_log_options.on_commit). */
+    void (*on_commit)(void *arg, int64_t seq, const unsigned char row_hash[32]);
+    void *on_commit_arg;
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -861,6 +866,7 @@ static void commit_batch(exchange_log *log, log_entry **batch, int n)
     if (log->failing) gw_log(PIDE_LOG_WARN, "exchange log writes resumed");
     log->failing = false;
     settle_batch(log, batch, n, ENTRY_COMMITTED);
+    if (log->on_commit) log->on_commit(log->on_commit_arg, log->known_seq, log->known_hash);
 }
 
 static void *writer_main(void *arg)
@@ -1035,6 +1041,8 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
     pthread_cond_init(&log->settled, &log->mono_attr);
     log->batch_max = o.batch_max;
     log->commit_timeout_ms = o.commit_timeout_ms;
+    log->on_commit = o.on_commit;
+    log->on_commit_arg = o.on_commit_arg;
     log->batch = calloc((size_t)o.batch_max, sizeof *log->batch);
     log->md = EVP_MD_CTX_new();
     if (!log->batch || !log->md) goto fail;
@@ -1128,7 +1136,7 @@ gw_status gw_exchange_log_append(exchange_log *log, const gw_log_record *rec)
     if (!e) return GW_ERR_NOMEM;
 
     pthread_mutex_lock(&log->lock);
-    if (log->stopping || log->chain_broken) {
+    if (log->stopping || log->chain_broken || log->held) {
         pthread_mutex_unlock(&log->lock);
         entry_free(e);
         return GW_ERR_LOG_UNAVAILABLE;
@@ -1172,7 +1180,7 @@ gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
     e->deadline = gw_monotonic_deadline_ms(log->commit_timeout_ms);
 
     pthread_mutex_lock(&log->lock);
-    if (log->stopping || log->chain_broken || log->notifier_stopping) {
+    if (log->stopping || log->chain_broken || log->held || log->notifier_stopping) {
         pthread_mutex_unlock(&log->lock);
         entry_free(e);
         return GW_ERR_LOG_UNAVAILABLE;
@@ -1188,6 +1196,14 @@ gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
     if (was_idle) pthread_cond_signal(&log->settled);
     pthread_mutex_unlock(&log->lock);
     return GW_OK;
+}
+
+void gw_exchange_log_hold(exchange_log *log, bool held)
+{
+    if (!log) return;
+    pthread_mutex_lock(&log->lock);
+    log->held = held;
+    pthread_mutex_unlock(&log->lock);
 }
 
 void gw_exchange_log_close(exchange_log *log)

@@ -67,6 +67,11 @@ typedef struct exchange_log_options {
     const char *password;        /* NULL: none / from conninfo / .pgpass */
     int batch_max;               /* most rows per transaction; default 256 */
     int commit_timeout_ms;       /* longest an append waits; default 5000 */
+    /* Called by the writer thread after each committed batch with the (seq, row_hash) of its
+     * last row, as this writer computed it (the checkpointer's gw_checkpointer_note_commit);
+     * must be quick. NULL: none. */
+    void (*on_commit)(void *arg, int64_t seq, const unsigned char row_hash[32]);
+    void *on_commit_arg;
 } exchange_log_options;
 
 /* Connects (failing start-up when the database is unreachable or the schema is missing) and
@@ -86,6 +91,10 @@ typedef void (*exchange_log_notify_fn)(void *arg, gw_status status);
  * record is invalid, or the log is stopping or its chain broken: GW_ERR_LOG_UNAVAILABLE). */
 gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
                                  exchange_log_notify_fn notify, void *arg);
+/* While held, every new append or submission is refused with GW_ERR_LOG_UNAVAILABLE (rows
+ * already queued are still written): the checkpointer holds the log while time-stamps fail
+ * for too long (docs/exchange-log.md, "Signed checkpoints"). */
+void gw_exchange_log_hold(exchange_log *log, bool held);
 /* Drains the queue, stops the writer, reports every submission, disconnects. */
 void gw_exchange_log_close(exchange_log *log);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "adapter_loader.h"
+#include "checkpoint.h"
 #include "circuit_breaker.h"
 #include "config.h"
 #include "credential.h"
@@ -107,16 +108,43 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
         if (st != GW_OK)
             goto fail;
     }
+    if (cfg->checkpoint_enabled) {
+        gw_checkpoint_options co = {
+            .conninfo = cfg->db_conninfo,
+            .password = db_password,
+            .node_id = cfg->checkpoint_node_id,
+            .key_path = cfg->signing_key_path,
+            .cert_path = cfg->signing_cert_path,
+            .every_rows = cfg->checkpoint_every_rows,
+            .every_seconds = cfg->checkpoint_every_seconds,
+            .timestamp_url = cfg->checkpoint_timestamp_url,
+            .timestamp_ca_path = cfg->checkpoint_timestamp_ca,
+            .stamp_timeout_ms = cfg->checkpoint_stamp_timeout_ms,
+            .stamp_grace_s = cfg->checkpoint_stamp_grace_s,
+            .refuse_when_unstamped = cfg->checkpoint_refuse_unstamped != 0,
+        };
+        st = gw_checkpointer_open(&co, &rt->checkpointer, err, errlen);
+        if (st != GW_OK)
+            goto fail;
+        if (!cfg->checkpoint_timestamp_url)
+            gw_log(PIDE_LOG_WARN, "checkpoints are signed but not time-stamped (no <checkpoint "
+                                  "timestampUrl>)");
+    }
     exchange_log_options lo = {
         .conninfo = cfg->db_conninfo,
         .password = db_password,
         .batch_max = cfg->log_batch_max,
         .commit_timeout_ms = cfg->log_commit_timeout_ms,
+        .on_commit = rt->checkpointer ? gw_checkpointer_note_commit : NULL,
+        .on_commit_arg = rt->checkpointer,
     };
     st = gw_exchange_log_open(&lo, &rt->log, err, errlen);
     gw_secret_free(db_password);
     db_password = NULL;
     if (st != GW_OK)
+        goto fail;
+    if (rt->checkpointer &&
+        (st = gw_checkpointer_start(rt->checkpointer, rt->log, err, errlen)) != GW_OK)
         goto fail;
 
     st = gw_adapter_registry_open(cfg, &rt->host, &rt->adapters, err, errlen);
@@ -143,8 +171,12 @@ void gw_runtime_close(gw_runtime *rt)
     gw_service_catalog_close(&rt->catalog);
     if (rt->adapters)
         gw_adapter_registry_close(rt->adapters);
+    /* The checkpointer's thread stops before the log it may hold goes away; its final
+     * checkpoint comes after the log's last commits. */
+    gw_checkpointer_stop(rt->checkpointer);
     if (rt->log)
         gw_exchange_log_close(rt->log);
+    gw_checkpointer_close(rt->checkpointer);
     if (rt->credentials)
         gw_credential_cache_free(rt->credentials);
     if (rt->signer)

@@ -32,6 +32,7 @@ typedef struct gw_runtime {
     gw_service_catalog catalog;
     struct gw_signer *signer;
     struct exchange_log *log;
+    struct gw_checkpointer *checkpointer; /* signed checkpoints of the log; NULL: none */
     struct gw_credential_cache *credentials;
     struct gw_tls *tls;                       /* the member listener's context, or NULL */
     struct gw_replay_guard *replay;           /* message ids seen per member */

@@ -8,7 +8,17 @@
  * search_path and names every object by schema (docs/security.md, "The database owner makes
  * the verifier lie").
  *
- *   pide-audit-verify --conninfo CONNINFO [--expect-head SEQ:HEX]
+ *   pide-audit-verify --conninfo CONNINFO [--expect-head SEQ:HEX] [--trust-signer PEM]
+ *                     [--trust-tsa PEM] [--from CHECKPOINT_ID]
+ *
+ * With migration 0006 it also checks the signed checkpoints (table exchange_checkpoint,
+ * gateway/checkpoint.c): their ids are gapless and each names the digest of the one before;
+ * each statement equals its columns; each CMS signature verifies against --trust-signer and each
+ * RFC 3161 token against --trust-tsa, its messageImprint being SHA-256 of the signed document;
+ * and the row at each checkpoint's head seq still has the signed row_hash — which catches a
+ * changed row even when every later hash was recomputed, rows deleted from the tail, and rows
+ * swapped. It says how many newest rows no checkpoint covers yet. --from starts at a checkpoint
+ * (verified like the others) instead of seq 1.
  *
  * Called by tools/pide-audit (which reads the password file into PGPASSWORD); its output and
  * exit status are those of `pide-audit verify` (docs/auditor-guide.md): 0 intact, 1 broken,
@@ -21,7 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "checkpoint.h"
+#include "clock.h"
 #include "exchange_log.h"
 
 #define PROG "pide-audit"
@@ -37,6 +51,10 @@
 #define FIELD_HASH_VERSION 31 /* GW_LOG_FIELD_NAMES[31] */
 #define FIRST_CALLER_FIELD 27 /* caller_host .. caller_mac */
 #define FIRST_IDENTITY_FIELD 32 /* client_subsystem .. request_signature_value */
+#define FIELD_RESPONSE 14
+#define FIELD_RESPONSE_SHA256 16
+/* Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's binary timestamp epoch. */
+#define PG_EPOCH_OFFSET_US (INT64_C(946684800) * 1000000)
 
 /* PostgreSQL type oids of the built-in types the hash is defined over. */
 enum { OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_TEXT = 25,
@@ -135,6 +153,18 @@ static int64_t be64(const unsigned char *p)
 
 /* ---- the chain ---------------------------------------------------------------------------- */
 
+/* One checkpoint as read (the bytea values point into the query result). */
+typedef struct checkpoint_row {
+    int64_t id, head_seq, row_count, created_us;
+    const char *node_id;
+    const unsigned char *head_row_hash, *prev_sha256;
+    const unsigned char *statement, *signed_document, *signer_certificate, *tst;
+    int statement_len, signed_len, signer_len, tst_len;
+    bool has_stamp;
+    int64_t stamped_us;
+    bool found; /* its head row was seen in the walk */
+} checkpoint_row;
+
 typedef struct verifier {
     EVP_MD_CTX *md;
     int64_t rows, problems, versions[4];
@@ -143,6 +173,13 @@ typedef struct verifier {
     bool expect_head, head_found;
     int64_t head_seq;
     unsigned char head_hash[HASH_LEN];
+    /* The checkpoints, in id order (= head_seq order), and the next one the walk reaches. */
+    checkpoint_row *cps;
+    int cp_count, cp_next;
+    bool cp_mismatch_seen; /* a signed head already differed: later ones follow from it */
+    /* Progress on a terminal. */
+    bool progress;
+    int64_t started_us, last_progress_us;
 } verifier;
 
 static void problem(verifier *v, int64_t seq, const char *text)
@@ -162,7 +199,7 @@ static bool any_present(const gw_log_field *f, int from, int to)
  * exchange_log_verify_chain(); the first that applies is reported. */
 static bool check_row(verifier *v, const gw_log_field *col)
 {
-    char text[160];
+    char text[400];
     if (col[0].len != 8) return false;
     int64_t seq = be64(col[0].data);
     const gw_log_field *prev = &col[COL_PREV_HASH], *stored = &col[COL_ROW_HASH];
@@ -199,6 +236,49 @@ static bool check_row(verifier *v, const gw_log_field *col)
             snprintf(text, sizeof text, "row_hash does not match the row's content (v%d)",
                      version);
             problem(v, seq, text);
+        } else if (col[FIELD_RESPONSE].len >= 0 && col[FIELD_RESPONSE_SHA256].len == HASH_LEN) {
+            /* The response is stored as sent, next to its digest: a response changed with its
+             * hashes recomputed still differs from the digest (unless that was forged too). */
+            unsigned char digest[HASH_LEN];
+            unsigned int dl = 0;
+            if (!EVP_Digest(col[FIELD_RESPONSE].data, (size_t)col[FIELD_RESPONSE].len, digest,
+                            &dl, EVP_sha256(), NULL))
+                return false;
+            if (memcmp(digest, col[FIELD_RESPONSE_SHA256].data, HASH_LEN) != 0)
+                problem(v, seq, "response differs from its response_sha256 (the response was "
+                                "changed and the row's hash recomputed)");
+        }
+    }
+    /* A signed checkpoint names this seq: the row must still carry the signed row_hash. */
+    while (v->cp_next < v->cp_count && v->cps[v->cp_next].head_seq < seq) v->cp_next++;
+    while (v->cp_next < v->cp_count && v->cps[v->cp_next].head_seq == seq) {
+        checkpoint_row *c = &v->cps[v->cp_next++];
+        c->found = true;
+        if (stored->len != HASH_LEN || memcmp(stored->data, c->head_row_hash, HASH_LEN) != 0) {
+            int64_t from = v->cp_next >= 2 ? v->cps[v->cp_next - 2].head_seq + 1 : 1;
+            if (!v->cp_mismatch_seen)
+                snprintf(text, sizeof text,
+                         "row_hash differs from the one checkpoint %lld signed: a row in seq "
+                         "%lld..%lld was changed, removed or reordered (and later hashes "
+                         "recomputed)",
+                         (long long)c->id, (long long)from, (long long)seq);
+            else
+                snprintf(text, sizeof text,
+                         "row_hash differs from the one checkpoint %lld signed too (the hashes "
+                         "after the earlier change were recomputed; rows in seq %lld..%lld may "
+                         "be changed as well)",
+                         (long long)c->id, (long long)from, (long long)seq);
+            v->cp_mismatch_seen = true;
+            problem(v, seq, text);
+        }
+    }
+    if (v->progress && (v->rows & 4095) == 0) {
+        int64_t now = gw_monotonic_us();
+        if (now - v->last_progress_us >= 500000) {
+            double secs = (double)(now - v->started_us) / 1e6;
+            fprintf(stderr, "\rverifying: %lld rows, %.0f rows/s ", (long long)v->rows,
+                    secs > 0 ? (double)v->rows / secs : 0.0);
+            v->last_progress_us = now;
         }
     }
     if (v->expect_head && seq == v->head_seq && stored->len == HASH_LEN &&
@@ -289,7 +369,7 @@ static int stream_rows(stream *s, verifier *v)
 /* The SELECT list in canonical order, by the columns the table has: a log predating 0002 lacks
  * the caller columns and hash_version (its rows are version 1), one predating 0003 the identity
  * columns. Every present column must have the built-in type the hash is defined over. */
-static char *build_select(PGconn *conn)
+static char *build_select(PGconn *conn, int64_t after_seq)
 {
     PGresult *res = PQexec(conn,
                            "SELECT a.attname::pg_catalog.text, a.atttypid::pg_catalog.int8 "
@@ -329,7 +409,9 @@ static char *build_select(PGconn *conn)
         len += (size_t)snprintf(sql + len, cap - len, "%s%s", c ? ", " : "", expr);
     }
     snprintf(sql + len, cap - len,
-             " FROM public.exchange_log ORDER BY seq) TO STDOUT (FORMAT binary)");
+             " FROM public.exchange_log WHERE seq OPERATOR(pg_catalog.>) %lld::pg_catalog.int8 "
+             "ORDER BY seq) TO STDOUT (FORMAT binary)",
+             (long long)after_seq);
     PQclear(res);
     return sql;
 fail:
@@ -338,31 +420,227 @@ fail:
     return NULL;
 }
 
+
+/* ---- the signed checkpoints --------------------------------------------------------------- */
+
+static void cp_problem(verifier *v, int64_t id, const char *text)
+{
+    printf("BROKEN checkpoint %lld: %s\n", (long long)id, text);
+    v->problems++;
+}
+
+static int64_t be64_at(const PGresult *res, int r, int c)
+{
+    return PQgetlength(res, r, c) == 8 ? be64((const unsigned char *)PQgetvalue(res, r, c)) : -1;
+}
+
+/* Reads the checkpoints (from --from on) into v->cps. -1 database error, 0 no table, 1 read. */
+static int load_checkpoints(PGconn *conn, verifier *v, int64_t from_id, PGresult **keep)
+{
+    PGresult *res = PQexec(conn, "SELECT pg_catalog.to_regclass('public.exchange_checkpoint') IS "
+                                 "NOT NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        database_error("looking for exchange_checkpoint", PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    bool present = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!present) return 0;
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "SELECT id, node_id, head_seq, head_row_hash, row_count, created, prev_sha256, "
+             "statement, signed_document, signer_certificate, tst, stamped_at FROM "
+             "public.exchange_checkpoint WHERE id OPERATOR(pg_catalog.>=) %lld::pg_catalog.int8 "
+             "ORDER BY id",
+             (long long)from_id);
+    res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        database_error("reading the checkpoints", PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    int n = PQntuples(res);
+    v->cps = calloc((size_t)(n ? n : 1), sizeof *v->cps);
+    if (!v->cps) {
+        PQclear(res);
+        return -1;
+    }
+    for (int r = 0; r < n; r++) {
+        checkpoint_row *c = &v->cps[r];
+        c->id = be64_at(res, r, 0);
+        c->node_id = PQgetvalue(res, r, 1);
+        c->head_seq = be64_at(res, r, 2);
+        c->head_row_hash = (const unsigned char *)PQgetvalue(res, r, 3);
+        c->row_count = be64_at(res, r, 4);
+        c->created_us = be64_at(res, r, 5) + PG_EPOCH_OFFSET_US;
+        c->prev_sha256 = (const unsigned char *)PQgetvalue(res, r, 6);
+        c->statement = (const unsigned char *)PQgetvalue(res, r, 7);
+        c->statement_len = PQgetlength(res, r, 7);
+        c->signed_document = (const unsigned char *)PQgetvalue(res, r, 8);
+        c->signed_len = PQgetlength(res, r, 8);
+        c->signer_certificate = (const unsigned char *)PQgetvalue(res, r, 9);
+        c->signer_len = PQgetlength(res, r, 9);
+        c->has_stamp = !PQgetisnull(res, r, 10);
+        c->tst = (const unsigned char *)PQgetvalue(res, r, 10);
+        c->tst_len = PQgetlength(res, r, 10);
+        c->stamped_us = PQgetisnull(res, r, 11) ? 0 : be64_at(res, r, 11) + PG_EPOCH_OFFSET_US;
+    }
+    v->cp_count = n;
+    *keep = res;
+    return 1;
+}
+
+/* Everything about the checkpoints that needs no row: order, statements, signatures, tokens. */
+static void check_checkpoints(verifier *v, void *signer_store, void *tsa_store, int64_t from_id,
+                              int64_t *unstamped)
+{
+    char text[600], err[400];
+    unsigned char digest[HASH_LEN];
+    for (int i = 0; i < v->cp_count; i++) {
+        checkpoint_row *c = &v->cps[i];
+        const checkpoint_row *prev = i > 0 ? &v->cps[i - 1] : NULL;
+        int64_t want_id = prev ? prev->id + 1 : (from_id > 1 ? from_id : 1);
+        if (c->id != want_id) {
+            snprintf(text, sizeof text, "checkpoint(s) %lld..%lld are missing (ids must be gapless)",
+                     (long long)want_id, (long long)c->id - 1);
+            cp_problem(v, c->id, text);
+        }
+        gw_checkpoint_statement st;
+        if (!gw_checkpoint_statement_parse(c->statement, (size_t)c->statement_len, &st)) {
+            cp_problem(v, c->id, "its statement is not a canonical checkpoint statement");
+            continue;
+        }
+        const char *differs = NULL;
+        if (st.id != c->id) differs = "id";
+        else if (strcmp(st.node_id, c->node_id) != 0) differs = "node_id";
+        else if (st.head_seq != c->head_seq) differs = "head_seq";
+        else if (memcmp(st.head_row_hash, c->head_row_hash, HASH_LEN) != 0) differs = "head_row_hash";
+        else if (st.row_count != c->row_count) differs = "row_count";
+        else if (st.created_us != c->created_us) differs = "created";
+        else if (memcmp(st.prev_sha256, c->prev_sha256, HASH_LEN) != 0) differs = "prev_sha256";
+        if (differs) {
+            snprintf(text, sizeof text, "column %s differs from the signed statement", differs);
+            cp_problem(v, c->id, text);
+        }
+        /* The chain of checkpoints: each names the digest of the one before it. */
+        if (prev && prev->id + 1 == c->id) {
+            EVP_Digest(prev->signed_document, (size_t)prev->signed_len, digest, NULL, EVP_sha256(),
+                       NULL);
+            if (memcmp(digest, st.prev_sha256, HASH_LEN) != 0)
+                cp_problem(v, c->id, "its statement does not name the previous checkpoint's "
+                                     "digest (a checkpoint was replaced or reordered)");
+        } else if (!prev && c->id == 1) {
+            static const unsigned char zeros[HASH_LEN];
+            if (memcmp(st.prev_sha256, zeros, HASH_LEN) != 0)
+                cp_problem(v, c->id, "the first checkpoint names a previous one");
+        }
+        if (prev && st.head_seq <= prev->head_seq) {
+            snprintf(text, sizeof text, "its head seq %lld is not after checkpoint %lld's %lld "
+                                        "(reordered)",
+                     (long long)st.head_seq, (long long)prev->id, (long long)prev->head_seq);
+            cp_problem(v, c->id, text);
+        }
+        if (signer_store &&
+            gw_checkpoint_verify_signature(signer_store, c->signed_document, (size_t)c->signed_len,
+                                           c->statement, (size_t)c->statement_len,
+                                           c->signer_certificate, (size_t)c->signer_len, err,
+                                           sizeof err) != GW_OK) {
+            snprintf(text, sizeof text, "signature refused: %s", err);
+            cp_problem(v, c->id, text);
+        }
+        if (!c->has_stamp) {
+            (*unstamped)++;
+        } else if (tsa_store) {
+            int64_t gen_us = 0;
+            if (gw_checkpoint_verify_token(tsa_store, c->tst, (size_t)c->tst_len,
+                                           c->signed_document, (size_t)c->signed_len, &gen_us,
+                                           err, sizeof err) != GW_OK) {
+                snprintf(text, sizeof text, "time-stamp refused: %s", err);
+                cp_problem(v, c->id, text);
+            } else if (gen_us / 1000000 != c->stamped_us / 1000000) {
+                cp_problem(v, c->id, "stamped_at differs from the token's genTime");
+            } else if (gen_us + 60 * 1000000 < c->created_us) {
+                cp_problem(v, c->id, "the token is older than the checkpoint it stamps");
+            }
+        }
+    }
+}
+
+/* After the walk: checkpoints whose head row was never seen (deleted rows). */
+static void check_checkpoint_heads(verifier *v)
+{
+    char text[300];
+    for (int i = 0; i < v->cp_count; i++) {
+        const checkpoint_row *c = &v->cps[i];
+        if (c->found) continue;
+        if (c->head_seq > v->prev_seq)
+            snprintf(text, sizeof text, "it covers up to seq %lld but the log ends at seq %lld: "
+                                        "rows %lld..%lld were removed",
+                     (long long)c->head_seq, (long long)v->prev_seq, (long long)v->prev_seq + 1,
+                     (long long)c->head_seq);
+        else
+            snprintf(text, sizeof text, "its head seq %lld is not in the log", (long long)c->head_seq);
+        cp_problem(v, c->id, text);
+    }
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: pide-audit-verify --conninfo CONNINFO [--expect-head SEQ:HEX]\n"
+                    "         [--trust-signer PEM] [--trust-tsa PEM] [--from CHECKPOINT_ID]\n"
                     "(normally run as 'pide-audit verify')\n");
     return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-    const char *conninfo = NULL, *expect = NULL;
+    const char *conninfo = NULL, *expect = NULL, *trust_signer = NULL, *trust_tsa = NULL;
+    const char *from = NULL;
     verifier v = {.head_seq = -1};
     stream s = {0};
     PGconn *conn = NULL;
+    PGresult *cp_res = NULL;
     char *sql = NULL;
     int rc = EXIT_DATABASE;
+    void *signer_store = NULL, *tsa_store = NULL;
+    int64_t from_id = 0, unstamped = 0;
+    int have_checkpoints = 0;
+    char why[400];
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--conninfo") == 0 && i + 1 < argc)
             conninfo = argv[++i];
         else if (strcmp(argv[i], "--expect-head") == 0 && i + 1 < argc)
             expect = argv[++i];
+        else if (strcmp(argv[i], "--trust-signer") == 0 && i + 1 < argc)
+            trust_signer = argv[++i];
+        else if (strcmp(argv[i], "--trust-tsa") == 0 && i + 1 < argc)
+            trust_tsa = argv[++i];
+        else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+            from = argv[++i];
         else
             return usage();
     }
     if (!conninfo) return usage();
+    if (from) {
+        char *end = NULL;
+        long long id = strtoll(from, &end, 10);
+        if (from[0] < '1' || from[0] > '9' || !end || *end || id <= 0) {
+            fprintf(stderr, PROG ": --from wants a checkpoint id (a positive number)\n");
+            return EXIT_USAGE;
+        }
+        from_id = id;
+    }
+    if (trust_signer && gw_checkpoint_load_store(trust_signer, &signer_store, why, sizeof why) != GW_OK) {
+        fprintf(stderr, PROG ": --trust-signer: %s\n", why);
+        return EXIT_USAGE;
+    }
+    if (trust_tsa && gw_checkpoint_load_store(trust_tsa, &tsa_store, why, sizeof why) != GW_OK) {
+        fprintf(stderr, PROG ": --trust-tsa: %s\n", why);
+        gw_checkpoint_free_store(signer_store);
+        return EXIT_USAGE;
+    }
     if (expect) {
         if (!parse_head(expect, &v.head_seq, v.head_hash)) {
             fprintf(stderr, PROG ": --expect-head wants SEQ:HEX (the seq and 64 hex digits of its "
@@ -388,9 +666,30 @@ int main(int argc, char **argv)
     /* An explicit SET beats ALTER DATABASE / ALTER ROLE ... SET search_path and options=; one
      * snapshot for the column probe and the rows. */
     if (!exec_command(conn, GW_LOG_PIN_SEARCH_PATH_SQL) ||
-        !exec_command(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ||
-        !(sql = build_select(conn)))
+        !exec_command(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
         goto done;
+    /* The checkpoints first, in the same snapshot as the rows. */
+    have_checkpoints = load_checkpoints(conn, &v, from_id ? from_id : 1, &cp_res);
+    if (have_checkpoints < 0) goto done;
+    int64_t after_seq = 0;
+    if (from_id) {
+        if (v.cp_count == 0 || v.cps[0].id != from_id) {
+            fprintf(stderr, PROG ": --from: there is no checkpoint %lld\n", (long long)from_id);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        /* The walk starts on checkpoint K's signed head, so K is verified like every other
+         * checkpoint (signature, token) before anything is trusted from it. */
+        after_seq = v.cps[0].head_seq;
+        v.prev_seq = after_seq;
+        memcpy(v.prev_hash, v.cps[0].head_row_hash, HASH_LEN);
+        v.cps[0].found = true;
+        v.cp_next = 1;
+    }
+    check_checkpoints(&v, signer_store, tsa_store, from_id, &unstamped);
+    if (!(sql = build_select(conn, after_seq))) goto done;
+    v.progress = isatty(2);
+    v.started_us = v.last_progress_us = gw_monotonic_us();
 
     PGresult *res = PQexec(conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
@@ -433,6 +732,8 @@ int main(int argc, char **argv)
         goto done;
     }
 
+    if (v.progress) fprintf(stderr, "\r\033[K");
+    check_checkpoint_heads(&v);
     char hex[2 * HASH_LEN + 1];
     if (v.expect_head && !v.head_found) {
         char text[200];
@@ -441,15 +742,46 @@ int main(int argc, char **argv)
                  (long long)v.head_seq, hex);
         problem(&v, v.head_seq, text);
     }
+    /* What the checkpoints cover, said plainly either way. */
+    if (have_checkpoints > 0 && v.cp_count > 0) {
+        const checkpoint_row *last = &v.cps[v.cp_count - 1];
+        printf("checkpoints: %d %s from id %lld to %lld (signatures %s, time-stamps %s); "
+               "%lld not yet time-stamped\n",
+               v.cp_count, signer_store && tsa_store ? "verified" : "read", (long long)v.cps[0].id,
+               (long long)last->id,
+               signer_store ? "checked" : "NOT checked: no --trust-signer",
+               tsa_store ? "checked" : "NOT checked: no --trust-tsa", (long long)unstamped);
+        if (!signer_store)
+            printf("WARNING: without --trust-signer the checkpoints prove nothing against "
+                   "whoever can write the database\n");
+        int64_t uncovered = v.prev_seq > last->head_seq ? v.prev_seq - last->head_seq : 0;
+        if (uncovered > 0)
+            printf("not yet covered by a checkpoint: the newest %lld row(s), seq %lld..%lld\n",
+                   (long long)uncovered, (long long)last->head_seq + 1, (long long)v.prev_seq);
+        else
+            printf("not yet covered by a checkpoint: none (checkpoint %lld covers the head)\n",
+                   (long long)last->id);
+    } else if (have_checkpoints > 0) {
+        printf("checkpoints: none yet; not covered by a checkpoint: all %lld row(s)\n",
+               (long long)v.rows);
+    } else {
+        printf("checkpoints: no table exchange_checkpoint (migration 0006 not applied)\n");
+    }
+    {
+        double secs = (double)(gw_monotonic_us() - v.started_us) / 1e6;
+        printf("verified %lld rows in %.2f s (%.0f rows/s)\n", (long long)v.rows, secs,
+               secs > 0 ? (double)v.rows / secs : 0.0);
+    }
     if (v.problems > 0) {
         printf("chain verification FAILED: %lld problem(s) in %lld rows\n", (long long)v.problems,
                (long long)v.rows);
         rc = EXIT_BROKEN;
         goto done;
     }
-    printf("chain intact: %lld rows (v1=%lld v2=%lld v3=%lld)\n", (long long)v.rows,
-           (long long)v.versions[1], (long long)v.versions[2], (long long)v.versions[3]);
-    if (v.rows > 0) {
+    printf("chain intact: %lld rows (v1=%lld v2=%lld v3=%lld)%s\n", (long long)v.rows,
+           (long long)v.versions[1], (long long)v.versions[2], (long long)v.versions[3],
+           from_id ? " after the checkpoint given with --from" : "");
+    if (v.rows > 0 || from_id) {
         hex_of(v.prev_hash, HASH_LEN, hex);
         printf("head: %lld:%s\n", (long long)v.prev_seq, hex);
     } else {
@@ -457,6 +789,10 @@ int main(int argc, char **argv)
     }
     rc = EXIT_INTACT;
 done:
+    PQclear(cp_res);
+    free(v.cps);
+    gw_checkpoint_free_store(signer_store);
+    gw_checkpoint_free_store(tsa_store);
     free(sql);
     free(s.data);
     if (conn) PQfinish(conn);

@@ -349,6 +349,63 @@ START_TEST(test_endpoint_url_forms)
 }
 END_TEST
 
+/* <database><checkpoint>: defaults, explicit values, and what the loader refuses. */
+START_TEST(test_checkpoint_settings)
+{
+    static const struct {
+        const char *element;
+        const char *problem; /* NULL: accepted */
+    } cases[] = {
+        {"<checkpoint/>", NULL},
+        {"<checkpoint nodeId=\"gw-1\" everyRows=\"5\" everySeconds=\"2\" "
+         "timestampUrl=\"http://127.0.0.1:8094/tsa\" stampGraceSeconds=\"7\" "
+         "onStampFailure=\"continue\" stampTimeoutMs=\"900\"/>", NULL},
+        {"<checkpoint timestampUrl=\"https://tsa.example/tsa\"/>", "must be an http:// URL"},
+        {"<checkpoint onStampFailure=\"ignore\"/>", "onStampFailure"},
+        {"<checkpoint everyRows=\"0\"/>", "everyRows"},
+        {"<checkpoint bogus=\"1\"/>", "bogus"},
+    };
+    char fixture[PATH_MAX + 64];
+    in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dir[64], path[128], err[1024] = "", database[512];
+        snprintf(database, sizeof database, "<database conninfo=\"dbname=pide\">%s</database>\n",
+                 cases[i].element);
+        char *body = config_text(CONFIG_TEMPLATE("", "%s", "wsdl=\"%s.wsdl\" schema=\"%s.xsd\"",
+                                                 "<endpoint url=\"http://127.0.0.1:1/\"/>\n"),
+                                 database, fixture, fixture);
+        write_config(dir, sizeof dir, path, sizeof path, body);
+        gw_config *cfg = NULL;
+        gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+        remove_config(dir, path);
+        if (cases[i].problem) {
+            ck_assert_msg(st == GW_ERR_CONFIG, "accepted: %s", cases[i].element);
+            ck_assert_msg(strstr(err, cases[i].problem), "%s: %s", cases[i].element, err);
+            continue;
+        }
+        ck_assert_msg(st == GW_OK, "%s: %s", cases[i].element, err);
+        ck_assert_int_eq(cfg->checkpoint_enabled, 1);
+        if (i == 0) {
+            ck_assert_int_eq(cfg->checkpoint_every_rows, 1000);
+            ck_assert_int_eq(cfg->checkpoint_every_seconds, 10);
+            ck_assert_int_eq(cfg->checkpoint_stamp_grace_s, 300);
+            ck_assert_int_eq(cfg->checkpoint_refuse_unstamped, 1);
+            ck_assert_ptr_null(cfg->checkpoint_timestamp_url);
+            ck_assert(cfg->checkpoint_node_id && cfg->checkpoint_node_id[0]);
+        } else {
+            ck_assert_str_eq(cfg->checkpoint_node_id, "gw-1");
+            ck_assert_int_eq(cfg->checkpoint_every_rows, 5);
+            ck_assert_int_eq(cfg->checkpoint_every_seconds, 2);
+            ck_assert_int_eq(cfg->checkpoint_stamp_grace_s, 7);
+            ck_assert_int_eq(cfg->checkpoint_stamp_timeout_ms, 900);
+            ck_assert_int_eq(cfg->checkpoint_refuse_unstamped, 0);
+            ck_assert_str_eq(cfg->checkpoint_timestamp_url, "http://127.0.0.1:8094/tsa");
+        }
+        gw_config_free(cfg);
+    }
+}
+END_TEST
+
 START_TEST(test_missing_file_and_schema_are_reported)
 {
     char path[PATH_MAX + 64], err[1024] = "";
@@ -378,6 +435,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_absolute_paths_and_explicit_values_are_kept);
     tcase_add_test(tc, test_max_in_flight);
     tcase_add_test(tc, test_endpoint_url_forms);
+    tcase_add_test(tc, test_checkpoint_settings);
     tcase_add_test(tc, test_missing_file_and_schema_are_reported);
     suite_add_tcase(s, tc);
     return s;
