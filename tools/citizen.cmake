@@ -1,0 +1,14 @@
+# citizen.cmake — `pide-audit citizen` (tools/pide_audit_citizen.c with the renderer
+# tools/citizen_report.c) and `pide-audit export` / `verify-bundle` (tools/pide_audit_bundle.c):
+# helpers next to the script, in the build tree and installed. Meant to be include()d once from
+# tools/CMakeLists.txt; paths are absolute so it works from any directory.
+include_guard(GLOBAL)
+
+add_executable(pide-audit-citizen ${CMAKE_SOURCE_DIR}/tools/pide_audit_citizen.c
+                                  ${CMAKE_SOURCE_DIR}/tools/citizen_report.c)
+target_include_directories(pide-audit-citizen PRIVATE ${CMAKE_SOURCE_DIR}/gateway
+                                                      ${CMAKE_SOURCE_DIR}/tools)
+target_link_libraries(pide-audit-citizen PRIVATE pidegw_core PostgreSQL::PostgreSQL
+                                                 PkgConfig::JANSSON PkgConfig::LIBXML2)
+set_target_properties(pide-audit-citizen PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
+install(TARGETS pide-audit-citizen RUNTIME DESTINATION bin)
