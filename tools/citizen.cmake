@@ -12,3 +12,15 @@ target_link_libraries(pide-audit-citizen PRIVATE pidegw_core PostgreSQL::Postgre
                                                  PkgConfig::JANSSON PkgConfig::LIBXML2)
 set_target_properties(pide-audit-citizen PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
 install(TARGETS pide-audit-citizen RUNTIME DESTINATION bin)
+
+add_executable(pide-audit-bundle ${CMAKE_SOURCE_DIR}/tools/pide_audit_bundle.c
+                                 ${CMAKE_SOURCE_DIR}/tools/bundle_row.c)
+target_include_directories(pide-audit-bundle PRIVATE ${CMAKE_SOURCE_DIR}/gateway
+                                                     ${CMAKE_SOURCE_DIR}/tools)
+target_link_libraries(pide-audit-bundle PRIVATE pidegw_core PostgreSQL::PostgreSQL
+                                                PkgConfig::JANSSON)
+set_target_properties(pide-audit-bundle PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
+install(TARGETS pide-audit-bundle RUNTIME DESTINATION bin)
+# The bash half of export / verify-bundle, sourced by pide-audit from its own directory.
+configure_file(${CMAKE_SOURCE_DIR}/tools/pide-audit-bundle.sh ${CMAKE_BINARY_DIR}/tools/pide-audit-bundle.sh COPYONLY)
+install(FILES ${CMAKE_SOURCE_DIR}/tools/pide-audit-bundle.sh DESTINATION bin)

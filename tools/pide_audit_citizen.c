@@ -7,11 +7,13 @@
  *
  *   pide-audit-citizen --conninfo CONNINFO --subject TYPE ID [--since T] [--until T]
  *                      [--format text|json|html] [--out FILE] [--members GATEWAY_CONFIG.xml]
+ *                      [--timing]
  *
  * The query goes through PQexecParams (no user input in SQL text), after the session pinned
  * search_path = pg_catalog, pg_temp and the time zone America/Lima; the table is named
  * public.exchange_log. Exit status: 0 report written (also when there is no consultation),
- * 2 bad arguments (a malformed subject among them), 3 database or output error.
+ * 2 bad arguments (a malformed subject among them), 3 database or output error. --timing prints
+ * to stderr how long the connection, the query and the rendering took (bench/citizen_report).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "citizen_report.h"
+#include "clock.h"
 #include "exchange_log.h"
 #include "namespaces.h"
 
@@ -175,6 +178,8 @@ int main(int argc, char **argv)
     FILE *out = NULL;
     char *rendered = NULL;
     int rc = EXIT_DATABASE;
+    bool timing = false;
+    int64_t t_start = gw_monotonic_us(), t_connected = 0, t_queried = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -186,6 +191,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--format") == 0 && has1) format = argv[++i];
         else if (strcmp(a, "--out") == 0 && has1) out_path = argv[++i];
         else if (strcmp(a, "--members") == 0 && has1) members = argv[++i];
+        else if (strcmp(a, "--timing") == 0) timing = true;
         else return usage();
     }
     if (!conninfo) return usage();
@@ -222,6 +228,7 @@ int main(int argc, char **argv)
         one_line_error("connecting", conn ? PQerrorMessage(conn) : "out of memory");
         goto done;
     }
+    t_connected = gw_monotonic_us();
     /* An explicit SET beats ALTER DATABASE / ROLE ... SET; the zone makes --since 2026-03-01
      * mean midnight in Lima, and the readable times Lima's. */
     bool subsystem_column = false;
@@ -246,6 +253,7 @@ int main(int argc, char **argv)
         one_line_error("reading the consultations", PQerrorMessage(conn));
         goto done;
     }
+    t_queried = gw_monotonic_us();
     if (PQnfields(res) != C_COUNT) goto done;
     for (int row = 0; row < PQntuples(res); row++) {
         citizen_entry e = {
@@ -294,6 +302,10 @@ int main(int argc, char **argv)
     if (out_path)
         fprintf(stderr, PROG ": report written to %s (%zu consultation(s))\n", out_path,
                 citizen_report_count(r));
+    if (timing)
+        fprintf(stderr, PROG ": timing: connect %.1f ms, query %.1f ms, render %.1f ms\n",
+                (double)(t_connected - t_start) / 1000, (double)(t_queried - t_connected) / 1000,
+                (double)(gw_monotonic_us() - t_queried) / 1000);
     rc = EXIT_OK;
 done:
     if (out && fclose(out) != 0 && rc == EXIT_OK) rc = EXIT_DATABASE;
