@@ -21,7 +21,9 @@ cmd_export() {
   h=$(bundle_helper) || exit 3
   tmp=$(mktemp -d)
   mkdir "$tmp/pide-evidence"
-  "$h" export --conninfo "$CONNINFO" --dir "$tmp/pide-evidence" "${ARGS[@]}" || rc=$?
+  local full=()
+  [ "$FULL_PATH" = 1 ] && full=(--full-path)
+  "$h" export --conninfo "$CONNINFO" --dir "$tmp/pide-evidence" "${full[@]}" "${ARGS[@]}" || rc=$?
   if [ "$rc" -eq 0 ] && [ -n "$CA" ]; then
     mkdir "$tmp/pide-evidence/certs" && cp "$CA" "$tmp/pide-evidence/certs/ca.pem" || rc=3
   fi

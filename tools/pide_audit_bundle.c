@@ -3,7 +3,7 @@
  * of `pide-audit export` and `pide-audit verify-bundle`; tools/pide-audit-bundle.sh packs and
  * unpacks the tar.gz and runs xmlsec1 on the responses.
  *
- *   pide-audit-bundle export --conninfo CONNINFO --dir DIR EXCHANGE_ID...
+ *   pide-audit-bundle export --conninfo CONNINFO --dir DIR [--full-path] EXCHANGE_ID...
  *   pide-audit-bundle verify --dir DIR
  *
  * export writes DIR/MANIFEST.json, DIR/exchanges/<id>/{row.json,request.bin,response.xml} and
@@ -126,17 +126,19 @@ static unsigned char *read_file(const char *path, size_t *len, bool *missing)
 
 /* ---- export ------------------------------------------------------------------------------- */
 
-static const char ROW_SQL[] =
-    "SELECT seq, exchange_id, client_member, client_user, auth_method, client_address, service, "
-    "operation, adapter, subject_type, subject_id, purpose, procedure, request, response, "
-    "request_sha256, response_sha256, signature_value, t_request_in, t_provider_out, "
-    "t_provider_in, t_response_out, outcome, fault_code, fault_message, result_code, "
-    "http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, "
-    "client_subsystem, client_cert_sha256, message_id, request_signature_value, prev_hash, "
-    "row_hash, pg_catalog.to_char(t_logged AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
-    "FROM public.exchange_log WHERE exchange_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid "
-    "ORDER BY seq";
+#define ROW_SQL \
+    "SELECT seq, exchange_id, client_member, client_user, auth_method, client_address, service, " \
+    "operation, adapter, subject_type, subject_id, purpose, procedure, request, response, " \
+    "request_sha256, response_sha256, signature_value, t_request_in, t_provider_out, " \
+    "t_provider_in, t_response_out, outcome, fault_code, fault_message, result_code, " \
+    "http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, " \
+    "client_subsystem, client_cert_sha256, message_id, request_signature_value, prev_hash, " \
+    "row_hash, pg_catalog.to_char(t_logged AT TIME ZONE 'UTC', " \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM public.exchange_log "
+#define ROW_BY_ID "WHERE exchange_id OPERATOR(pg_catalog.=) $1::pg_catalog.uuid ORDER BY seq"
+#define ROWS_BY_SEQ                                                                            \
+    "WHERE seq OPERATOR(pg_catalog.>=) $1::pg_catalog.int8 AND seq OPERATOR(pg_catalog.<=) "   \
+    "$2::pg_catalog.int8 ORDER BY seq"
 
 static PGresult *query_binary(PGconn *conn, const char *sql, int n, const char *const *params)
 {
@@ -227,7 +229,54 @@ static bool export_checkpoint(PGconn *conn, const char *dir, int64_t seq, int64_
     return ok;
 }
 
-static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_ids)
+/* Row r of a ROW_SQL result into directory sub (created): row.json, request.bin, response.xml. */
+static bool write_row(EVP_MD_CTX *md, PGresult *res, int r, const char *sub, int64_t *seq_out)
+{
+    gw_log_field f[GW_LOG_FIELD_COUNT];
+    for (int c = 0; c < GW_LOG_FIELD_COUNT; c++) {
+        f[c].len = PQgetisnull(res, r, c) ? -1 : PQgetlength(res, r, c);
+        f[c].data = f[c].len >= 0 ? PQgetvalue(res, r, c) : NULL;
+    }
+    const unsigned char *prev = (const unsigned char *)PQgetvalue(res, r, 36);
+    const unsigned char *stored = (const unsigned char *)PQgetvalue(res, r, 37);
+    int64_t seq = be64(PQgetvalue(res, r, 0));
+    *seq_out = seq;
+    if (PQgetlength(res, r, 36) != HASH_LEN || PQgetlength(res, r, 37) != HASH_LEN) {
+        fprintf(stderr, PROG ": row %lld has malformed hashes\n", (long long)seq);
+        return false;
+    }
+    char t_logged[64];
+    snprintf(t_logged, sizeof t_logged, "%.*s", PQgetlength(res, r, 38), PQgetvalue(res, r, 38));
+    json_t *row = bundle_row_to_json(f, prev, stored, t_logged);
+    unsigned char computed[HASH_LEN];
+    int version = f[31].len == 2 ? ((unsigned char)((const char *)f[31].data)[0] << 8 |
+                                    (unsigned char)((const char *)f[31].data)[1])
+                                 : 1;
+    int count = gw_log_hash_field_count(version);
+    if (!count || !gw_log_row_hash(md, prev, f, count, computed) ||
+        memcmp(computed, stored, HASH_LEN) != 0)
+        fprintf(stderr, PROG ": warning: the stored row_hash of seq %lld does not match its "
+                        "content (exported as stored; verify-bundle will report it)\n",
+                (long long)seq);
+    bool ok = row && mkdir(sub, 0755) == 0;
+    if (ok) {
+        char file[4400];
+        snprintf(file, sizeof file, "%s/row.json", sub);
+        ok = write_json(file, row);
+        if (ok && f[BUNDLE_FIELD_REQUEST].len >= 0) {
+            snprintf(file, sizeof file, "%s/" BUNDLE_REQUEST_FILE, sub);
+            ok = write_file(file, f[BUNDLE_FIELD_REQUEST].data, (size_t)f[BUNDLE_FIELD_REQUEST].len);
+        }
+        if (ok && f[BUNDLE_FIELD_RESPONSE].len >= 0) {
+            snprintf(file, sizeof file, "%s/" BUNDLE_RESPONSE_FILE, sub);
+            ok = write_file(file, f[BUNDLE_FIELD_RESPONSE].data, (size_t)f[BUNDLE_FIELD_RESPONSE].len);
+        }
+    }
+    json_decref(row);
+    return ok;
+}
+
+static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_ids, bool full_path)
 {
     PGconn *conn = NULL;
     json_t *manifest = json_object(), *exported = json_array(), *links = NULL;
@@ -261,7 +310,7 @@ static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_i
     }
     for (int i = 0; i < n_ids; i++) {
         const char *params[1] = {ids[i]};
-        PGresult *res = query_binary(conn, ROW_SQL, 1, params);
+        PGresult *res = query_binary(conn, ROW_SQL ROW_BY_ID, 1, params);
         if (!res) goto done;
         if (PQntuples(res) != 1) {
             fprintf(stderr, PROG ": no exchange with id %s\n", ids[i]);
@@ -269,51 +318,13 @@ static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_i
             rc = EXIT_FAILED;
             goto done;
         }
-        gw_log_field f[GW_LOG_FIELD_COUNT];
-        for (int c = 0; c < GW_LOG_FIELD_COUNT; c++) {
-            f[c].len = PQgetisnull(res, 0, c) ? -1 : PQgetlength(res, 0, c);
-            f[c].data = f[c].len >= 0 ? PQgetvalue(res, 0, c) : NULL;
-        }
-        const unsigned char *prev = (const unsigned char *)PQgetvalue(res, 0, 36);
-        const unsigned char *stored = (const unsigned char *)PQgetvalue(res, 0, 37);
-        int64_t seq = be64(PQgetvalue(res, 0, 0));
-        if (PQgetlength(res, 0, 36) != HASH_LEN || PQgetlength(res, 0, 37) != HASH_LEN) {
-            fprintf(stderr, PROG ": row %lld has malformed hashes\n", (long long)seq);
-            PQclear(res);
-            goto done;
-        }
-        char t_logged[64];
-        snprintf(t_logged, sizeof t_logged, "%.*s", PQgetlength(res, 0, 38), PQgetvalue(res, 0, 38));
-        json_t *row = bundle_row_to_json(f, prev, stored, t_logged);
-        unsigned char computed[HASH_LEN];
-        int version = f[31].len == 2 ? ((unsigned char)((const char *)f[31].data)[0] << 8 |
-                                        (unsigned char)((const char *)f[31].data)[1])
-                                     : 1;
-        int count = gw_log_hash_field_count(version);
-        if (!count || !gw_log_row_hash(md, prev, f, count, computed) ||
-            memcmp(computed, stored, HASH_LEN) != 0)
-            fprintf(stderr, PROG ": warning: the stored row_hash of seq %lld does not match its "
-                            "content (exported as stored; verify-bundle will report it)\n",
-                    (long long)seq);
-        char sub[4200];
         char id_lower[37];
-        for (int k = 0; k < 37; k++) id_lower[k] = (char)(ids[i][k] >= 'A' && ids[i][k] <= 'F' ? ids[i][k] + 32 : ids[i][k]);
+        for (int k = 0; k < 37; k++)
+            id_lower[k] = (char)(ids[i][k] >= 'A' && ids[i][k] <= 'F' ? ids[i][k] + 32 : ids[i][k]);
+        char sub[4200];
         snprintf(sub, sizeof sub, "%s/%s", path, id_lower);
-        bool ok = row && mkdir(sub, 0755) == 0;
-        if (ok) {
-            char file[4400];
-            snprintf(file, sizeof file, "%s/row.json", sub);
-            ok = write_json(file, row);
-            if (ok && f[BUNDLE_FIELD_REQUEST].len >= 0) {
-                snprintf(file, sizeof file, "%s/" BUNDLE_REQUEST_FILE, sub);
-                ok = write_file(file, f[BUNDLE_FIELD_REQUEST].data, (size_t)f[BUNDLE_FIELD_REQUEST].len);
-            }
-            if (ok && f[BUNDLE_FIELD_RESPONSE].len >= 0) {
-                snprintf(file, sizeof file, "%s/" BUNDLE_RESPONSE_FILE, sub);
-                ok = write_file(file, f[BUNDLE_FIELD_RESPONSE].data, (size_t)f[BUNDLE_FIELD_RESPONSE].len);
-            }
-        }
-        json_decref(row);
+        int64_t seq = 0;
+        bool ok = write_row(md, res, 0, sub, &seq);
         PQclear(res);
         if (!ok) goto done;
         json_array_append_new(exported, json_pack("{s:s, s:I}", "exchange_id", id_lower, "seq",
@@ -346,6 +357,23 @@ static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_i
     }
     PQclear(res);
     if (!links) goto done;
+    if (full_path) {
+        /* Every row of the path with its content, so verify-bundle recomputes each link. */
+        snprintf(path, sizeof path, "%s/path", dir);
+        if (mkdir(path, 0755) != 0) goto done;
+        res = query_binary(conn, ROW_SQL ROWS_BY_SEQ, 2, params);
+        if (!res) goto done;
+        bool ok = true;
+        for (int r = 0; ok && r < PQntuples(res); r++) {
+            char sub[4200];
+            int64_t seq;
+            snprintf(sub, sizeof sub, "%s/%lld", path, (long long)be64(PQgetvalue(res, r, 0)));
+            ok = write_row(md, res, r, sub, &seq);
+        }
+        PQclear(res);
+        if (!ok) goto done;
+        json_object_set_new(manifest, "full_path", json_true());
+    }
     json_t *chain = json_pack("{s:s, s:s, s:o}", "format", "[seq, prev_hash, row_hash] per row",
                               "ends_at", cp_seq >= 0 ? "checkpoint" : "head", "links", links);
     links = NULL;
@@ -411,6 +439,42 @@ static int unreadable(const char *what)
     return EXIT_USAGE;
 }
 
+/* The row in directory sub recomputed: 1 its hash in *computed and the row in *br (whose
+ * pointers into the JSON and files are no longer valid), 0 unreadable or malformed (why), -1 no
+ * such directory. */
+static int recompute_dir(EVP_MD_CTX *md, const char *sub, bundle_row *br,
+                         unsigned char computed[HASH_LEN], char *why, size_t whylen)
+{
+    char file[4400];
+    json_error_t err;
+    struct stat st;
+    if (lstat(sub, &st) != 0) return -1;
+    snprintf(file, sizeof file, "%s/row.json", sub);
+    json_t *row = json_load_file(file, JSON_REJECT_DUPLICATES, &err);
+    size_t req_len, resp_len;
+    bool req_missing, resp_missing;
+    snprintf(file, sizeof file, "%s/" BUNDLE_REQUEST_FILE, sub);
+    unsigned char *req = read_file(file, &req_len, &req_missing);
+    snprintf(file, sizeof file, "%s/" BUNDLE_RESPONSE_FILE, sub);
+    unsigned char *resp = read_file(file, &resp_len, &resp_missing);
+    int rc = 0;
+    if (!row)
+        snprintf(why, whylen, "row.json missing or not JSON");
+    else if ((!req && !req_missing) || (!resp && !resp_missing))
+        snprintf(why, whylen, "request.bin or response.xml is not a readable regular file");
+    else if (bundle_row_from_json(row, req, req_len, resp, resp_len, br, why, whylen)) {
+        int count = gw_log_hash_field_count(br->version);
+        if (count && gw_log_row_hash(md, br->prev_hash, br->f, count, computed))
+            rc = 1;
+        else
+            snprintf(why, whylen, "hash version %d cannot be recomputed", br->version);
+    }
+    json_decref(row);
+    free(req);
+    free(resp);
+    return rc;
+}
+
 static int cmd_verify(const char *dir)
 {
     char path[4096], why[256], hex[2 * HASH_LEN + 1];
@@ -474,6 +538,36 @@ static int cmd_verify(const char *dir)
                   ? "checkpoint" : "head",
               (long long)chain[n_links - 1].seq, hex);
     }
+
+    /* With export --full-path, every link's row is in path/<seq>/: recompute each. */
+    size_t recomputed = 0, absent = 0, wrong = 0;
+    (void)absent;
+    for (size_t i = 0; links_ok && i < n_links; i++) {
+        char sub[4200];
+        bundle_row br;
+        unsigned char computed[HASH_LEN];
+        snprintf(sub, sizeof sub, "%s/path/%lld", dir, (long long)chain[i].seq);
+        int got = recompute_dir(md, sub, &br, computed, why, sizeof why);
+        if (got < 0) { absent++; continue; }
+        if (got == 0) {
+            check(&c, false, "chain path: row of seq %lld: %s", (long long)chain[i].seq, why);
+            wrong++;
+        } else if (br.seq != chain[i].seq || memcmp(computed, chain[i].row, HASH_LEN) != 0 ||
+                   memcmp(br.prev_hash, chain[i].prev, HASH_LEN) != 0) {
+            check(&c, false, "chain path: seq %lld: row_hash recomputed from its content is not "
+                             "the link's", (long long)chain[i].seq);
+            wrong++;
+        } else {
+            recomputed++;
+        }
+    }
+    if (links_ok && recomputed > 0 && wrong == 0 && absent == 0)
+        check(&c, true, "chain path: every one of the %zu links recomputed from its row's content "
+                        "(export --full-path)", recomputed);
+    else if (links_ok && wrong == 0)
+        printf("note: the chain path's links are taken from the bundle as (seq, prev_hash, "
+               "row_hash); only the exported rows below are recomputed (export --full-path "
+               "includes every row of the path)\n");
 
     for (size_t i = 0; i < json_array_size(exchanges); i++) {
         const char *id = json_string_value(json_object_get(json_array_get(exchanges, i), "exchange_id"));
@@ -547,7 +641,7 @@ done:
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: pide-audit-bundle export --conninfo CONNINFO --dir DIR EXCHANGE_ID...\n"
+    fprintf(stderr, "usage: pide-audit-bundle export --conninfo CONNINFO --dir DIR [--full-path] EXCHANGE_ID...\n"
                     "       pide-audit-bundle verify --dir DIR\n"
                     "(normally run as 'pide-audit export' / 'pide-audit verify-bundle')\n");
     return EXIT_USAGE;
@@ -556,17 +650,19 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     const char *conninfo = NULL, *dir = NULL;
+    bool full_path = false;
     char **ids = calloc((size_t)argc, sizeof *ids);
     int n_ids = 0, rc;
     if (argc < 2 || !ids) { free(ids); return usage(); }
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--conninfo") == 0 && i + 1 < argc) conninfo = argv[++i];
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
+        else if (strcmp(argv[i], "--full-path") == 0) full_path = true;
         else if (argv[i][0] == '-') { free(ids); return usage(); }
         else ids[n_ids++] = argv[i];
     }
     if (strcmp(argv[1], "export") == 0 && conninfo && dir && n_ids > 0)
-        rc = cmd_export(conninfo, dir, ids, n_ids);
+        rc = cmd_export(conninfo, dir, ids, n_ids, full_path);
     else if (strcmp(argv[1], "verify") == 0 && dir && n_ids == 0)
         rc = cmd_verify(dir);
     else

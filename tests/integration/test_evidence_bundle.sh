@@ -121,6 +121,26 @@ expect_status 2 "verify-bundle, not a tar.gz" audit verify-bundle "$T/noise.tar.
 assert_contains "$T/err" "is not a tar.gz" "not a bundle: says so"
 expect_status 2 "verify-bundle, no file" audit verify-bundle "$T/does-not-exist.tar.gz"
 
+# --- --full-path: every row of the path with its content, every link recomputed -----------------
+expect_status 0 "export --full-path" audit export "$id_a" --full-path --ca "$CA" --out "$T/full.tar.gz"
+tar -tzf "$T/full.tar.gz" >"$T/listing-full"
+assert_contains "$T/listing-full" "pide-evidence/path/" "full path: the path's rows are in the bundle"
+expect_status 0 "verify-bundle --full-path" audit verify-bundle "$T/full.tar.gz"
+assert_contains "$T/out" "links recomputed from its row's content" "full path: every link recomputed"
+assert_not_contains "$T/out" "taken from the bundle" "full path: no link taken on trust"
+assert_contains "$T/out" "bundle intact" "full path: the verdict"
+rm -rf "$T/e"; mkdir "$T/e"; tar -xzf "$T/full.tar.gz" -C "$T/e"
+last=$(ls "$T/e/pide-evidence/path" | sort -n | tail -n 1)
+python3 - "$T/e/pide-evidence/path/$last/row.json" <<'PY'
+import json, sys
+p = sys.argv[1]; r = json.load(open(p)); r["subject_id"] = "00000000"; json.dump(r, open(p, "w"))
+PY
+repack "$T/e" "$T/t-path.tar.gz"
+expect_status 1 "verify-bundle, a later row of a full path changed" audit verify-bundle "$T/t-path.tar.gz"
+assert_contains "$T/out" "FAILED: chain path: seq $last: row_hash recomputed from its content is not the link's" "full path: the changed later row is named"
+expect_status 0 "verify-bundle (without --full-path) says what it takes on trust" audit verify-bundle "$T/bundle.tar.gz"
+assert_contains "$T/out" "taken from the bundle" "without --full-path: the later links are said to be unchecked"
+
 # --- export's arguments ---------------------------------------------------------------------
 expect_status 1 "export of an unknown id" audit export 1b4e28ba-2fa1-41d2-883f-0016d3cca427 --out "$T/none.tar.gz"
 assert_contains "$T/err" "no exchange with id" "export of an unknown id: says so"
