@@ -66,8 +66,12 @@ cmd_verify_bundle() {
     ca=$tmp/pide-evidence/certs/ca.pem
     echo "note: trusting the CA certificate inside the bundle; give --trusted-pem CA.pem to use your own copy"
   else ca=""; fi
-  for resp in "$tmp"/pide-evidence/exchanges/*/response.xml; do
-    [ -f "$resp" ] || continue
+  for resp in "$tmp"/pide-evidence/exchanges/*/; do
+    resp=${resp%/}/response.xml
+    if [ ! -f "$resp" ]; then
+      echo "note: exchange $(basename "$(dirname "$resp")"): no response logged (refused before an answer was made), no signature to check"
+      continue
+    fi
     id=$(basename "$(dirname "$resp")")
     if ! grep -q 'SignatureValue' "$resp"; then
       echo "FAILED: exchange $id: response.xml carries no XML signature"; rc=1; continue

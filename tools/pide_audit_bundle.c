@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -309,6 +310,9 @@ static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_i
         goto done;
     }
     for (int i = 0; i < n_ids; i++) {
+        bool repeated = false; /* the same id twice: one copy in the bundle */
+        for (int k = 0; k < i; k++) repeated = repeated || strcasecmp(ids[k], ids[i]) == 0;
+        if (repeated) continue;
         const char *params[1] = {ids[i]};
         PGresult *res = query_binary(conn, ROW_SQL ROW_BY_ID, 1, params);
         if (!res) goto done;

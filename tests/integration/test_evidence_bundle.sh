@@ -148,5 +148,7 @@ assert_contains "$T/err" "no exchange with id" "export of an unknown id: says so
 expect_status 2 "export of a malformed id" audit export "1'; DROP TABLE x; --" --out "$T/bad.tar.gz"
 assert_contains "$T/err" "is not an exchange id" "export of a malformed id: says why"
 expect_status 2 "export without --out" audit export "$id_a"
+expect_status 0 "export of the same id twice" audit export "$id_a" "${id_a^^}" --out "$T/twice.tar.gz"
+assert_eq 1 "$(tar -tzf "$T/twice.tar.gz" | grep -c '/row.json$')" "export of the same id twice: one copy"
 
 finish
