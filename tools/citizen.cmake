@@ -8,8 +8,11 @@ add_executable(pide-audit-citizen ${CMAKE_SOURCE_DIR}/tools/pide_audit_citizen.c
                                   ${CMAKE_SOURCE_DIR}/tools/citizen_report.c)
 target_include_directories(pide-audit-citizen PRIVATE ${CMAKE_SOURCE_DIR}/gateway
                                                       ${CMAKE_SOURCE_DIR}/tools)
-target_link_libraries(pide-audit-citizen PRIVATE pidegw_core PostgreSQL::PostgreSQL
+# lib/ only (peru_id, clock): not the daemon's library, whose gSOAP and TLS libraries would
+# only add to its start-up time (it is timed: docs/benchmarks.md, "Citizen's report").
+target_link_libraries(pide-audit-citizen PRIVATE pide_common PostgreSQL::PostgreSQL
                                                  PkgConfig::JANSSON PkgConfig::LIBXML2)
+target_link_options(pide-audit-citizen PRIVATE -Wl,--as-needed)
 set_target_properties(pide-audit-citizen PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
 install(TARGETS pide-audit-citizen RUNTIME DESTINATION bin)
 
