@@ -86,6 +86,9 @@ typedef void (*exchange_log_notify_fn)(void *arg, gw_status status);
  * record is invalid, or the log is stopping or its chain broken: GW_ERR_LOG_UNAVAILABLE). */
 gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
                                  exchange_log_notify_fn notify, void *arg);
+/* For the admin listener (admin.h): rows queued for the writer, and whether the chain was found
+ * to go backwards (every append refused until a restart). */
+void gw_exchange_log_state(exchange_log *log, long *queue_depth, int *chain_broken);
 /* Drains the queue, stops the writer, reports every submission, disconnects. */
 void gw_exchange_log_close(exchange_log *log);
 
