@@ -94,8 +94,16 @@ static void put_value(gw_prom_buf *b, double v)
         gw_prom_printf(b, v > 0 ? "+Inf" : "-Inf");
     else if (v == floor(v) && fabs(v) < 9.007199254740992e15)
         gw_prom_printf(b, "%.0f", v);
-    else
-        gw_prom_printf(b, "%.17g", v);
+    else {
+        /* the shortest form that reads back as the same double */
+        char text[40];
+        for (int digits = 15; digits <= 17; digits++) {
+            snprintf(text, sizeof text, "%.*g", digits, v);
+            if (strtod(text, NULL) == v)
+                break;
+        }
+        gw_prom_printf(b, "%s", text);
+    }
 }
 
 static void put_labels(gw_prom_buf *b, const char *const *names, const char *const *values,

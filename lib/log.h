@@ -23,9 +23,9 @@ void gw_vlog(pide_log_level level, const char *prefix, const char *fmt, va_list 
 /* An event with a name ("startup", "tls", ...) and, when known, its exchange id. */
 void gw_log_event(pide_log_level level, const char *event, const char *exchange_id,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* libxml2's generic and structured error handlers (this thread and every thread created after)
- * report through this log, event "xml", with quoted values removed (they may be personal
- * data). Call before starting threads. */
+/* libxml2's generic error handler (this thread and every thread created after) reports through
+ * this log, event "xml": each report's header line with quoted values removed, never the
+ * document text it quotes (it may be personal data). Call before starting threads. */
 void gw_log_route_library_errors(void);
 /* Drains this thread's OpenSSL error queue into the log, event "openssl", one line per entry,
  * each prefixed with `context`. */
