@@ -482,8 +482,8 @@ void gw_metrics_render(gw_prom_buf *b, const gw_metrics_gauges *g)
                    "Exchanges refused as replays of a message already seen.");
     gw_prom_sample(b, "pide_replay_refusals_total", NULL, NULL, 0, load64(&replays));
     gw_prom_family(b, "pide_http_refusals_total", "counter",
-                   "Requests the dispatcher refused before any exchange (bad framing, method, "
-                   "size, incomplete body) and answered without a log row.");
+                   "Requests the dispatcher refused on their framing (bad framing, method, "
+                   "size, incomplete body); one to a service path is also an exchange.");
     gw_prom_sample(b, "pide_http_refusals_total", NULL, NULL, 0, load64(&http_refusals));
 
     gw_prom_family(b, "pide_tls_handshakes_total", "counter",

@@ -69,6 +69,7 @@ soap_post ReniecConsultaDni "$T/wrong.req" "$T/w.xml" >/dev/null
 assert_eq soap:Client.AuthenticationFailed "$(xml_value "$T/w.xml" faultcode)" "wrong password refused"
 
 metrics
+cp "$T/metrics.txt" "$T/metrics-traffic.txt"
 S='service="ReniecConsultaDni",operation="consultar",member="20000000001"'
 assert_eq "$served" "$(metric "pide_exchanges_total{$S,outcome=\"ok\"}")" "pide_exchanges_total ok = $served"
 assert_eq "$limited" "$(metric "pide_exchanges_total{$S,outcome=\"Client.RateLimited\"}")" \
