@@ -18,6 +18,8 @@ bash "$PIDE_SOURCE_DIR/scripts/pg-local" start --dir "$PIDE_TEST_PG_DIR" --port 
 trap 'rc=$?; bash "$PIDE_SOURCE_DIR/scripts/pg-local" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
 
 start_reniec_sim
+# Migraciones' endpoint: a port just found free and closed again (provider unavailable).
+MIGRACIONES_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 write_config
 # A burst of 5 for the demo member, then (almost) no refill: the 6th request is refused.
 sed -i 's|<member id="20000000001" |<member id="20000000001" ratePerSecond="1" rateBurst="5" |' "$CONFIG"
@@ -39,6 +41,9 @@ assert_eq 1 "$ok" "/readyz: 200 once the database probe succeeded"
 assert_eq "ready" "$(cat "$T/http.out")" "/readyz says ready"
 
 # ---- known traffic ----
+# A provider that is down: Server.Provider.Unavailable (takes one of the member's 5 tokens).
+soap_post MigraCarnetdeExtrajeria "$EX/migraciones-consultar.xml" "$T/mig.xml" >/dev/null
+assert_eq soap:Server.Provider.Unavailable "$(xml_value "$T/mig.xml" faultcode)" "provider down: Server.Provider.Unavailable"
 served=0; limited=0
 for i in $(seq 1 12); do
   status=$(soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/r$i.xml")
@@ -48,8 +53,8 @@ for i in $(seq 1 12); do
     *) fail "request $i: unexpected HTTP $status" ;;
   esac
 done
-[ "$served" -ge 5 ] && [ "$limited" -ge 3 ] && pass "traffic: $served served, $limited rate-limited" \
-  || fail "traffic: $served served, $limited rate-limited (expected >= 5 and >= 3)"
+[ "$served" -ge 4 ] && [ "$limited" -ge 3 ] && pass "traffic: $served served, $limited rate-limited" \
+  || fail "traffic: $served served, $limited rate-limited (expected >= 4 and >= 3)"
 # A signed request twice: the second is a replay (the member's bucket may be empty: wait).
 sleep 2.2
 sed 's|<soapenv:Header/>|<soapenv:Header><pgw:client xmlns:pgw="urn:pide-gateway:header:1"><pgw:memberCode>20000000001</pgw:memberCode></pgw:client></soapenv:Header>|' \
@@ -81,6 +86,10 @@ assert_eq 1 "$(metric 'pide_exchanges_total{service="ReniecConsultaDni",operatio
   "a failed authentication is counted without the member it claimed"
 assert_not_contains "$T/metrics.txt" "no-such-service-x7" "a made-up service name is no label"
 assert_not_contains "$T/metrics.txt" "20999999999" "an unauthenticated member id is no label"
+assert_eq 1 "$(metric 'pide_provider_errors_total{service="MigraCarnetdeExtrajeria",fault="Server.Provider.Unavailable"}')" \
+  "pide_provider_errors_total counts the provider that is down"
+assert_eq 1 "$(metric 'pide_exchanges_total{service="MigraCarnetdeExtrajeria",operation="consultarDocumento",member="20000000001",outcome="Server.Provider.Unavailable"}')" \
+  "pide_exchanges_total counts it with its fault"
 assert_eq "$limited" "$(metric pide_rate_limit_refusals_total)" "pide_rate_limit_refusals_total = $limited"
 assert_eq 1 "$(metric pide_replay_refusals_total)" "pide_replay_refusals_total = 1"
 total=$((served + limited + 2))   # + the replay + the wrong password (routed, timed)
@@ -196,7 +205,20 @@ sed "s|<admin address=\"127.0.0.1\"|<admin address=\"::1\"|" "$CONFIG" > "$T/v6.
 "$GATEWAY_BIN" --config "$T/v6.xml" --check-config > /dev/null 2>&1 && pass "admin on ::1: accepted" || fail "admin on ::1 refused"
 
 # ---- SIGTERM: not ready first, then the drain ----
+# The provider now answers after 2 s: an exchange is in flight when SIGTERM comes.
+kill "$RENIEC_PID"; wait "$RENIEC_PID" 2>/dev/null || true
+"$PIDE_BUILD_DIR/simulators/reniec/reniec-sim" --port "$RENIEC_PORT" --latency-ms 2000 2>>"$T/reniec-slow.log" &
+started_pids+=($!)
+for i in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$RENIEC_PORT") 2>/dev/null && break; sleep 0.1; done
+soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/inflight.xml" > "$T/inflight.status" &
+inflight=$!
+sleep 0.7
 kill -TERM "$GW_PID"
+sleep 0.3
+assert_eq 503 "$(http "$ADMIN_URL/readyz")" "SIGTERM: /readyz 503 while the exchange in flight drains"
+assert_eq "not ready: stopping" "$(cat "$T/http.out")" "SIGTERM: the reason is stopping"
+wait "$inflight" || true
+assert_eq 200 "$(cat "$T/inflight.status")" "SIGTERM: the exchange in flight is still answered"
 wait "$GW_PID" 2>/dev/null || true
 
 # ---- the operational log: JSON lines, no password ----
