@@ -388,7 +388,8 @@ static int evaluate(gw_admin *a, admin_conn *c)
         return 1;
     }
     /* header fields: name ":" value; only Content-Length matters, Transfer-Encoding refused */
-    const char *line = strstr(c->in, "\r\n") + 2;
+    /* the request line ended with the first CRLF (checked above) */
+    const char *line = (const char *)memmem(c->in, head_len, "\r\n", 2) + 2;
     long content_length = 0;
     int have_length = 0;
     while (line < end + 2) {

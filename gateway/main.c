@@ -12,6 +12,7 @@
 #include "config.h"
 #include "password_hash.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "server.h"
 #include "xml_sign.h"
@@ -183,6 +184,10 @@ int main(int argc, char **argv)
         goto done;
     }
     runtime_open = 1;
+    if (cfg->admin_enabled && gw_metrics_init() != GW_OK) {
+        gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "cannot allocate the metrics");
+        goto done;
+    }
     if (gw_server_start(&rt, &srv, err, sizeof err) != GW_OK) {
         gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "%s", err);
         goto done;
@@ -213,6 +218,7 @@ int main(int argc, char **argv)
 done:
     gw_server_stop(srv);
     gw_admin_stop(admin);
+    gw_metrics_shutdown();
     if (runtime_open)
         gw_runtime_close(&rt);
     gw_config_free(cfg);

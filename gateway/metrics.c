@@ -329,12 +329,12 @@ static atomic_int workers_busy;
 static atomic_uint_least64_t log_failures;
 static atomic_int log_failing;
 static gw_histogram log_batch_size, log_commit_seconds;
-static int metrics_ready;
+static atomic_int metrics_ready;
 
 gw_status gw_metrics_init(void)
 {
     family *all[] = {&exchanges, &durations, &phases, &provider_errors};
-    if (metrics_ready)
+    if (atomic_load(&metrics_ready))
         return GW_OK;
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (!all[i]->slots && !(all[i]->slots = calloc(all[i]->capacity, sizeof(series)))) {
@@ -344,7 +344,7 @@ gw_status gw_metrics_init(void)
     }
     gw_histogram_init(&log_batch_size, batch_bounds, COUNT(batch_bounds));
     gw_histogram_init(&log_commit_seconds, commit_bounds, COUNT(commit_bounds));
-    metrics_ready = 1;
+    atomic_store_explicit(&metrics_ready, 1, memory_order_release);
     return GW_OK;
 }
 
@@ -355,7 +355,7 @@ void gw_metrics_shutdown(void)
         free(all[i]->slots);
         all[i]->slots = NULL;
     }
-    metrics_ready = 0;
+    atomic_store(&metrics_ready, 0);
 }
 
 static double seconds_between(int64_t from_us, int64_t to_us)
@@ -366,6 +366,8 @@ static double seconds_between(int64_t from_us, int64_t to_us)
 /* Label values from bounded sets only: a name the caller made up never becomes a series. */
 void gw_metrics_exchange_done(const gw_exchange *ex, const gw_config *cfg)
 {
+    if (!atomic_load_explicit(&metrics_ready, memory_order_acquire))
+        return; /* no admin listener: nobody reads them */
     const gw_service *svc = ex->service;
     const char *service = svc ? svc->config->name : "";
     const char *operation = "";

@@ -62,7 +62,8 @@ void gw_histogram_observe(gw_histogram *h, double value);
 
 enum gw_tls_result { GW_TLS_HS_OK, GW_TLS_HS_FAILED, GW_TLS_HS_TIMEOUT, GW_TLS_HS_REFUSED };
 
-/* Allocates the labelled tables; idempotent. GW_ERR_NOMEM when they cannot be allocated. */
+/* Allocates the labelled tables; idempotent. Call before the threads that count start (main
+ * does, before gw_server_start). GW_ERR_NOMEM when they cannot be allocated. */
 gw_status gw_metrics_init(void);
 void gw_metrics_shutdown(void);
 
