@@ -4,7 +4,9 @@
 # label; histogram counts and group-commit rows agree); /readyz follows PostgreSQL going away and
 # coming back, and the maintenance switch; /healthz; malformed, oversized, slow and unknown
 # requests get 4xx and disturb nothing; a non-loopback admin address is refused unless
-# allowNonLoopback; the JSON-lines operational log parses and holds no password.
+# allowNonLoopback; with the worker pool saturated by slow provider calls /healthz and /metrics
+# still answer at once; SIGTERM turns /readyz to 503 while the exchanges in flight drain; the
+# JSON-lines operational log parses and holds no password.
 # ctest-fixtures: pki
 . "$(dirname "$0")/lib.sh"
 EX="$PIDE_SOURCE_DIR/docs/examples"
@@ -25,6 +27,8 @@ write_config
 sed -i 's|<member id="20000000001" |<member id="20000000001" ratePerSecond="1" rateBurst="5" |' "$CONFIG"
 sed -i 's|<admin address="127.0.0.1" port="0" certificateMinDays="14"/>|<admin address="127.0.0.1" port="0" certificateMinDays="14" probeIntervalMs="200"/>|' "$CONFIG"
 sed -i 's|<limits |<operationalLog format="json"/>\n  <limits |' "$CONFIG"
+# Two workers: two slow exchanges saturate the pool (the admin listener must not care).
+sed -i 's|workers="64"|workers="2"|' "$CONFIG"
 assert_contains "$CONFIG" '<admin ' "the demo configuration has an admin listener"
 start_gateway
 [ -n "$ADMIN_PORT" ] || { fail "no admin port"; finish; }
@@ -210,15 +214,28 @@ kill "$RENIEC_PID"; wait "$RENIEC_PID" 2>/dev/null || true
 "$PIDE_BUILD_DIR/simulators/reniec/reniec-sim" --port "$RENIEC_PORT" --latency-ms 2000 2>>"$T/reniec-slow.log" &
 started_pids+=($!)
 for i in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$RENIEC_PORT") 2>/dev/null && break; sleep 0.1; done
+sleep 2 # two tokens in the member's bucket
 soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/inflight.xml" > "$T/inflight.status" &
 inflight=$!
+soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/inflight2.xml" > "$T/inflight2.status" &
+inflight2=$!
 sleep 0.7
+# Both workers wait on the provider: health and metrics still answer, at once.
+t0=$(date +%s%N)
+assert_eq 200 "$(http --max-time 1 "$ADMIN_URL/healthz")" "pool saturated: /healthz 200"
+metrics
+t1=$(date +%s%N)
+assert_eq 2 "$(metric pide_workers_busy)" "pool saturated: pide_workers_busy 2 of $(metric pide_workers)"
+[ $(( (t1 - t0) / 1000000 )) -lt 1000 ] && pass "pool saturated: health and metrics in $(( (t1 - t0) / 1000000 )) ms" \
+  || fail "pool saturated: health and metrics took $(( (t1 - t0) / 1000000 )) ms"
 kill -TERM "$GW_PID"
 sleep 0.3
 assert_eq 503 "$(http "$ADMIN_URL/readyz")" "SIGTERM: /readyz 503 while the exchange in flight drains"
 assert_eq "not ready: stopping" "$(cat "$T/http.out")" "SIGTERM: the reason is stopping"
 wait "$inflight" || true
+wait "$inflight2" || true
 assert_eq 200 "$(cat "$T/inflight.status")" "SIGTERM: the exchange in flight is still answered"
+assert_eq 200 "$(cat "$T/inflight2.status")" "SIGTERM: the other one too"
 wait "$GW_PID" 2>/dev/null || true
 
 # ---- the operational log: JSON lines, no password ----
