@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_admin.sh — the admin listener (docs/operations.md): /metrics counts known traffic exactly
 # (N served, M rate-limited, a replay, an unknown service whose made-up name never becomes a
-# label; histogram counts and group-commit rows agree); /readyz follows PostgreSQL going away and
+# label; histogram counts and group-commit rows agree; TLS handshakes ok and failed); /readyz
+# follows PostgreSQL going away and
 # coming back, and the maintenance switch; /healthz; malformed, oversized, slow and unknown
 # requests get 4xx and disturb nothing; a non-loopback admin address is refused unless
 # allowNonLoopback; with the worker pool saturated by slow provider calls /healthz and /metrics
@@ -77,8 +78,16 @@ sed "s|<password>demo</password>|<password>$PW</password>|; s|20000000001|209999
 soap_post ReniecConsultaDni "$T/wrong.req" "$T/w.xml" >/dev/null
 assert_eq soap:Client.AuthenticationFailed "$(xml_value "$T/w.xml" faultcode)" "wrong password refused"
 
+# Member listener: one handshake with the demo member's certificate, one without any.
+assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$PKI/ca.pem" --cert "$PKI/demo-client.pem" \
+  --key "$PKI/demo-client.key" "$GW_TLS_URL/services/ReniecConsultaDni?wsdl")" "mTLS: WSDL over the member listener"
+curl -s -o /dev/null --cacert "$PKI/ca.pem" "$GW_TLS_URL/services/ReniecConsultaDni?wsdl" || true
+sleep 0.2
+
 metrics
 cp "$T/metrics.txt" "$T/metrics-traffic.txt"
+assert_eq 1 "$(metric 'pide_tls_handshakes_total{result="ok"}')" "pide_tls_handshakes_total ok = 1"
+assert_eq 1 "$(metric 'pide_tls_handshakes_total{result="failed"}')" "pide_tls_handshakes_total failed = 1 (no client certificate)"
 S='service="ReniecConsultaDni",operation="consultar",member="20000000001"'
 assert_eq "$served" "$(metric "pide_exchanges_total{$S,outcome=\"ok\"}")" "pide_exchanges_total ok = $served"
 assert_eq "$limited" "$(metric "pide_exchanges_total{$S,outcome=\"Client.RateLimited\"}")" \
