@@ -2,8 +2,7 @@
 # test_admin.sh — the admin listener (docs/operations.md): /metrics counts known traffic exactly
 # (N served, M rate-limited, a replay, an unknown service whose made-up name never becomes a
 # label; histogram counts and group-commit rows agree; TLS handshakes ok and failed); /readyz
-# follows PostgreSQL going away and
-# coming back, and the maintenance switch; /healthz; malformed, oversized, slow and unknown
+# follows PostgreSQL going away and coming back, and the maintenance switch; /healthz; malformed, oversized, slow and unknown
 # requests get 4xx and disturb nothing; a non-loopback admin address is refused unless
 # allowNonLoopback; with the worker pool saturated by slow provider calls /healthz and /metrics
 # still answer at once; SIGTERM turns /readyz to 503 while the exchanges in flight drain; the
