@@ -470,6 +470,50 @@ static gw_status load_listen(loader *ld, const xmlNode *node)
     return GW_OK;
 }
 
+/* The admin listener (admin.h): unauthenticated, so loopback unless the operator says
+ * otherwise in so many words. */
+static gw_status load_admin(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    gw_status st;
+    long port;
+    cfg->admin_cert_min_days = 14;
+    cfg->admin_probe_interval_ms = 1000;
+    if (!node)
+        return GW_OK;
+    cfg->admin_enabled = 1;
+    if ((st = attr_string(ld, node, "address", DEFAULT_LISTEN_ADDRESS, 0, &cfg->admin_address)) ||
+        (st = attr_long(ld, node, "port", 9090, 0, 65535, &port)) ||
+        (st = attr_bool(ld, node, "allowNonLoopback", 0, &cfg->admin_allow_non_loopback)) ||
+        (st = attr_int(ld, node, "certificateMinDays", 14, 0, 3650, &cfg->admin_cert_min_days)) ||
+        (st = attr_int(ld, node, "probeIntervalMs", 1000, 100, 60000,
+                       &cfg->admin_probe_interval_ms)))
+        return st;
+    cfg->admin_port = (int)port;
+    if (!is_loopback_address(cfg->admin_address) && !cfg->admin_allow_non_loopback)
+        return fail_at(ld, node,
+                       "the admin listener must be on a loopback address, not '%s' "
+                       "(it has no authentication; allowNonLoopback=\"true\" overrides)",
+                       cfg->admin_address);
+    return GW_OK;
+}
+
+static gw_status load_operational_log(loader *ld, const xmlNode *node)
+{
+    char *format = NULL;
+    gw_status st;
+    if (!node)
+        return GW_OK;
+    if ((st = attr_string(ld, node, "format", "text", 0, &format)) != GW_OK)
+        return st;
+    if (strcmp(format, "json") == 0)
+        ld->cfg->log_json = 1;
+    else if (strcmp(format, "text") != 0)
+        st = fail_at(ld, node, "operationalLog format must be text or json, not '%s'", format);
+    free(format);
+    return st;
+}
+
 #define DEFAULT_TLS_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 /* The member listener: TLS 1.2+ with client certificates (mutual TLS). Optional. */
@@ -1021,6 +1065,8 @@ static gw_status load_tree(loader *ld, const xmlNode *root)
         return fail_at(ld, root, "gateway needs <paths>, <signing>, <database> and <services>");
     if ((st = load_listen(ld, child_named(root, "listen"))) != GW_OK ||
         (st = load_tls(ld, child_named(root, "tls"))) != GW_OK ||
+        (st = load_admin(ld, child_named(root, "admin"))) != GW_OK ||
+        (st = load_operational_log(ld, child_named(root, "operationalLog"))) != GW_OK ||
         (st = load_metaservices(ld, child_named(root, "metaservices"))) != GW_OK ||
         (st = load_ws_security(ld, child_named(root, "wsSecurity"))) != GW_OK ||
         (st = load_limits(ld, child_named(root, "limits"))) != GW_OK ||
@@ -1116,6 +1162,7 @@ void gw_config_free(gw_config *cfg)
     free(cfg->path);
     free(cfg->listen_address);
     free(cfg->tls_address);
+    free(cfg->admin_address);
     free(cfg->meta_wsdl_path);
     free(cfg->wss_trusted_ca_path);
     free(cfg->wss_crl_path);

@@ -103,6 +103,16 @@ typedef struct gw_config {
     char *tls_ciphers;        /* OpenSSL cipher list for TLS 1.2 */
     int tls_require_client_cert;
 
+    /* <admin>: metrics, health and maintenance (admin.h); admin_enabled 0: no admin listener */
+    int admin_enabled;
+    char *admin_address;       /* loopback unless admin_allow_non_loopback */
+    int admin_port;            /* 0: any free port */
+    int admin_allow_non_loopback;
+    int admin_cert_min_days;   /* /readyz fails when a certificate expires within this */
+    int admin_probe_interval_ms; /* how often the database is probed for /readyz */
+    /* <operationalLog>: stderr lines as text or JSON (log.h) */
+    int log_json;
+
     /* <limits> */
     size_t max_body_bytes;
     int max_xml_depth;

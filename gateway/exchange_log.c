@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -853,10 +854,16 @@ static void commit_batch(exchange_log *log, log_entry **batch, int n)
             }
             if (known == 0) {
                 attempt.outcome_unknown = false;
-                if (write_batch(log, batch, n, &attempt, err, sizeof err) == GW_OK) break;
+                int64_t t0 = gw_monotonic_us();
+                if (write_batch(log, batch, n, &attempt, err, sizeof err) == GW_OK) {
+                    gw_metrics_log_batch(n, (double)(gw_monotonic_us() - t0) / 1e6);
+                    break;
+                }
+                gw_metrics_log_failure();
                 if (chain_is_broken(log)) continue; /* refused at the top, without a pause */
                 if (!log->failing) gw_log(PIDE_LOG_ERROR, "%s (retrying)", err);
                 log->failing = true;
+                gw_metrics_log_failing(1);
             }
         }
         sleep_ms(pause_ms);
@@ -865,6 +872,7 @@ static void commit_batch(exchange_log *log, log_entry **batch, int n)
     }
     if (log->failing) gw_log(PIDE_LOG_WARN, "exchange log writes resumed");
     log->failing = false;
+    gw_metrics_log_failing(0);
     settle_batch(log, batch, n, ENTRY_COMMITTED);
     if (log->on_commit) log->on_commit(log->on_commit_arg, log->known_seq, log->known_hash);
 }
@@ -1216,4 +1224,14 @@ void gw_exchange_log_close(exchange_log *log)
     pthread_join(log->writer, NULL);
     stop_notifier(log);
     free_log(log);
+}
+
+void gw_exchange_log_state(exchange_log *log, long *queue_depth, int *chain_broken)
+{
+    long n = 0;
+    pthread_mutex_lock(&log->lock);
+    for (const log_entry *e = log->queue_head; e; e = e->next) n++;
+    *chain_broken = log->chain_broken;
+    pthread_mutex_unlock(&log->lock);
+    *queue_depth = n;
 }

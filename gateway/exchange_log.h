@@ -95,6 +95,9 @@ gw_status gw_exchange_log_submit(exchange_log *log, const gw_log_record *rec,
  * already queued are still written): the checkpointer holds the log while time-stamps fail
  * for too long (docs/exchange-log.md, "Signed checkpoints"). */
 void gw_exchange_log_hold(exchange_log *log, bool held);
+/* For the admin listener (admin.h): rows queued for the writer, and whether the chain was found
+ * to go backwards (every append refused until a restart). */
+void gw_exchange_log_state(exchange_log *log, long *queue_depth, int *chain_broken);
 /* Drains the queue, stops the writer, reports every submission, disconnects. */
 void gw_exchange_log_close(exchange_log *log);
 

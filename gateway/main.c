@@ -13,9 +13,11 @@
 #endif
 
 #include "adapter_loader.h"
+#include "admin.h"
 #include "config.h"
 #include "password_hash.h"
 #include "log.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "server.h"
 #include "xml_sign.h"
@@ -80,6 +82,9 @@ static void usage(FILE *f)
             "                         or $PIDE_SCHEMA_DIR)\n"
             "      --port-file FILE   write the port actually bound (useful with port 0)\n"
             "      --tls-port-file FILE  the same for the member (TLS) listener\n"
+            "      --admin-port-file FILE  the same for the admin listener (<admin>)\n"
+            "      --log-format text|json  operational log format (default: <operationalLog>,\n"
+            "                         else text)\n"
             "      --hash-password    read a password on stdin, print its hash for\n"
             "                         <legacyCredential passwordHash=...>, exit\n"
             "  -v, --verbose          debug logging\n"
@@ -123,15 +128,26 @@ static int write_port_file(const char *path, int port)
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *port_file = NULL, *tls_port_file = NULL;
+    const char *admin_port_file = NULL, *log_format = NULL;
     const char *schema_dir = getenv("PIDE_SCHEMA_DIR");
     int check_only = 0;
-    enum { OPT_CHECK = 256, OPT_SCHEMA_DIR, OPT_PORT_FILE, OPT_TLS_PORT_FILE, OPT_HASH };
+    enum {
+        OPT_CHECK = 256,
+        OPT_SCHEMA_DIR,
+        OPT_PORT_FILE,
+        OPT_TLS_PORT_FILE,
+        OPT_ADMIN_PORT_FILE,
+        OPT_LOG_FORMAT,
+        OPT_HASH
+    };
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"schema-dir", required_argument, NULL, OPT_SCHEMA_DIR},
         {"port-file", required_argument, NULL, OPT_PORT_FILE},
         {"tls-port-file", required_argument, NULL, OPT_TLS_PORT_FILE},
+        {"admin-port-file", required_argument, NULL, OPT_ADMIN_PORT_FILE},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"hash-password", no_argument, NULL, OPT_HASH},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
@@ -146,6 +162,14 @@ int main(int argc, char **argv)
         case OPT_SCHEMA_DIR: schema_dir = optarg; break;
         case OPT_PORT_FILE: port_file = optarg; break;
         case OPT_TLS_PORT_FILE: tls_port_file = optarg; break;
+        case OPT_ADMIN_PORT_FILE: admin_port_file = optarg; break;
+        case OPT_LOG_FORMAT:
+            if (strcmp(optarg, "text") != 0 && strcmp(optarg, "json") != 0) {
+                fprintf(stderr, "pide-gateway: --log-format is text or json, not '%s'\n", optarg);
+                return 2;
+            }
+            log_format = optarg;
+            break;
         case OPT_HASH: return hash_password();
         case 'v': gw_log_set_level(PIDE_LOG_DEBUG); break;
         case 'V': printf("pide-gateway %s (adapter ABI %u)\n", PIDE_GATEWAY_VERSION,
@@ -180,13 +204,17 @@ int main(int argc, char **argv)
     gw_config *cfg = NULL;
     gw_runtime rt;
     gw_server *srv = NULL;
+    gw_admin *admin = NULL;
     int runtime_open = 0;
 
     xmlInitParser();
+    /* libxml2's own reports go through the operational log, in every thread started later */
+    gw_log_route_library_errors();
     if (gw_config_load(config_path, schema_dir, &cfg, err, sizeof err) != GW_OK) {
         fprintf(stderr, "pide-gateway: %s\n", err);
         goto done;
     }
+    gw_log_set_json(log_format ? strcmp(log_format, "json") == 0 : cfg->log_json);
     if (check_only) {
         /* The adapters too: a missing plugin, an ABI mismatch or a parameter its declaration
          * refuses is a configuration error, found before the gateway is started. */
@@ -201,35 +229,51 @@ int main(int argc, char **argv)
         goto done;
     }
     if (gw_xmlsec_global_init() != GW_OK) {
-        fprintf(stderr, "pide-gateway: cannot initialise xmlsec\n");
+        gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "cannot initialise xmlsec");
         goto done;
     }
     if (gw_runtime_open(cfg, &rt, err, sizeof err) != GW_OK) {
-        fprintf(stderr, "pide-gateway: %s\n", err);
+        gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "%s", err);
         goto done;
     }
     runtime_open = 1;
+    if (cfg->admin_enabled && gw_metrics_init() != GW_OK) {
+        gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "cannot allocate the metrics");
+        goto done;
+    }
     if (gw_server_start(&rt, &srv, err, sizeof err) != GW_OK) {
-        fprintf(stderr, "pide-gateway: %s\n", err);
+        gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "%s", err);
+        goto done;
+    }
+    if (cfg->admin_enabled && gw_admin_start(&rt, &admin, err, sizeof err) != GW_OK) {
+        gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "%s", err);
         goto done;
     }
     if ((port_file && write_port_file(port_file, gw_server_port(srv)) != 0) ||
-        (tls_port_file && write_port_file(tls_port_file, gw_server_tls_port(srv)) != 0))
+        (tls_port_file && write_port_file(tls_port_file, gw_server_tls_port(srv)) != 0) ||
+        (admin_port_file && admin && write_port_file(admin_port_file, gw_admin_port(admin)) != 0))
         goto done;
     gw_log(PIDE_LOG_INFO, "listening on %s:%d with %d workers, %zu services",
            cfg->listen_address, gw_server_port(srv), cfg->workers, cfg->service_count);
     if (cfg->tls_enabled)
         gw_log(PIDE_LOG_INFO, "member listener (mutual TLS) on %s:%d", cfg->tls_address,
                gw_server_tls_port(srv));
+    if (admin)
+        gw_log(PIDE_LOG_INFO, "admin listener (metrics, health) on %s:%d", cfg->admin_address,
+               gw_admin_port(admin));
     notify_systemd("READY=1");
 
     int sig = 0;
     sigwait(&stop_signals, &sig);
     notify_systemd("STOPPING=1");
+    /* Not ready from now on (a load balancer stops sending), then the drain. */
+    gw_admin_set_stopping(admin);
     gw_log(PIDE_LOG_INFO, "signal %d: stopping", sig);
     rc = 0;
 done:
     gw_server_stop(srv);
+    gw_admin_stop(admin);
+    gw_metrics_shutdown();
     if (runtime_open)
         gw_runtime_close(&rt);
     gw_config_free(cfg);

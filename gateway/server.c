@@ -23,6 +23,7 @@
 #include "exchange_env.h"
 #include "http_head.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "service_catalog.h"
 #include "tls.h"
@@ -636,6 +637,7 @@ static void slot_answer(gw_server *srv, gw_slot *sl, int log_reported)
     struct soap *s = sl->soap;
     if (log_reported)
         gw_pipeline_log_settled(ex, sl->log_status, &sl->resp);
+    gw_metrics_exchange_done(ex, srv->rt->config);
     if (send_response(srv, s, &sl->resp))
         gw_log(PIDE_LOG_DEBUG, "[%s] reply not delivered", ex->exchange_id);
     gw_exchange_end(ex);
@@ -650,8 +652,10 @@ static void *worker_loop(void *arg)
     free(arg);
     gw_slot *sl, *answer;
     while (queue_pop(srv, &sl, &answer)) {
+        gw_metrics_worker_busy(1);
         if (answer) {
             slot_answer(srv, answer, 1);
+            gw_metrics_worker_busy(-1);
             continue;
         }
         gw_conn *c = sl->conn;
@@ -675,6 +679,7 @@ static void *worker_loop(void *arg)
             if (atomic_fetch_sub(&sl->holds, 1) == 1)
                 answer_push(srv, sl);
         }
+        gw_metrics_worker_busy(-1);
     }
     return NULL;
 }
@@ -714,6 +719,7 @@ static void accept_ready(gw_server *srv, gw_listener *l)
              * address may only have maxHandshakesPerIp of them under way. */
             c->hs_bucket = hs_bucket_of(srv, c->address);
             if (srv->hs_count[c->hs_bucket] >= srv->rt->config->max_handshakes_per_ip) {
+                gw_metrics_tls_handshake(GW_TLS_HS_REFUSED);
                 gw_log(PIDE_LOG_INFO, "%s: TLS connection refused: %d handshakes already under "
                        "way from this address", c->address, srv->rt->config->max_handshakes_per_ip);
                 conn_close(c);
@@ -758,6 +764,7 @@ static void sweep_idle(gw_server *srv)
         int drop = 0;
         if (c->state == CS_HANDSHAKE) {
             if (c->started_us < hs_limit) {
+                gw_metrics_tls_handshake(GW_TLS_HS_TIMEOUT);
                 gw_log(PIDE_LOG_INFO, "%s: TLS handshake not done within %d s: closed",
                        c->address, cfg->handshake_timeout_s);
                 drop = 1;
@@ -855,6 +862,7 @@ static void conn_read(gw_conn *c, size_t cap)
 
 static int refuse(gw_conn *c, gw_status why, const char *detail)
 {
+    gw_metrics_http_refusal();
     c->verdict = why;
     c->verdict_why = detail;
     c->req_len = c->in_len;
@@ -959,6 +967,7 @@ static void conn_ready(gw_server *srv, gw_conn *c)
         char err[512];
         switch (gw_tls_handshake_step(c->ssl, &c->peer, err, sizeof err)) {
         case GW_TLS_DONE:
+            gw_metrics_tls_handshake(GW_TLS_HS_OK);
             hs_release(c);
             c->state = CS_REQUEST;
             c->started_us = 0;
@@ -974,6 +983,7 @@ static void conn_ready(gw_server *srv, gw_conn *c)
             conn_park(srv, c, EPOLL_CTL_MOD, 0);
             return;
         case GW_TLS_FAILED:
+            gw_metrics_tls_handshake(GW_TLS_HS_FAILED);
             gw_log(PIDE_LOG_INFO, "%s: %s", c->address, err);
             conn_drop(srv, c);
             return;

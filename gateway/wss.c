@@ -30,6 +30,7 @@
 #include <xmlsec/xmltree.h>
 
 #include "gateway_header.h"
+#include "log.h"
 
 /* More references than signed parts a request can have; the cap bounds the C14N work an
  * unauthenticated sender can make us do before the signature is checked. */
@@ -870,6 +871,6 @@ gw_status gw_wss_sign_response(gw_sign_ctx *ctx, xmlDocPtr doc, int ttl_s, const
     char err[512] = "";
     gw_status st = gw_wss_sign(ctx, doc, time(NULL), ttl_s, sigval, err, sizeof err);
     if (st != GW_OK)
-        fprintf(stderr, "pide-gateway: wss: signing the response failed: %s\n", err);
+        gw_log_event(PIDE_LOG_ERROR, "signing", NULL, "wss: signing the response failed: %s", err);
     return st;
 }

@@ -6,6 +6,7 @@
 #include "xml_sign.h"
 
 #include "crl.h"
+#include "log.h"
 #include "secret_file.h"
 
 #include <errno.h>
@@ -355,7 +356,7 @@ gw_status gw_sign_document(gw_sign_ctx *c, xmlDocPtr doc, xmlNodePtr parent,
         /* Never leave a half-made signature in a document that may still be sent. */
         xmlUnlinkNode(sig);
         xmlFreeNode(sig);
-        fprintf(stderr, "pide-gateway: xml_sign: signing failed: %s\n", xmlsec_reason());
+        gw_log_event(PIDE_LOG_ERROR, "signing", NULL, "xml_sign: signing failed: %s", xmlsec_reason());
     }
     return st;
 }

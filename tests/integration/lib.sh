@@ -89,7 +89,7 @@ write_config() {
   local endpoint=${1:-http://127.0.0.1:${RENIEC_PORT:-8091}/padron/v2/ciudadano}
   local conninfo
   conninfo=$(cat "$PIDE_TEST_PG_DIR/conninfo")
-  sed -e "s|port=\"8080\"|port=\"0\"|" -e "s|port=\"8443\"|port=\"0\"|" \
+  sed -e "s|port=\"8080\"|port=\"0\"|" -e "s|port=\"8443\"|port=\"0\"|" -e "s|port=\"9090\"|port=\"0\"|" \
       -e "s|host=127.0.0.1 port=54329 dbname=pide user=pide_gateway|$conninfo|" \
       -e "s|\.\./var/pg/|$PIDE_TEST_PG_DIR/|g" \
       -e "s|\.\./var/pki/|$PIDE_TEST_PKI_DIR/|g" \
@@ -107,18 +107,22 @@ write_config() {
   CONFIG="$T/gateway.xml"
 }
 
-# start_gateway: sets GW_PORT and GW_URL (plain listener), GW_TLS_PORT and GW_TLS_URL (member
-# listener, mutual TLS).
+# start_gateway [options]: sets GW_PORT and GW_URL (plain listener), GW_TLS_PORT and GW_TLS_URL
+# (member listener, mutual TLS), ADMIN_PORT and ADMIN_URL (admin listener, when configured).
 start_gateway() {
-  rm -f "$T/gateway.port" "$T/gateway-tls.port"
+  rm -f "$T/gateway.port" "$T/gateway-tls.port" "$T/gateway-admin.port"
   "$GATEWAY_BIN" --config "$CONFIG" --port-file "$T/gateway.port" \
-    --tls-port-file "$T/gateway-tls.port" 2>>"$T/gateway.log" &
+    --tls-port-file "$T/gateway-tls.port" --admin-port-file "$T/gateway-admin.port" "$@" \
+    2>>"$T/gateway.log" &
   started_pids+=($!)
   GW_PID=$!
   GW_PORT=$(wait_port_file "$T/gateway.port" "$GW_PID")
   GW_URL="http://127.0.0.1:$GW_PORT"
   GW_TLS_PORT=$(wait_port_file "$T/gateway-tls.port" "$GW_PID")
   GW_TLS_URL="https://127.0.0.1:$GW_TLS_PORT"
+  ADMIN_PORT=
+  if grep -q '<admin ' "$CONFIG"; then ADMIN_PORT=$(wait_port_file "$T/gateway-admin.port" "$GW_PID"); fi
+  ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
 }
 
 # soap_post SERVICE FILE OUT: POSTs FILE, body to OUT, headers to OUT.headers; prints the status.

@@ -421,6 +421,64 @@ START_TEST(test_missing_file_and_schema_are_reported)
 }
 END_TEST
 
+/* <admin>: defaults, the loopback rule and its explicit override; <operationalLog format>. */
+static gw_status load_with(const char *extra, gw_config **cfg, char *err, size_t errlen)
+{
+    char dir[64], path[128], fixture[PATH_MAX + 64];
+    in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+    char *body = config_text(
+        "<gateway xmlns=\"urn:pide-gateway:config:1\">\n%s\n<paths adapterDir=\"/opt/adapters\"/>\n"
+        "<signing key=\"/k\" certificate=\"/c\"/>\n<database conninfo=\"dbname=pide\"/>\n"
+        "<services>\n<service name=\"S\" adapter=\"a\" wsdl=\"%s.wsdl\" schema=\"%s.xsd\">\n"
+        "<endpoint url=\"http://127.0.0.1:1/x\"/>\n</service>\n</services>\n</gateway>\n",
+        extra, fixture, fixture);
+    write_config(dir, sizeof dir, path, sizeof path, body);
+    *cfg = NULL;
+    gw_status st = gw_config_load(path, schema_dir, cfg, err, errlen);
+    remove_config(dir, path);
+    return st;
+}
+
+START_TEST(test_admin_listener_and_log_format)
+{
+    char err[1024] = "";
+    gw_config *cfg = NULL;
+    ck_assert_int_eq(load_with("", &cfg, err, sizeof err), GW_OK);
+    ck_assert_int_eq(cfg->admin_enabled, 0);
+    ck_assert_int_eq(cfg->log_json, 0);
+    gw_config_free(cfg);
+
+    ck_assert_int_eq(load_with("<admin/><operationalLog format=\"json\"/>", &cfg, err, sizeof err), GW_OK);
+    ck_assert_int_eq(cfg->admin_enabled, 1);
+    ck_assert_str_eq(cfg->admin_address, "127.0.0.1");
+    ck_assert_int_eq(cfg->admin_port, 9090);
+    ck_assert_int_eq(cfg->admin_cert_min_days, 14);
+    ck_assert_int_eq(cfg->log_json, 1);
+    gw_config_free(cfg);
+
+    ck_assert_int_eq(load_with("<admin address=\"::1\" port=\"0\" certificateMinDays=\"30\"/>", &cfg,
+                               err, sizeof err), GW_OK);
+    ck_assert_int_eq(cfg->admin_port, 0);
+    ck_assert_int_eq(cfg->admin_cert_min_days, 30);
+    gw_config_free(cfg);
+
+    static const char *const refused[] = {
+        "<admin address=\"0.0.0.0\"/>", "<admin address=\"192.0.2.7\"/>", "<admin address=\"::\"/>",
+        "<admin address=\"0.0.0.0\" allowNonLoopback=\"false\"/>"};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        ck_assert_int_eq(load_with(refused[i], &cfg, err, sizeof err), GW_ERR_CONFIG);
+        ck_assert_msg(strstr(err, "admin listener must be on a loopback address"), "%s", err);
+        ck_assert_ptr_null(cfg);
+    }
+    ck_assert_int_eq(load_with("<admin address=\"0.0.0.0\" allowNonLoopback=\"true\"/>", &cfg, err,
+                               sizeof err), GW_OK);
+    gw_config_free(cfg);
+    ck_assert_int_eq(load_with("<admin port=\"70000\"/>", &cfg, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_int_eq(load_with("<operationalLog format=\"xml\"/>", &cfg, err, sizeof err), GW_ERR_CONFIG);
+    ck_assert_int_eq(load_with("<admin address=\"\"/>", &cfg, err, sizeof err), GW_ERR_CONFIG);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -437,6 +495,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_endpoint_url_forms);
     tcase_add_test(tc, test_checkpoint_settings);
     tcase_add_test(tc, test_missing_file_and_schema_are_reported);
+    tcase_add_test(tc, test_admin_listener_and_log_format);
     suite_add_tcase(s, tc);
     return s;
 }
