@@ -283,7 +283,7 @@ static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_i
     json_t *manifest = json_object(), *exported = json_array(), *links = NULL;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     int rc = EXIT_DATABASE;
-    int64_t min_seq = INT64_MAX;
+    int64_t min_seq = INT64_MAX, max_seq = 0;
     char path[4096];
 
     for (int i = 0; i < n_ids; i++)
@@ -334,10 +334,12 @@ static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_i
         json_array_append_new(exported, json_pack("{s:s, s:I}", "exchange_id", id_lower, "seq",
                                                   (json_int_t)seq));
         if (seq < min_seq) min_seq = seq;
+        if (seq > max_seq) max_seq = seq;
     }
 
+    /* The checkpoint that covers every exported row: the first at or after the newest one. */
     int64_t cp_seq = -1;
-    if (!export_checkpoint(conn, dir, min_seq, &cp_seq, manifest)) goto done;
+    if (!export_checkpoint(conn, dir, max_seq, &cp_seq, manifest)) goto done;
     char from[32], to[32];
     snprintf(from, sizeof from, "%lld", (long long)min_seq);
     snprintf(to, sizeof to, "%lld", (long long)(cp_seq >= 0 ? cp_seq : INT64_MAX));

@@ -151,4 +151,19 @@ expect_status 2 "export without --out" audit export "$id_a"
 expect_status 0 "export of the same id twice" audit export "$id_a" "${id_a^^}" --out "$T/twice.tar.gz"
 assert_eq 1 "$(tar -tzf "$T/twice.tar.gz" | grep -c '/row.json$')" "export of the same id twice: one copy"
 
+# A checkpoint after every committed row: two exported rows then lie on both sides of one, and
+# the bundle's chain path must run to a checkpoint covering the newer of them (not stop at the
+# first checkpoint after the older one).
+stop_all
+start_reniec_sim
+write_config
+sed -i 's|everyRows="[0-9]*"|everyRows="1"|' "$CONFIG"
+start_gateway
+assert_eq 200 "$(soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/k1.xml")" "checkpointed: first consultation"
+sleep 0.5
+assert_eq 200 "$(soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/k2.xml")" "checkpointed: second consultation"
+sleep 0.5
+expect_status 0 "export across a checkpoint" audit export "$(exchange_id_of "$T/k1.xml")" "$(exchange_id_of "$T/k2.xml")" --ca "$CA" --out "$T/across.tar.gz"
+expect_status 0 "verify-bundle across a checkpoint" audit verify-bundle "$T/across.tar.gz"
+assert_contains "$T/out" "ok: checkpoint.json: the chain path ends at the checkpoint's head" "across a checkpoint: the path ends at one covering both rows"
 finish
