@@ -86,6 +86,11 @@ gw_status gw_soap_version_decide(const char *content_type, xmlNodePtr env, gw_so
         by_env = GW_SOAP_11;
     } else if (strcmp(href, GW_SOAP12_NS) == 0) {
         by_env = GW_SOAP_12;
+    } else if (!*href) {
+        /* No namespace at all: not a SOAP message (Client.NotSoap, as before), not a version. */
+        *out = GW_SOAP_11;
+        gw_set_error(err, errlen, "the root element is not soap:Envelope (no namespace)");
+        return GW_ERR_NOT_SOAP;
     } else {
         *out = GW_SOAP_11;
         gw_set_error(err, errlen, "the Envelope's namespace '%.200s' is neither SOAP 1.1's nor "

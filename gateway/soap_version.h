@@ -3,7 +3,8 @@
  * text/xml, or SOAP 1.2, application/soap+xml) and what that implies: the envelope namespace,
  * the response Content-Type, the HTTP status of a Fault (SOAP 1.2 HTTP binding) and the Fault
  * code class. Rules (docs/soap-versions.md):
- *   - the Envelope's namespace decides the version; one that is neither SOAP 1.1's nor 1.2's is
+ *   - the Envelope's namespace decides the version; an Envelope in no namespace is not SOAP
+ *     (Client.NotSoap); one in a namespace that is neither SOAP 1.1's nor 1.2's is
  *     a VersionMismatch (answered in SOAP 1.1 with an env:Upgrade header, SOAP 1.2 Appendix A);
  *   - a Content-Type that names the other version (text/xml with a 1.2 Envelope,
  *     application/soap+xml with a 1.1 one) is a VersionMismatch answered in the version the
@@ -37,7 +38,7 @@ int gw_soap_version_of_content_type(const char *content_type, gw_soap_version *o
 int gw_soap_version_action_param(const char *content_type, char *out, size_t outlen);
 /* Decides the version of a request from its Content-Type and its root element `env` (which must
  * be named Envelope). GW_OK with *out set; GW_ERR_VERSION_MISMATCH with *out the version to
- * answer in and the reason in err. */
+ * answer in and the reason in err; GW_ERR_NOT_SOAP for an Envelope in no namespace. */
 gw_status gw_soap_version_decide(const char *content_type, xmlNodePtr env, gw_soap_version *out,
                                  char *err, size_t errlen);
 /* The HTTP status of a Fault for st in version v: SOAP 1.1 keeps status.h's; SOAP 1.2 sends
