@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "gateway_header.h"
 #include "pide_adapter.h"
+#include "soap_version.h"
 #include "status.h"
 
 struct gw_runtime;
@@ -42,10 +43,16 @@ struct pide_exchange {
     size_t logged_request_len;
 
     /* parse + route */
+    gw_soap_version soap_version;  /* what the exchange speaks and answers in (soap_version.h) */
     xmlDocPtr request_doc;
     xmlNodePtr request_operation;  /* first element child of soap:Body */
     xmlNodePtr request_header;     /* soap:Header, or NULL */
     gw_request_header header;      /* our header elements in it */
+    /* WS-Addressing (ws_addressing.h): set when the request carried wsa: headers */
+    int wsa_used;
+    const char *wsa_message_id;    /* the request's wsa:MessageID */
+    const char *wsa_action;        /* the request's wsa:Action */
+    const char *message_id;        /* pgw:id, else wsa:MessageID: replay key and logged */
     const struct gw_service *service;
     const char *operation;
 

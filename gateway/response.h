@@ -1,9 +1,11 @@
 /*
  * response.h — the response envelope every exchange answers with.
  *
- * Every answer, data or Fault, is a SOAP 1.1 Envelope whose Header carries the pide-gateway
+ * Every answer, data or Fault, is a SOAP Envelope of the exchange's version (soap_version.h: 1.1
+ * or 1.2; a 1.2 Fault has Code/Subcode/Reason/Detail) whose Header carries the pide-gateway
  * header (gateway_header.h: the caller's header echoed, the message id, the exchange id — PIDE's
  * CUO — and the SHA-256 of the request as received, so a response provably answers one request)
+ * and, when the request used WS-Addressing, wsa:MessageID/RelatesTo/Action (ws_addressing.h),
  * and, once signed, the ds:Signature.
  */
 #ifndef PIDE_GW_RESPONSE_H

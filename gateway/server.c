@@ -359,12 +359,13 @@ static int serve_get(struct soap *s)
         }
     }
     /* The XSDs the WSDLs import (schemaLocation="../schemas/<file>"), so SOAP toolkits that
-     * fetch ?wsdl from the gateway can resolve them. Only configured services' schemas. */
+     * fetch ?wsdl from the gateway can resolve them. Only configured services' schemas and the
+     * header schema. */
     if (strncmp(path, "/schemas/", 9) == 0 && !q) {
-        const gw_service *svc = gw_service_catalog_find_schema(&rt->catalog, path + 9);
-        if (svc)
-            return send_plain(s, 200, "text/xml; charset=utf-8", svc->schema_text,
-                              svc->schema_len);
+        size_t len = 0;
+        const char *xsd = gw_service_catalog_schema_text(&rt->catalog, path + 9, &len);
+        if (xsd)
+            return send_plain(s, 200, "text/xml; charset=utf-8", xsd, len);
     }
     if (strcmp(path, "/health") == 0)
         return send_plain(s, 200, "text/plain", "ok\n", 3);

@@ -139,6 +139,27 @@ static gw_status builtins_add(const gw_config *cfg, gw_service_catalog *cat, cha
     return GW_OK;
 }
 
+/* The header schema the WSDLs import, from the directory of the first service's schema (the
+ * schemas directory, installed or in the tree). Optional: without it only toolkits that fetch
+ * the WSDLs from disk resolve the declared headers. */
+static void header_schema_load(gw_service_catalog *cat)
+{
+    for (size_t i = 0; i < cat->count; i++) {
+        const char *sp = cat->services[i].config->schema_path;
+        const char *slash = sp ? strrchr(sp, '/') : NULL;
+        if (!slash)
+            continue;
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%.*s/%s", (int)(slash - sp), sp,
+                             GW_HEADER_SCHEMA_FILE) >= sizeof path)
+            continue;
+        char err[256];
+        if (read_whole_file(path, &cat->header_schema, &cat->header_schema_len, err,
+                            sizeof err) == GW_OK)
+            return;
+    }
+}
+
 gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registry *adapters,
                                   gw_service_catalog *out, char *err, size_t errlen)
 {
@@ -171,6 +192,7 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
     }
     if ((st = builtins_add(cfg, out, err, errlen)) != GW_OK)
         goto fail;
+    header_schema_load(out);
     return GW_OK;
 fail:
     gw_service_catalog_close(out);
@@ -190,6 +212,7 @@ void gw_service_catalog_close(gw_service_catalog *cat)
     for (size_t i = 0; i < cat->builtin_count; i++)
         free(cat->builtins[i].config.grants);
     free(cat->builtins);
+    free(cat->header_schema);
     memset(cat, 0, sizeof *cat);
 }
 
@@ -208,4 +231,18 @@ const gw_service *gw_service_catalog_find_schema(const gw_service_catalog *cat,
         if (strcmp(cat->services[i].schema_file_name, file_name) == 0)
             return &cat->services[i];
     return NULL;
+}
+
+const char *gw_service_catalog_schema_text(const gw_service_catalog *cat, const char *file_name,
+                                           size_t *len)
+{
+    if (cat->header_schema && strcmp(file_name, GW_HEADER_SCHEMA_FILE) == 0) {
+        *len = cat->header_schema_len;
+        return cat->header_schema;
+    }
+    const gw_service *svc = gw_service_catalog_find_schema(cat, file_name);
+    if (!svc)
+        return NULL;
+    *len = svc->schema_len;
+    return svc->schema_text;
 }

@@ -14,6 +14,8 @@
 #include "config.h"
 #include "status.h"
 
+#define GW_HEADER_SCHEMA_FILE "pide-gateway-header.xsd"
+
 typedef struct gw_service {
     size_t index;                        /* position in the catalog, for per-worker caches */
     const gw_service_config *config;
@@ -56,6 +58,10 @@ typedef struct gw_service_catalog {
     size_t count;
     gw_builtin_slot *builtins;           /* one per exposed built-in service */
     size_t builtin_count;
+    /* pide-gateway-header.xsd, found next to the services' schemas: every WSDL imports it for
+     * its declared soap:header parts (docs/soap-versions.md). NULL when not there. */
+    char *header_schema;
+    size_t header_schema_len;
 } gw_service_catalog;
 
 /* Loads WSDL and XSD of every service in cfg and binds each to its adapter; adds each built-in
@@ -64,6 +70,10 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
                                   gw_service_catalog *out, char *err, size_t errlen);
 void gw_service_catalog_close(gw_service_catalog *cat);
 const gw_service *gw_service_catalog_find(const gw_service_catalog *cat, const char *name);
+/* The text of the XSD served as /schemas/<file_name>: a service's schema or the header schema;
+ * NULL when it is neither. */
+const char *gw_service_catalog_schema_text(const gw_service_catalog *cat, const char *file_name,
+                                           size_t *len);
 /* The service whose XSD file is called `file_name` (the WSDLs import ../schemas/<file>), or
  * NULL. */
 const gw_service *gw_service_catalog_find_schema(const gw_service_catalog *cat,

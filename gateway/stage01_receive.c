@@ -10,6 +10,8 @@
 #include "config.h"
 #include "pipeline.h"
 #include "runtime.h"
+#include "soap_version.h"
+#include "transport.h"
 
 static gw_status refuse(gw_exchange *ex, gw_status st, const char *why)
 {
@@ -24,6 +26,8 @@ gw_status gw_stage_receive(gw_exchange *ex)
     const gw_http_request *in = ex->http_request;
     if (!in)
         return refuse(ex, GW_ERR_BAD_HTTP, "the request body could not be read");
+    /* Until the Envelope is parsed, a refusal answers in the version the Content-Type names. */
+    gw_soap_version_of_content_type(in->content_type, &ex->soap_version);
     if (in->refusal != GW_OK)
         return refuse(ex, in->refusal, in->refusal_why);
     if (in->body && in->body_len > ex->rt->config->max_body_bytes)

@@ -1,9 +1,13 @@
 /* stage04_route.c — finds the service from the URL (/services/<name>) and the operation from
- * the Body's element, which must be in the service's namespace and served by its adapter. */
+ * the Body's element, which must be in the service's namespace and served by its adapter; a
+ * stated action (SOAPAction, SOAP 1.2 action parameter, wsa:Action) must name that operation. */
 #include <string.h>
 
 #include "pipeline.h"
 #include "runtime.h"
+#include "soap_version.h"
+#include "transport.h"
+#include "ws_addressing.h"
 
 #define SERVICES_PREFIX "/services/"
 
@@ -15,6 +19,35 @@ static const char *service_name_of(gw_exchange *ex, const char *path)
     const char *name = path + strlen(SERVICES_PREFIX);
     size_t n = strcspn(name, "?/#");
     return n ? gw_arena_strndup(&ex->arena, name, n) : NULL;
+}
+
+/* One policy for every way a request states its intent: the SOAPAction header (SOAP 1.1), the
+ * action parameter of application/soap+xml (SOAP 1.2) and wsa:Action. Each one given and
+ * non-empty must name the Body's operation (gw_action_names_operation); an empty SOAPAction ""
+ * states nothing and is accepted, as before. */
+static gw_status check_actions(gw_exchange *ex)
+{
+    const gw_http_request *in = ex->http_request;
+    char param[GW_WSA_MAX_VALUE + 1];
+    struct {
+        const char *what, *value;
+    } given[] = {
+        {"SOAPAction", in ? in->soap_action : NULL},
+        {"the Content-Type's action",
+         in && gw_soap_version_action_param(in->content_type, param, sizeof param) ? param
+                                                                                   : NULL},
+        {"wsa:Action", ex->wsa_action},
+    };
+    for (size_t i = 0; i < sizeof given / sizeof given[0]; i++) {
+        const char *v = given[i].value;
+        if (!v || !*v || strcmp(v, "\"\"") == 0)
+            continue;
+        if (!gw_action_names_operation(v, ex->operation))
+            return gw_exchange_fail(ex, GW_ERR_ACTION_MISMATCH,
+                                    "%s '%.200s' does not name the operation '%s'", given[i].what,
+                                    v, ex->operation);
+    }
+    return GW_OK;
 }
 
 gw_status gw_stage_route(gw_exchange *ex)
@@ -43,5 +76,5 @@ gw_status gw_stage_route(gw_exchange *ex)
     if (!gw_binding_has_operation(ex->service->binding, ex->operation))
         return gw_exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION, "%s has no operation '%s'", name,
                                 ex->operation);
-    return GW_OK;
+    return check_actions(ex);
 }

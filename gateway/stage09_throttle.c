@@ -1,6 +1,6 @@
 /* stage09_throttle.c — abuse limits on the identified member: its token bucket first (a refused
  * request must not use up its message id, or the client's retry would look like a replay), then
- * the replay guard on the message id it sent in the pide-gateway header or, for a WS-Security
+ * the replay guard on the message id it sent in the pide-gateway header (or as wsa:MessageID) and, for a WS-Security
  * signed request without one, on the key its signature fixes (Timestamp and digests, wss.h):
  * the same signed bytes sent again are a replay either way. */
 #include <math.h>
@@ -22,10 +22,11 @@ gw_status gw_stage_throttle(gw_exchange *ex)
                                     ex->client_member, ex->retry_after_s);
         }
     }
-    if (ex->header.id &&
-        gw_replay_guard_check(ex->rt->replay, ex->client_member, ex->header.id, now) != GW_OK)
+    /* pgw:id, else wsa:MessageID (stage03): one namespace of caller-chosen ids per member. */
+    if (ex->message_id &&
+        gw_replay_guard_check(ex->rt->replay, ex->client_member, ex->message_id, now) != GW_OK)
         return gw_exchange_fail(ex, GW_ERR_REPLAY, "message id '%s' already received from %s",
-                                ex->header.id, ex->client_member);
+                                ex->message_id, ex->client_member);
     /* The "wss:" prefix keeps these keys apart from any pgw:id a client could choose. */
     const char *signed_key = ex->request_replay_key ? ex->request_replay_key : "wss:";
     if (!ex->header.id && ex->request_signed &&

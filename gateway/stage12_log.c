@@ -46,7 +46,7 @@ static void record_of(const gw_exchange *ex, gw_log_record *r)
         .auth_method = ex->auth_method ? ex->auth_method : "none",
         .client_subsystem = ex->header.client_subsystem,
         .client_cert_sha256 = ex->signer_cert_sha256 ? ex->signer_cert_sha256 : ex->tls_cert_sha256,
-        .message_id = ex->header.id,
+        .message_id = ex->message_id,
         .request_signature_value = ex->request_signature_value,
         .client_address = ex->client_address,
         .service = svc ? svc->config->name : NULL,

@@ -2,6 +2,7 @@
  * envelope exactly as signed and logged, its status, and the exchange id in a header too, for
  * clients that do not read SOAP headers. Sending it is the transport's job, not a stage's. */
 #include "pipeline.h"
+#include "soap_version.h"
 
 gw_status gw_stage_reply(gw_exchange *ex)
 {
@@ -9,7 +10,7 @@ gw_status gw_stage_reply(gw_exchange *ex)
         return GW_ERR_INTERNAL;
     *ex->reply = (gw_http_response){
         .status = ex->http_status,
-        .content_type = "text/xml; charset=utf-8",
+        .content_type = gw_soap_version_content_type(ex->soap_version),
         .exchange_id = ex->exchange_id,
         .retry_after_s = ex->retry_after_s,
         .body = ex->response,

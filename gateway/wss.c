@@ -712,6 +712,15 @@ static xmlChar *certificate_base64(X509 *cert)
     return b64;
 }
 
+/* The header elements a signed answer covers: the pide-gateway header and the WS-Addressing
+ * headers (MessageID, RelatesTo, Action), so neither can be swapped onto another answer. */
+static int response_header_signed(xmlNodePtr h)
+{
+    return h->type == XML_ELEMENT_NODE && h->ns &&
+           (xmlStrEqual(h->ns->href, BAD_CAST GW_HEADER_NS) ||
+            xmlStrEqual(h->ns->href, BAD_CAST GW_WSA_NS));
+}
+
 gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s,
                       const char **sigval, char *err, size_t errlen)
 {
@@ -758,7 +767,7 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
     }
     size_t nheaders = 0;
     for (xmlNodePtr h = soap.header->children; h; h = h->next)
-        if (h->type == XML_ELEMENT_NODE && h->ns && xmlStrEqual(h->ns->href, BAD_CAST GW_HEADER_NS))
+        if (response_header_signed(h))
             nheaders++;
     added_ids = calloc(nheaders + 1, sizeof *added_ids);
     if (added_ids == NULL)
@@ -812,8 +821,7 @@ gw_status gw_wss_sign(gw_sign_ctx *ctx, xmlDocPtr doc, time_t created, int ttl_s
     if (add_reference(doc, sig, timestamp_id) != 0)
         goto fail;
     for (xmlNodePtr h = soap.header->children; h; h = h->next) {
-        if (!(h->type == XML_ELEMENT_NODE && h->ns &&
-              xmlStrEqual(h->ns->href, BAD_CAST GW_HEADER_NS)))
+        if (!response_header_signed(h))
             continue;
         xmlAttrPtr id = ensure_wsu_id(doc, h, wsu, "H", &added_ids[nadded]);
         if (added_ids[nadded] != NULL)

@@ -1,13 +1,13 @@
 /*
- * namespaces.h — every XML namespace and URI the daemon speaks, in one place: SOAP 1.1 (what the
- * gateway serves) and 1.2 (recognised only to refuse it clearly), WS-Security 1.0 and its X.509
+ * namespaces.h — every XML namespace and URI the daemon speaks, in one place: SOAP 1.1 and 1.2,
+ * WS-Addressing 1.0, WS-Security 1.0 and its X.509
  * token profile, the gateway's own namespaces (header, metaservices, configuration) and the
  * digest algorithm URI of the request hash. Only macros: any module may include it.
  */
 #ifndef PIDE_GW_NAMESPACES_H
 #define PIDE_GW_NAMESPACES_H
 
-/* SOAP */
+/* SOAP: both versions are served; gateway/soap_version.c decides which an exchange speaks */
 #define GW_SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
 #define GW_SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
 
@@ -21,6 +21,12 @@
 #define GW_WSS_BASE64_ENCODING_TYPE \
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-soap-message-security-1.0" \
     "#Base64Binary"
+
+/* WS-Addressing 1.0 (W3C 2005/08) */
+#define GW_WSA_NS "http://www.w3.org/2005/08/addressing"
+#define GW_WSA_ANONYMOUS GW_WSA_NS "/anonymous"
+#define GW_WSA_NONE GW_WSA_NS "/none"
+#define GW_WSA_FAULT_ACTION GW_WSA_NS "/soap/fault"
 
 /* XML Encryption's SHA-256 identifier, used as the requestHash algorithm */
 #define GW_XMLENC_SHA256 "http://www.w3.org/2001/04/xmlenc#sha256"

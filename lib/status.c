@@ -26,7 +26,7 @@ static const struct status_info status_table[GW_STATUS_COUNT] = {
     [GW_ERR_XML_LIMIT] = {"GW_ERR_XML_LIMIT", "Client.XmlLimitExceeded", 500,
                           "the request exceeds the gateway's XML depth or size limits"},
     [GW_ERR_NOT_SOAP] = {"GW_ERR_NOT_SOAP", "Client.NotSoap", 500,
-                         "the request is not a SOAP 1.1 Envelope with a Body"},
+                         "the request is not a SOAP Envelope with a Body"},
     [GW_ERR_MALFORMED_ENVELOPE] = {"GW_ERR_MALFORMED_ENVELOPE", "Client.MalformedEnvelope", 500,
                                    "the Envelope must hold at most one Header, then exactly one "
                                    "Body, and nothing after the Body"},
@@ -83,6 +83,13 @@ static const struct status_info status_table[GW_STATUS_COUNT] = {
                                 "the request body ended before its announced length"},
     [GW_ERR_METHOD_NOT_ALLOWED] = {"GW_ERR_METHOD_NOT_ALLOWED", "Client.MethodNotAllowed", 405,
                                    "method not allowed: use POST for SOAP, GET for ?wsdl"},
+    [GW_ERR_VERSION_MISMATCH] = {"GW_ERR_VERSION_MISMATCH", "VersionMismatch", 500,
+                                 "this gateway speaks SOAP 1.1 (text/xml) and SOAP 1.2 "
+                                 "(application/soap+xml); see the Upgrade header"},
+    [GW_ERR_ACTION_MISMATCH] = {"GW_ERR_ACTION_MISMATCH", "Client.ActionMismatch", 500,
+                                "the request's action does not name the operation in its Body"},
+    [GW_ERR_BAD_ADDRESSING] = {"GW_ERR_BAD_ADDRESSING", "Client.BadAddressing", 500,
+                               "the request's WS-Addressing headers are malformed"},
 };
 
 static const struct status_info *status_lookup(gw_status st)

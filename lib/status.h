@@ -20,7 +20,7 @@ typedef enum gw_status {
     GW_ERR_REQUEST_TOO_LARGE,
     GW_ERR_MALFORMED_XML,
     GW_ERR_XML_LIMIT,           /* depth, element or attribute count exceeded */
-    GW_ERR_NOT_SOAP,            /* well-formed XML but not a SOAP 1.1 envelope */
+    GW_ERR_NOT_SOAP,            /* well-formed XML but not a SOAP Envelope */
     GW_ERR_MALFORMED_ENVELOPE,  /* two Headers or Bodies, Header after Body, anything after Body */
     GW_ERR_UNKNOWN_SERVICE,
     GW_ERR_UNKNOWN_OPERATION,
@@ -49,6 +49,10 @@ typedef enum gw_status {
     GW_ERR_EMPTY_BODY,          /* a POST without a body: 400 */
     GW_ERR_INCOMPLETE_BODY,     /* the body stopped short of its announced length: 400 */
     GW_ERR_METHOD_NOT_ALLOWED,  /* neither POST nor GET: 405 */
+    /* SOAP versions and WS-Addressing (soap_version.h, ws_addressing.h) */
+    GW_ERR_VERSION_MISMATCH,    /* Envelope namespace unknown, or Content-Type of the other version */
+    GW_ERR_ACTION_MISMATCH,     /* wsa:Action / SOAP 1.2 action does not name the operation */
+    GW_ERR_BAD_ADDRESSING,      /* WS-Addressing headers duplicated, oversized or malformed */
     GW_STATUS_COUNT
 } gw_status;
 

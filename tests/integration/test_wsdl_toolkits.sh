@@ -4,7 +4,9 @@
 # documented examples of docs/examples (and refuse the "-invalido" ones); gSOAP's wsdl2h -c and
 # soapcpp2 -c turn it into C client stubs that compile; and python3-zeep loads it from the running
 # gateway (GET ?wsdl) and, for RENIEC, calls consultar through the real gateway and parses the
-# answer (tests/integration/zeep_client.py).
+# answer (tests/integration/zeep_client.py); every WSDL has a SOAP 1.2 binding too and declares
+# the pide-gateway header as soap:header parts, which zeep sets (purpose, userId, id) through
+# both bindings, and the log rows show them.
 # ctest-fixtures: postgres pki
 . "$(dirname "$0")/lib.sh"
 WSDL_DIR="$PIDE_SOURCE_DIR/wsdl"
@@ -112,7 +114,8 @@ start_sim reniec
 write_config
 start_gateway
 if "$ZEEP_PY" "$PIDE_SOURCE_DIR/tests/integration/zeep_client.py" --gateway "$GW_URL" \
-     --wsdl-dir "$WSDL_DIR" --schemas-dir "$SCHEMA_DIR" --call-reniec > "$T/zeep.out" 2>&1; then
+     --wsdl-dir "$WSDL_DIR" --schemas-dir "$SCHEMA_DIR" --call-reniec \
+     --purpose "Fiscalizacion 2026-117" > "$T/zeep.out" 2>&1; then
   pass "zeep: every WSDL loads and the RENIEC call succeeds"
 else
   fail "zeep: see below"
@@ -123,5 +126,18 @@ for wsdl in "${wsdls[@]}"; do
 done
 assert_contains "$T/zeep.out" "ok: ReniecConsultaDni.consultar: coResultado = '0000'" "zeep: coResultado 0000"
 assert_contains "$T/zeep.out" "ok: ReniecConsultaDni.consultar: prenombres = 'SUSANA DIANA'" "zeep: names parsed"
+# Declared headers (pgw:purpose, userId, id set through zeep's _soapheaders, no hand-written
+# XML), through the SOAP 1.1 and the SOAP 1.2 binding: the log rows show them.
+for v in 1.1 1.2; do
+  xid=$(sed -n "s/^exchange $v \([0-9a-f-]*\) .*/\1/p" "$T/zeep.out")
+  if [ -z "$xid" ]; then fail "zeep SOAP $v: no exchange id printed"; continue; fi
+  assert_eq "ok|Fiscalizacion 2026-117 (SOAP $v)|zeep-$v" \
+    "$(log_sql "select outcome, purpose, regexp_replace(message_id, '-[0-9]+$', '') from exchange_log where exchange_id = '$xid'")" \
+    "zeep SOAP $v with declared headers: the log row shows the purpose and the message id"
+done
+xid=$(sed -n "s/^exchange 1.2 \([0-9a-f-]*\) .*/\1/p" "$T/zeep.out")
+[ -n "$xid" ] && log_sql "select convert_from(request, 'UTF8') from exchange_log where exchange_id = '$xid'" 2>/dev/null \
+  | grep -q 'http://www.w3.org/2003/05/soap-envelope' && pass "zeep SOAP 1.2: the stored request is a SOAP 1.2 Envelope" \
+  || fail "zeep SOAP 1.2: the stored request is not SOAP 1.2"
 
 finish

@@ -140,7 +140,47 @@ def check_wsdl(args, transport, wsdl_path):
         fail(f"{name}: zeep found no SOAP 1.1 binding for {', '.join(sorted(missing))}")
     else:
         ok(f"{name}: zeep loads it ({origin}); operations {', '.join(sorted(found))}")
+    # Every WSDL also binds its operations over SOAP 1.2 and declares the pide-gateway header
+    # elements as soap:header parts in both bindings (docs/soap-versions.md).
+    found12 = set()
+    headers = {}
+    for svc in client.wsdl.services.values():
+        for port in svc.ports.values():
+            b = port.binding
+            if not b:
+                continue
+            version = "1.2" if isinstance(b, zeep.wsdl.bindings.Soap12Binding) else "1.1"
+            if version == "1.2":
+                found12.update(b._operations.keys())
+            for op in b._operations.values():
+                hdr = op.input.header
+                names = {n for n, _ in hdr.type.elements} if hdr and hdr.type else set()
+                headers[(version, op.name)] = names
+    missing12 = expected - found12
+    if missing12:
+        fail(f"{name}: zeep found no SOAP 1.2 binding for {', '.join(sorted(missing12))}")
+    else:
+        ok(f"{name}: SOAP 1.2 binding for {', '.join(sorted(found12))}")
+    want = {"client", "service", "id", "userId", "purpose", "protocolVersion"}
+    bad = [f"{v} {o}" for (v, o), got in headers.items() if not want <= got]
+    if bad or not headers:
+        fail(f"{name}: declared pide-gateway headers missing in {', '.join(sorted(bad))}")
+    else:
+        ok(f"{name}: pide-gateway headers declared in both bindings")
     return client
+
+
+def unwrap(result):
+    """With soap:header parts declared in the output, zeep returns {body, header} and leaves the
+    wrapper element in body: its only child is what zeep returns without declared headers."""
+    body = getattr(result, "body", None) if not isinstance(result, dict) else result.get("body")
+    if body is None:
+        return result
+    try:
+        values = list(body.__values__.values()) if hasattr(body, "__values__") else list(body.values())
+    except Exception:
+        return body
+    return values[0] if len(values) == 1 else body
 
 
 def call_reniec(args, client):
@@ -154,6 +194,7 @@ def call_reniec(args, client):
         fail(f"ReniecConsultaDni.consultar through zeep: {e}")
         return
     ok("ReniecConsultaDni.consultar: zeep sent the request and parsed the answer")
+    result = unwrap(result)
     got = {
         "coResultado": result.coResultado,
         "prenombres": result.datosPersona.prenombres if result.datosPersona else None,
@@ -175,12 +216,46 @@ def call_reniec(args, client):
         fail("ReniecConsultaDni.consultar: foto is not a base64 JPEG as parsed by zeep")
 
 
+def call_with_headers(args, client):
+    """consultar through each binding, identity and purpose given as the WSDL's declared
+    headers (no hand-written XML); prints the exchange id of each answer for the log check."""
+    for version, binding in (("1.1", "ReniecConsultaDniBinding"),
+                             ("1.2", "ReniecConsultaDniSoap12Binding")):
+        proxy = client.create_service("{http://ws.pide-gateway.org/reniec/}" + binding,
+                                      f"{args.gateway}/services/ReniecConsultaDni")
+        purpose = f"{args.purpose} (SOAP {version})"
+        try:
+            result = proxy.consultar(
+                arg0={"nuDniConsulta": "45678912", "nuDniUsuario": "11111111",
+                      "nuRucUsuario": "20000000001", "password": args.password},
+                _soapheaders={"purpose": purpose, "userId": "11111111",
+                              "id": f"zeep-{version}-{os.getpid()}"})
+        except Exception as e:
+            fail(f"SOAP {version} consultar with declared headers through zeep: {e}")
+            continue
+        header = getattr(result, "header", None)
+        code = getattr(unwrap(result), "coResultado", None)
+        if code == "0000":
+            ok(f"SOAP {version}: consultar with declared headers: coResultado 0000")
+        else:
+            fail(f"SOAP {version}: consultar with declared headers: coResultado {code!r}")
+        xid = header["exchangeId"] if header is not None and "exchangeId" in header else None
+        # pgw:Text is simple content with attributes: zeep keeps the text in _value_1.
+        xid = getattr(xid, "_value_1", xid)
+        if xid:
+            ok(f"SOAP {version}: response header exchangeId parsed by zeep")
+            print(f"exchange {version} {xid} {purpose}")
+        else:
+            fail(f"SOAP {version}: zeep parsed no exchangeId header: {header!r}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--gateway", required=True, help="http://127.0.0.1:PORT")
     p.add_argument("--wsdl-dir", required=True)
     p.add_argument("--schemas-dir", required=True)
     p.add_argument("--call-reniec", action="store_true")
+    p.add_argument("--purpose", help="call RENIEC through both bindings with this purpose")
     p.add_argument("--password", default="demo", help="the demo member's legacy password")
     args = p.parse_args()
     args.gateway = args.gateway.rstrip("/")
@@ -197,6 +272,8 @@ def main():
             fail("ReniecConsultaDni.wsdl could not be loaded: no call made")
         else:
             call_reniec(args, client)
+            if args.purpose:
+                call_with_headers(args, client)
     print(f"{'FAILED' if failures else 'PASSED'}: {failures} failure(s)")
     return 1 if failures else 0
 

@@ -1,5 +1,6 @@
 /*
- * check_response.c — gateway/response.c: the response envelope (SOAP 1.1, pide-gateway header),
+ * check_response.c — gateway/response.c: the response envelope (SOAP 1.1 or 1.2, pide-gateway
+ * header; SOAP 1.2 Faults with Code/Subcode/Reason/Detail and VersionMismatch's Upgrade),
  * the SOAP Fault built for a failed exchange (faultcode, faultstring, detail/pgw:faultInfo, HTTP
  * status from the status table) and the serialised bytes with their hash.
  */
@@ -123,6 +124,59 @@ START_TEST(fault_shape)
     ck_assert_str_eq(text(only_child(info, GW_HEADER_NS, "exchangeId")), exchange_id);
     ck_assert_uint_eq(element_count(info), 2); /* no resultCode when none was set */
     ck_assert_int_eq(ex.http_status, 500);
+}
+END_TEST
+
+START_TEST(soap12_fault_shape)
+{
+    ex.soap_version = GW_SOAP_12;
+    ex.status = GW_ERR_ACCESS_DENIED;
+    ck_assert_int_eq(gw_response_set_fault(&ex), GW_OK);
+    xmlNodePtr env = xmlDocGetRootElement(ex.response_doc);
+    ck_assert_str_eq((const char *)env->ns->href, GW_SOAP12_NS);
+    xmlNodePtr fault = only_child(ex.response_body, GW_SOAP12_NS, "Fault");
+    xmlNodePtr code = only_child(fault, GW_SOAP12_NS, "Code");
+    ck_assert_str_eq(text(only_child(code, GW_SOAP12_NS, "Value")), "env:Sender");
+    xmlNodePtr sub = only_child(only_child(code, GW_SOAP12_NS, "Subcode"), GW_SOAP12_NS, "Value");
+    ck_assert_str_eq(text(sub), "pgw:Client.AccessDenied");
+    xmlNsPtr pgw = xmlSearchNs(ex.response_doc, sub, BAD_CAST "pgw");
+    ck_assert_ptr_nonnull(pgw);
+    ck_assert_str_eq((const char *)pgw->href, GW_HEADER_NS);
+    xmlNodePtr t = only_child(only_child(fault, GW_SOAP12_NS, "Reason"), GW_SOAP12_NS, "Text");
+    xmlChar *lang = xmlNodeGetLang(t);
+    ck_assert_str_eq((const char *)lang, "en");
+    xmlFree(lang);
+    xmlNodePtr info = only_child(only_child(fault, GW_SOAP12_NS, "Detail"), GW_HEADER_NS,
+                                 "faultInfo");
+    ck_assert_str_eq(text(only_child(info, GW_HEADER_NS, "code")), "Client.AccessDenied");
+    ck_assert_int_eq(ex.http_status, 400);
+}
+END_TEST
+
+START_TEST(soap12_receiver_and_version_mismatch)
+{
+    ex.soap_version = GW_SOAP_12;
+    ck_assert_int_eq(gw_response_replace_with_fault(&ex, GW_ERR_PROVIDER_TIMEOUT), GW_OK);
+    xmlNodePtr fault = only_child(ex.response_body, GW_SOAP12_NS, "Fault");
+    xmlNodePtr code = only_child(fault, GW_SOAP12_NS, "Code");
+    ck_assert_str_eq(text(only_child(code, GW_SOAP12_NS, "Value")), "env:Receiver");
+    ck_assert_int_eq(ex.http_status, 500);
+
+    ck_assert_int_eq(gw_response_replace_with_fault(&ex, GW_ERR_VERSION_MISMATCH), GW_OK);
+    fault = only_child(ex.response_body, GW_SOAP12_NS, "Fault");
+    code = only_child(fault, GW_SOAP12_NS, "Code");
+    ck_assert_str_eq(text(only_child(code, GW_SOAP12_NS, "Value")), "env:VersionMismatch");
+    ck_assert_uint_eq(element_count(code), 1); /* no Subcode */
+    xmlNodePtr up = only_child(ex.response_header, GW_SOAP12_NS, "Upgrade");
+    ck_assert_uint_eq(element_count(up), 2);
+    ck_assert_int_eq(ex.http_status, 500);
+
+    /* SOAP 1.1: soap:VersionMismatch, the Upgrade header in the 1.2 namespace all the same */
+    ex.soap_version = GW_SOAP_11;
+    ck_assert_int_eq(gw_response_replace_with_fault(&ex, GW_ERR_VERSION_MISMATCH), GW_OK);
+    fault = only_child(ex.response_body, GW_SOAP11_NS, "Fault");
+    ck_assert_str_eq(text(only_child(fault, NULL, "faultcode")), "soap:VersionMismatch");
+    only_child(ex.response_header, GW_SOAP12_NS, "Upgrade");
 }
 END_TEST
 
@@ -251,6 +305,8 @@ static Suite *response_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, envelope_has_header_and_empty_body);
     tcase_add_test(tc, fault_shape);
+    tcase_add_test(tc, soap12_fault_shape);
+    tcase_add_test(tc, soap12_receiver_and_version_mismatch);
     tcase_add_test(tc, fault_carries_result_code_and_plain_message);
     tcase_add_test(tc, fault_never_quotes_a_secret_of_the_request);
     tcase_add_loop_test(tc, fault_http_status_from_status_table, 0,

@@ -167,8 +167,24 @@ START_TEST(catalog_loads_services_and_meta)
     }
 
     ck_assert_ptr_null(gw_service_catalog_find(&cat, "NoSuch"));
+
+    /* /schemas/<file>: a service's XSD, and the header schema every WSDL imports */
+    size_t len = 0;
+    const char *xsd = gw_service_catalog_schema_text(&cat, "reniec-consulta.xsd", &len);
+    ck_assert_ptr_eq(xsd, echo->schema_text);
+    ck_assert_uint_eq(len, echo->schema_len);
+    xsd = gw_service_catalog_schema_text(&cat, GW_HEADER_SCHEMA_FILE, &len);
+    ck_assert_ptr_nonnull(xsd);
+    char *hdr_path = source_path("schemas/" GW_HEADER_SCHEMA_FILE);
+    char *want = file_contents(hdr_path);
+    ck_assert_uint_eq(len, strlen(want));
+    ck_assert(memcmp(xsd, want, len) == 0);
+    free(hdr_path);
+    ck_assert_ptr_null(gw_service_catalog_schema_text(&cat, "gateway-config.xsd", &len));
+    ck_assert_ptr_null(gw_service_catalog_schema_text(&cat, "../etc/passwd", &len));
     gw_service_catalog_close(&cat);
     ck_assert_uint_eq(cat.count, 0);
+    ck_assert_ptr_null(cat.header_schema);
     gw_adapter_registry_close(reg);
     config_free(&t);
 }
