@@ -99,6 +99,8 @@ write_config() {
       -e "s|http://127.0.0.1:8091/padron/v2/ciudadano|$endpoint|" \
       -e "s|http://127.0.0.1:8092/|http://127.0.0.1:${MIGRACIONES_PORT:-8092}/|" \
       -e "s|http://127.0.0.1:8093/|http://127.0.0.1:${PJ_PORT:-8093}/|" \
+      -e "s|http://127.0.0.1:8094/|http://127.0.0.1:${SUNAT_PORT:-8094}/|" \
+      -e "s|value=\"conf/sunat/|value=\"$PIDE_SOURCE_DIR/conf/sunat/|g" \
       "$PIDE_SOURCE_DIR/conf/demo.xml" > "$T/gateway.xml"
   CONFIG="$T/gateway.xml"
 }
