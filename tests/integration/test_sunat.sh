@@ -113,6 +113,14 @@ sed 's|<pgw:memberCode>20000000001<|<pgw:memberCode>20000000002<|' "$EX/sunat-ge
 status=$(soap_post $SERVICE "$T/nogrant.req" "$T/nogrant.xml")
 assert_eq soap:Client.AccessDenied "$(xml_value "$T/nogrant.xml" faultcode)" "no grant: Client.AccessDenied"
 
+# The metaservices list the operations the service's configuration names (the adapter says "*").
+for m in listMethods allowedMethods; do
+  sed 's|>ReniecConsultaDni<|>SunatConsultaRuc<|' "$EX/meta-$m.xml" > "$T/meta-$m.req"
+  soap_post meta "$T/meta-$m.req" "$T/meta-$m.xml" >/dev/null
+  assert_eq getDatosPrincipales "$(xmllint --xpath '//*[local-name()="method"]/text()' "$T/meta-$m.xml")" \
+    "meta $m: getDatosPrincipales"
+done
+
 kill "$SUNAT_PID" 2>/dev/null; wait "$SUNAT_PID" 2>/dev/null || true
 expect_fault sunat-down "$EX/sunat-getDatosPrincipales.xml" 500 Server.Provider.Unavailable 0999
 
