@@ -40,6 +40,7 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
+#include <jansson.h>
 #include <libxslt/documents.h>
 #include <libxslt/security.h>
 #include <libxslt/transform.h>
@@ -69,6 +70,7 @@ typedef struct xslt_instance {
     char *purpose_xpath;
     char *result_code_xpath;
     char *unavailable_code;     /* result code declared on provider failures; NULL: none */
+    bool rest_json;             /* providerStyle rest-json, else soap11 */
 } xslt_instance;
 
 /* ---- process-wide libxslt set-up --------------------------------------------------------- */
@@ -375,11 +377,12 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
     rc = PIDE_ERR_CONFIG;
 
     const char *style = adapter_param(host, cfg, "providerStyle", "soap11");
-    if (strcmp(style, "soap11") != 0) {
+    if (strcmp(style, "soap11") != 0 && strcmp(style, "rest-json") != 0) {
         host->log(NULL, PIDE_LOG_ERROR, "xslt adapter, service %s: providerStyle '%.40s' is not "
-                  "supported (this version speaks soap11)", svc, style);
+                  "one of soap11, rest-json", svc, style);
         goto fail;
     }
+    in->rest_json = strcmp(style, "rest-json") == 0;
     const char *ops = host->config_param(cfg, "operations");
     size_t ops_len = ops ? strlen(ops) : 0;
     if (!ops_len || !(in->operations = malloc(ops_len + 3))) {
@@ -534,13 +537,292 @@ static const struct {
     {"internal", PIDE_ERR_INTERNAL},
 };
 
+/* ---- providerStyle soap11 ------------------------------------------------------------------ */
+
+/* Sends the request stylesheet's Envelope; *answer is the provider's parsed answer (200, or 500
+ * with a SOAP Fault: both go to the response stylesheet). */
+static pide_result soap11_call(const xslt_instance *in, pide_exchange *ex, xmlDocPtr provider_req,
+                               xmlDocPtr *answer)
+{
+    const pide_host_api *host = in->base.host;
+    xmlNodePtr env = xmlDocGetRootElement(provider_req);
+    if (!adapter_element_is(env, SOAP11_NS, "Envelope")) {
+        host->log(ex, PIDE_LOG_WARN, "xslt: the request stylesheet did not produce a SOAP 1.1 "
+                  "Envelope");
+        return PIDE_ERR_INTERNAL;
+    }
+    xmlChar *wire = NULL;
+    int wire_len = 0;
+    xmlDocDumpMemoryEnc(provider_req, &wire, &wire_len, "UTF-8");
+    if (!wire || wire_len <= 0) {
+        xmlFree(wire);
+        return PIDE_ERR_NOMEM;
+    }
+    pide_http_request hreq = {
+        .url = NULL,
+        .method = "POST",
+        .content_type = "text/xml; charset=utf-8",
+        .soap_action = in->soap_action ? in->soap_action : "",
+        .body = (const char *)wire,
+        .body_len = (size_t)wire_len,
+        .timeout_ms = 0,
+    };
+    pide_http_response resp = {0};
+    pide_result rc = host->http_call(ex, &hreq, &resp);
+    xmlFree(wire);
+    if (rc != PIDE_OK)
+        return rc;
+    if (resp.status != 200 && resp.status != 500) {
+        host->log(ex, PIDE_LOG_WARN, "xslt: provider answered HTTP %d", resp.status);
+        return resp.status > 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE : PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+    rc = adapter_xml_answer(host, ex, "xslt: provider", &resp, answer);
+    if (rc != PIDE_OK && resp.status == 500)
+        rc = PIDE_ERR_PROVIDER_UNAVAILABLE;
+    return rc;
+}
+
+/* ---- providerStyle rest-json ----------------------------------------------------------------
+ *
+ * JSON is seen by the stylesheets in the W3C's lossless XML form of JSON (XPath 3.1 fn:json-to-xml,
+ * namespace http://www.w3.org/2005/xpath-functions): map, array, string, number, boolean, null
+ * elements, members of a map carrying their name in `key`. Member order is kept; numbers keep
+ * their JSON text for integers and 17 significant digits for the others; strings are Unicode. */
+
+#define FN_NS "http://www.w3.org/2005/xpath-functions"
+#define JSON_MAX_DEPTH 64
+
+static bool json_to_xml(json_t *v, xmlNodePtr parent, xmlNsPtr ns, const char *key, int depth)
+{
+    if (depth > JSON_MAX_DEPTH)
+        return false;
+    const char *name;
+    char num[64] = "";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: name = "map"; break;
+    case JSON_ARRAY: name = "array"; break;
+    case JSON_STRING: name = "string"; break;
+    case JSON_INTEGER:
+        name = "number";
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        name = "number";
+        snprintf(num, sizeof num, "%.17g", json_real_value(v));
+        break;
+    case JSON_TRUE: name = "boolean"; snprintf(num, sizeof num, "true"); break;
+    case JSON_FALSE: name = "boolean"; snprintf(num, sizeof num, "false"); break;
+    default: name = "null"; break;
+    }
+    xmlNodePtr n = xmlNewChild(parent, ns, BAD_CAST name, NULL);
+    if (!n || (key && !xmlNewProp(n, BAD_CAST "key", BAD_CAST key)))
+        return false;
+    if (json_is_string(v))
+        return xmlAddChild(n, xmlNewText(BAD_CAST json_string_value(v))) != NULL;
+    if (num[0])
+        return xmlAddChild(n, xmlNewText(BAD_CAST num)) != NULL;
+    const char *k;
+    json_t *child;
+    size_t i;
+    if (json_is_object(v)) {
+        json_object_foreach(v, k, child)
+            if (!json_to_xml(child, n, ns, k, depth + 1))
+                return false;
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, child)
+            if (!json_to_xml(child, n, ns, NULL, depth + 1))
+                return false;
+    }
+    return true;
+}
+
+static xmlNodePtr next_element(xmlNodePtr n)
+{
+    while (n && n->type != XML_ELEMENT_NODE)
+        n = n->next;
+    return n;
+}
+
+/* The JSON value of fn element n; NULL with *why set when n is not the W3C form. */
+static json_t *xml_to_json(xmlNodePtr n, const char **why, int depth)
+{
+    if (depth > JSON_MAX_DEPTH) {
+        *why = "nested too deeply";
+        return NULL;
+    }
+    if (!n->ns || strcmp((const char *)n->ns->href, FN_NS) != 0) {
+        *why = "an element outside the JSON namespace " FN_NS;
+        return NULL;
+    }
+    const char *name = (const char *)n->name;
+    json_t *v = NULL;
+    if (strcmp(name, "map") == 0 || strcmp(name, "array") == 0) {
+        bool map = name[1] == 'a';
+        v = map ? json_object() : json_array();
+        for (xmlNodePtr c = next_element(n->children); v && c; c = next_element(c->next)) {
+            json_t *cv = xml_to_json(c, why, depth + 1);
+            if (!cv) {
+                json_decref(v);
+                return NULL;
+            }
+            if (map) {
+                xmlChar *key = xmlGetProp(c, BAD_CAST "key");
+                int bad = !key || json_object_get(v, (const char *)key) != NULL ||
+                          json_object_set_new(v, (const char *)key, cv) != 0;
+                xmlFree(key);
+                if (bad) {
+                    *why = "a map member without a key, or a key given twice";
+                    json_decref(v);
+                    return NULL;
+                }
+            } else if (json_array_append_new(v, cv) != 0) {
+                json_decref(v);
+                return NULL;
+            }
+        }
+        return v;
+    }
+    xmlChar *text = xmlNodeGetContent(n);
+    const char *t = text ? (const char *)text : "";
+    if (strcmp(name, "string") == 0) {
+        v = json_string(t);
+    } else if (strcmp(name, "boolean") == 0) {
+        v = strcmp(t, "true") == 0 ? json_true() : strcmp(t, "false") == 0 ? json_false() : NULL;
+        if (!v)
+            *why = "a boolean that is neither true nor false";
+    } else if (strcmp(name, "null") == 0) {
+        v = json_null();
+    } else if (strcmp(name, "number") == 0) {
+        /* JSON's own number syntax, parsed by the JSON parser itself */
+        v = *t && strspn(t, "-+.0123456789eE") == strlen(t)
+                ? json_loads(t, JSON_DECODE_ANY, NULL) : NULL;
+        if (v && !json_is_number(v)) {
+            json_decref(v);
+            v = NULL;
+        }
+        if (!v)
+            *why = "a number that is not a JSON number";
+    } else {
+        *why = "an unknown element in the JSON namespace";
+    }
+    xmlFree(text);
+    return v;
+}
+
+/* A path the request stylesheet may append to the endpoint: '/' or '?' first, then only
+ * characters RFC 3986 allows in a path and query (percent-encode the rest). */
+static bool is_safe_path(const char *p)
+{
+    if (*p != '/' && *p != '?')
+        return false;
+    for (; *p; p++)
+        if (!(isalnum((unsigned char)*p) || strchr("-._~!$&'()*+,;=:@/?%", *p)))
+            return false;
+    return true;
+}
+
+/* The request stylesheet's <pgx:http method= path=> (and an optional JSON body in the W3C form)
+ * -> an HTTP call; *answer becomes <pgx:response status=> holding the JSON answer in the W3C form
+ * (any status: the stylesheet decides). A body that is not JSON: unavailable for 5xx, else a bad
+ * response. */
+static pide_result rest_json_call(const xslt_instance *in, pide_exchange *ex,
+                                  xmlDocPtr provider_req, xmlDocPtr *answer)
+{
+    const pide_host_api *host = in->base.host;
+    xmlNodePtr http = xmlDocGetRootElement(provider_req);
+    if (!adapter_element_is(http, PGX_NS, "http")) {
+        host->log(ex, PIDE_LOG_WARN, "xslt: the request stylesheet did not produce a pgx:http "
+                  "element (providerStyle rest-json)");
+        return PIDE_ERR_INTERNAL;
+    }
+    const char *method = adapter_attr_of(host, ex, http, "method");
+    const char *path = adapter_attr_of(host, ex, http, "path");
+    if (!method || (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0) || !path ||
+        !is_safe_path(path)) {
+        host->log(ex, PIDE_LOG_WARN, "xslt: pgx:http needs method GET or POST and a path "
+                  "starting with / or ? in RFC 3986 characters (got '%.80s')", path ? path : "");
+        return PIDE_ERR_INTERNAL;
+    }
+    char *url = host->alloc(ex, strlen(in->base.endpoint_url) + strlen(path) + 1);
+    if (!url)
+        return PIDE_ERR_NOMEM;
+    strcpy(url, in->base.endpoint_url);
+    strcat(url, path);
+
+    char *body = NULL;
+    xmlNodePtr body_el = next_element(http->children);
+    if (body_el) {
+        const char *why = "out of memory";
+        json_t *j = xml_to_json(body_el, &why, 0);
+        if (!j) {
+            host->log(ex, PIDE_LOG_WARN, "xslt: the request body is not JSON in the W3C XML "
+                      "form: %s", why);
+            return PIDE_ERR_INTERNAL;
+        }
+        char *dumped = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+        json_decref(j);
+        body = dumped ? host->strdup(ex, dumped) : NULL;
+        free(dumped);
+        if (!body)
+            return PIDE_ERR_NOMEM;
+    }
+    bool post = strcmp(method, "POST") == 0;
+    pide_http_request hreq = {
+        .url = url,
+        .method = method,
+        .content_type = post ? "application/json; charset=utf-8" : NULL,
+        .soap_action = NULL,
+        .body = post ? (body ? body : "{}") : NULL,
+        .body_len = post ? strlen(body ? body : "{}") : 0,
+        .timeout_ms = 0,
+    };
+    pide_http_response resp = {0};
+    pide_result rc = host->http_call(ex, &hreq, &resp);
+    if (rc != PIDE_OK)
+        return rc;
+    json_error_t err;
+    json_t *j = resp.body_len ? json_loadb(resp.body, resp.body_len,
+                                           JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err)
+                              : NULL;
+    if (resp.body_len && !j) {
+        host->log(ex, PIDE_LOG_WARN, "xslt: provider answered HTTP %d with a body that is not "
+                  "JSON: %.120s", resp.status, err.text);
+        return resp.status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE
+                                  : PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    }
+    rc = PIDE_ERR_NOMEM;
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "response", NULL) : NULL;
+    xmlNsPtr pgx = root ? xmlNewNs(root, BAD_CAST PGX_NS, BAD_CAST "pgx") : NULL;
+    xmlNsPtr fn = root ? xmlNewNs(root, BAD_CAST FN_NS, BAD_CAST "fn") : NULL;
+    char status[16];
+    snprintf(status, sizeof status, "%d", resp.status);
+    if (!root || !pgx || !fn)
+        goto fail;
+    xmlSetNs(root, pgx);
+    xmlDocSetRootElement(doc, root);
+    if (!xmlNewProp(root, BAD_CAST "status", BAD_CAST status))
+        goto fail;
+    if (j && !json_to_xml(j, root, fn, NULL, 0)) {
+        host->log(ex, PIDE_LOG_WARN, "xslt: provider's JSON nested deeper than %d",
+                  JSON_MAX_DEPTH);
+        rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
+        goto fail;
+    }
+    json_decref(j);
+    *answer = doc;
+    return PIDE_OK;
+fail:
+    json_decref(j);
+    xmlFreeDoc(doc);
+    return rc;
+}
+
 static pide_result exchange(const xslt_instance *in, pide_exchange *ex, const pide_call *call)
 {
     const pide_host_api *host = in->base.host;
     pide_result rc = PIDE_ERR_NOMEM;
     xmlDocPtr req_doc = NULL, provider_req = NULL, answer = NULL, out = NULL;
-    xmlChar *wire = NULL;
-    int wire_len = 0;
 
     /* The operation element as its own document: what the request stylesheet sees as "/". */
     if (!(req_doc = xmlNewDoc(BAD_CAST "1.0")))
@@ -564,42 +846,10 @@ static pide_result exchange(const xslt_instance *in, pide_exchange *ex, const pi
     rc = PIDE_ERR_INTERNAL;
     if (!(provider_req = transform(in, ex, in->request_style, req_doc, "request", call)))
         goto done;
-    xmlNodePtr env = xmlDocGetRootElement(provider_req);
-    if (!adapter_element_is(env, SOAP11_NS, "Envelope")) {
-        host->log(ex, PIDE_LOG_WARN, "xslt: the request stylesheet did not produce a SOAP 1.1 "
-                  "Envelope");
+    rc = in->rest_json ? rest_json_call(in, ex, provider_req, &answer)
+                       : soap11_call(in, ex, provider_req, &answer);
+    if (rc != PIDE_OK)
         goto done;
-    }
-    xmlDocDumpMemoryEnc(provider_req, &wire, &wire_len, "UTF-8");
-    if (!wire || wire_len <= 0) {
-        rc = PIDE_ERR_NOMEM;
-        goto done;
-    }
-
-    pide_http_request hreq = {
-        .url = NULL,
-        .method = "POST",
-        .content_type = "text/xml; charset=utf-8",
-        .soap_action = in->soap_action ? in->soap_action : "",
-        .body = (const char *)wire,
-        .body_len = (size_t)wire_len,
-        .timeout_ms = 0,
-    };
-    pide_http_response resp = {0};
-    if ((rc = host->http_call(ex, &hreq, &resp)) != PIDE_OK)
-        goto done;
-    /* SOAP 1.1 answers 200, or 500 with a Fault: both go to the response stylesheet. */
-    if (resp.status != 200 && resp.status != 500) {
-        host->log(ex, PIDE_LOG_WARN, "xslt: provider answered HTTP %d", resp.status);
-        rc = resp.status > 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE : PIDE_ERR_PROVIDER_BAD_RESPONSE;
-        goto done;
-    }
-    rc = adapter_xml_answer(host, ex, "xslt: provider", &resp, &answer);
-    if (rc != PIDE_OK) {
-        if (resp.status == 500)
-            rc = PIDE_ERR_PROVIDER_UNAVAILABLE;
-        goto done;
-    }
     if (!(out = transform(in, ex, in->response_style, answer, "response", call))) {
         rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
         goto done;
@@ -635,7 +885,6 @@ static pide_result exchange(const xslt_instance *in, pide_exchange *ex, const pi
         host->set_result_code(ex, code);
     rc = PIDE_OK;
 done:
-    xmlFree(wire);
     xmlFreeDoc(out);
     xmlFreeDoc(answer);
     xmlFreeDoc(provider_req);
@@ -649,7 +898,7 @@ static pide_result xslt_handle(void *instance, pide_exchange *ex, const pide_cal
     /* The service's schema validated the element; only the configured operations are served
      * (a schema's other global elements, e.g. the response element, are not operations). */
     size_t op_len = strlen(call->operation);
-    const char *hit = strstr(in->operations, call->operation);
+    const char *hit = op_len ? strstr(in->operations, call->operation) : NULL;
     bool listed = false;
     while (hit && !listed) {
         listed = hit[-1] == ' ' && hit[op_len] == ' ';
@@ -676,7 +925,7 @@ static const pide_param_decl PARAMS[] = {
      "XSLT 1.0 file: operation element -> the provider's request document"},
     {"responseStylesheet", PIDE_PARAM_STRING, 1, NULL,
      "XSLT 1.0 file: the provider's answer -> the contract's response (or pgx:fault)"},
-    {"providerStyle", PIDE_PARAM_STRING, 0, "soap11", "how the provider is spoken to: soap11"},
+    {"providerStyle", PIDE_PARAM_STRING, 0, "soap11", "how the provider is spoken to: soap11 or rest-json"},
     {"soapAction", PIDE_PARAM_STRING, 0, "", "SOAPAction sent to the provider"},
     {"subjectXPath", PIDE_PARAM_STRING, 0, NULL,
      "XPath on the operation element: whom the exchange is about (logged)"},

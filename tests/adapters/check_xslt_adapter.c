@@ -241,6 +241,27 @@ START_TEST(hostile_stylesheets_are_refused)
 }
 END_TEST
 
+/* The authenticated caller reaches the stylesheets as parameters ($member, $operation...). */
+START_TEST(identity_parameters_reach_the_stylesheet)
+{
+    ath_service s;
+    ck_assert_int_eq(service_init_with(&s, sim_ok.port, XSLT_FIXTURES_DIR "/params-request.xsl",
+                                       SUNAT_CONF_DIR "/sunat-response.xsl", "/*/numRuc"),
+                     PIDE_OK);
+    s.identity.struct_size = sizeof s.identity;
+    s.identity.member = "20000000001";
+    ath_outcome o;
+    run_exchange(&s, "20100070970", &o);
+    xmlNodePtr ret = ath_checked_return(&contract, &o, "0000");
+    char buf[32];
+    ck_assert_str_eq(ath_text(ath_find(ret, "datosPrincipales"), "ddp_numruc", buf, sizeof buf),
+                     "20000000001");
+    ck_assert_ptr_nonnull(strstr(o.ex.sent_body, "<ser:getDatosPrincipales"));
+    ath_outcome_free(&o);
+    ath_service_fini(&s);
+}
+END_TEST
+
 /* A RUC of prefix 20 with the right check digit, from n. */
 static void ruc_of(int n, char out[12])
 {
@@ -291,6 +312,7 @@ static Suite *xslt_adapter_suite(void)
     tcase_add_test(tc, provider_failures);
     tcase_add_test(tc, unconfigured_operation_is_refused);
     tcase_add_test(tc, hostile_stylesheets_are_refused);
+    tcase_add_test(tc, identity_parameters_reach_the_stylesheet);
     tcase_add_test(tc, shared_stylesheets_across_threads);
     suite_add_tcase(s, tc);
     return s;
