@@ -19,7 +19,8 @@
 
 #define CONTRACT_NS "http://ws.pide-gateway.org/sunat/"
 
-static ath_sim sim_ok, sim_failing;
+static ath_sim sim_ok, sim_failing, sim_migra;
+static xmlSchemaPtr migra_schema;
 static void *plugin;
 static const pide_adapter *adapter;
 static ath_contract contract = {.ns = CONTRACT_NS, .response = "getDatosPrincipalesResponse",
@@ -31,14 +32,18 @@ static void providers_start(void)
     adapter = ath_load_adapter(XSLT_ADAPTER_SO, &plugin);
     sim_ok = ath_sim_start(SUNAT_SIM_EXE, NULL);
     sim_failing = ath_sim_start(SUNAT_SIM_EXE, failing);
+    sim_migra = ath_sim_start(MIGRACIONES_SIM_EXE, NULL);
     contract.schema = ath_schema_load(SUNAT_XSD);
+    migra_schema = ath_schema_load(MIGRACIONES_XSD);
 }
 
 static void providers_stop(void)
 {
     ath_sim_stop(&sim_ok);
     ath_sim_stop(&sim_failing);
+    ath_sim_stop(&sim_migra);
     xmlSchemaFree(contract.schema);
+    xmlSchemaFree(migra_schema);
     ath_shutdown();
     dlclose(plugin);
 }
@@ -262,6 +267,120 @@ START_TEST(identity_parameters_reach_the_stylesheet)
 }
 END_TEST
 
+/* providerStyle rest-json: MigraCarnetdeExtrajeria published with two stylesheets against the
+ * REST/JSON migraciones-sim, the JSON seen in the W3C XML form. */
+static void migra_init(ath_service *s, unsigned port)
+{
+    static const char *names[] = {"operations", "requestStylesheet", "responseStylesheet",
+                                  "providerStyle", "subjectXPath", "subjectType",
+                                  "resultCodeXPath", "unavailableResultCode"};
+    static const char *values[] = {"consultarDocumento",
+                                   XSLT_FIXTURES_DIR "/migraciones-rest-request.xsl",
+                                   XSLT_FIXTURES_DIR "/migraciones-rest-response.xsl",
+                                   "rest-json", "/*/solicitud/strNumDocumento", "CE",
+                                   "/*/return/strNumRespuesta", "0002"};
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/carnes", port);
+    ck_assert_int_eq(ath_service_init(s, adapter, "MigraCarnetdeExtrajeria", url, 1500, 8, names,
+                                      values), PIDE_OK);
+    s->identity.struct_size = sizeof s->identity;
+    s->identity.member = "20000000001";
+    s->identity.institution_code = "20000000001";
+}
+
+static void migra_run(ath_service *s, const char *ce, ath_outcome *o)
+{
+    char request[1024];
+    snprintf(request, sizeof request,
+             "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+             "xmlns:mig=\"http://ws.pide-gateway.org/migraciones/\"><soapenv:Body>"
+             "<mig:consultarDocumento><solicitud><strCodInstitucion>OTRA</strCodInstitucion>"
+             "<strMac>00:1A:2B:3C:4D:5E</strMac><strNroIp>192.168.10.25</strNroIp>"
+             "<strNumDocumento>%s</strNumDocumento><strTipoDocumento>CE</strTipoDocumento>"
+             "</solicitud></mig:consultarDocumento></soapenv:Body></soapenv:Envelope>", ce);
+    ath_run(s, request, o);
+}
+
+START_TEST(rest_json_provider)
+{
+    ath_contract migra = {.ns = "http://ws.pide-gateway.org/migraciones/",
+                          .response = "consultarDocumentoResponse",
+                          .result_element = "strNumRespuesta", .schema = migra_schema};
+    ath_service s;
+    migra_init(&s, sim_migra.port);
+    ath_outcome o;
+    char buf[64];
+
+    migra_run(&s, "001234567", &o);
+    xmlNodePtr ret = ath_checked_return(&migra, &o, "0000");
+    ck_assert_str_eq(ath_text(ret, "strEstadoCarne", buf, sizeof buf), "VIGENTE");
+    ck_assert_int_gt(strlen(ath_text(ret, "strNombres", buf, sizeof buf)), 1);
+    ck_assert_str_eq(o.ex.sent_method, "GET");
+    /* the authenticated institution, not the request's strCodInstitucion */
+    ck_assert_ptr_nonnull(strstr(o.ex.sent_url, "/api/v1/carnes/001234567?entidad=20000000001"));
+    ck_assert_str_eq(o.ex.subject_id, "001234567");
+    ath_outcome_free(&o);
+
+    migra_run(&s, "000012345", &o); /* 404 CARNE_NO_ENCONTRADO */
+    ath_checked_return(&migra, &o, "0001");
+    ath_outcome_free(&o);
+    migra_run(&s, "444412345", &o); /* VENCIDO */
+    ret = ath_checked_return(&migra, &o, "0001");
+    ck_assert_str_eq(ath_text(ret, "strEstadoCarne", buf, sizeof buf), "VENCIDO");
+    ath_outcome_free(&o);
+
+    static const struct {
+        const char *ce;
+        pide_result rc;
+    } failures[] = {
+        {"999999999", PIDE_ERR_PROVIDER_UNAVAILABLE},  /* 503 with JSON */
+        {"888888888", PIDE_ERR_PROVIDER_BAD_RESPONSE}, /* truncated JSON */
+    };
+    for (size_t i = 0; i < sizeof failures / sizeof failures[0]; i++) {
+        migra_run(&s, failures[i].ce, &o);
+        ck_assert_msg(o.rc == failures[i].rc, "%s: rc %d, log %s", failures[i].ce, o.rc,
+                      o.ex.log);
+        ck_assert_str_eq(o.ex.result_code, "0002");
+        ath_outcome_free(&o);
+    }
+    ath_service_fini(&s);
+}
+END_TEST
+
+/* The W3C JSON form both ways: what the request stylesheet writes as a body is the JSON sent. */
+START_TEST(rest_json_body_mapping)
+{
+    ath_service s;
+    static const char *names[] = {"operations", "requestStylesheet", "responseStylesheet",
+                                  "providerStyle"};
+    static const char *values[] = {"getDatosPrincipales", XSLT_FIXTURES_DIR "/json-body-request.xsl",
+                                   SUNAT_CONF_DIR "/sunat-response.xsl", "rest-json"};
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/carnes", sim_migra.port);
+    ck_assert_int_eq(ath_service_init(&s, adapter, "X", url, 1500, 4, names, values), PIDE_OK);
+    ath_outcome o;
+    run_exchange(&s, "20100070970", &o);
+    /* migraciones-sim refuses POST (405 with JSON): the SUNAT stylesheet sees no Envelope */
+    ck_assert_int_eq(o.rc, PIDE_ERR_PROVIDER_BAD_RESPONSE);
+    ck_assert_str_eq(o.ex.sent_method, "POST");
+    ck_assert_str_eq(o.ex.sent_body,
+                     "{\"ruc\":\"20100070970\",\"n\":12,\"x\":-1.4999999999999999e-7,"
+                     "\"ok\":true,\"nada\":null,\"lista\":[\"a\",{\"k\":false}],"
+                     "\"t\":\"\\\"<&>\xc3\xa9\"}");
+    ath_outcome_free(&o);
+    ath_service_fini(&s);
+    /* and a stylesheet that writes a map member twice is an adapter error */
+    values[1] = XSLT_FIXTURES_DIR "/json-body-duplicate.xsl";
+    ck_assert_int_eq(ath_service_init(&s, adapter, "X", url, 1500, 4, names, values), PIDE_OK);
+    run_exchange(&s, "20100070970", &o);
+    ck_assert_int_eq(o.rc, PIDE_ERR_INTERNAL);
+    ck_assert_uint_eq(o.ex.http_calls, 0);
+    ck_assert_ptr_nonnull(strstr(o.ex.log, "a key given twice"));
+    ath_outcome_free(&o);
+    ath_service_fini(&s);
+}
+END_TEST
+
 /* A RUC of prefix 20 with the right check digit, from n. */
 static void ruc_of(int n, char out[12])
 {
@@ -314,6 +433,8 @@ static Suite *xslt_adapter_suite(void)
     tcase_add_test(tc, hostile_stylesheets_are_refused);
     tcase_add_test(tc, identity_parameters_reach_the_stylesheet);
     tcase_add_test(tc, shared_stylesheets_across_threads);
+    tcase_add_test(tc, rest_json_provider);
+    tcase_add_test(tc, rest_json_body_mapping);
     suite_add_tcase(s, tc);
     return s;
 }
