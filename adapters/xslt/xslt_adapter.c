@@ -4,10 +4,12 @@
  *
  *   requestStylesheet   the consumer's operation element (document/literal, already validated
  *                       against the service's XSD) -> the provider's whole request document
- *                       (for providerStyle soap11: a SOAP 1.1 Envelope, e.g. RPC/encoded);
- *   responseStylesheet  the provider's whole answer (its Envelope, a SOAP Fault included) ->
- *                       the contract's response element, or a pgx:fault element
- *                       (urn:pide-gateway:xslt:1) naming a gateway failure.
+ *                       (providerStyle soap11: a SOAP 1.1 Envelope, e.g. RPC/encoded;
+ *                       rest-json: <pgx:http method= path=> with an optional JSON body);
+ *   responseStylesheet  the provider's whole answer (its Envelope, a SOAP Fault included; for
+ *                       rest-json <pgx:response status=> holding the JSON) -> the contract's
+ *                       response element, or a pgx:fault element (urn:pide-gateway:xslt:1)
+ *                       naming a gateway failure. JSON is seen in the W3C's XML form of JSON.
  *
  * Optional XPath parameters name what the exchange log records as columns: subjectXPath +
  * subjectType and purposeXPath on the request, resultCodeXPath on the translated response.
