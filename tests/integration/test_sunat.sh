@@ -113,6 +113,20 @@ sed 's|<pgw:memberCode>20000000001<|<pgw:memberCode>20000000002<|' "$EX/sunat-ge
 status=$(soap_post $SERVICE "$T/nogrant.req" "$T/nogrant.xml")
 assert_eq soap:Client.AccessDenied "$(xml_value "$T/nogrant.xml" faultcode)" "no grant: Client.AccessDenied"
 
+# The schema's response element, sent as if it were an operation: valid by the XSD, but granted to
+# nobody (the grant names getDatosPrincipales) — refused before SUNAT hears anything. With a "*"
+# grant the adapter refuses it (Client.BadRequest: check_xslt_adapter).
+python3 - "$EX/sunat-getDatosPrincipales.xml" "$T/as-response.req" <<'PY'
+import sys
+s = open(sys.argv[1], encoding="utf-8").read()
+s = s.replace("<sun:getDatosPrincipales>\n      <numRuc>20100070970</numRuc>\n    </sun:getDatosPrincipales>",
+              "<sun:getDatosPrincipalesResponse><return><coResultado>0000</coResultado>"
+              "<deResultado>x</deResultado></return></sun:getDatosPrincipalesResponse>")
+open(sys.argv[2], "w", encoding="utf-8").write(s)
+PY
+grep -q getDatosPrincipalesResponse "$T/as-response.req" || fail "could not build the as-response request"
+expect_fault response-as-operation "$T/as-response.req" 500 Client.AccessDenied
+
 # The metaservices list the operations the service's configuration names (the adapter says "*").
 for m in listMethods allowedMethods; do
   sed 's|>ReniecConsultaDni<|>SunatConsultaRuc<|' "$EX/meta-$m.xml" > "$T/meta-$m.req"
