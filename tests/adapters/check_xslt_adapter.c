@@ -246,6 +246,30 @@ START_TEST(hostile_stylesheets_are_refused)
 }
 END_TEST
 
+/* purposeXPath: the declared purpose taken from the body, logged as the exchange's purpose. */
+START_TEST(purpose_from_the_body)
+{
+    static const char *names[] = {"operations", "requestStylesheet", "responseStylesheet",
+                                  "purposeXPath"};
+    static const char *values[] = {"getDatosPrincipales", SUNAT_CONF_DIR "/sunat-request.xsl",
+                                   SUNAT_CONF_DIR "/sunat-response.xsl",
+                                   "concat('Consulta del RUC ', /*/numRuc)"};
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/axis/services/ConsultaRuc", sim_ok.port);
+    ath_service s;
+    ck_assert_int_eq(ath_service_init(&s, adapter, "SunatConsultaRuc", url, 1500, 4, names,
+                                      values), PIDE_OK);
+    ath_outcome o;
+    run_exchange(&s, "20100070970", &o);
+    ck_assert_int_eq(o.rc, PIDE_OK);
+    ck_assert_str_eq(o.ex.purpose, "Consulta del RUC 20100070970");
+    ck_assert_str_eq(o.ex.subject_id, ""); /* no subjectXPath: nothing declared */
+    ck_assert_str_eq(o.ex.result_code, ""); /* no resultCodeXPath */
+    ath_outcome_free(&o);
+    ath_service_fini(&s);
+}
+END_TEST
+
 /* The authenticated caller reaches the stylesheets as parameters ($member, $operation...). */
 START_TEST(identity_parameters_reach_the_stylesheet)
 {
@@ -432,6 +456,7 @@ static Suite *xslt_adapter_suite(void)
     tcase_add_test(tc, unconfigured_operation_is_refused);
     tcase_add_test(tc, hostile_stylesheets_are_refused);
     tcase_add_test(tc, identity_parameters_reach_the_stylesheet);
+    tcase_add_test(tc, purpose_from_the_body);
     tcase_add_test(tc, shared_stylesheets_across_threads);
     tcase_add_test(tc, rest_json_provider);
     tcase_add_test(tc, rest_json_body_mapping);
