@@ -88,7 +88,6 @@ static xmlDocPtr refuse_load(const xmlChar *uri, xmlDictPtr dict, int options, v
 static void global_setup(void)
 {
     xsltInit();
-    xsltSetLoaderFunc(refuse_load);
 }
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -375,6 +374,9 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
     if (rc != PIDE_OK)
         return rc;
     pthread_once(&global_once, global_setup);
+    /* Every init (they run on one thread, before any exchange): a plugin unloaded and loaded
+     * again points libxslt at the loader of its new copy. */
+    xsltSetLoaderFunc(refuse_load);
     const char *svc = in->base.service_name;
     rc = PIDE_ERR_CONFIG;
 
