@@ -36,6 +36,40 @@ static int grant_allows(const gw_service *svc, const char *member, const char *o
     return 0;
 }
 
+/* Adds one `method` element per operation of svc (only_allowed: those granted to member). An adapter whose
+ * descriptor lists "*" (the xslt adapter) serves what its service's `operations` parameter
+ * names, space-separated: those are listed. */
+static void add_methods(xmlNodePtr parent, xmlNsPtr ns, const gw_service *svc, const char *member,
+                        int only_allowed)
+{
+    const char *const *ops = svc->binding->adapter->operations;
+    if (ops[0] && strcmp(ops[0], "*") == 0) {
+        const gw_service_config *sc = svc->config;
+        for (size_t i = 0; i < sc->param_count; i++) {
+            if (strcmp(sc->params[i].name, "operations") != 0)
+                continue;
+            const char *p = sc->params[i].value;
+            while (*p) {
+                size_t skip = strspn(p, " \t\r\n");
+                p += skip;
+                size_t len = strcspn(p, " \t\r\n");
+                if (len > 0 && len < 128) {
+                    char op[128];
+                    memcpy(op, p, len);
+                    op[len] = '\0';
+                    if (!only_allowed || grant_allows(svc, member, op))
+                        add_text(parent, ns, "method", op);
+                }
+                p += len;
+            }
+        }
+        return;
+    }
+    for (; *ops; ops++)
+        if (!only_allowed || grant_allows(svc, member, *ops))
+            add_text(parent, ns, "method", *ops);
+}
+
 /* serviceCode of a listMethods/allowedMethods/getWsdl request, and the service it names. */
 static pide_result requested_service(gw_exchange *ex, const pide_call *call,
                                      const gw_service **out, const char **code)
@@ -71,8 +105,7 @@ static pide_result meta_handle(void *instance, pide_exchange *ex, const pide_cal
             char path[160];
             snprintf(path, sizeof path, "/services/%s?wsdl", svc->config->name);
             add_text(s, ns, "wsdlPath", path);
-            for (const char *const *op = svc->binding->adapter->operations; *op; op++)
-                add_text(s, ns, "method", *op);
+            add_methods(s, ns, svc, NULL, 0);
         }
         return PIDE_OK;
     }
@@ -88,9 +121,7 @@ static pide_result meta_handle(void *instance, pide_exchange *ex, const pide_cal
         return PIDE_OK;
     }
     int only_allowed = strcmp(call->operation, "allowedMethods") == 0;
-    for (const char *const *op = svc->binding->adapter->operations; *op; op++)
-        if (!only_allowed || grant_allows(svc, ex->client_member, *op))
-            add_text(resp, ns, "method", *op);
+    add_methods(resp, ns, svc, ex->client_member, only_allowed);
     return PIDE_OK;
 }
 

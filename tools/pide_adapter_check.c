@@ -194,6 +194,8 @@ static void check_operations(report *r, const pide_adapter *a)
 {
     const char *what = "operations are distinct XML names";
     for (const char *const *op = a->operations; *op; op++) {
+        if (strcmp(*op, "*") == 0 && op == a->operations && !op[1])
+            break; /* any operation, chosen by each service's configuration */
         if (xmlValidateNCName(BAD_CAST *op, 0) != 0) {
             check_result(r, 0, what, "'%s' is not an XML element name", *op);
             return;

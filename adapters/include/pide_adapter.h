@@ -203,7 +203,9 @@ typedef struct pide_adapter {
     uint32_t libxml2_major;     /* PIDE_ADAPTER_LIBXML2_MAJOR the adapter was built with */
     const char *name;           /* e.g. "reniec"; unique among loaded adapters */
     const char *version;        /* the adapter's own version, for logs */
-    const char *const *operations; /* NULL-terminated operation element names it handles */
+    const char *const *operations; /* NULL-terminated operation element names it handles;
+                                   {"*", NULL}: whatever each service's configuration says
+                                   (handle() then refuses the others with BAD_REQUEST) */
 
     /* Once per configured service. Store what handle() needs in *instance. */
     pide_result (*init)(const pide_host_api *host, const pide_service_config *cfg,

@@ -100,6 +100,8 @@ write_config() {
       -e "s|http://127.0.0.1:8092/|http://127.0.0.1:${MIGRACIONES_PORT:-8092}/|" \
       -e "s|http://127.0.0.1:8093/|http://127.0.0.1:${PJ_PORT:-8093}/|" \
       -e "s|http://127.0.0.1:8094/|http://127.0.0.1:${TSA_PORT:-8094}/|" \
+      -e "s|http://127.0.0.1:8095/|http://127.0.0.1:${SUNAT_PORT:-8095}/|" \
+      -e "s|value=\"conf/sunat/|value=\"$PIDE_SOURCE_DIR/conf/sunat/|g" \
       "$PIDE_SOURCE_DIR/conf/demo.xml" > "$T/gateway.xml"
   # Without a TSA started (start_sim tsa), checkpoints are signed but not stamped, so a test
   # that does not care about stamps is never refused for their lack.
