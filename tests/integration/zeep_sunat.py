@@ -47,6 +47,16 @@ def main():
         except Exception as e:
             zeep_client.fail(f"getDatosPrincipales({ruc}) through zeep: {e}")
             continue
+        # The WSDL declares the pide-gateway response header: zeep then answers body and header.
+        values = getattr(r, "__values__", {})
+        if "body" in values and "header" in values:
+            r = r.body
+        values = getattr(r, "__values__", {})
+        if "parameters" in values:  # the body's one part, by its name in the WSDL
+            r = r.parameters
+        values = getattr(r, "__values__", {})
+        if "return" in values:      # the wrapper's one child (zeep unwraps it only without headers)
+            r = r["return"]
         got_estado = r.datosPrincipales.desc_estado if r.datosPrincipales else None
         if r.coResultado == code and got_estado == estado:
             zeep_client.ok(f"getDatosPrincipales({ruc}): coResultado {code!r}, desc_estado "
