@@ -271,6 +271,7 @@ static void serve_metrics(gw_admin *a, admin_conn *c, int head_only)
     g.ready = gw_admin_readiness(a, why, sizeof why);
     gw_prom_buf b = {0};
     gw_metrics_render(&b, &g);
+    gw_metrics_render_circuits(&b, a->rt->breakers);
     if (b.failed)
         respond_text(c, 500, NULL, "out of memory\n", head_only);
     else

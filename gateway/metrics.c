@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "adapter_loader.h"
+#include "circuit_breaker.h"
 #include "clock.h"
 #include "config.h"
 #include "exchange.h"
@@ -460,6 +461,37 @@ void gw_metrics_http_refusal(void)
 static double load64(atomic_uint_least64_t *a)
 {
     return (double)atomic_load_explicit(a, memory_order_relaxed);
+}
+
+void gw_metrics_render_circuits(gw_prom_buf *b, struct gw_breakers *breakers)
+{
+    static const char *const endpoint_label[] = {"endpoint"};
+    size_t n = gw_breakers_count(breakers);
+    if (n == 0)
+        return;
+    static const struct {
+        const char *name, *type, *help;
+    } families[] = {
+        {"pide_provider_circuit_state", "gauge",
+         "A provider endpoint's circuit: 0 closed, 1 open (calls refused at once), 2 half-open "
+         "(one probe out)."},
+        {"pide_provider_circuit_opened_total", "counter",
+         "Times a provider endpoint's circuit opened."},
+        {"pide_provider_circuit_refusals_total", "counter",
+         "Provider calls refused at once because the endpoint's circuit was open."},
+    };
+    for (size_t f = 0; f < sizeof families / sizeof families[0]; f++) {
+        gw_prom_family(b, families[f].name, families[f].type, families[f].help);
+        for (size_t i = 0; i < n; i++) {
+            gw_breaker_view v;
+            gw_breakers_view(breakers, i, &v);
+            const char *value[] = {v.origin};
+            double x = f == 0 ? (double)v.state
+                       : f == 1 ? (double)v.opened_total
+                                : (double)v.refused_total;
+            gw_prom_sample(b, families[f].name, endpoint_label, value, 1, x);
+        }
+    }
 }
 
 void gw_metrics_render(gw_prom_buf *b, const gw_metrics_gauges *g)

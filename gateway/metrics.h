@@ -96,4 +96,10 @@ typedef struct gw_metrics_gauges {
 /* The whole exposition into b (b zeroed or reused after gw_prom_buf_free). */
 void gw_metrics_render(gw_prom_buf *b, const gw_metrics_gauges *g);
 
+/* The provider circuits (circuit_breaker.h), appended to b: pide_provider_circuit_state
+ * {endpoint} (0 closed, 1 open, 2 half-open), pide_provider_circuit_opened_total{endpoint} and
+ * pide_provider_circuit_refusals_total{endpoint}. Nothing when breakers is NULL. */
+struct gw_breakers;
+void gw_metrics_render_circuits(gw_prom_buf *b, struct gw_breakers *breakers);
+
 #endif

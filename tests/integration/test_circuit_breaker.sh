@@ -38,6 +38,17 @@ assert_eq "fault|Server.Provider.Unavailable|45678912" \
   "$(log_sql "select outcome, fault_code, subject_id from exchange_log where exchange_id = '$id'")" \
   "open: logged with the subject"
 
+# The admin listener's metrics show the circuit (docs/operations.md).
+ep="http://127.0.0.1:$port"
+if [ -n "${ADMIN_PORT:-}" ]; then
+  curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" > "$T/metrics.txt"
+  assert_contains "$T/metrics.txt" "pide_provider_circuit_state{endpoint=\"$ep\"} 1" "metrics: the circuit is open (1)"
+  assert_contains "$T/metrics.txt" "pide_provider_circuit_opened_total{endpoint=\"$ep\"} 1" "metrics: opened once"
+  assert_contains "$T/metrics.txt" "pide_provider_circuit_refusals_total{endpoint=\"$ep\"} 1" "metrics: one call refused"
+else
+  fail "the demo configuration has no <admin>: no metrics to check"
+fi
+
 # The provider comes back on the same port; after openSeconds a probe closes the circuit.
 kill "$RENIEC_PID"; wait "$RENIEC_PID" 2>/dev/null || true
 "$PIDE_BUILD_DIR/simulators/reniec/reniec-sim" --port "$port" --verbose 2>>"$T/reniec.log" &
@@ -54,6 +65,8 @@ for i in 1 2 3; do
   status=$(soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/ok$i.xml")
   assert_eq 200 "$status" "closed: call $i answered"
 done
+curl -s "http://127.0.0.1:$ADMIN_PORT/metrics" > "$T/metrics2.txt"
+assert_contains "$T/metrics2.txt" "pide_provider_circuit_state{endpoint=\"$ep\"} 0" "metrics: closed again (0)"
 
 # failures="0" turns the breakers off: every call reaches the failing provider.
 stop_all
