@@ -57,15 +57,18 @@ cmd_verify_bundle() {
   trap 'rm -rf "$tmp"' EXIT
   tar -xzf "$file" -C "$tmp" --no-same-owner --no-same-permissions || { echo "$PROG: cannot unpack '$file'" >&2; exit 2; }
   echo "Evidence bundle $file"
-  "$h" verify --dir "$tmp/pide-evidence" || rc=$?
-  [ "$rc" -le 1 ] || exit "$rc"
-  # The gateway's signature on each response, by the stock xmlsec1, against the auditor's own CA
-  # copy when given (else the one in the bundle, which proves less: it came with the bundle).
+  # The gateway's signatures (each response, by the stock xmlsec1; the covering checkpoint and its
+  # time-stamp, by pide-audit-bundle) against the auditor's own CA copy when given (else the one
+  # in the bundle, which proves less: it came with the bundle).
   if [ -n "$TRUSTED_PEM" ]; then ca=$TRUSTED_PEM
   elif [ -f "$tmp/pide-evidence/certs/ca.pem" ]; then
     ca=$tmp/pide-evidence/certs/ca.pem
     echo "note: trusting the CA certificate inside the bundle; give --trusted-pem CA.pem to use your own copy"
   else ca=""; fi
+  local trust=()
+  [ -z "$ca" ] || trust=(--trust "$ca")
+  "$h" verify --dir "$tmp/pide-evidence" "${trust[@]}" || rc=$?
+  [ "$rc" -le 1 ] || exit "$rc"
   for resp in "$tmp"/pide-evidence/exchanges/*/; do
     resp=${resp%/}/response.xml
     if [ ! -f "$resp" ]; then

@@ -4,7 +4,7 @@
  * unpacks the tar.gz and runs xmlsec1 on the responses.
  *
  *   pide-audit-bundle export --conninfo CONNINFO --dir DIR [--full-path] EXCHANGE_ID...
- *   pide-audit-bundle verify --dir DIR
+ *   pide-audit-bundle verify --dir DIR [--trust CA.pem]   (checkpoint signature and token)
  *
  * export writes DIR/MANIFEST.json, DIR/exchanges/<id>/{row.json,request.bin,response.xml} and
  * DIR/chain.json — the (seq, prev_hash, row_hash) of every row from the lowest exported seq to
@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "bundle_row.h"
+#include "checkpoint.h"
 #include "exchange_log.h"
 
 #define PROG "pide-audit"
@@ -481,7 +482,85 @@ static int recompute_dir(EVP_MD_CTX *md, const char *sub, bundle_row *br,
     return rc;
 }
 
-static int cmd_verify(const char *dir)
+/* A bytea value as row_to_json writes it ("\\x<hex>") into a new buffer; false when it is not one. */
+static bool bytea_of(json_t *v, unsigned char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+    if (!s || strncmp(s, "\\x", 2) != 0) return false;
+    size_t hex = strlen(s + 2);
+    if (hex % 2 || hex == 0 || hex > 2 * 1024 * 1024) return false;
+    *out = malloc(hex / 2);
+    if (!*out || !bundle_unhex(s + 2, *out, hex / 2)) {
+        free(*out);
+        *out = NULL;
+        return false;
+    }
+    *len = hex / 2;
+    return true;
+}
+
+/* The checkpoint in checkpoint.json, offline: its statement says what its columns say, its CMS
+ * signature verifies against `trust` (and the certificate in it is the recorded signer), and its
+ * RFC 3161 token, when stamped, verifies against `trust` over its signed document
+ * (gateway/checkpoint.c: the functions `pide-audit verify` uses). */
+static void verify_checkpoint_doc(checker *c, json_t *doc, const char *trust)
+{
+    unsigned char *statement = NULL, *signed_der = NULL, *signer = NULL, *tst = NULL, *head = NULL;
+    size_t statement_len = 0, signed_len = 0, signer_len = 0, tst_len = 0, head_len = 0;
+    void *store = NULL;
+    char err[512] = "";
+    json_t *id = json_object_get(doc, "id");
+    bool have = bytea_of(json_object_get(doc, "statement"), &statement, &statement_len) &&
+                bytea_of(json_object_get(doc, "signed_document"), &signed_der, &signed_len) &&
+                bytea_of(json_object_get(doc, "signer_certificate"), &signer, &signer_len) &&
+                bytea_of(json_object_get(doc, "head_row_hash"), &head, &head_len);
+    check(c, have, "checkpoint.json: statement, signed document, signer certificate and head present");
+    if (!have) goto done;
+    gw_checkpoint_statement st;
+    bool parsed = gw_checkpoint_statement_parse(statement, statement_len, &st);
+    check(c, parsed && json_is_integer(id) && st.id == json_integer_value(id) &&
+                 st.head_seq == json_integer_value(json_object_get(doc, "head_seq")) &&
+                 head_len == GW_CHECKPOINT_HASH_LEN &&
+                 memcmp(st.head_row_hash, head, GW_CHECKPOINT_HASH_LEN) == 0,
+          "checkpoint %lld: the signed statement names the same id, seq and row_hash as its columns",
+          (long long)(json_is_integer(id) ? json_integer_value(id) : -1));
+    if (!trust) {
+        check(c, false, "checkpoint: signature not checked: no CA (give --trusted-pem CA.pem)");
+        goto done;
+    }
+    if (gw_checkpoint_load_store(trust, &store, err, sizeof err) != GW_OK) {
+        check(c, false, "checkpoint: cannot load the trust anchors: %s", err);
+        goto done;
+    }
+    err[0] = '\0';
+    check(c, gw_checkpoint_verify_signature(store, signed_der, signed_len, statement, statement_len,
+                                            signer, signer_len, err, sizeof err) == GW_OK,
+          "checkpoint: CMS signature over the statement verified against the CA%s%s",
+          err[0] ? ": " : "", err);
+    json_t *t = json_object_get(doc, "tst");
+    if (json_is_null(t) || !t) {
+        printf("note: checkpoint not time-stamped yet (no RFC 3161 token)\n");
+    } else {
+        int64_t gen_us = 0;
+        err[0] = '\0';
+        check(c, bytea_of(t, &tst, &tst_len) &&
+                     gw_checkpoint_verify_token(store, tst, tst_len, signed_der, signed_len,
+                                                &gen_us, err, sizeof err) == GW_OK,
+              "checkpoint: RFC 3161 time-stamp over the signed document verified%s%s",
+              err[0] ? ": " : "", err);
+    }
+done:
+    gw_checkpoint_free_store(store);
+    free(statement);
+    free(signed_der);
+    free(signer);
+    free(tst);
+    free(head);
+}
+
+static int cmd_verify(const char *dir, const char *trust)
 {
     char path[4096], why[256], hex[2 * HASH_LEN + 1];
     json_error_t err;
@@ -652,9 +731,8 @@ static int cmd_verify(const char *dir)
         check(&c, doc && n_links > 0 && json_is_integer(cseq) &&
                       json_integer_value(cseq) == chain[n_links - 1].seq && hash_found,
               "checkpoint.json: the chain path ends at the checkpoint's head (seq and hash)");
+        if (doc) verify_checkpoint_doc(&c, doc, trust);
         json_decref(doc);
-        printf("note: the checkpoint's signature and timestamp are checked by the checkpoint "
-               "tools, not by this version\n");
     }
     printf("rows and chain path: %d check(s) passed, %d failed\n", c.passed, c.failed);
     rc = c.failed ? EXIT_FAILED : EXIT_OK;
@@ -669,14 +747,14 @@ done:
 static int usage(void)
 {
     fprintf(stderr, "usage: pide-audit-bundle export --conninfo CONNINFO --dir DIR [--full-path] EXCHANGE_ID...\n"
-                    "       pide-audit-bundle verify --dir DIR\n"
+                    "       pide-audit-bundle verify --dir DIR [--trust CA.pem]\n"
                     "(normally run as 'pide-audit export' / 'pide-audit verify-bundle')\n");
     return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-    const char *conninfo = NULL, *dir = NULL;
+    const char *conninfo = NULL, *dir = NULL, *trust = NULL;
     bool full_path = false;
     char **ids = calloc((size_t)argc, sizeof *ids);
     int n_ids = 0, rc;
@@ -684,6 +762,7 @@ int main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (strcmp(argv[i], "--conninfo") == 0 && i + 1 < argc) conninfo = argv[++i];
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
+        else if (strcmp(argv[i], "--trust") == 0 && i + 1 < argc) trust = argv[++i];
         else if (strcmp(argv[i], "--full-path") == 0) full_path = true;
         else if (argv[i][0] == '-') { free(ids); return usage(); }
         else ids[n_ids++] = argv[i];
@@ -691,7 +770,7 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "export") == 0 && conninfo && dir && n_ids > 0)
         rc = cmd_export(conninfo, dir, ids, n_ids, full_path);
     else if (strcmp(argv[1], "verify") == 0 && dir && n_ids == 0)
-        rc = cmd_verify(dir);
+        rc = cmd_verify(dir, trust);
     else
         rc = usage();
     free(ids);

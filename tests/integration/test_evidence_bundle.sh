@@ -158,8 +158,10 @@ assert_eq 1 "$(tar -tzf "$T/twice.tar.gz" | grep -c '/row.json$')" "export of th
 # A checkpoint after every committed row: two exported rows then lie on both sides of one, and
 # the bundle's chain path must run to a checkpoint covering the newer of them (not stop at the
 # first checkpoint after the older one).
+# The checkpoints are time-stamped by tsa-sim here: the bundle's checkpoint carries its token.
 stop_all
 start_reniec_sim
+start_sim tsa --key "$PIDE_TEST_PKI_DIR/tsa.key" --cert "$PIDE_TEST_PKI_DIR/tsa.pem"
 write_config
 sed -i 's|everyRows="[0-9]*"|everyRows="1"|' "$CONFIG"
 start_gateway
@@ -170,4 +172,23 @@ sleep 0.5
 expect_status 0 "export across a checkpoint" audit export "$(exchange_id_of "$T/k1.xml")" "$(exchange_id_of "$T/k2.xml")" --ca "$CA" --out "$T/across.tar.gz"
 expect_status 0 "verify-bundle across a checkpoint" audit verify-bundle "$T/across.tar.gz"
 assert_contains "$T/out" "ok: checkpoint.json: the chain path ends at the checkpoint's head" "across a checkpoint: the path ends at one covering both rows"
+assert_contains "$T/out" "ok: checkpoint: CMS signature over the statement verified against the CA" "the checkpoint's signature verified offline"
+assert_contains "$T/out" "ok: checkpoint: RFC 3161 time-stamp over the signed document verified" "the checkpoint's time-stamp verified offline"
+
+# A checkpoint whose statement was changed (its head moved back a row) or that another key signed
+# (the foreign CA) is refused.
+rm -rf "$T/e"; mkdir "$T/e"; tar -xzf "$T/across.tar.gz" -C "$T/e"
+python3 - "$T/e/pide-evidence/checkpoint.json" <<'PY'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p))
+st = bytes.fromhex(c["statement"][2:]).decode()
+lines = st.split("\n"); lines = [("seq: %d" % (int(l[5:]) - 1)) if l.startswith("seq: ") else l for l in lines]
+c["statement"] = "\\x" + "\n".join(lines).encode().hex(); c["head_seq"] -= 1
+json.dump(c, open(p, "w"))
+PY
+repack "$T/e" "$T/t-ckp.tar.gz"
+expect_status 1 "verify-bundle, the checkpoint's statement changed" audit verify-bundle "$T/t-ckp.tar.gz" --trusted-pem "$CA"
+assert_contains "$T/out" "FAILED: checkpoint: CMS signature" "changed checkpoint: its signature no longer verifies"
+expect_status 1 "verify-bundle against another CA" audit verify-bundle "$T/across.tar.gz" --trusted-pem "$PIDE_TEST_PKI_DIR/other-ca.pem"
+assert_contains "$T/out" "FAILED: checkpoint: CMS signature" "another CA: the checkpoint's signature is refused"
 finish
