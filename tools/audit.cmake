@@ -18,9 +18,11 @@ set_target_properties(pide-log-append PROPERTIES
 # pide-audit-verify: `pide-audit verify` recomputes the chain outside the database, with the
 # writer's own row hash (gw_log_row_hash in gateway/exchange_log.c); next to the script, both in
 # the build tree and installed.
-add_executable(pide-audit-verify ${CMAKE_SOURCE_DIR}/tools/pide_audit_verify.c)
+add_executable(pide-audit-verify ${CMAKE_SOURCE_DIR}/tools/pide_audit_verify.c
+                                 ${CMAKE_SOURCE_DIR}/tools/audit_db.c)
 target_link_libraries(pide-audit-verify PRIVATE pidegw_core PostgreSQL::PostgreSQL)
-target_include_directories(pide-audit-verify PRIVATE ${CMAKE_SOURCE_DIR}/gateway)
+target_include_directories(pide-audit-verify PRIVATE ${CMAKE_SOURCE_DIR}/gateway
+                                                     ${CMAKE_SOURCE_DIR}/tools)
 set_target_properties(pide-audit-verify PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
 install(TARGETS pide-audit-verify RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

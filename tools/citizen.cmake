@@ -5,7 +5,8 @@
 include_guard(GLOBAL)
 
 add_executable(pide-audit-citizen ${CMAKE_SOURCE_DIR}/tools/pide_audit_citizen.c
-                                  ${CMAKE_SOURCE_DIR}/tools/citizen_report.c)
+                                  ${CMAKE_SOURCE_DIR}/tools/citizen_report.c
+                                  ${CMAKE_SOURCE_DIR}/tools/audit_db.c)
 target_include_directories(pide-audit-citizen PRIVATE ${CMAKE_SOURCE_DIR}/gateway
                                                       ${CMAKE_SOURCE_DIR}/tools)
 # lib/ only (peru_id, clock): not the daemon's library, whose gSOAP and TLS libraries would
@@ -17,7 +18,8 @@ set_target_properties(pide-audit-citizen PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${C
 install(TARGETS pide-audit-citizen RUNTIME DESTINATION bin)
 
 add_executable(pide-audit-bundle ${CMAKE_SOURCE_DIR}/tools/pide_audit_bundle.c
-                                 ${CMAKE_SOURCE_DIR}/tools/bundle_row.c)
+                                 ${CMAKE_SOURCE_DIR}/tools/bundle_row.c
+                                 ${CMAKE_SOURCE_DIR}/tools/audit_db.c)
 target_include_directories(pide-audit-bundle PRIVATE ${CMAKE_SOURCE_DIR}/gateway
                                                      ${CMAKE_SOURCE_DIR}/tools)
 target_link_libraries(pide-audit-bundle PRIVATE pidegw_core PostgreSQL::PostgreSQL

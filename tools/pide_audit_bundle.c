@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "audit_db.h"
 #include "bundle_row.h"
 #include "checkpoint.h"
 #include "exchange_log.h"
@@ -41,31 +42,6 @@
 #define EXIT_DATABASE 3
 #define HASH_LEN GW_LOG_HASH_LEN
 #define MAX_FILE_BYTES ((size_t)1 << 30)
-
-static void one_line_error(const char *what, const char *detail)
-{
-    char line[1024];
-    size_t at = 0;
-    bool space = true;
-    for (const char *p = detail ? detail : ""; *p && at + 1 < sizeof line; p++) {
-        bool blank = *p == '\n' || *p == '\t' || *p == ' ' || *p == '\r';
-        if (blank && space) continue;
-        line[at++] = blank ? ' ' : *p;
-        space = blank;
-    }
-    while (at > 0 && line[at - 1] == ' ') at--;
-    line[at] = '\0';
-    fprintf(stderr, PROG ": cannot query the exchange log: %s%s%s\n", what, at ? ": " : "", line);
-}
-
-static bool exec_command(PGconn *conn, const char *sql)
-{
-    PGresult *res = PQexec(conn, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) one_line_error(sql, PQerrorMessage(conn));
-    PQclear(res);
-    return ok;
-}
 
 static bool is_uuid(const char *s)
 {
@@ -146,7 +122,7 @@ static PGresult *query_binary(PGconn *conn, const char *sql, int n, const char *
 {
     PGresult *res = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        one_line_error("reading the rows", PQerrorMessage(conn));
+        audit_db_error(PROG, "reading the rows", PQerrorMessage(conn));
         PQclear(res);
         return NULL;
     }
@@ -162,7 +138,7 @@ static bool table_exists(PGconn *conn, const char *name, bool *out)
     if (ok)
         *out = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     else
-        one_line_error("looking for table", PQerrorMessage(conn));
+        audit_db_error(PROG, "looking for table", PQerrorMessage(conn));
     PQclear(res);
     return ok;
 }
@@ -212,7 +188,7 @@ static bool export_checkpoint(PGconn *conn, const char *dir, int64_t seq, int64_
     const char *params[1] = {seqtext};
     res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        one_line_error("reading the checkpoint", PQerrorMessage(conn));
+        audit_db_error(PROG, "reading the checkpoint", PQerrorMessage(conn));
         PQclear(res);
         return false;
     }
@@ -295,16 +271,8 @@ static int cmd_export(const char *conninfo, const char *dir, char **ids, int n_i
             goto done;
         }
     if (!manifest || !exported || !md) goto done;
-    const char *keys[] = {"application_name", "dbname", "client_encoding", NULL};
-    const char *values[] = {"pide-audit", conninfo, "UTF8", NULL};
-    conn = PQconnectdbParams(keys, values, 1);
-    if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        one_line_error("connecting", conn ? PQerrorMessage(conn) : "out of memory");
-        goto done;
-    }
-    if (!exec_command(conn, GW_LOG_PIN_SEARCH_PATH_SQL) ||
-        !exec_command(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-        goto done;
+    conn = audit_db_connect(PROG, conninfo, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (!conn) goto done;
     snprintf(path, sizeof path, "%s/exchanges", dir);
     if (mkdir(path, 0755) != 0) {
         fprintf(stderr, PROG ": cannot create %s: %s\n", path, strerror(errno));

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit_db.h"
 #include "citizen_report.h"
 #include "clock.h"
 #include "exchange_log.h"
@@ -67,31 +68,6 @@ static const char QUERY_BEFORE_0003[] =
     "AND ($3::pg_catalog.timestamptz IS NULL OR t_request_in OPERATOR(pg_catalog.>=) $3::pg_catalog.timestamptz) "
     "AND ($4::pg_catalog.timestamptz IS NULL OR t_request_in OPERATOR(pg_catalog.<) $4::pg_catalog.timestamptz) "
     "ORDER BY t_request_in, seq";
-
-static void one_line_error(const char *what, const char *detail)
-{
-    char line[1024];
-    size_t at = 0;
-    bool space = true;
-    for (const char *p = detail ? detail : ""; *p && at + 1 < sizeof line; p++) {
-        bool blank = *p == '\n' || *p == '\t' || *p == ' ' || *p == '\r';
-        if (blank && space) continue;
-        line[at++] = blank ? ' ' : *p;
-        space = blank;
-    }
-    while (at > 0 && line[at - 1] == ' ') at--;
-    line[at] = '\0';
-    fprintf(stderr, PROG ": cannot query the exchange log: %s%s%s\n", what, at ? ": " : "", line);
-}
-
-static bool exec_command(PGconn *conn, const char *sql)
-{
-    PGresult *res = PQexec(conn, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) one_line_error(sql, PQerrorMessage(conn));
-    PQclear(res);
-    return ok;
-}
 
 /* ---- member names from the gateway's configuration ---------------------------------------- */
 
@@ -141,7 +117,7 @@ static bool has_column(PGconn *conn, const char *column, bool *out)
         1, NULL, params, NULL, NULL, 0);
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
     if (!ok)
-        one_line_error("reading the table's columns", PQerrorMessage(conn));
+        audit_db_error(PROG, "reading the table's columns", PQerrorMessage(conn));
     else
         *out = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
     PQclear(res);
@@ -221,20 +197,13 @@ int main(int argc, char **argv)
         citizen_report_set_member_source(r, members);
     }
 
-    const char *keys[] = {"application_name", "dbname", "client_encoding", NULL};
-    const char *values[] = {"pide-audit", conninfo, "UTF8", NULL};
-    conn = PQconnectdbParams(keys, values, 1);
-    if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        one_line_error("connecting", conn ? PQerrorMessage(conn) : "out of memory");
-        goto done;
-    }
+    /* The zone makes --since 2026-03-01 mean midnight in Lima, and the readable times Lima's;
+     * set in the same round trip as the search_path. The report is one SELECT: one snapshot. */
+    conn = audit_db_connect(PROG, conninfo, "SET TIME ZONE 'America/Lima'");
+    if (!conn) goto done;
     t_connected = gw_monotonic_us();
-    /* An explicit SET beats ALTER DATABASE / ROLE ... SET; the zone makes --since 2026-03-01
-     * mean midnight in Lima, and the readable times Lima's. */
     bool subsystem_column = false;
-    /* One round trip for both settings; the report is one SELECT, so one snapshot. */
-    if (!exec_command(conn, GW_LOG_PIN_SEARCH_PATH_SQL "; SET TIME ZONE 'America/Lima'") ||
-        !has_column(conn, "client_subsystem", &subsystem_column))
+    if (!has_column(conn, "client_subsystem", &subsystem_column))
         goto done;
     const char *params[4] = {type, id, since, until};
     res = PQexecParams(conn, subsystem_column ? QUERY : QUERY_BEFORE_0003, 4, NULL, params, NULL,
@@ -249,7 +218,7 @@ int main(int argc, char **argv)
             rc = EXIT_USAGE;
             goto done;
         }
-        one_line_error("reading the consultations", PQerrorMessage(conn));
+        audit_db_error(PROG, "reading the consultations", PQerrorMessage(conn));
         goto done;
     }
     t_queried = gw_monotonic_us();

@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit_db.h"
 #include "checkpoint.h"
 #include "clock.h"
 #include "exchange_log.h"
@@ -77,32 +78,6 @@ static const char *column_name(int column)
     if (column == COL_PREV_HASH) return "prev_hash";
     if (column == COL_ROW_HASH) return "row_hash";
     return GW_LOG_FIELD_NAMES[column];
-}
-
-/* libpq messages span lines; ours are one line each. */
-static void database_error(const char *what, const char *detail)
-{
-    char line[1024];
-    size_t at = 0;
-    bool space = true;
-    for (const char *p = detail ? detail : ""; *p && at + 1 < sizeof line; p++) {
-        bool blank = *p == '\n' || *p == '\t' || *p == ' ' || *p == '\r';
-        if (blank && space) continue;
-        line[at++] = blank ? ' ' : *p;
-        space = blank;
-    }
-    while (at > 0 && line[at - 1] == ' ') at--;
-    line[at] = '\0';
-    fprintf(stderr, PROG ": cannot query the exchange log: %s%s%s\n", what, at ? ": " : "", line);
-}
-
-static bool exec_command(PGconn *conn, const char *sql)
-{
-    PGresult *res = PQexec(conn, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok) database_error(sql, PQerrorMessage(conn));
-    PQclear(res);
-    return ok;
 }
 
 static int hex_digit(char c)
@@ -378,7 +353,7 @@ static char *build_select(PGconn *conn, int64_t after_seq)
                            "OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped");
     char *sql = NULL;
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        database_error("reading the table's columns", PQerrorMessage(conn));
+        audit_db_error(PROG, "reading the table's columns", PQerrorMessage(conn));
         goto fail;
     }
     size_t cap = 4096;
@@ -440,7 +415,7 @@ static int load_checkpoints(PGconn *conn, verifier *v, int64_t from_id, PGresult
     PGresult *res = PQexec(conn, "SELECT pg_catalog.to_regclass('public.exchange_checkpoint') IS "
                                  "NOT NULL");
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        database_error("looking for exchange_checkpoint", PQerrorMessage(conn));
+        audit_db_error(PROG, "looking for exchange_checkpoint", PQerrorMessage(conn));
         PQclear(res);
         return -1;
     }
@@ -456,7 +431,7 @@ static int load_checkpoints(PGconn *conn, verifier *v, int64_t from_id, PGresult
              (long long)from_id);
     res = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        database_error("reading the checkpoints", PQerrorMessage(conn));
+        audit_db_error(PROG, "reading the checkpoints", PQerrorMessage(conn));
         PQclear(res);
         return -1;
     }
@@ -656,18 +631,9 @@ int main(int argc, char **argv)
     }
 
     /* text goes out of the server in the client encoding: UTF-8, as the hash wants it. */
-    const char *keys[] = {"application_name", "dbname", "client_encoding", NULL};
-    const char *values[] = {"pide-audit", conninfo, "UTF8", NULL};
-    conn = PQconnectdbParams(keys, values, 1);
-    if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        database_error("connecting", conn ? PQerrorMessage(conn) : "out of memory");
-        goto done;
-    }
-    /* An explicit SET beats ALTER DATABASE / ALTER ROLE ... SET search_path and options=; one
-     * snapshot for the column probe and the rows. */
-    if (!exec_command(conn, GW_LOG_PIN_SEARCH_PATH_SQL) ||
-        !exec_command(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-        goto done;
+    /* One snapshot for the column probe, the checkpoints and the rows. */
+    conn = audit_db_connect(PROG, conninfo, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (!conn) goto done;
     /* The checkpoints first, in the same snapshot as the rows. */
     have_checkpoints = load_checkpoints(conn, &v, from_id ? from_id : 1, &cp_res);
     if (have_checkpoints < 0) goto done;
@@ -693,7 +659,7 @@ int main(int argc, char **argv)
 
     PGresult *res = PQexec(conn, sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
-        database_error("reading the rows", PQerrorMessage(conn));
+        audit_db_error(PROG, "reading the rows", PQerrorMessage(conn));
         PQclear(res);
         goto done;
     }
@@ -718,12 +684,12 @@ int main(int argc, char **argv)
     }
     if (bad_stream) goto done; /* the connection closes with the COPY unfinished */
     if (n == -2) {
-        database_error("reading the rows", PQerrorMessage(conn));
+        audit_db_error(PROG, "reading the rows", PQerrorMessage(conn));
         goto done;
     }
     res = PQgetResult(conn);
     bool copied = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!copied) database_error("reading the rows", PQerrorMessage(conn));
+    if (!copied) audit_db_error(PROG, "reading the rows", PQerrorMessage(conn));
     PQclear(res);
     while ((res = PQgetResult(conn)) != NULL) PQclear(res);
     if (!copied) goto done;
