@@ -102,6 +102,10 @@ static pide_result meta_handle(void *instance, pide_exchange *ex, const pide_cal
             xmlNodePtr s = xmlNewChild(resp, ns, BAD_CAST "service", NULL);
             add_text(s, ns, "serviceCode", svc->config->name);
             add_text(s, ns, "adapter", svc->binding->adapter->name);
+            if (svc->binding->adapter->version)
+                add_text(s, ns, "version", svc->binding->adapter->version);
+            if (svc->description)
+                add_text(s, ns, "description", svc->description);
             char path[160];
             snprintf(path, sizeof path, "/services/%s?wsdl", svc->config->name);
             add_text(s, ns, "wsdlPath", path);

@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "service_catalog.h"
+#include "service_page.h"
 #include "tls.h"
 #include "transport.h"
 #include "stdsoap2.h"
@@ -151,6 +152,9 @@ struct gw_server {
     /* TLS connections in handshake per address bucket (dispatcher thread only) */
     uint16_t hs_count[HS_BUCKETS];
     uint64_t hs_seed;
+
+    char *services_page;         /* GET /services (service_page.h), made at start */
+    size_t services_page_len;
 
     int worker_count;
     gw_worker *workers;
@@ -369,9 +373,14 @@ static int serve_get(struct soap *s)
     }
     if (strcmp(path, "/health") == 0)
         return send_plain(s, 200, "text/plain", "ok\n", 3);
+    /* The published services for a person in a browser (service_page.h). */
+    if ((strcmp(path, "/services") == 0 || strcmp(path, "/services/") == 0) &&
+        sl->srv->services_page)
+        return send_plain(s, 200, "text/html; charset=utf-8", sl->srv->services_page,
+                          sl->srv->services_page_len);
     static const char not_found[] =
-        "not found: the gateway serves POST /services/<name>, GET /services/<name>?wsdl and the "
-        "schemas they import under /schemas/\n";
+        "not found: the gateway serves POST /services/<name>, GET /services (the list), "
+        "GET /services/<name>?wsdl and the schemas they import under /schemas/\n";
     return send_plain(s, 404, "text/plain", not_found, sizeof not_found - 1);
 }
 
@@ -1198,6 +1207,12 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
         gw_set_error(err, errlen, "epoll_ctl: %s", strerror(errno));
         goto fail;
     }
+    if (gw_service_page_build(&rt->catalog, &srv->services_page, &srv->services_page_len) !=
+        GW_OK) {
+        gw_set_error(err, errlen, "out of memory while building the services page");
+        st = GW_ERR_NOMEM;
+        goto fail;
+    }
 
     srv->worker_count = rt->config->workers > 0 ? rt->config->workers : 1;
     /* Exchanges in flight (<listen maxInFlight>, default twice the workers): those being worked
@@ -1294,6 +1309,7 @@ void gw_server_stop(gw_server *srv)
         parked_unlink(c);
         conn_close(c);
     }
+    free(srv->services_page);
     free(srv->workers);
     free(srv->worker_threads);
     if (srv->plain.fd >= 0)

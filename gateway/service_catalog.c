@@ -1,6 +1,9 @@
 /* service_catalog.c — loads each service's WSDL and XSD once at start-up (see the header). */
 #include "service_catalog.h"
 
+#include <libxml/parser.h>
+
+#include "namespaces.h"
 #include "xml_parse.h"
 
 #include <errno.h>
@@ -160,6 +163,63 @@ static void header_schema_load(gw_service_catalog *cat)
     }
 }
 
+#define DESCRIPTION_MAX 400
+
+/* The first element in document order named wsdl:documentation below n, or NULL. */
+static xmlNodePtr first_documentation(xmlNodePtr n)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (c->ns && strcmp((const char *)c->ns->href, GW_WSDL_NS) == 0 &&
+            strcmp((const char *)c->name, "documentation") == 0)
+            return c;
+        xmlNodePtr d = first_documentation(c);
+        if (d)
+            return d;
+    }
+    return NULL;
+}
+
+char *gw_wsdl_description(const char *wsdl, size_t len)
+{
+    if (!wsdl || len == 0 || len > 16u << 20)
+        return NULL;
+    xmlDocPtr doc = xmlReadMemory(wsdl, (int)len, NULL, NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlNodePtr d = doc ? first_documentation(xmlDocGetRootElement(doc)) : NULL;
+    xmlChar *text = d ? xmlNodeGetContent(d) : NULL;
+    char *out = NULL;
+    if (text) {
+        size_t n = 0;
+        out = malloc(DESCRIPTION_MAX + 1);
+        int space = 1;
+        for (const xmlChar *p = text; out && *p && n < DESCRIPTION_MAX; p++) {
+            int blank = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r';
+            if (blank && space)
+                continue;
+            out[n++] = blank ? ' ' : (char)*p;
+            space = blank;
+        }
+        if (out) {
+            /* Not in the middle of a UTF-8 sequence, and no trailing blank. */
+            if (n == DESCRIPTION_MAX)
+                while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80)
+                    n--;
+            while (n > 0 && out[n - 1] == ' ')
+                n--;
+            out[n] = '\0';
+            if (n == 0) {
+                free(out);
+                out = NULL;
+            }
+        }
+        xmlFree(text);
+    }
+    xmlFreeDoc(doc);
+    return out;
+}
+
 gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registry *adapters,
                                   gw_service_catalog *out, char *err, size_t errlen)
 {
@@ -192,6 +252,9 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
     }
     if ((st = builtins_add(cfg, out, err, errlen)) != GW_OK)
         goto fail;
+    for (size_t i = 0; i < out->count; i++)
+        out->services[i].description = gw_wsdl_description(out->services[i].wsdl,
+                                                           out->services[i].wsdl_len);
     header_schema_load(out);
     return GW_OK;
 fail:
@@ -203,6 +266,7 @@ void gw_service_catalog_close(gw_service_catalog *cat)
 {
     for (size_t i = 0; i < cat->count; i++) {
         free(cat->services[i].wsdl);
+        free(cat->services[i].description);
         free(cat->services[i].schema_text);
         free(cat->services[i].target_namespace);
         if (cat->services[i].schema)

@@ -27,6 +27,7 @@ typedef struct gw_service {
     const char *schema_file_name;        /* its last path component, inside config->schema_path */
     char *target_namespace;
     const gw_service_binding *binding;
+    char *description;                   /* the WSDL's first documentation, or NULL */
 } gw_service;
 
 /* A service compiled into the daemon, registered from a table as nginx and SQLite register their
@@ -68,6 +69,12 @@ typedef struct gw_service_catalog {
  * service of gw_builtin_services that cfg configures. */
 gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registry *adapters,
                                   gw_service_catalog *out, char *err, size_t errlen);
+/* The text of the first <wsdl:documentation> element of `wsdl` (an operation's or the
+ * definitions'), white space folded, at most 400 bytes (cut at a character boundary); NULL when
+ * there is none or the WSDL does not parse. The caller frees it. Filled in for every service as
+ * gw_service.description when the catalogue opens. */
+char *gw_wsdl_description(const char *wsdl, size_t len);
+
 void gw_service_catalog_close(gw_service_catalog *cat);
 const gw_service *gw_service_catalog_find(const gw_service_catalog *cat, const char *name);
 /* The text of the XSD served as /schemas/<file_name>: a service's schema or the header schema;

@@ -32,6 +32,9 @@
 #define GW_XMLENC_SHA256 "http://www.w3.org/2001/04/xmlenc#sha256"
 
 /* pide-gateway's own */
+/* WSDL 1.1 (service descriptions: gateway/service_page.c) */
+#define GW_WSDL_NS "http://schemas.xmlsoap.org/wsdl/"
+
 #define GW_HEADER_NS "urn:pide-gateway:header:1"
 #define GW_META_NS "urn:pide-gateway:meta:1"
 #define GW_CONFIG_NS "urn:pide-gateway:config:1"

@@ -55,4 +55,17 @@ assert_eq soap:Client.AuthenticationFailed "$(xml_value "$T/anon.xml" faultcode)
 assert_eq 200 "$(curl -s -o "$T/meta.wsdl" -w '%{http_code}' "$GW_URL/services/meta?wsdl")" "meta?wsdl served"
 assert_contains "$T/meta.wsdl" "PideMetaservices" "meta?wsdl is the metaservices WSDL"
 
+# GET /services: the published services for a person in a browser, with their description
+# (the WSDL's documentation), operations, version and WSDL link; anything else under it is 404.
+assert_eq 200 "$(curl -s -o "$T/services.html" -w '%{http_code}' "$GW_URL/services")" "GET /services answered"
+assert_contains "$T/services.html" "<h2>ReniecConsultaDni</h2>" "the page lists RENIEC"
+assert_contains "$T/services.html" "Datos de identidad de un ciudadano por su DNI." "the page shows the WSDL's description"
+assert_contains "$T/services.html" 'href="/services/ReniecConsultaDni?wsdl"' "the page links the WSDL"
+assert_contains "$T/services.html" "<code>consultar</code>" "the page lists the operations"
+xmllint --html --noout "$T/services.html" 2>"$T/html.err" && pass "the page is well-formed HTML" \
+  || fail "the page: $(cat "$T/html.err")"
+assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' "$GW_URL/services/NoSuch")" "GET of an unknown service path: 404"
+soap_post meta "$PIDE_SOURCE_DIR/docs/examples/meta-listServices.xml" "$T/list2.xml" >/dev/null
+assert_contains "$T/list2.xml" "Datos de identidad de un ciudadano por su DNI.</m:description>" "listServices gives the description"
+assert_contains "$T/list2.xml" "<m:version>1.0.0</m:version>" "listServices gives the adapter version"
 finish
