@@ -487,7 +487,8 @@ static gw_status load_admin(loader *ld, const xmlNode *node)
         (st = attr_bool(ld, node, "allowNonLoopback", 0, &cfg->admin_allow_non_loopback)) ||
         (st = attr_int(ld, node, "certificateMinDays", 14, 0, 3650, &cfg->admin_cert_min_days)) ||
         (st = attr_int(ld, node, "probeIntervalMs", 1000, 100, 60000,
-                       &cfg->admin_probe_interval_ms)))
+                       &cfg->admin_probe_interval_ms)) ||
+        (st = attr_int(ld, node, "drainDelayMs", 0, 0, 600000, &cfg->admin_drain_delay_ms)))
         return st;
     cfg->admin_port = (int)port;
     if (!is_loopback_address(cfg->admin_address) && !cfg->admin_allow_non_loopback)

@@ -110,6 +110,7 @@ typedef struct gw_config {
     int admin_allow_non_loopback;
     int admin_cert_min_days;   /* /readyz fails when a certificate expires within this */
     int admin_probe_interval_ms; /* how often the database is probed for /readyz */
+    int admin_drain_delay_ms;    /* SIGTERM: /readyz 503 this long before the drain begins */
     /* <operationalLog>: stderr lines as text or JSON (log.h) */
     int log_json;
 

@@ -1,10 +1,12 @@
 /* main.c — pide-gateway: options, start-up in dependency order, run until SIGINT/SIGTERM. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -266,8 +268,18 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&stop_signals, &sig);
     notify_systemd("STOPPING=1");
-    /* Not ready from now on (a load balancer stops sending), then the drain. */
+    /* Not ready from now on (a load balancer stops sending), then the drain. With
+     * <admin drainDelayMs>, the gateway keeps serving that long first, so the load balancer's
+     * health check sees 503 before a single connection is refused. */
     gw_admin_set_stopping(admin);
+    if (admin && cfg->admin_drain_delay_ms > 0) {
+        gw_log(PIDE_LOG_INFO, "signal %d: not ready; draining in %d ms", sig,
+               cfg->admin_drain_delay_ms);
+        struct timespec d = {.tv_sec = cfg->admin_drain_delay_ms / 1000,
+                             .tv_nsec = (long)(cfg->admin_drain_delay_ms % 1000) * 1000000L};
+        while (nanosleep(&d, &d) != 0 && errno == EINTR) {
+        }
+    }
     gw_log(PIDE_LOG_INFO, "signal %d: stopping", sig);
     rc = 0;
 done:

@@ -309,4 +309,22 @@ assert_contains "$T/gateway.log" '"event":"readiness"' "the database probe's cha
 assert_not_contains "$T/gateway.log" "$PW" "no password in the operational log"
 assert_not_contains "$T/gateway.log" "$(cat "$PIDE_TEST_PG_DIR/gateway.password")" "no database password in the operational log"
 
+# ---- SIGTERM with <admin drainDelayMs>: not ready, still serving, then the drain ----
+stop_all
+start_reniec_sim
+write_config
+sed -i 's|<admin address="127.0.0.1" port="0" certificateMinDays="14"/>|<admin address="127.0.0.1" port="0" certificateMinDays="14" drainDelayMs="1500"/>|' "$CONFIG"
+grep -q 'drainDelayMs="1500"' "$CONFIG" || fail "the test could not set drainDelayMs"
+start_gateway
+ADMIN_URL="http://127.0.0.1:$ADMIN_PORT"
+kill -TERM "$GW_PID"
+sleep 0.3
+assert_eq 503 "$(http "$ADMIN_URL/readyz")" "drainDelayMs: /readyz 503 at once"
+assert_eq 200 "$(soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/late.xml")" \
+  "drainDelayMs: a new exchange during the delay is still answered"
+kill -0 "$GW_PID" 2>/dev/null && pass "drainDelayMs: still running during the delay" || fail "drainDelayMs: exited early"
+for i in $(seq 1 50); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$GW_PID" 2>/dev/null && fail "drainDelayMs: still running 5 s after SIGTERM" || pass "drainDelayMs: stopped after the delay"
+assert_contains "$T/gateway.log" "not ready; draining in 1500 ms" "drainDelayMs: logged"
+
 finish
