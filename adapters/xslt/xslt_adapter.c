@@ -671,8 +671,12 @@ static json_t *xml_to_json(xmlNodePtr n, const char **why, int depth)
             }
             if (map) {
                 xmlChar *key = xmlGetProp(c, BAD_CAST "key");
-                int bad = !key || json_object_get(v, (const char *)key) != NULL ||
-                          json_object_set_new(v, (const char *)key, cv) != 0;
+                /* json_object_set_new takes cv even when it fails; a refused key must free it. */
+                int bad = !key || json_object_get(v, (const char *)key) != NULL;
+                if (bad)
+                    json_decref(cv);
+                else
+                    bad = json_object_set_new(v, (const char *)key, cv) != 0;
                 xmlFree(key);
                 if (bad) {
                     *why = "a map member without a key, or a key given twice";

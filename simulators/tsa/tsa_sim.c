@@ -285,6 +285,8 @@ int main(int argc, char **argv)
     char why[300];
     if (!load_pem(key, cert, &sim, why, sizeof why)) {
         fprintf(stderr, "tsa-sim: %s\n", why);
+        EVP_PKEY_free(sim.key); /* what load_pem read before it refused */
+        X509_free(sim.cert);
         return 2;
     }
     sim.policy = OBJ_txt2obj(TSA_POLICY_OID, 1);

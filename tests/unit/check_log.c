@@ -46,7 +46,6 @@ START_TEST(record_is_json_whatever_the_message)
     ck_assert_str_eq(field(o, "exchange_id"), "0f0e0d0c-0b0a-4908-8706-050403020100");
     ck_assert_str_eq(field(o, "message"), msg);
     ck_assert_int_eq(strlen(field(o, "time")), strlen("2026-12-03T04:15:42.295Z"));
-    ck_assert_ptr_null(json_object_get(json_loads("{}", 0, NULL), "x"));
     json_decref(o);
 }
 END_TEST
