@@ -209,12 +209,12 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
     PQclear(res);
     const char *p1[1] = {start};
     if (!params_query(conn, "finding the month's seq range",
-                      "SELECT (SELECT pg_catalog.coalesce(pg_catalog.max(seq), 0) FROM "
+                      "SELECT (SELECT COALESCE(pg_catalog.max(seq), 0) FROM "
                       "public.exchange_log WHERE t_request_in OPERATOR(pg_catalog.<) "
                       "$1::pg_catalog.timestamptz)::pg_catalog.text, (SELECT "
-                      "pg_catalog.coalesce(pg_catalog.max(seq), 0) FROM public.exchange_log "
-                      "WHERE t_request_in OPERATOR(pg_catalog.<) $1::pg_catalog.timestamptz "
-                      "OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval)::pg_catalog.text, "
+                      "COALESCE(pg_catalog.max(seq), 0) FROM public.exchange_log "
+                      "WHERE t_request_in OPERATOR(pg_catalog.<) ($1::pg_catalog.timestamptz "
+                      "OPERATOR(pg_catalog.+) '1 month'::pg_catalog.interval))::pg_catalog.text, "
                       "(SELECT e.row_hash FROM public.exchange_log e WHERE e.seq "
                       "OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(seq) FROM "
                       "public.exchange_log WHERE t_request_in OPERATOR(pg_catalog.<) "

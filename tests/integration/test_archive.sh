@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# test_archive.sh — monthly archives of the exchange log (`pide-audit archive`,
+# `pide-audit verify-archive`; docs/auditor-guide.md "Archives and retention") on a private
+# PostgreSQL cluster of this test's own, with the PKI's real keys:
+# - rows of two closed months are written through the real log writer (pide-log-append) with a
+#   t_request_in in those months — the partition key, so they are what a gateway logging then
+#   would have left (they sit in the DEFAULT partition: exchange_log_ensure_partitions creates
+#   partitions from the current month on); a checkpoint over a row of the first month is
+#   signed by openssl with the gateway's signing key in the documented statement format;
+# - archive → verify-archive round trip; two consecutive months chained; a changed row byte,
+#   a removed row, a manifest re-signed with the foreign CA's key, swapped month order, files
+#   added to the archive and a path-escaping tar: refused;
+# - an archiver killed with -9 mid-way leaves only .partial files; the re-run restarts and the
+#   result verifies; the current and a future month are refused (exit 2).
+# ctest-fixtures: postgres pki
+. "$(dirname "$0")/lib.sh"
+AUDIT="$PIDE_BUILD_DIR/tools/pide-audit"
+APPEND="$PIDE_BUILD_DIR/tests/helpers/pide-log-append"
+PKI=$PIDE_TEST_PKI_DIR
+[ -x "$AUDIT" ] && [ -x "$APPEND" ] || { echo "FAIL: pide-audit / pide-log-append not built" >&2; exit 1; }
+
+PIDE_TEST_PG_DIR="$T/pg"
+PG_LOCAL="$PIDE_SOURCE_DIR/scripts/pg-local"
+bash "$PG_LOCAL" start --dir "$PIDE_TEST_PG_DIR" --port 0 --fresh >"$T/pg-start.log" 2>&1 \
+  || { cat "$T/pg-start.log" >&2; echo "FAIL: private cluster did not start" >&2; exit 1; }
+trap 'rc=$?; set +e; bash "$PG_LOCAL" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
+PG=$PIDE_TEST_PG_DIR
+superuser() { bash "$PG_LOCAL" psql --dir "$PG" -X -q -v ON_ERROR_STOP=1 "$@"; }
+sql1() { superuser -At -c "$1"; }
+audit() { "$AUDIT" --conninfo "$(sed 's/user=pide_gateway/user=pide_auditor/' "$PG/conninfo")" \
+            --password-file "$PG/auditor.password" "$@"; }
+append() { "$APPEND" --conninfo "$(cat "$PG/conninfo")" --password-file "$PG/gateway.password" >/dev/null; }
+expect_status() {
+  local want=$1 what=$2 got=0; shift 2
+  "$@" >"$T/out" 2>"$T/err" || got=$?
+  assert_eq "$want" "$got" "$what: exit $want"
+  [ "$want" = "$got" ] || { cat "$T/out" "$T/err" >&2; }
+}
+SIGN=(--signing-key "$PKI/gateway-sign.key" --signing-cert "$PKI/gateway-sign.pem")
+varchive() { audit verify-archive --trusted-pem "$PKI/ca.pem" "$@"; }
+TAB=$'\t'
+
+M1=$(date -u -d "$(date -u +%Y-%m-01) -3 month" +%Y-%m)
+M2=$(date -u -d "$(date -u +%Y-%m-01) -2 month" +%Y-%m)
+M3=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m)
+us_of() { echo $(( $(date -u -d "$1" +%s) * 1000000 + ${2:-0} )); }
+# rows MONTH N: N rows through the real writer, spread over the month, with a body of 2 KiB.
+body=$(head -c 1536 /dev/urandom | base64 -w0)
+rows() {
+  local base i
+  base=$(us_of "$1-02 08:00:00")
+  for i in $(seq 1 "$2"); do
+    printf 'client_member=20000000001%sclient_user=1111%04d%sservice=ReniecConsultaDni%ssubject_type=DNI%ssubject_id=4567%04d%st_request_in=%s%srequest=<consulta n="%s">%s</consulta>%sresponse=<ok/>\n' \
+      "$TAB" "$i" "$TAB" "$TAB" "$TAB" "$i" "$TAB" $((base + i * 60000000)) "$TAB" "$i" "$body" "$TAB"
+  done | append || fail "pide-log-append for $1"
+}
+rows "$M1" 300
+rows "$M2" 40
+assert_eq 340 "$(sql1 "SELECT count(*) FROM exchange_log")" "340 rows in two past months"
+
+# A checkpoint over seq 150 (in M1), signed with the gateway's key in the documented format.
+head_hex=$(sql1 "SELECT encode(row_hash, 'hex') FROM exchange_log WHERE seq = 150")
+created_us=$(us_of "$M1-20 00:00:00" 123456)
+printf 'pide-gateway exchange-log checkpoint v1\nid: 1\nnode: demo\nseq: 150\nrow_hash: %s\nrows: 150\ncreated: %s\nprevious: %s\n' \
+  "$head_hex" "$(date -u -d "@$((created_us / 1000000))" +%Y-%m-%dT%H:%M:%S).123456Z" "$(printf '0%.0s' $(seq 1 64))" >"$T/cp1.txt"
+openssl cms -sign -binary -md sha256 -outform DER -in "$T/cp1.txt" -signer "$PKI/gateway-sign.pem" \
+  -inkey "$PKI/gateway-sign.key" -out "$T/cp1.cms" || fail "openssl cms -sign"
+openssl x509 -in "$PKI/gateway-sign.pem" -outform DER -out "$T/signer.der"
+superuser -v st="$(base64 -w0 "$T/cp1.txt")" -v sd="$(base64 -w0 "$T/cp1.cms")" \
+  -v sc="$(base64 -w0 "$T/signer.der")" -v fp="$(sha256sum "$T/signer.der" | cut -c1-64)" \
+  -v hh="$head_hex" -v cr="$(date -u -d "@$((created_us / 1000000))" '+%Y-%m-%d %H:%M:%S').123456+00" <<'SQL' \
+  || fail "checkpoint inserted"
+INSERT INTO exchange_checkpoint (id, node_id, head_seq, head_row_hash, row_count, created,
+  prev_sha256, statement, signed_document, signer_certificate, signer_cert_sha256)
+VALUES (1, 'demo', 150, decode(:'hh', 'hex'), 150, :'cr'::timestamptz, decode(repeat('00', 32), 'hex'),
+  decode(:'st', 'base64'), decode(:'sd', 'base64'), decode(:'sc', 'base64'), :'fp');
+SQL
+
+# --- bad arguments and the current month ---------------------------------------------------------
+A=$T/archives; mkdir -p "$A"
+expect_status 2 "archive of the current month" audit archive --month "$(date -u +%Y-%m)" --out "$A" "${SIGN[@]}"
+assert_contains "$T/err" "is not closed" "the current month is refused with a clear message"
+expect_status 2 "archive of a future month" audit archive --month "$(date -u -d '+2 month' +%Y-%m)" --out "$A" "${SIGN[@]}"
+expect_status 2 "archive --month garbage" audit archive --month 2026-13 --out "$A" "${SIGN[@]}"
+expect_status 2 "archive without a signing key" audit archive --month "$M1" --out "$A"
+expect_status 2 "archive to a missing directory" audit archive --month "$M1" --out "$T/nope" "${SIGN[@]}"
+expect_status 2 "verify-archive without --trusted-pem" audit verify-archive "$T/nope.tar.gz"
+
+# --- interrupted, then restarted -----------------------------------------------------------------
+# In a session of its own (setsid), so that kill -9 reaches the script and its C helper at once.
+PIDE_AUDIT_ARCHIVE_BATCH=10 PIDE_AUDIT_ARCHIVE_TEST_DELAY_MS=100 \
+  setsid "$AUDIT" --conninfo "$(sed 's/user=pide_gateway/user=pide_auditor/' "$PG/conninfo")" \
+  --password-file "$PG/auditor.password" archive --month "$M1" --out "$A" "${SIGN[@]}" >"$T/kill.out" 2>&1 &
+apid=$!
+for i in $(seq 1 50); do
+  [ -s "$A/.pide-log-$M1.partial/pide-log-$M1/rows.jsonl" ] && break; sleep 0.1
+done
+sleep 0.5
+# kill -9 the whole archiver (the script and its C helper), as a crash would.
+kill -9 -- -"$apid" 2>/dev/null || true; wait "$apid" 2>/dev/null || true
+assert_eq "" "$(ls "$A"/*.tar.gz 2>/dev/null)" "an interrupted archive leaves no file that looks complete"
+[ -d "$A/.pide-log-$M1.partial" ] && pass "the interrupted run left its .partial staging directory" \
+  || fail "no .partial directory after kill -9 (was it killed mid-way?)"
+expect_status 0 "archive $M1 after the interruption" audit archive --month "$M1" --out "$A" "${SIGN[@]}"
+assert_contains "$T/err" "interrupted archive of $M1 was found" "the re-run says it restarts the month"
+assert_contains "$T/out" "archived $M1: 300 row(s), seq 1..300" "the month's rows archived"
+assert_eq "" "$(ls -A "$A" | grep partial || true)" "no partial file left after the re-run"
+expect_status 2 "archive of an already archived month" audit archive --month "$M1" --out "$A" "${SIGN[@]}"
+cp "$T/out" "$T/archive1.out"
+
+# --- round trip ----------------------------------------------------------------------------------
+F1=$A/pide-log-$M1.tar.gz
+expect_status 0 "verify-archive $M1" varchive "$F1"
+cp "$T/out" "$T/verify1.out"
+assert_contains "$T/out" "ok: manifest signature verified" "manifest signature checked by openssl cms"
+assert_contains "$T/out" "ok: 300 row hashes recomputed, every link holds (seq 1..300)" "every row hash recomputed"
+assert_contains "$T/out" "ok: checkpoint 1: its signed head (seq 150" "the checkpoint's head is a row of the archive"
+assert_contains "$T/out" "ok: checkpoint 1: signature verified" "the checkpoint's signature checked"
+assert_contains "$T/out" "archive(s) intact" "verdict"
+expect_status 1 "verify-archive against the foreign CA" audit verify-archive --trusted-pem "$PKI/other-ca.pem" "$F1"
+assert_contains "$T/out" "FAILED: manifest signature does not verify" "foreign CA: manifest refused"
+
+# --- two months chained --------------------------------------------------------------------------
+expect_status 0 "archive $M2 (finds $M1's archive in DIR)" audit archive --month "$M2" --out "$A" "${SIGN[@]}"
+assert_contains "$T/out" "chained to pide-log-$M1.tar.gz" "the second archive names the first"
+F2=$A/pide-log-$M2.tar.gz
+expect_status 0 "verify-archive $M1 $M2" varchive "$F1" "$F2"
+cp "$T/out" "$T/verify2.out"
+assert_contains "$T/out" "ok: manifest names the previous archive's digest" "digest of the previous archive"
+assert_contains "$T/out" "ok: the chain connects: the previous archive ends at seq 300" "chains connect across months"
+expect_status 1 "verify-archive in swapped order" varchive "$F2" "$F1"
+assert_contains "$T/out" "FAILED: the chain connects" "swapped months refused"
+# An empty month chains too.
+expect_status 0 "archive of an empty month $M3" audit archive --month "$M3" --out "$A" "${SIGN[@]}"
+expect_status 0 "verify-archive of three months" varchive "$F1" "$F2" "$A/pide-log-$M3.tar.gz"
+
+# --- tampering -----------------------------------------------------------------------------------
+# repack NAME: $T/u/pide-log-M1 (edited) into $T/NAME.tar.gz.
+unpack1() { rm -rf "$T/u"; mkdir "$T/u"; tar -xzf "$F1" -C "$T/u"; }
+repack() { tar -czf "$T/$1.tar.gz" -C "$T/u" "pide-log-$M1"; }
+D=$T/u/pide-log-$M1
+unpack1; sed -i '7s/"client_user":"11110007"/"client_user":"11110008"/' "$D/rows.jsonl"; repack byte
+expect_status 1 "a changed row byte" varchive "$T/byte.tar.gz"
+assert_contains "$T/out" "FAILED: seq 7: row_hash does not match the row's content" "the changed row named"
+assert_contains "$T/out" "FAILED: file rows.jsonl does not match its digest" "the file digest no longer matches"
+unpack1; sed -i '20d' "$D/rows.jsonl"; repack removed
+expect_status 1 "a removed row" varchive "$T/removed.tar.gz"
+assert_contains "$T/out" "FAILED: seq 21: seq does not follow the previous row" "the gap named"
+# The manifest rewritten to match the shortened rows and re-signed with the foreign CA's key.
+unpack1; sed -i '20d' "$D/rows.jsonl"
+python3 - "$D" <<'PY'
+import hashlib, json, sys
+d = sys.argv[1]; m = json.load(open(d + "/MANIFEST.json"))
+m["files"]["rows.jsonl"] = hashlib.sha256(open(d + "/rows.jsonl", "rb").read()).hexdigest()
+m["row_count"] -= 1
+open(d + "/MANIFEST.json", "w").write(json.dumps(m, indent=2) + "\n")
+PY
+openssl req -new -x509 -key "$PKI/other-ca.key" -subj "/CN=pide-gateway signing" -days 2 -out "$T/forger.pem" 2>/dev/null
+openssl cms -sign -binary -md sha256 -outform DER -in "$D/MANIFEST.json" -signer "$T/forger.pem" \
+  -inkey "$PKI/other-ca.key" -out "$D/MANIFEST.json.cms"
+repack forged
+expect_status 1 "a manifest re-signed with the foreign key" varchive "$T/forged.tar.gz"
+assert_contains "$T/out" "FAILED: manifest signature does not verify" "forged manifest signature refused"
+unpack1; echo extra >"$D/notes.txt"; repack extra
+expect_status 1 "a file added to the archive" varchive "$T/extra.tar.gz"
+assert_contains "$T/out" "FAILED: notes.txt is not named by the manifest" "unlisted file named"
+unpack1; rm "$D/checkpoints/1.cms"; repack nocms
+expect_status 1 "a checkpoint's signature removed" varchive "$T/nocms.tar.gz"
+echo "not an archive" >"$T/garbage.tar.gz"
+expect_status 2 "garbage instead of an archive" varchive "$T/garbage.tar.gz"
+mkdir -p "$T/esc/pide-log-$M1"; echo x >"$T/esc/evil"
+tar -czf "$T/escape.tar.gz" -C "$T/esc" "pide-log-$M1" -C "$T/esc" ../esc/evil 2>/dev/null
+expect_status 2 "an archive with a path outside its directory" varchive "$T/escape.tar.gz"
+
+echo "--- real output (docs) ---"; cat "$T/archive1.out" "$T/verify2.out"
+finish
