@@ -6,10 +6,11 @@
 #   t_request_in in those months — the partition key, so they are what a gateway logging then
 #   would have left (they sit in the DEFAULT partition: exchange_log_ensure_partitions creates
 #   partitions from the current month on); a checkpoint over a row of the first month is
-#   signed by openssl with the gateway's signing key in the documented statement format;
+#   signed by openssl with the gateway's signing key in the documented statement format and
+#   stamped by the real tsa-sim;
 # - archive → verify-archive round trip; two consecutive months chained; a changed row byte,
 #   a removed row, a manifest re-signed with the foreign CA's key, swapped month order, files
-#   added to the archive and a path-escaping tar: refused;
+#   added to the archive, a token over another document and a path-escaping tar: refused;
 # - an archiver killed with -9 mid-way leaves only .partial files; the re-run restarts and the
 #   result verifies; the current and a future month are refused (exit 2).
 # ctest-fixtures: postgres pki
@@ -37,7 +38,7 @@ expect_status() {
   [ "$want" = "$got" ] || { cat "$T/out" "$T/err" >&2; }
 }
 SIGN=(--signing-key "$PKI/gateway-sign.key" --signing-cert "$PKI/gateway-sign.pem")
-varchive() { audit verify-archive --trusted-pem "$PKI/ca.pem" "$@"; }
+varchive() { audit verify-archive --trusted-pem "$PKI/ca.pem" --trust-tsa "$PKI/ca.pem" "$@"; }
 TAB=$'\t'
 
 M1=$(date -u -d "$(date -u +%Y-%m-01) -3 month" +%Y-%m)
@@ -75,6 +76,16 @@ INSERT INTO exchange_checkpoint (id, node_id, head_seq, head_row_hash, row_count
 VALUES (1, 'demo', 150, decode(:'hh', 'hex'), 150, :'cr'::timestamptz, decode(repeat('00', 32), 'hex'),
   decode(:'st', 'base64'), decode(:'sd', 'base64'), decode(:'sc', 'base64'), :'fp');
 SQL
+
+# Its RFC 3161 token, from the real tsa-sim over SHA-256 of the signed document, as the gateway
+# asks for it.
+start_sim tsa --key "$PKI/tsa.key" --cert "$PKI/tsa.pem"
+openssl ts -query -data "$T/cp1.cms" -sha256 -cert -out "$T/cp1.tsq" 2>/dev/null
+curl -sf -H 'Content-Type: application/timestamp-query' --data-binary @"$T/cp1.tsq" \
+  "http://127.0.0.1:$TSA_PORT/tsa" -o "$T/cp1.reply" || fail "tsa-sim answered"
+openssl ts -reply -in "$T/cp1.reply" -token_out -out "$T/cp1.tst" 2>/dev/null || fail "token extracted"
+superuser -v tst="$(base64 -w0 "$T/cp1.tst")" <<<"UPDATE exchange_checkpoint SET tst = decode(:'tst', 'base64'), stamped_at = now() WHERE id = 1;" \
+  || fail "token stored"
 
 # --- bad arguments and the current month ---------------------------------------------------------
 A=$T/archives; mkdir -p "$A"
@@ -116,6 +127,7 @@ assert_contains "$T/out" "ok: manifest signature verified" "manifest signature c
 assert_contains "$T/out" "ok: 300 row hashes recomputed, every link holds (seq 1..300)" "every row hash recomputed"
 assert_contains "$T/out" "ok: checkpoint 1: its signed head (seq 150" "the checkpoint's head is a row of the archive"
 assert_contains "$T/out" "ok: checkpoint 1: signature verified" "the checkpoint's signature checked"
+assert_contains "$T/out" "ok: checkpoint 1: time-stamp token verified" "the checkpoint's token checked"
 assert_contains "$T/out" "archive(s) intact" "verdict"
 expect_status 1 "verify-archive against the foreign CA" audit verify-archive --trusted-pem "$PKI/other-ca.pem" "$F1"
 assert_contains "$T/out" "FAILED: manifest signature does not verify" "foreign CA: manifest refused"
@@ -166,6 +178,22 @@ expect_status 1 "a file added to the archive" varchive "$T/extra.tar.gz"
 assert_contains "$T/out" "FAILED: notes.txt is not named by the manifest" "unlisted file named"
 unpack1; rm "$D/checkpoints/1.cms"; repack nocms
 expect_status 1 "a checkpoint's signature removed" varchive "$T/nocms.tar.gz"
+# A token over another document (the manifest's signature) in place of the checkpoint's.
+unpack1; cp "$D/MANIFEST.json.cms" "$T/other.cms"
+openssl ts -query -data "$T/other.cms" -sha256 -cert -out "$T/o.tsq" 2>/dev/null
+curl -sf -H 'Content-Type: application/timestamp-query' --data-binary @"$T/o.tsq" \
+  "http://127.0.0.1:$TSA_PORT/tsa" -o "$T/o.reply" && openssl ts -reply -in "$T/o.reply" -token_out -out "$D/checkpoints/1.tsr" 2>/dev/null
+python3 - "$D" <<'PY'
+import hashlib, json, sys
+d = sys.argv[1]; m = json.load(open(d + "/MANIFEST.json"))
+m["files"]["checkpoints/1.tsr"] = hashlib.sha256(open(d + "/checkpoints/1.tsr", "rb").read()).hexdigest()
+open(d + "/MANIFEST.json", "w").write(json.dumps(m, indent=2) + "\n")
+PY
+openssl cms -sign -binary -md sha256 -outform DER -in "$D/MANIFEST.json" -signer "$PKI/gateway-sign.pem" \
+  -inkey "$PKI/gateway-sign.key" -out "$D/MANIFEST.json.cms"
+repack swaptoken
+expect_status 1 "a token over another document" varchive "$T/swaptoken.tar.gz"
+assert_contains "$T/out" "FAILED: checkpoint 1: time-stamp token does not verify" "a moved token refused"
 echo "not an archive" >"$T/garbage.tar.gz"
 expect_status 2 "garbage instead of an archive" varchive "$T/garbage.tar.gz"
 mkdir -p "$T/esc/pide-log-$M1"; echo x >"$T/esc/evil"
