@@ -56,8 +56,12 @@ rows() {
   done | append || fail "pide-log-append for $1"
 }
 rows "$M1" 300
+# A boundary straggler: a request received just after midnight of M2 logged before M1's last one
+# (seq 301 and 302): the chain's order is seq, the partition's is t_request_in.
+printf 'client_member=20000000001%ssubject_id=straggler%st_request_in=%s\nclient_member=20000000001%ssubject_id=last-of-m1%st_request_in=%s\n' \
+  "$TAB" "$TAB" "$(us_of "$M2-01 00:00:00" 100)" "$TAB" "$TAB" "$(us_of "$M2-01 00:00:00" -100000)" | append
 rows "$M2" 40
-assert_eq 340 "$(sql1 "SELECT count(*) FROM exchange_log")" "340 rows in two past months"
+assert_eq 342 "$(sql1 "SELECT count(*) FROM exchange_log")" "342 rows in two past months"
 
 # A checkpoint over seq 150 (in M1), signed with the gateway's key in the documented format.
 head_hex=$(sql1 "SELECT encode(row_hash, 'hex') FROM exchange_log WHERE seq = 150")
@@ -114,7 +118,7 @@ assert_eq "" "$(ls "$A"/*.tar.gz 2>/dev/null)" "an interrupted archive leaves no
   || fail "no .partial directory after kill -9 (was it killed mid-way?)"
 expect_status 0 "archive $M1 after the interruption" audit archive --month "$M1" --out "$A" "${SIGN[@]}"
 assert_contains "$T/err" "interrupted archive of $M1 was found" "the re-run says it restarts the month"
-assert_contains "$T/out" "archived $M1: 300 row(s), seq 1..300" "the month's rows archived"
+assert_contains "$T/out" "archived $M1: 302 row(s), seq 1..302" "the month's rows archived"
 cp "$T/err" "$T/archive1.out"; cat "$T/out" >>"$T/archive1.out"
 assert_eq "" "$(ls -A "$A" | grep partial || true)" "no partial file left after the re-run"
 expect_status 2 "archive of an already archived month" audit archive --month "$M1" --out "$A" "${SIGN[@]}"
@@ -124,13 +128,16 @@ F1=$A/pide-log-$M1.tar.gz
 expect_status 0 "verify-archive $M1" varchive "$F1"
 cp "$T/out" "$T/verify1.out"
 assert_contains "$T/out" "ok: manifest signature verified" "manifest signature checked by openssl cms"
-assert_contains "$T/out" "ok: 300 row hashes recomputed, every link holds (seq 1..300)" "every row hash recomputed"
+assert_contains "$T/out" "ok: 302 row hashes recomputed, every link holds (seq 1..302)" "every row hash recomputed"
 assert_contains "$T/out" "ok: checkpoint 1: its signed head (seq 150" "the checkpoint's head is a row of the archive"
 assert_contains "$T/out" "ok: checkpoint 1: signature verified" "the checkpoint's signature checked"
 assert_contains "$T/out" "ok: checkpoint 1: time-stamp token verified" "the checkpoint's token checked"
 assert_contains "$T/out" "archive(s) intact" "verdict"
 expect_status 1 "verify-archive against the foreign CA" audit verify-archive --trusted-pem "$PKI/other-ca.pem" "$F1"
 assert_contains "$T/out" "FAILED: manifest signature does not verify" "foreign CA: manifest refused"
+
+assert_eq 1 "$(tar -xzOf "$F1" "pide-log-$M1/rows.jsonl" | grep -c "\"seq\":301,.*\"t_request_in\":\"$M2-01T00:00:00.000100Z\"")" \
+  "the straggler of $M2 logged before $M1's last row travels with $M1 (seq ranges stay contiguous)"
 
 # --- two months chained --------------------------------------------------------------------------
 expect_status 0 "archive $M2 (finds $M1's archive in DIR)" audit archive --month "$M2" --out "$A" "${SIGN[@]}"
@@ -139,7 +146,7 @@ F2=$A/pide-log-$M2.tar.gz
 expect_status 0 "verify-archive $M1 $M2" varchive "$F1" "$F2"
 cp "$T/out" "$T/verify2.out"
 assert_contains "$T/out" "ok: manifest names the previous archive's digest" "digest of the previous archive"
-assert_contains "$T/out" "ok: the chain connects: the previous archive ends at seq 300" "chains connect across months"
+assert_contains "$T/out" "ok: the chain connects: the previous archive ends at seq 302" "chains connect across months"
 expect_status 1 "verify-archive in swapped order" varchive "$F2" "$F1"
 assert_contains "$T/out" "FAILED: the chain connects" "swapped months refused"
 # An empty month chains too.
