@@ -532,6 +532,28 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
         n_heads++;
     }
 
+    /* Every checkpoint statement the archive carries is one the manifest lists (and so one
+     * whose head is checked against the rows below). */
+    json_object_foreach(files, name, v) {
+        long long fid;
+        int used = 0;
+        if (sscanf(name, "checkpoints/%lld.txt%n", &fid, &used) != 1 || name[used] != '\0')
+            continue;
+        bool listed = false;
+        for (size_t k = 0; k < n_heads; k++) listed = listed || heads[k].id == fid;
+        if (!listed) check(&c, false, "checkpoint %lld is in the archive but not in the manifest's list", fid);
+    }
+
+    /* The month's bounds, in the canonical time spelling (so they compare as text). */
+    char m_start[64], m_end[64];
+    int yy = 0, mm = 0; /* month_ok: 4 digits, 1..12 */
+    sscanf(month, "%d-%d", &yy, &mm);
+    snprintf(m_start, sizeof m_start, "%04d-%02d-01T00:00:00.000000Z", yy, mm);
+    snprintf(m_end, sizeof m_end, "%04d-%02d-01T00:00:00.000000Z", mm == 12 ? yy + 1 : yy,
+             mm == 12 ? 1 : mm + 1);
+    int64_t early = 0;
+    char last_time[64] = "";
+
     /* The rows, streamed. */
     snprintf(path, sizeof path, "%s/rows.jsonl", dir);
     rows = fopen(path, "rb");
@@ -563,6 +585,9 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
             int count = gw_log_hash_field_count(br.version);
             if (count && gw_log_row_hash(md, br.prev_hash, br.f, count, computed)) {
                 problem = archive_chain_add(&chain, br.seq, br.prev_hash, br.row_hash, computed);
+                const char *t_in = json_string_value(json_object_get(row, "t_request_in")) ?: "";
+                if (strcmp(t_in, m_start) < 0) early++;
+                snprintf(last_time, sizeof last_time, "%s", t_in);
                 for (size_t k = 0; k < n_heads; k++)
                     if (heads[k].seq == br.seq)
                         heads[k].state =
@@ -590,6 +615,12 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
     else
         check(&c, false, "%lld of %lld rows fail (first %d named)", (long long)bad_rows,
               (long long)chain.rows, MAX_NAMED);
+
+    if (chain.rows > 0)
+        check(&c, early == 0 && strcmp(last_time, m_start) >= 0 && strcmp(last_time, m_end) < 0,
+              "the rows belong to %s: none received before it (%lld found), the last received in "
+              "it (%s)",
+              month, (long long)early, last_time);
 
     /* The manifest's claims against the rows. */
     json_int_t after = json_integer_value(json_object_get(m, "after_seq"));

@@ -201,6 +201,18 @@ openssl cms -sign -binary -md sha256 -outform DER -in "$D/MANIFEST.json" -signer
 repack swaptoken
 expect_status 1 "a token over another document" varchive "$T/swaptoken.tar.gz"
 assert_contains "$T/out" "FAILED: checkpoint 1: time-stamp token does not verify" "a moved token refused"
+# The checkpoint dropped from the manifest's list (so its head would go unchecked), re-signed.
+unpack1
+python3 - "$D" <<'PY'
+import json, sys
+d = sys.argv[1]; m = json.load(open(d + "/MANIFEST.json")); m["checkpoints"] = []
+open(d + "/MANIFEST.json", "w").write(json.dumps(m, indent=2) + "\n")
+PY
+openssl cms -sign -binary -md sha256 -outform DER -in "$D/MANIFEST.json" -signer "$PKI/gateway-sign.pem" \
+  -inkey "$PKI/gateway-sign.key" -out "$D/MANIFEST.json.cms"
+repack unlistedcp
+expect_status 1 "a checkpoint left out of the manifest's list" varchive "$T/unlistedcp.tar.gz"
+assert_contains "$T/out" "FAILED: checkpoint 1 is in the archive but not in the manifest's list" "unlisted checkpoint named"
 echo "not an archive" >"$T/garbage.tar.gz"
 expect_status 2 "garbage instead of an archive" varchive "$T/garbage.tar.gz"
 mkdir -p "$T/esc/pide-log-$M1"; echo x >"$T/esc/evil"
