@@ -44,6 +44,9 @@ cmd_archive() {
   elif [ -n "$PREVIOUS" ]; then
     bad_args "cannot read the previous archive '$PREVIOUS' (--previous)"
   fi
+  # One archiver per month and directory: a second one would discard the first one's work.
+  exec 9>"$OUT/.pide-log-$MONTH.lock" || bad_args "cannot create a lock file in '$OUT'"
+  flock -n 9 || { echo "$PROG: another archive of $MONTH into $OUT is running" >&2; exit 2; }
   if [ -e "$work" ] || [ -e "$part" ]; then
     echo "$PROG: an interrupted archive of $MONTH was found; it is discarded and the month restarted" >&2
     rm -rf "$work" "$part"

@@ -140,6 +140,11 @@ assert_eq 1 "$(tar -xzOf "$F1" "pide-log-$M1/rows.jsonl" | grep -c "\"seq\":301,
   "the straggler of $M2 logged before $M1's last row travels with $M1 (seq ranges stay contiguous)"
 
 # --- two months chained --------------------------------------------------------------------------
+flock "$A/.pide-log-$M2.lock" sleep 2 & lpid=$!
+sleep 0.3
+expect_status 2 "a second archiver of the same month while one runs" audit archive --month "$M2" --out "$A" "${SIGN[@]}"
+assert_contains "$T/err" "another archive of $M2" "the second archiver says why"
+wait "$lpid" || true
 expect_status 0 "archive $M2 (finds $M1's archive in DIR)" audit archive --month "$M2" --out "$A" "${SIGN[@]}"
 assert_contains "$T/out" "chained to pide-log-$M1.tar.gz" "the second archive names the first"
 F2=$A/pide-log-$M2.tar.gz
