@@ -61,6 +61,11 @@ cmd_archive() {
          -signer "$SIGNING_CERT" -inkey "$SIGNING_KEY" -out "$work/$name/MANIFEST.json.cms" 2>"$ERR"; then
     echo "$PROG: cannot sign the manifest: $(head -n 3 "$ERR" | tr '\n' ' ')" >&2; rm -rf "$work"; exit 3
   fi
+  # The archiver checks its own staging directory (rows, links, manifest) before packing it.
+  if ! "$h" verify --dir "$work/$name" >"$ERR" 2>&1; then
+    echo "$PROG: the archive of $MONTH does not verify; nothing written:" >&2
+    grep FAILED "$ERR" | head -n 5 >&2; rm -rf "$work"; exit 1
+  fi
   tar -czf "$part" -C "$work" --owner=0 --group=0 --numeric-owner --sort=name "$name" \
     && sync "$part" && mv "$part" "$final" && sync "$OUT" || { rm -rf "$work" "$part"; exit 3; }
   rm -rf "$work"

@@ -158,6 +158,14 @@ assert_contains "$T/out" "FAILED: the chain connects" "swapped months refused"
 expect_status 0 "archive of an empty month $M3" audit archive --month "$M3" --out "$A" "${SIGN[@]}"
 expect_status 0 "verify-archive of three months" varchive "$F1" "$F2" "$A/pide-log-$M3.tar.gz"
 
+# A row rewritten in the database (behind the triggers) is not archived.
+sql1 "ALTER TABLE exchange_log DISABLE TRIGGER USER; UPDATE exchange_log SET client_user = 'forged' WHERE seq = 310; ALTER TABLE exchange_log ENABLE TRIGGER USER;" >/dev/null \
+  || fail "superuser rewrote seq 310"
+rm -f "$A/pide-log-$M2.tar.gz" "$A/pide-log-$M3.tar.gz"
+expect_status 1 "archive of a month with a rewritten row" audit archive --month "$M2" --out "$A" "${SIGN[@]}"
+assert_contains "$T/err" "FAILED: seq 310: row_hash does not match" "the archiver names the rewritten row"
+assert_eq "" "$(ls "$A" | grep "$M2" | grep -v lock || true)" "nothing written for it"
+
 # --- tampering -----------------------------------------------------------------------------------
 # repack NAME: $T/u/pide-log-M1 (edited) into $T/NAME.tar.gz.
 unpack1() { rm -rf "$T/u"; mkdir "$T/u"; tar -xzf "$F1" -C "$T/u"; }
