@@ -29,3 +29,17 @@ install(TARGETS pide-audit-bundle RUNTIME DESTINATION bin)
 # The bash half of export / verify-bundle, sourced by pide-audit from its own directory.
 configure_file(${CMAKE_SOURCE_DIR}/tools/pide-audit-bundle.sh ${CMAKE_BINARY_DIR}/tools/pide-audit-bundle.sh COPYONLY)
 install(FILES ${CMAKE_SOURCE_DIR}/tools/pide-audit-bundle.sh DESTINATION bin)
+
+# pide-audit-archive: `pide-audit archive` / `verify-archive` (tools/pide_audit_archive.c with
+# the streaming chain check tools/archive_chain.c; the bash half tools/pide-audit-archive.sh).
+add_executable(pide-audit-archive ${CMAKE_SOURCE_DIR}/tools/pide_audit_archive.c
+                                  ${CMAKE_SOURCE_DIR}/tools/archive_chain.c
+                                  ${CMAKE_SOURCE_DIR}/tools/bundle_row.c)
+target_include_directories(pide-audit-archive PRIVATE ${CMAKE_SOURCE_DIR}/gateway
+                                                      ${CMAKE_SOURCE_DIR}/tools)
+target_link_libraries(pide-audit-archive PRIVATE pidegw_core PostgreSQL::PostgreSQL
+                                                 PkgConfig::JANSSON)
+set_target_properties(pide-audit-archive PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
+install(TARGETS pide-audit-archive RUNTIME DESTINATION bin)
+configure_file(${CMAKE_SOURCE_DIR}/tools/pide-audit-archive.sh ${CMAKE_BINARY_DIR}/tools/pide-audit-archive.sh COPYONLY)
+install(FILES ${CMAKE_SOURCE_DIR}/tools/pide-audit-archive.sh DESTINATION bin)

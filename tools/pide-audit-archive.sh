@@ -1,0 +1,153 @@
+# pide-audit-archive.sh — `pide-audit archive` and `pide-audit verify-archive` (docs/auditor-guide.md,
+# "Archives and retention"); sourced by tools/pide-audit, whose options (ARGS, OUT, MONTH,
+# SIGNING_KEY, SIGNING_CERT, PREVIOUS, TRUSTED_PEM, TRUST_TSA, CONNINFO) and helpers (bad_args)
+# it uses. The archive is DIR/pide-log-YYYY-MM.tar.gz, one directory pide-log-YYYY-MM/ with
+# MANIFEST.json, MANIFEST.json.cms (CMS detached signature over the manifest), rows.jsonl and
+# checkpoints/; the rows and the manifest are written and checked by pide-audit-archive
+# (tools/pide_audit_archive.c), the CMS signatures and RFC 3161 tokens by stock openssl.
+#
+# Interrupted runs: everything is staged in DIR/.pide-log-YYYY-MM.partial/ and packed to
+# DIR/.pide-log-YYYY-MM.tar.gz.partial, renamed to its final name only once complete (after
+# fsync). A re-run after an interruption (kill -9, power loss) removes the partial files and
+# restarts the month from the beginning; a file named pide-log-YYYY-MM.tar.gz is always complete.
+
+ARCHIVE_HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+archive_helper() {
+  local h=$ARCHIVE_HERE/pide-audit-archive
+  [ -x "$h" ] || h=$(command -v pide-audit-archive || true)
+  [ -n "$h" ] || h=$ARCHIVE_HERE/../build/tools/pide-audit-archive
+  [ -x "$h" ] || { echo "$PROG: pide-audit-archive not found (it is installed next to pide-audit)" >&2; exit 3; }
+  echo "$h"
+}
+
+cmd_archive() {
+  [ ${#ARGS[@]} -eq 0 ] || bad_args "archive takes no positional arguments (use --month YYYY-MM --out DIR)"
+  [[ "$MONTH" =~ ^[0-9]{4}-(0[1-9]|1[0-2])$ ]] || bad_args "archive needs --month YYYY-MM (e.g. --month 2026-10)"
+  local current
+  current=$(date -u +%Y-%m)
+  if [[ ! "$MONTH" < "$current" ]]; then
+    echo "$PROG: month $MONTH is not closed (the current UTC month is $current): only a past month can be archived" >&2
+    exit 2
+  fi
+  [ -n "$OUT" ] && [ -d "$OUT" ] && [ -w "$OUT" ] || bad_args "archive needs --out DIR (an existing writable directory)"
+  [ -n "$SIGNING_KEY" ] && [ -n "$SIGNING_CERT" ] || bad_args "archive needs --signing-key KEY and --signing-cert CERT (the manifest is signed)"
+  [ -r "$SIGNING_KEY" ] || bad_args "cannot read the signing key '$SIGNING_KEY'"
+  [ -r "$SIGNING_CERT" ] || bad_args "cannot read the signing certificate '$SIGNING_CERT'"
+  local name=pide-log-$MONTH final="$OUT/pide-log-$MONTH.tar.gz"
+  local work="$OUT/.pide-log-$MONTH.partial" part="$OUT/.pide-log-$MONTH.tar.gz.partial"
+  [ ! -e "$final" ] || { echo "$PROG: $final exists: month $MONTH is already archived" >&2; exit 2; }
+  # The previous month's archive: --previous FILE, else DIR/pide-log-<previous month>.tar.gz.
+  local prev=$PREVIOUS prev_args=()
+  [ -n "$prev" ] || prev="$OUT/pide-log-$(date -u -d "$MONTH-01 -1 month" +%Y-%m).tar.gz"
+  if [ -f "$prev" ]; then
+    prev_args=(--previous-name "$(basename "$prev")" --previous-sha256 "$(sha256sum "$prev" | cut -c1-64)")
+  elif [ -n "$PREVIOUS" ]; then
+    bad_args "cannot read the previous archive '$PREVIOUS' (--previous)"
+  fi
+  # One archiver per month and directory: a second one would discard the first one's work.
+  exec 9>"$OUT/.pide-log-$MONTH.lock" || bad_args "cannot create a lock file in '$OUT'"
+  flock -n 9 || { echo "$PROG: another archive of $MONTH into $OUT is running" >&2; exit 2; }
+  if [ -e "$work" ] || [ -e "$part" ]; then
+    echo "$PROG: an interrupted archive of $MONTH was found; it is discarded and the month restarted" >&2
+    rm -rf "$work" "$part"
+  fi
+  local h rc=0 counts
+  h=$(archive_helper) || exit 3
+  mkdir -p "$work/$name" || exit 3
+  counts=$("$h" export --conninfo "$CONNINFO" --month "$MONTH" --dir "$work/$name" \
+           ${PIDE_AUDIT_ARCHIVE_BATCH:+--batch "$PIDE_AUDIT_ARCHIVE_BATCH"} "${prev_args[@]}") || rc=$?
+  [ "$rc" -eq 0 ] || { rm -rf "$work"; exit "$rc"; }
+  if ! openssl cms -sign -binary -md sha256 -outform DER -in "$work/$name/MANIFEST.json" \
+         -signer "$SIGNING_CERT" -inkey "$SIGNING_KEY" -out "$work/$name/MANIFEST.json.cms" 2>"$ERR"; then
+    echo "$PROG: cannot sign the manifest: $(head -n 3 "$ERR" | tr '\n' ' ')" >&2; rm -rf "$work"; exit 3
+  fi
+  # The archiver checks its own staging directory (rows, links, manifest) before packing it.
+  if ! "$h" verify --dir "$work/$name" >"$ERR" 2>&1; then
+    echo "$PROG: the archive of $MONTH does not verify; nothing written:" >&2
+    grep FAILED "$ERR" | head -n 5 >&2; rm -rf "$work"; exit 1
+  fi
+  tar -czf "$part" -C "$work" --owner=0 --group=0 --numeric-owner --sort=name "$name" \
+    && sync "$part" && mv "$part" "$final" && sync "$OUT" || { rm -rf "$work" "$part"; exit 3; }
+  rm -rf "$work"
+  set -- $counts
+  echo "$PROG: archived $MONTH: $1 row(s)$( [ "$1" -gt 0 ] && echo ", seq $2..$3"), to $final"
+  echo "sha256 $(sha256sum "$final" | cut -c1-64)  $(basename "$final")"
+  [ ${#prev_args[@]} -gt 0 ] && echo "chained to ${prev_args[1]} (sha256 ${prev_args[3]})" \
+    || echo "note: no previous archive found ($prev): this archive starts a chain of archives"
+  exit 0
+}
+
+# unpack_archive FILE DIR: the archive's single directory pide-log-YYYY-MM/ into DIR; prints it.
+unpack_archive() {
+  local file=$1 dir=$2 listing top
+  [ -f "$file" ] && [ -r "$file" ] || { echo "$PROG: cannot read the archive '$file'" >&2; return 2; }
+  if ! listing=$(LC_ALL=C tar -tvzf "$file" 2>/dev/null); then
+    echo "$PROG: not a readable archive: '$file' is not a tar.gz" >&2; return 2
+  fi
+  top=$(LC_ALL=C tar -tzf "$file" | head -n 1); top=${top%%/*}
+  if [[ "$top" =~ ^pide-log-[0-9]{4}-[0-9]{2}$ ]] &&
+     echo "$listing" | awk '{ t = substr($1, 1, 1); if (t != "-" && t != "d") bad = 1 } END { exit bad }' &&
+     LC_ALL=C tar -tzf "$file" | awk -v top="$top" 'index($0, top) != 1 || /(^|\/)\.\.(\/|$)/ { bad = 1 } END { exit bad }'; then
+    :
+  else
+    echo "$PROG: not a readable archive: entries outside one pide-log-YYYY-MM/, links or '..' in '$file'" >&2
+    return 2
+  fi
+  tar -xzf "$file" -C "$dir" --no-same-owner --no-same-permissions || { echo "$PROG: cannot unpack '$file'" >&2; return 2; }
+  echo "$dir/$top"
+}
+
+cmd_verify_archive() {
+  [ ${#ARGS[@]} -ge 1 ] || bad_args "verify-archive needs one or more archive FILEs (oldest first)"
+  [ -n "$TRUSTED_PEM" ] || bad_args "verify-archive needs --trusted-pem CA.pem (the CA of the gateway's signing certificate)"
+  [ -r "$TRUSTED_PEM" ] || bad_args "cannot read '$TRUSTED_PEM' (--trusted-pem)"
+  [ -z "$TRUST_TSA" ] || [ -r "$TRUST_TSA" ] || bad_args "cannot read '$TRUST_TSA' (--trust-tsa)"
+  local h tmp rc=0 file dir prev_dir="" prev_digest="" k=0 cp id tsr prev_args
+  h=$(archive_helper) || exit 3
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  for file in "${ARGS[@]}"; do
+    k=$((k + 1)); mkdir "$tmp/$k"
+    dir=$(unpack_archive "$file" "$tmp/$k") || exit 2
+    echo "== $file"
+    # Only the files the manifest lists (checked by digest below), the manifest and its signature.
+    if [ ! -f "$dir/MANIFEST.json.cms" ]; then
+      echo "FAILED: manifest signature: MANIFEST.json.cms missing"; rc=1
+    elif openssl cms -verify -binary -inform DER -in "$dir/MANIFEST.json.cms" -content "$dir/MANIFEST.json" \
+           -CAfile "$TRUSTED_PEM" -out /dev/null >/dev/null 2>&1; then
+      echo "ok: manifest signature verified (openssl cms -verify, CA $TRUSTED_PEM)"
+    else
+      echo "FAILED: manifest signature does not verify against $TRUSTED_PEM"; rc=1
+    fi
+    prev_args=()
+    [ -z "$prev_dir" ] || prev_args=(--prev-manifest "$prev_dir/MANIFEST.json" --prev-digest "$prev_digest")
+    local vrc=0
+    "$h" verify --dir "$dir" "${prev_args[@]}" || vrc=$?
+    [ "$vrc" -le 1 ] || exit "$vrc"
+    [ "$vrc" -eq 0 ] || rc=1
+    for cp in "$dir"/checkpoints/*.cms; do
+      [ -f "$cp" ] || continue
+      id=$(basename "$cp" .cms); tsr=${cp%.cms}.tsr
+      if openssl cms -verify -binary -inform DER -in "$cp" -content "${cp%.cms}.txt" \
+           -CAfile "$TRUSTED_PEM" -out /dev/null >/dev/null 2>&1; then
+        echo "ok: checkpoint $id: signature verified (openssl cms -verify)"
+      else
+        echo "FAILED: checkpoint $id: signature does not verify against $TRUSTED_PEM"; rc=1
+      fi
+      if [ ! -f "$tsr" ]; then
+        echo "note: checkpoint $id: not time-stamped when archived"
+      elif [ -z "$TRUST_TSA" ]; then
+        echo "note: checkpoint $id: time-stamp token not checked (give --trust-tsa CA.pem)"
+      elif openssl ts -verify -token_in -in "$tsr" -data "$cp" -CAfile "$TRUST_TSA" >/dev/null 2>&1; then
+        echo "ok: checkpoint $id: time-stamp token verified (openssl ts -verify)"
+      else
+        echo "FAILED: checkpoint $id: time-stamp token does not verify"; rc=1
+      fi
+    done
+    prev_dir=$dir
+    prev_digest=$(sha256sum "$file" | cut -c1-64)
+  done
+  if [ "$rc" -eq 0 ]; then echo "archive(s) intact: ${#ARGS[@]} file(s) verified"
+  else echo "archive verification FAILED"; fi
+  exit "$rc"
+}
