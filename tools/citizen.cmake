@@ -34,7 +34,8 @@ install(FILES ${CMAKE_SOURCE_DIR}/tools/pide-audit-bundle.sh DESTINATION bin)
 # the streaming chain check tools/archive_chain.c; the bash half tools/pide-audit-archive.sh).
 add_executable(pide-audit-archive ${CMAKE_SOURCE_DIR}/tools/pide_audit_archive.c
                                   ${CMAKE_SOURCE_DIR}/tools/archive_chain.c
-                                  ${CMAKE_SOURCE_DIR}/tools/bundle_row.c)
+                                  ${CMAKE_SOURCE_DIR}/tools/bundle_row.c
+                                  ${CMAKE_SOURCE_DIR}/tools/audit_db.c)
 target_include_directories(pide-audit-archive PRIVATE ${CMAKE_SOURCE_DIR}/gateway
                                                       ${CMAKE_SOURCE_DIR}/tools)
 target_link_libraries(pide-audit-archive PRIVATE pidegw_core PostgreSQL::PostgreSQL

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "archive_chain.h"
+#include "audit_db.h"
 #include "bundle_row.h"
 #include "checkpoint.h"
 #include "exchange_log.h"
@@ -193,20 +194,9 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
 
     if (!md || !file_md || !manifest || !files || !cps) goto done;
     snprintf(start, sizeof start, "%s-01 00:00:00+00", month);
-    const char *keys[] = {"application_name", "dbname", "client_encoding", NULL};
-    const char *values[] = {"pide-audit", conninfo, "UTF8", NULL};
-    conn = PQconnectdbParams(keys, values, 1);
-    if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        if (conn) db_error("connecting", conn);
-        goto done;
-    }
-    if (!params_query(conn, "pinning search_path", GW_LOG_PIN_SEARCH_PATH_SQL, 0, NULL, 0, &res))
-        goto done;
-    PQclear(res);
-    if (!params_query(conn, "starting the snapshot",
-                      "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, 0, &res))
-        goto done;
-    PQclear(res);
+    /* search_path pinned, then one snapshot for the range, the rows and the checkpoints. */
+    conn = audit_db_connect(PROG, conninfo, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    if (!conn) goto done;
     const char *p1[1] = {start};
     if (!params_query(conn, "finding the month's seq range",
                       "SELECT (SELECT COALESCE(pg_catalog.max(seq), 0) FROM "
