@@ -75,7 +75,7 @@ cleanup_db() {
   pg_super -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   pg_super -c "DROP ROLE IF EXISTS $ADMIN" >/dev/null 2>&1 || true
 }
-trap 'cleanup_db; on_exit' EXIT
+trap 'rc=$?; set +e; cleanup_db; (exit $rc); on_exit' EXIT
 pg_super <<SQL >/dev/null
 CREATE ROLE $ADMIN LOGIN SUPERUSER PASSWORD '$ADMIN_PW';
 SQL

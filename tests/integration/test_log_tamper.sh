@@ -23,7 +23,7 @@ PIDE_TEST_PG_DIR="$T/pg"
 PG_LOCAL="$PIDE_SOURCE_DIR/scripts/pg-local"
 bash "$PG_LOCAL" start --dir "$PIDE_TEST_PG_DIR" --port 0 --fresh >"$T/pg-start.log" 2>&1 \
   || { cat "$T/pg-start.log" >&2; echo "FAIL: private cluster did not start" >&2; exit 1; }
-trap 'rc=$?; bash "$PG_LOCAL" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
+trap 'rc=$?; set +e; bash "$PG_LOCAL" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
 
 # superuser < SQL / owner < SQL: sessions over the cluster's socket, as the superuser or (SET
 # ROLE) as pide_owner; they get the database's search_path like everyone else.

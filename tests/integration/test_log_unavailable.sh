@@ -11,7 +11,7 @@ PIDE_TEST_PG_DIR="$T/pg"
 bash "$PIDE_SOURCE_DIR/scripts/pg-local" start --dir "$PIDE_TEST_PG_DIR" --port 0 --fresh >"$T/pg-start.log" 2>&1
 stop_pg() { bash "$PIDE_SOURCE_DIR/scripts/pg-local" stop --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1 || true; }
 # The cluster goes entirely at the end; the script's own status is kept for on_exit.
-trap 'rc=$?; bash "$PIDE_SOURCE_DIR/scripts/pg-local" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
+trap 'rc=$?; set +e; bash "$PIDE_SOURCE_DIR/scripts/pg-local" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
 
 start_reniec_sim
 write_config

@@ -142,7 +142,7 @@ cp "$PIDE_SOURCE_DIR/sql/migrations/0001_exchange_log.sql" "$REPO/sql/migrations
 PRIV=$T/pg
 pg_local() { bash "$REPO/scripts/pg-local" "$@"; }
 stop_private() { pg_local stop --purge --dir "$PRIV" >/dev/null 2>&1 || true; }
-trap 'rc=$?; stop_private; (exit $rc); on_exit' EXIT
+trap 'rc=$?; set +e; stop_private; (exit $rc); on_exit' EXIT
 pg_local start --dir "$PRIV" --port 0 --fresh >/dev/null 2>"$T/pg-start.log" \
   || { cat "$T/pg-start.log" >&2; fail "private cluster did not start"; finish; }
 # migrate_to MIGRATION: makes MIGRATION visible to the private pg-local and applies it.

@@ -28,7 +28,7 @@ stop_pg() { "${PG_LOCAL[@]}" stop --dir "$PIDE_TEST_PG_DIR" >>"$T/pg-stop.log" 2
 # After a pass the cluster goes entirely (pg-local --purge: under root it lives in /var/tmp);
 # after a failure it stays for inspection, with the logs.
 # on_exit (lib.sh) reads the script's exit status from $?: hand it over unchanged.
-trap 'rc=$?; if [ "$rc" -eq 0 ]; then "${PG_LOCAL[@]}" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; else stop_pg; fi; (exit "$rc"); on_exit' EXIT
+trap 'rc=$?; set +e; if [ "$rc" -eq 0 ]; then "${PG_LOCAL[@]}" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; else stop_pg; fi; (exit "$rc"); on_exit' EXIT
 
 # auditor_sql: runs SQL from stdin as the auditor (read-only on the log), unaligned output.
 auditor_sql() {
