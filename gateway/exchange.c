@@ -74,6 +74,13 @@ void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_e
     }
     ex->t_request_in = gw_now_us();
     exchange_id_generate(ex->exchange_id);
+    /* An absent, invalid or duplicated traceparent starts a new trace: never an error. */
+    if (req)
+        gw_trace_begin(&ex->trace, req->traceparent, req->traceparent_len,
+                       req->traceparent_count, req->tracestate, req->tracestate_len,
+                       req->tracestate_count);
+    else
+        gw_trace_begin(&ex->trace, NULL, 0, 0, NULL, 0, 0);
 }
 
 void gw_exchange_end(gw_exchange *ex)

@@ -189,7 +189,7 @@ static const char *url_of(const test_server *srv, const char *path)
 static gw_status get(const char *u, unsigned timeout_ms, pide_http_response *resp)
 {
     pide_http_request req = {.url = u, .method = "GET", .timeout_ms = timeout_ms};
-    return gw_http_call(client, &arena, &req, resp, err, sizeof err);
+    return gw_http_call(client, &arena, &req, NULL, resp, err, sizeof err);
 }
 
 static void assert_contains(const char *haystack, const char *needle)
@@ -335,7 +335,7 @@ static void assert_post_arrives(const char *given_action)
                              .body_len = sizeof body - 1,
                              .timeout_ms = 2000};
     pide_http_response resp;
-    gw_status st = gw_http_call(client, &arena, &req, &resp, err, sizeof err);
+    gw_status st = gw_http_call(client, &arena, &req, NULL, &resp, err, sizeof err);
     ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
     assert_contains(srv.request_head, "POST /svc HTTP/1.1\r\n");
     assert_contains(srv.request_head, "Content-Type: text/xml; charset=utf-8\r\n");
