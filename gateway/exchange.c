@@ -2,6 +2,7 @@
 #include "exchange.h"
 
 #include "clock.h"
+#include "log.h"
 #include "transport.h"
 
 #include <stdarg.h>
@@ -81,6 +82,10 @@ void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_e
                        req->tracestate_count);
     else
         gw_trace_begin(&ex->trace, NULL, 0, 0, NULL, 0, 0);
+    /* Why a sent traceparent was not continued (static text: nothing of the input). */
+    if (req && req->traceparent_count && !ex->trace.inherited)
+        gw_log(PIDE_LOG_DEBUG, "[%s] traceparent not continued (%s): new trace %s",
+               ex->exchange_id, ex->trace.why_new, ex->trace.trace_id);
 }
 
 void gw_exchange_end(gw_exchange *ex)
