@@ -82,6 +82,7 @@ void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_e
                        req->tracestate_count);
     else
         gw_trace_begin(&ex->trace, NULL, 0, 0, NULL, 0, 0);
+    gw_log_bind_trace(ex->exchange_id, ex->trace.trace_id);
     /* Why a sent traceparent was not continued (static text: nothing of the input). */
     if (req && req->traceparent_count && !ex->trace.inherited)
         gw_log(PIDE_LOG_DEBUG, "[%s] traceparent not continued (%s): new trace %s",

@@ -10,7 +10,7 @@ EX="$PIDE_SOURCE_DIR/docs/examples"
 
 start_reniec_sim --verbose
 write_config
-start_gateway
+start_gateway --log-format json --verbose
 
 TID=4bf92f3577b34da6a3ce929d0e0e4736
 PID=00f067aa0ba902b7
@@ -83,6 +83,17 @@ check_new_trace "extra field in version 00" -H "traceparent: 00-$TID-$PID-01-ext
 check_new_trace "garbage" -H "traceparent: hello" -H 'tracestate: rojo=1'
 check_new_trace "oversized (2000 characters)" -H "traceparent: 00-$TID-$PID-01$(head -c 1945 /dev/zero | tr '\0' a)"
 check_new_trace "duplicated" -H "traceparent: 00-$TID-$PID-01" -H "traceparent: 00-$TID-$PID-01"
+# The operational log (JSON, debug) says why: a line of that exchange with the new trace id,
+# and nothing of the header's text.
+dup_line=$(grep 'not continued (more than one traceparent)' "$T/gateway.log" | tail -1 || true)
+dup_ex=$(sed -n 's/.*"exchange_id":"\([^"]*\)".*/\1/p' <<<"$dup_line")
+dup_tid=$(sed -n 's/.*"trace_id":"\([^"]*\)".*/\1/p' <<<"$dup_line")
+[ -n "$dup_ex" ] && assert_eq "$dup_tid|-" "$(log_sql "select trace_id || '|' || coalesce(trace_parent_id,'-')
+  from exchange_log where exchange_id = '$dup_ex'")" "JSON log line: exchange_id and trace_id of the duplicated call" \
+  || fail "no JSON log line for the duplicated traceparent: $(tail -3 "$T/gateway.log")"
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]' "$T/gateway.log" \
+  && pass "every operational log line is JSON" || fail "a log line is not JSON"
+assert_not_contains "$T/gateway.log" "$PID" "the caller's header text is not in the operational log"
 grep -q 'more than one traceparent' "$T/reniec.log" \
   && fail "the provider got a duplicated traceparent" || pass "the provider got one traceparent"
 
