@@ -109,6 +109,7 @@ gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_reque
         start = (gw_monotonic_ns() / 1e6);
         rc = http_attempt(s, req, act, headers, &body, &len);
     }
+    s->http_extra_header = NULL; /* the caller's memory: never left behind for a later call */
     if (rc != SOAP_OK) {
         double elapsed = (gw_monotonic_ns() / 1e6) - start;
         gw_status st = elapsed + 5 >= timeout_ms ? GW_ERR_PROVIDER_TIMEOUT
