@@ -2,6 +2,7 @@
 #include "exchange.h"
 
 #include "clock.h"
+#include "log.h"
 #include "transport.h"
 
 #include <stdarg.h>
@@ -74,6 +75,18 @@ void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_e
     }
     ex->t_request_in = gw_now_us();
     exchange_id_generate(ex->exchange_id);
+    /* An absent, invalid or duplicated traceparent starts a new trace: never an error. */
+    if (req)
+        gw_trace_begin(&ex->trace, req->traceparent, req->traceparent_len,
+                       req->traceparent_count, req->tracestate, req->tracestate_len,
+                       req->tracestate_count);
+    else
+        gw_trace_begin(&ex->trace, NULL, 0, 0, NULL, 0, 0);
+    gw_log_bind_trace(ex->exchange_id, ex->trace.trace_id);
+    /* Why a sent traceparent was not continued (static text: nothing of the input). */
+    if (req && req->traceparent_count && !ex->trace.inherited)
+        gw_log(PIDE_LOG_DEBUG, "[%s] traceparent not continued (%s): new trace %s",
+               ex->exchange_id, ex->trace.why_new, ex->trace.trace_id);
 }
 
 void gw_exchange_end(gw_exchange *ex)

@@ -18,6 +18,7 @@
 #include "pide_adapter.h"
 #include "soap_version.h"
 #include "status.h"
+#include "trace_context.h"
 
 struct gw_runtime;
 struct gw_exchange_env;
@@ -32,6 +33,7 @@ struct pide_exchange {
     const struct gw_http_request *http_request; /* what the transport read (transport.h) */
 
     char exchange_id[37];          /* UUID text: the CUO returned to the caller and logged */
+    gw_trace_context trace;        /* W3C trace: the caller's or a new one, and our span */
     const char *client_address;
     const char *http_path;
 

@@ -65,7 +65,9 @@ enum row_field {
     F_CLIENT_SUBSYSTEM, F_CLIENT_CERT_SHA256, F_MESSAGE_ID, F_REQUEST_SIGNATURE_VALUE,
     ROW_FIELD_COUNT
 };
-#define COPY_COLUMN_COUNT (ROW_FIELD_COUNT + 2)
+/* After prev_hash and row_hash, COPY sends the unhashed columns (trace_id, trace_parent_id). */
+#define UNHASHED_FIELD_COUNT 2
+#define COPY_COLUMN_COUNT (ROW_FIELD_COUNT + 2 + UNHASHED_FIELD_COUNT)
 _Static_assert(ROW_FIELD_COUNT == GW_LOG_FIELD_COUNT, "the canonical field list");
 _Static_assert(HASH_LEN == GW_LOG_HASH_LEN && HASH_VERSION == GW_LOG_HASH_VERSION_CURRENT,
                "exchange_log.h");
@@ -86,7 +88,7 @@ static const char COPY_SQL[] =
     "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
     "result_code, http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, "
     "client_subsystem, client_cert_sha256, message_id, request_signature_value, "
-    "prev_hash, row_hash) FROM STDIN (FORMAT binary)";
+    "prev_hash, row_hash, trace_id, trace_parent_id) FROM STDIN (FORMAT binary)";
 
 static const unsigned char COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
                                                  '\n', '\0'};
@@ -116,6 +118,7 @@ typedef gw_log_field field_value;
 
 typedef struct row_values {
     field_value field[ROW_FIELD_COUNT];
+    field_value unhashed[UNHASHED_FIELD_COUNT]; /* trace_id, trace_parent_id: not in the chain */
     unsigned char numbers[8 * 5 + 4 + 2]; /* seq, 4 timestamps, http_status, hash_version */
 } row_values;
 
@@ -314,7 +317,8 @@ static bool parse_uuid(const char *text, unsigned char out[UUID_LEN])
     X(operation) X(adapter) X(subject_type) X(subject_id) X(purpose) X(procedure)              \
     X(signature_value) X(outcome) X(fault_code) X(fault_message) X(result_code)                \
     X(caller_host) X(caller_ip) X(caller_user) X(caller_mac) X(client_subsystem)                \
-    X(client_cert_sha256) X(message_id) X(request_signature_value)
+    X(client_cert_sha256) X(message_id) X(request_signature_value) X(trace_id)                 \
+    X(trace_parent_id)
 
 gw_status gw_log_record_size_check(const gw_log_record *rec)
 {
@@ -476,6 +480,8 @@ static void row_values_of(const log_entry *e, int64_t seq, row_values *rv)
     f[F_CLIENT_CERT_SHA256] = text_value(r->client_cert_sha256);
     f[F_MESSAGE_ID] = text_value(r->message_id);
     f[F_REQUEST_SIGNATURE_VALUE] = text_value(r->request_signature_value);
+    rv->unhashed[0] = text_value(r->trace_id);
+    rv->unhashed[1] = text_value(r->trace_parent_id);
 }
 
 int gw_log_hash_field_count(int version)
@@ -536,6 +542,11 @@ static void copy_append_row(byte_buffer *b, const row_values *rv, const unsigned
     buffer_append(b, prev, HASH_LEN);
     buffer_append_be32(b, HASH_LEN);
     buffer_append(b, hash, HASH_LEN);
+    for (int i = 0; i < UNHASHED_FIELD_COUNT; i++) {
+        const field_value *f = &rv->unhashed[i];
+        buffer_append_be32(b, (uint32_t)f->len);
+        if (f->len > 0) buffer_append(b, f->data, (size_t)f->len);
+    }
 }
 
 /* ---- database ---------------------------------------------------------------------------- */
@@ -983,6 +994,8 @@ static const struct {
     {"0003_identity", "the identity columns",
      "SELECT client_subsystem, client_cert_sha256, message_id, request_signature_value FROM "
      "public.exchange_log LIMIT 0"},
+    {"0009_trace_context", "the trace columns",
+     "SELECT trace_id, trace_parent_id FROM public.exchange_log LIMIT 0"},
 };
 
 /* Names the oldest migration missing from the database, if any. */

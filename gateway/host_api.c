@@ -57,7 +57,14 @@ static pide_result host_http_call(pide_exchange *ex, const pide_http_request *re
     int64_t t_out = gw_now_us();
     if (!ex->t_provider_out)
         ex->t_provider_out = t_out;
-    gw_status st = gw_http_call(ex->env->http, &ex->arena, &r, resp, err, sizeof err);
+    /* The exchange's trace goes on to the provider with the gateway's span as its parent. */
+    const char *trace = NULL;
+    if (ex->trace.traceparent[0])
+        trace = ex->trace.tracestate[0]
+                    ? gw_arena_printf(&ex->arena, "traceparent: %s\r\ntracestate: %s",
+                                      ex->trace.traceparent, ex->trace.tracestate)
+                    : gw_arena_printf(&ex->arena, "traceparent: %s", ex->trace.traceparent);
+    gw_status st = gw_http_call(ex->env->http, &ex->arena, &r, trace, resp, err, sizeof err);
     ex->t_provider_in = gw_now_us();
     if (st == GW_OK)
         return PIDE_OK;

@@ -41,8 +41,9 @@ void gw_http_client_free(gw_http_client *c)
 
 /* One attempt. Returns the gSOAP error (SOAP_OK when a response body was read). */
 static int http_attempt(struct soap *s, const pide_http_request *req, const char *action,
-                        char **body, size_t *len)
+                        const char *headers, char **body, size_t *len)
 {
+    s->http_extra_header = headers; /* gSOAP sends it once, with the next request head */
     int post = !req->method || strcmp(req->method, "GET") != 0;
     s->http_content = post ? (req->content_type ? req->content_type : "text/xml; charset=utf-8")
                            : NULL;
@@ -74,7 +75,7 @@ static int http_attempt(struct soap *s, const pide_http_request *req, const char
 }
 
 gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_request *req,
-                       pide_http_response *resp, char *err, size_t errlen)
+                       const char *headers, pide_http_response *resp, char *err, size_t errlen)
 {
     struct soap *s = c->soap;
     unsigned timeout_ms = req->timeout_ms ? req->timeout_ms : 5000;
@@ -101,13 +102,14 @@ gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_reque
     size_t len = 0;
     double start = (gw_monotonic_ns() / 1e6);
     int reused = soap_valid_socket(s->socket);
-    int rc = http_attempt(s, req, act, &body, &len);
+    int rc = http_attempt(s, req, act, headers, &body, &len);
     if (rc != SOAP_OK && reused && (gw_monotonic_ns() / 1e6) - start < timeout_ms) {
         /* The kept-alive connection was closed by the provider while idle. */
         soap_closesock(s);
         start = (gw_monotonic_ns() / 1e6);
-        rc = http_attempt(s, req, act, &body, &len);
+        rc = http_attempt(s, req, act, headers, &body, &len);
     }
+    s->http_extra_header = NULL; /* the caller's memory: never left behind for a later call */
     if (rc != SOAP_OK) {
         double elapsed = (gw_monotonic_ns() / 1e6) - start;
         gw_status st = elapsed + 5 >= timeout_ms ? GW_ERR_PROVIDER_TIMEOUT

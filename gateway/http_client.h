@@ -19,10 +19,11 @@ typedef struct gw_http_client gw_http_client;
 gw_http_client *gw_http_client_new(void);
 void gw_http_client_free(gw_http_client *c);
 
-/* Performs req (url must be set). The response body is copied into `arena`.
+/* Performs req (url must be set). The response body is copied into `arena`. headers: extra
+ * request header lines ("Name: value", joined by CRLF, no trailing CRLF) or NULL.
  * GW_OK: a response arrived (any HTTP status; see resp->status).
  * GW_ERR_PROVIDER_TIMEOUT / GW_ERR_PROVIDER_UNAVAILABLE otherwise, with a reason in err. */
 gw_status gw_http_call(gw_http_client *c, gw_arena *arena, const pide_http_request *req,
-                       pide_http_response *resp, char *err, size_t errlen);
+                       const char *headers, pide_http_response *resp, char *err, size_t errlen);
 
 #endif

@@ -141,6 +141,14 @@ gw_head_result gw_http_head_parse(const char *buf, size_t len, size_t max_line, 
         } else if (name_is(p, k, "Host")) {
             if (++hosts > 1)
                 return bad(h, "more than one Host");
+        } else if (name_is(p, k, "traceparent")) {
+            h->traceparent_count++;
+            h->traceparent_off = start + (size_t)(val - p);
+            h->traceparent_len = vlen;
+        } else if (name_is(p, k, "tracestate")) {
+            h->tracestate_count++;
+            h->tracestate_off = start + (size_t)(val - p);
+            h->tracestate_len = vlen;
         } else if (name_is(p, k, "Expect")) {
             if (name_is(val, vlen, "100-continue"))
                 h->expect_continue = 1;

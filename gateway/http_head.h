@@ -32,6 +32,12 @@ typedef struct gw_http_head {
     int chunked;             /* Transfer-Encoding: chunked */
     int close;               /* Connection: close, or HTTP/1.0 without keep-alive */
     int expect_continue;     /* Expect: 100-continue */
+    /* W3C Trace Context fields (trace_context.h), as received: offsets into the buffer parsed
+     * of the last value, and how many fields of that name came (0: absent) */
+    size_t traceparent_off, traceparent_len;
+    int traceparent_count;
+    size_t tracestate_off, tracestate_len;
+    int tracestate_count;
     const char *why;         /* for BAD / TOO_LARGE: what was wrong (static text, no input) */
 } gw_http_head;
 

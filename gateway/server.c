@@ -413,17 +413,31 @@ static void request_of_conn(const gw_conn *c, gw_http_request *req)
         req->tls_subject = c->peer.subject;
         req->tls_cert_sha256 = c->peer.fingerprint;
     }
+    /* The trace headers the dispatcher's head reader found (http_head.h), from c->in. */
+    req->traceparent_count = c->head.traceparent_count;
+    if (c->head.traceparent_count) {
+        req->traceparent = c->in + c->head.traceparent_off;
+        req->traceparent_len = c->head.traceparent_len;
+    }
+    req->tracestate_count = c->head.tracestate_count;
+    if (c->head.tracestate_count) {
+        req->tracestate = c->in + c->head.tracestate_off;
+        req->tracestate_len = c->head.tracestate_len;
+    }
     req->refusal = GW_OK;
 }
 
 /* Writes the pipeline's answer (transport.h) on the engine. 0 when it was sent. */
 static int send_response(gw_server *srv, struct soap *s, const gw_http_response *resp)
 {
-    char extra[128];
+    char extra[256];
     extra[0] = '\0';
     int n = 0;
     if (resp->exchange_id)
         n = snprintf(extra, sizeof extra, "X-Pide-Exchange-Id: %s", resp->exchange_id);
+    if (resp->traceparent && n >= 0 && (size_t)n < sizeof extra)
+        n += snprintf(extra + n, sizeof extra - (size_t)n, "%straceparent: %s", n ? "\r\n" : "",
+                      resp->traceparent);
     if (resp->retry_after_s > 0 && n >= 0 && (size_t)n < sizeof extra)
         snprintf(extra + n, sizeof extra - (size_t)n, "%sRetry-After: %d", n ? "\r\n" : "",
                  resp->retry_after_s);

@@ -48,6 +48,8 @@ static void record_of(const gw_exchange *ex, gw_log_record *r)
         .client_cert_sha256 = ex->signer_cert_sha256 ? ex->signer_cert_sha256 : ex->tls_cert_sha256,
         .message_id = ex->message_id,
         .request_signature_value = ex->request_signature_value,
+        .trace_id = ex->trace.trace_id[0] ? ex->trace.trace_id : NULL,
+        .trace_parent_id = ex->trace.parent_id[0] ? ex->trace.parent_id : NULL,
         .client_address = ex->client_address,
         .service = svc ? svc->config->name : NULL,
         .operation = ex->operation,

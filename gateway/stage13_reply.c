@@ -12,6 +12,7 @@ gw_status gw_stage_reply(gw_exchange *ex)
         .status = ex->http_status,
         .content_type = gw_soap_version_content_type(ex->soap_version),
         .exchange_id = ex->exchange_id,
+        .traceparent = ex->trace.traceparent[0] ? ex->trace.traceparent : NULL,
         .retry_after_s = ex->retry_after_s,
         .body = ex->response,
         .body_len = ex->response_len,

@@ -35,6 +35,14 @@ typedef struct gw_http_request {
     const char *tls_member;      /* RUC from the client certificate; "" when it carries none */
     const char *tls_subject;
     const char *tls_cert_sha256; /* hex fingerprint of the client certificate */
+    /* W3C Trace Context headers as received (not NUL-terminated; the last of each name) and
+     * how many fields of each name came: 0 absent, >1 duplicated (trace_context.h) */
+    const char *traceparent;
+    size_t traceparent_len;
+    int traceparent_count;
+    const char *tracestate;
+    size_t tracestate_len;
+    int tracestate_count;
     /* The transport refused the request (framing, size, method, incomplete body): the pipeline
      * answers it with that Fault (signed and logged). GW_OK: not refused. */
     gw_status refusal;
@@ -45,6 +53,7 @@ typedef struct gw_http_response {
     int status;                  /* HTTP status code */
     const char *content_type;
     const char *exchange_id;     /* sent as X-Pide-Exchange-Id, or NULL */
+    const char *traceparent;     /* sent as traceparent (the gateway's span), or NULL */
     int retry_after_s;           /* > 0: sent as Retry-After */
     const char *body;            /* exactly the bytes signed and logged */
     size_t body_len;

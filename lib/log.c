@@ -79,6 +79,20 @@ static size_t utf8_trim(const char *s, size_t len)
     return len;
 }
 
+/* This thread's exchange and its trace id (gw_log_bind_trace); "" when none. */
+static _Thread_local char bound_exchange[37];
+static _Thread_local char bound_trace[33];
+
+void gw_log_bind_trace(const char *exchange_id, const char *trace_id)
+{
+    bound_exchange[0] = bound_trace[0] = '\0';
+    if (!exchange_id || !trace_id || strlen(exchange_id) >= sizeof bound_exchange ||
+        strlen(trace_id) >= sizeof bound_trace)
+        return;
+    snprintf(bound_exchange, sizeof bound_exchange, "%s", exchange_id);
+    snprintf(bound_trace, sizeof bound_trace, "%s", trace_id);
+}
+
 void gw_log_format_json(char *out, size_t outlen, pide_log_level level, const char *event,
                         const char *exchange_id, const char *message)
 {
@@ -105,6 +119,10 @@ void gw_log_format_json(char *out, size_t outlen, pide_log_level level, const ch
     if (exchange_id && *exchange_id) {
         pos = json_put(out, outlen, pos, "\",\"exchange_id\":\"");
         pos = json_escape(out, pos + 48 < outlen ? pos + 48 : outlen, pos, exchange_id);
+        if (bound_trace[0] && strcmp(exchange_id, bound_exchange) == 0) {
+            pos = json_put(out, outlen, pos, "\",\"trace_id\":\"");
+            pos = json_escape(out, pos + 40 < outlen ? pos + 40 : outlen, pos, bound_trace);
+        }
     }
     pos = json_put(out, outlen, pos, "\",\"message\":\"");
     pos = json_escape(out, outlen - 8, pos, message ? message : "");

@@ -6,7 +6,8 @@
  * Two formats: text lines ("2026-11-24T06:40:00Z pide-gateway WARN message"), or JSON lines
  * (gw_log_set_json): one object per event, {"time","level","event","message"} plus
  * "exchange_id" when the event concerns one exchange (a message or prefix beginning with
- * "[<uuid>]", or gw_log_event's argument). libxml2's and OpenSSL's own error reports come
+ * "[<uuid>]", or gw_log_event's argument), and "trace_id" when this thread bound that exchange to
+ * a trace (gw_log_bind_trace). libxml2's and OpenSSL's own error reports come
  * here too (gw_log_route_library_errors, gw_log_openssl_errors), never raw to stderr.
  */
 #ifndef PIDE_GW_LOG_H
@@ -23,6 +24,10 @@ void gw_vlog(pide_log_level level, const char *prefix, const char *fmt, va_list 
 /* An event with a name ("startup", "tls", ...) and, when known, its exchange id. */
 void gw_log_event(pide_log_level level, const char *event, const char *exchange_id,
                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Binds this thread's current exchange to its W3C trace id (trace_context.h): JSON lines of
+ * that exchange id written by this thread carry "trace_id" too. A line of another exchange
+ * never gets it, so a binding left from an earlier exchange is harmless. NULL clears. */
+void gw_log_bind_trace(const char *exchange_id, const char *trace_id);
 /* libxml2's generic error handler (this thread and every thread created after) reports through
  * this log, event "xml": each report's header line with quoted values removed, never the
  * document text it quotes (it may be personal data). Call before starting threads. */

@@ -38,7 +38,8 @@ static void print_usage(FILE *out, const char *prog, const char *description)
             "  --seed N           seed of the failure injection; same seed, same sequence\n"
             "                     of failing request numbers (default 1)\n"
             "  --max-body BYTES   largest accepted request body (default 1048576)\n"
-            "  --verbose          log one line per request to stderr\n"
+            "  --verbose          log one line per request to stderr (with the traceparent\n"
+            "                     header received, if any)\n"
             "  --help             show this help\n"
             "SIGTERM or SIGINT stops the simulator cleanly.\n",
             prog, description ? description : "");

@@ -57,6 +57,9 @@ typedef struct http_head {
     const char *content_type;
     const char *soap_action;
     const char *connection;
+    const char *traceparent;   /* W3C Trace Context, logged with --verbose; NULL when absent */
+    int traceparents;          /* how many traceparent fields came */
+    const char *tracestate;
     bool has_content_length;
     bool content_length_invalid;
     bool has_transfer_encoding;
@@ -232,6 +235,11 @@ static int parse_head(char *buf, size_t head_len, http_head *h)
             h->soap_action = value;
         } else if (strcasecmp(line, "Connection") == 0) {
             h->connection = value;
+        } else if (strcasecmp(line, "traceparent") == 0) {
+            h->traceparent = value;
+            h->traceparents++;
+        } else if (strcasecmp(line, "tracestate") == 0) {
+            h->tracestate = value;
         } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
             h->has_transfer_encoding = true;
         } else if (strcasecmp(line, "Expect") == 0) {
@@ -354,6 +362,8 @@ static void serve_connection(sim_server *s, int fd)
         size_t method_off = (size_t)(h.method - buf), target_off = (size_t)(h.target - buf);
         size_t ctype_off = h.content_type ? (size_t)(h.content_type - buf) : 0;
         size_t action_off = h.soap_action ? (size_t)(h.soap_action - buf) : 0;
+        size_t trace_off = h.traceparent ? (size_t)(h.traceparent - buf) : 0;
+        size_t state_off = h.tracestate ? (size_t)(h.tracestate - buf) : 0;
         bool keep_alive = wants_keep_alive(&h);
         if (!fill(fd, &buf, &cap, &len, hlen + h.content_length))
             goto done;
@@ -395,10 +405,13 @@ static void serve_connection(sim_server *s, int fd)
             sent = write_response(fd, s->cfg.name, resp.status, resp.content_type,
                                   resp.body.data ? resp.body.data : "", resp.body.len, keep_alive);
         if (o->verbose)
-            fprintf(stderr, "%s: #%llu %s %s -> %d, %zu bytes in, %zu out, %.2f ms%s\n",
+            fprintf(stderr, "%s: #%llu %s %s -> %d, %zu bytes in, %zu out, %.2f ms%s%s%.100s%s%.600s%s\n",
                     s->cfg.name, (unsigned long long)req.number, req.method, req.target,
                     resp.status, req.body_len, resp.body.len, elapsed_ms(&started),
-                    inject ? " (injected failure)" : "");
+                    inject ? " (injected failure)" : "",
+                    h.traceparent ? " traceparent=" : "", h.traceparent ? buf + trace_off : "",
+                    h.tracestate ? " tracestate=" : "", h.tracestate ? buf + state_off : "",
+                    h.traceparents > 1 ? " (more than one traceparent)" : "");
         if (!sent || !keep_alive)
             goto done;
 

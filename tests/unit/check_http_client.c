@@ -2,7 +2,7 @@
  * check_http_client.c — gateway/http_client.c against a small real HTTP server run in a thread of
  * the test on 127.0.0.1: bodies of 2xx and error statuses reach the caller, refused and silent
  * providers are classified, the connection is kept alive and re-opened when the provider closed
- * it, and what is sent (POST body, SOAPAction) arrives as given.
+ * it, and what is sent (POST body, SOAPAction, the trace headers) arrives as given.
  */
 #include <check.h>
 #include <errno.h>
@@ -189,7 +189,7 @@ static const char *url_of(const test_server *srv, const char *path)
 static gw_status get(const char *u, unsigned timeout_ms, pide_http_response *resp)
 {
     pide_http_request req = {.url = u, .method = "GET", .timeout_ms = timeout_ms};
-    return gw_http_call(client, &arena, &req, resp, err, sizeof err);
+    return gw_http_call(client, &arena, &req, NULL, resp, err, sizeof err);
 }
 
 static void assert_contains(const char *haystack, const char *needle)
@@ -335,7 +335,7 @@ static void assert_post_arrives(const char *given_action)
                              .body_len = sizeof body - 1,
                              .timeout_ms = 2000};
     pide_http_response resp;
-    gw_status st = gw_http_call(client, &arena, &req, &resp, err, sizeof err);
+    gw_status st = gw_http_call(client, &arena, &req, NULL, &resp, err, sizeof err);
     ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
     assert_contains(srv.request_head, "POST /svc HTTP/1.1\r\n");
     assert_contains(srv.request_head, "Content-Type: text/xml; charset=utf-8\r\n");
@@ -357,6 +357,29 @@ START_TEST(quoted_action_is_quoted_once)
 }
 END_TEST
 
+/* The extra header lines (the exchange's traceparent/tracestate) go with every call they are
+ * given to, and only with those. */
+START_TEST(extra_headers_go_with_their_call_only)
+{
+    test_server srv;
+    server_start(&srv, ANSWER, 200, "text/xml", "<r/>");
+    pide_http_request req = {.url = url_of(&srv, "/svc"), .method = "POST", .body = "<a/>",
+                             .body_len = 4, .timeout_ms = 2000};
+    pide_http_response resp;
+    const char *tp = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n"
+                     "tracestate: rojo=1";
+    gw_status st = gw_http_call(client, &arena, &req, tp, &resp, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
+    assert_contains(srv.request_head,
+                    "\r\ntraceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n");
+    assert_contains(srv.request_head, "\r\ntracestate: rojo=1\r\n");
+    st = gw_http_call(client, &arena, &req, NULL, &resp, err, sizeof err);
+    ck_assert_msg(st == GW_OK, "%s: %s", gw_status_name(st), err);
+    ck_assert_ptr_null(strstr(srv.request_head, "traceparent"));
+    server_stop(&srv);
+}
+END_TEST
+
 static Suite *http_client_suite(void)
 {
     Suite *s = suite_create("http_client");
@@ -373,6 +396,7 @@ static Suite *http_client_suite(void)
     tcase_add_test(tc, request_lost_on_closing_connection_is_retried);
     tcase_add_test(tc, post_body_and_action_arrive_as_sent);
     tcase_add_test(tc, quoted_action_is_quoted_once);
+    tcase_add_test(tc, extra_headers_go_with_their_call_only);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -50,6 +50,39 @@ START_TEST(record_is_json_whatever_the_message)
 }
 END_TEST
 
+START_TEST(trace_id_only_on_the_bound_exchange)
+{
+    const char *ex = "0f0e0d0c-0b0a-4908-8706-050403020100";
+    const char *other = "1f0e0d0c-0b0a-4908-8706-050403020100";
+    const char *tid = "4bf92f3577b34da6a3ce929d0e0e4736";
+    char line[4096];
+    gw_log_format_json(line, sizeof line, PIDE_LOG_INFO, "test", ex, "before binding");
+    json_t *o = parse(line);
+    ck_assert_ptr_null(json_object_get(o, "trace_id"));
+    json_decref(o);
+    gw_log_bind_trace(ex, tid);
+    gw_log_format_json(line, sizeof line, PIDE_LOG_INFO, "test", ex, "bound");
+    o = parse(line);
+    ck_assert_str_eq(field(o, "trace_id"), tid);
+    ck_assert_str_eq(field(o, "exchange_id"), ex);
+    json_decref(o);
+    /* another exchange's line, or one without an exchange, never gets the bound trace */
+    gw_log_format_json(line, sizeof line, PIDE_LOG_INFO, "test", other, "other");
+    o = parse(line);
+    ck_assert_ptr_null(json_object_get(o, "trace_id"));
+    json_decref(o);
+    gw_log_format_json(line, sizeof line, PIDE_LOG_INFO, "test", NULL, "none");
+    o = parse(line);
+    ck_assert_ptr_null(json_object_get(o, "trace_id"));
+    json_decref(o);
+    gw_log_bind_trace(NULL, NULL);
+    gw_log_format_json(line, sizeof line, PIDE_LOG_INFO, "test", ex, "cleared");
+    o = parse(line);
+    ck_assert_ptr_null(json_object_get(o, "trace_id"));
+    json_decref(o);
+}
+END_TEST
+
 START_TEST(long_message_is_cut_without_breaking_json_or_utf8)
 {
     size_t n = 20000;
@@ -197,6 +230,7 @@ int main(void)
     Suite *suite = suite_create("log");
     TCase *tc = tcase_create("log");
     tcase_add_test(tc, record_is_json_whatever_the_message);
+    tcase_add_test(tc, trace_id_only_on_the_bound_exchange);
     tcase_add_test(tc, long_message_is_cut_without_breaking_json_or_utf8);
     tcase_add_test(tc, scrub_keeps_names_and_removes_values);
     tcase_add_test(tc, json_mode_lines_and_exchange_id);
