@@ -994,7 +994,7 @@ static const struct {
     {"0003_identity", "the identity columns",
      "SELECT client_subsystem, client_cert_sha256, message_id, request_signature_value FROM "
      "public.exchange_log LIMIT 0"},
-    {"0009_trace_context", "the trace columns",
+    {"0007_trace_context", "the trace columns",
      "SELECT trace_id, trace_parent_id FROM public.exchange_log LIMIT 0"},
 };
 

@@ -58,7 +58,7 @@ typedef struct gw_log_record {
     const char *fault_message;
     const char *result_code;     /* contract result code (coResultado...) */
     int http_status;
-    /* W3C Trace Context (migration 0009): stored but NOT covered by the row hash (see
+    /* W3C Trace Context (migration 0007): stored but NOT covered by the row hash (see
      * docs/exchange-log.md, "Trace columns"). 32 / 16 lowercase hex, or NULL. */
     const char *trace_id;        /* the exchange's trace: the caller's or one the gateway began */
     const char *trace_parent_id; /* the caller's parent-id, NULL when the gateway began the trace */

@@ -205,8 +205,8 @@ expect_status 1 "the writer on a database without 0003" append "$PRIV" </dev/nul
 assert_contains "$T/err" "0003_identity" "the writer's error names the missing migration 0003"
 
 migrate_to 0003_identity
-# The current writer also fills the (unhashed) trace columns of 0009.
-migrate_to 0009_trace_context
+# The current writer also fills the (unhashed) trace columns of 0007.
+migrate_to 0007_trace_context
 append "$PRIV" >/dev/null <<EOF || fail "pide-log-append on the private cluster failed"
 client_member=20000000001${TAB}subject_type=DNI${TAB}subject_id=45678912${TAB}caller_ip=10.0.0.3${TAB}client_cert_sha256=$cert_a${TAB}message_id=m-5
 client_member=20000000001${TAB}subject_type=DNI${TAB}subject_id=45678912${TAB}caller_ip=10.0.0.4${TAB}client_cert_sha256=$cert_a${TAB}message_id=m-6

@@ -1,4 +1,4 @@
--- 0009_trace_context.sql — the W3C Trace Context of each exchange: the trace it belongs to
+-- 0007_trace_context.sql — the W3C Trace Context of each exchange: the trace it belongs to
 -- (the caller's `traceparent` trace-id, or one the gateway started) and the caller's parent-id,
 -- so one consultation can be followed across agencies (docs/operations.md, "Tracing").
 --
