@@ -539,6 +539,14 @@ static void add_problem(xmlNodePtr list_parent, xmlNsPtr ns, long long *problems
     xmlAddChild(list_parent, p);
 }
 
+/* One streamed row's row_hash (binary), or NULL. */
+static const void *row_hash_of(PGresult *row, int *len)
+{
+    *len = PQgetisnull(row, 0, GW_LOG_FIELD_COUNT + 1) ? -1
+                                                       : PQgetlength(row, 0, GW_LOG_FIELD_COUNT + 1);
+    return PQgetvalue(row, 0, GW_LOG_FIELD_COUNT + 1);
+}
+
 static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **conn,
                              xmlNodePtr resp, xmlNsPtr ns)
 {
@@ -558,106 +566,118 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
                                GW_LOG_FIELD_NAMES[i]);
     snprintf(sql + at, sizeof sql - at, "%s", VERIFY_SQL_TAIL);
 
-    /* The row before the range anchors the chain: its row_hash is the first prev_hash. */
-    char p_from[24], p_to[24], p_limit[16];
+    /* The row before the range anchors the chain: its row_hash is the first prev_hash. One
+     * snapshot for rows and checkpoints; rows are streamed (single-row mode), so memory holds
+     * one row whatever the bodies' sizes. */
+    char p_from[24], p_to[24], p_limit[16], c_from[24];
     snprintf(p_from, sizeof p_from, "%lld", from > 1 ? from - 1 : 1);
     snprintf(p_to, sizeof p_to, "%lld", to);
     snprintf(p_limit, sizeof p_limit, "%d", GW_AUDIT_VERIFY_MAX_ROWS + 2);
+    snprintf(c_from, sizeof c_from, "%lld", from);
     const char *params[] = {p_from, p_to, p_limit};
+    const char *cp_params[] = {c_from, p_to};
     PGresult *res = NULL, *cps = NULL;
     pide_result r;
     if ((r = audit_connect(ex, conn)) != PIDE_OK ||
-        (r = audit_query(ex, *conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
-                         NULL, 0, &res)) != PIDE_OK)
+        (r = audit_query(ex, *conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, 0,
+                         &res)) != PIDE_OK)
         return r;
     PQclear(res);
-    if ((r = audit_query(ex, *conn, sql, 3, params, 1, &res)) != PIDE_OK)
+    if ((r = audit_query(ex, *conn, CHECKPOINT_SQL, 2, cp_params, 1, &cps)) != PIDE_OK)
         return r;
-
+    if (!PQsendQueryParams(*conn, sql, 3, NULL, params, NULL, NULL, 1) ||
+        !PQsetSingleRowMode(*conn)) {
+        PQclear(cps);
+        ex->fault_detail = "the audit database is unavailable";
+        return PIDE_ERR_PROVIDER_UNAVAILABLE;
+    }
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md) {
-        PQclear(res);
-        return PIDE_ERR_NOMEM;
-    }
-    xmlNodePtr problems_holder = xmlNewNode(ns, BAD_CAST "holder");
+    xmlNodePtr holder = xmlNewNode(ns, BAD_CAST "holder");
     long long problems = 0, rows = 0, checkpoints = 0;
-    int64_t prev_seq = from - 1;
+    int64_t prev_seq = from - 1, last = from - 1;
     unsigned char prev[GW_LOG_HASH_LEN] = {0};
-    int n = PQntuples(res), i = 0;
+    int first = 1, complete = 1, cp = 0, ncp = PQntuples(cps);
     char buf[300];
-    if (from > 1) {
-        if (n > 0 && be64(PQgetvalue(res, 0, 0)) == from - 1 && PQgetlength(res, 0, 0) == 8 &&
-            PQgetlength(res, 0, GW_LOG_FIELD_COUNT + 1) == GW_LOG_HASH_LEN) {
-            memcpy(prev, PQgetvalue(res, 0, GW_LOG_FIELD_COUNT + 1), GW_LOG_HASH_LEN);
-            i = 1;
-        } else {
+    pide_result failed = md && holder ? PIDE_OK : PIDE_ERR_NOMEM;
+    while ((res = PQgetResult(*conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_TUPLES_OK) { /* the end of the rows */
+            PQclear(res);
+            continue;
+        }
+        if (st != PGRES_SINGLE_TUPLE) {
+            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            if (failed == PIDE_OK) {
+                failed = state && strcmp(state, "57014") == 0 ? PIDE_ERR_PROVIDER_TIMEOUT
+                                                               : PIDE_ERR_PROVIDER_UNAVAILABLE;
+                ex->fault_detail = failed == PIDE_ERR_PROVIDER_TIMEOUT
+                                       ? "the audit query took longer than statementTimeoutMs; "
+                                         "narrow it"
+                                       : "the audit query failed";
+            }
+            PQclear(res);
+            continue;
+        }
+        if (failed != PIDE_OK || PQgetlength(res, 0, 0) != 8) {
+            PQclear(res);
+            continue;
+        }
+        int64_t seq = be64(PQgetvalue(res, 0, 0));
+        int rh_len;
+        const void *rh_data = row_hash_of(res, &rh_len);
+        if (first && from > 1) {
+            first = 0;
+            if (seq == from - 1 && rh_len == GW_LOG_HASH_LEN) {
+                memcpy(prev, rh_data, GW_LOG_HASH_LEN);
+                PQclear(res);
+                continue;
+            }
             memset(prev, 0xff, GW_LOG_HASH_LEN);
-            snprintf(buf, sizeof buf, "the row before the range (seq %lld) is missing",
-                     from - 1);
-            add_problem(problems_holder, ns, &problems, from, buf);
-            prev_seq = n > 0 ? be64(PQgetvalue(res, 0, 0)) - 1 : prev_seq;
+            snprintf(buf, sizeof buf, "the row before the range (seq %lld) is missing", from - 1);
+            add_problem(holder, ns, &problems, from, buf);
+            prev_seq = seq - 1;
         }
-    }
-    int stop = n;
-    int complete = 1;
-    if (stop - i > GW_AUDIT_VERIFY_MAX_ROWS) {
-        stop = i + GW_AUDIT_VERIFY_MAX_ROWS;
-        complete = 0;
-    }
-    int64_t last = from - 1;
-    int first_idx = i;
-    for (; i < stop; i++) {
-        gw_log_field col[GW_LOG_FIELD_COUNT], ph, rh;
+        first = 0;
+        if (rows >= GW_AUDIT_VERIFY_MAX_ROWS) {
+            complete = 0; /* one more row exists: the caller goes on from siguienteSeq */
+            PQclear(res);
+            continue;
+        }
+        gw_log_field col[GW_LOG_FIELD_COUNT], ph, rh = {rh_data, rh_len};
         for (int c = 0; c < GW_LOG_FIELD_COUNT; c++) {
-            col[c].data = PQgetvalue(res, i, c);
-            col[c].len = PQgetisnull(res, i, c) ? -1 : PQgetlength(res, i, c);
+            col[c].data = PQgetvalue(res, 0, c);
+            col[c].len = PQgetisnull(res, 0, c) ? -1 : PQgetlength(res, 0, c);
         }
-        ph.data = PQgetvalue(res, i, GW_LOG_FIELD_COUNT);
-        ph.len = PQgetisnull(res, i, GW_LOG_FIELD_COUNT) ? -1 : PQgetlength(res, i, GW_LOG_FIELD_COUNT);
-        rh.data = PQgetvalue(res, i, GW_LOG_FIELD_COUNT + 1);
-        rh.len = PQgetisnull(res, i, GW_LOG_FIELD_COUNT + 1) ? -1
-                                                             : PQgetlength(res, i, GW_LOG_FIELD_COUNT + 1);
-        int64_t seq = col[0].len == 8 ? be64(col[0].data) : prev_seq + 1;
+        ph.data = PQgetvalue(res, 0, GW_LOG_FIELD_COUNT);
+        ph.len = PQgetisnull(res, 0, GW_LOG_FIELD_COUNT) ? -1
+                                                         : PQgetlength(res, 0, GW_LOG_FIELD_COUNT);
         const char *p = gw_audit_check_row(md, col, &ph, &rh, &prev_seq, prev, buf, sizeof buf);
         if (p)
-            add_problem(problems_holder, ns, &problems, seq, p);
-        rows++;
-        last = seq;
-    }
-    EVP_MD_CTX_free(md);
-
-    /* Checkpoints in the verified range: each must still name the row_hash the row carries. */
-    if (rows > 0) {
-        char c_from[24], c_to[24];
-        snprintf(c_from, sizeof c_from, "%lld", from);
-        snprintf(c_to, sizeof c_to, "%lld", (long long)last);
-        const char *cp_params[] = {c_from, c_to};
-        if ((r = audit_query(ex, *conn, CHECKPOINT_SQL, 2, cp_params, 1, &cps)) != PIDE_OK) {
-            PQclear(res);
-            xmlFreeNode(problems_holder);
-            return r;
-        }
-        int64_t first_seq = be64(PQgetvalue(res, first_idx, 0));
-        for (int k = 0; k < PQntuples(cps); k++) {
-            int64_t head = be64(PQgetvalue(cps, k, 0));
-            int64_t off = head - first_seq;
-            int idx = off >= 0 && off < stop - first_idx ? first_idx + (int)off : -1;
+            add_problem(holder, ns, &problems, seq, p);
+        /* A checkpoint naming this seq must still carry the row_hash the row carries. */
+        while (cp < ncp && be64(PQgetvalue(cps, cp, 0)) < seq)
+            cp++;
+        for (; cp < ncp && be64(PQgetvalue(cps, cp, 0)) == seq; cp++) {
             checkpoints++;
-            if (idx < 0 || idx >= stop || be64(PQgetvalue(res, idx, 0)) != head)
-                continue; /* a seq gap already reported */
-            if (PQgetlength(res, idx, GW_LOG_FIELD_COUNT + 1) != GW_LOG_HASH_LEN ||
-                memcmp(PQgetvalue(res, idx, GW_LOG_FIELD_COUNT + 1), PQgetvalue(cps, k, 1),
-                       GW_LOG_HASH_LEN) != 0) {
+            if (rh_len != GW_LOG_HASH_LEN ||
+                memcmp(rh_data, PQgetvalue(cps, cp, 1), GW_LOG_HASH_LEN) != 0) {
                 snprintf(buf, sizeof buf,
                          "row_hash differs from the one checkpoint %lld signed: a row up to seq "
                          "%lld was changed, removed or reordered (and later hashes recomputed)",
-                         (long long)be64(PQgetvalue(cps, k, 2)), (long long)head);
-                add_problem(problems_holder, ns, &problems, head, buf);
+                         (long long)be64(PQgetvalue(cps, cp, 2)), (long long)seq);
+                add_problem(holder, ns, &problems, seq, buf);
             }
         }
-        PQclear(cps);
+        rows++;
+        last = seq;
+        PQclear(res);
     }
-    PQclear(res);
+    EVP_MD_CTX_free(md);
+    PQclear(cps);
+    if (failed != PIDE_OK) {
+        xmlFreeNode(holder);
+        return failed;
+    }
 
     char s[24];
     snprintf(s, sizeof s, "%lld", from);
@@ -675,12 +695,12 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
     add_text(resp, ns, "checkpoints", s);
     snprintf(s, sizeof s, "%lld", problems);
     add_text(resp, ns, "problemas", s);
-    while (problems_holder->children) {
-        xmlNodePtr c = problems_holder->children;
+    while (holder->children) {
+        xmlNodePtr c = holder->children;
         xmlUnlinkNode(c);
         xmlAddChild(resp, c);
     }
-    xmlFreeNode(problems_holder);
+    xmlFreeNode(holder);
     return PIDE_OK;
 }
 
