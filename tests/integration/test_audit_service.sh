@@ -176,4 +176,17 @@ assert_eq 0 "$(xml_value "$T/v3.xml" problemas)" "verificarCadena after the tamp
 audit demo-client "<a:verificarCadena><a:desdeSeq>$seq1</a:desdeSeq><a:hastaSeq>$seq1</a:hastaSeq></a:verificarCadena>" "$T/v4.xml" >/dev/null
 assert_eq "1|1" "$(xml_value "$T/v4.xml" filas)|$(xml_value "$T/v4.xml" problemas)" "verificarCadena over the one row: its problem"
 
+# --- the audit database unreachable: a Server fault at once, logged; other services go on -----
+sed -E 's|(dbname=pide user=pide_auditor)|\1 port=1|; s|port=[0-9]+ (dbname=pide user=pide_auditor)|\1|' \
+  "$CONFIG" > "$T/gateway-noaudit.xml"
+grep -q 'user=pide_auditor port=1"' "$T/gateway-noaudit.xml" || fail "could not point the auditor conninfo at port 1"
+CONFIG="$T/gateway-noaudit.xml"
+start_gateway
+status=$(audit demo-client "<a:verificarCadena/>" "$T/u1.xml")
+assert_eq soap:Server.Provider.Unavailable "$(xml_value "$T/u1.xml" faultcode)" "audit database unreachable: Server.Provider.Unavailable (HTTP $status)"
+assert_contains "$T/u1.xml" "the audit database is unavailable" "the fault says the audit database is unavailable"
+assert_eq fault "$(log_sql "select outcome from exchange_log where exchange_id = '$(exchange_id_of "$T/u1.xml")'")" \
+  "the failed audit call is logged"
+assert_eq 200 "$(soap_post ReniecConsultaDni "$EX/reniec-consultar.xml" "$T/r3.xml")" "RENIEC is still served meanwhile"
+
 finish
