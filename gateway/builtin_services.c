@@ -6,9 +6,11 @@
  */
 #include "service_catalog.h"
 
+#include "audit_service.h"
 #include "metaservices.h"
 
 const gw_builtin_service *const gw_builtin_services[] = {
     &gw_metaservices_builtin,
+    &gw_audit_service_builtin,
     NULL,
 };

@@ -570,6 +570,39 @@ static gw_status load_metaservices(loader *ld, const xmlNode *node)
     return check_readable_file(ld, node, "meta", "schema", ld->cfg->meta_schema_path);
 }
 
+static gw_status load_grants(loader *ld, const xmlNode *node, gw_service_config *svc);
+static int conninfo_has_password(const char *conninfo);
+
+/* The built-in audit service: exposed when the section is present; after <members> (its grants
+ * name members). */
+static gw_status load_audit_service(loader *ld, const xmlNode *node)
+{
+    gw_status st;
+    gw_config *cfg = ld->cfg;
+    if (!node)
+        return GW_OK;
+    if ((st = attr_path(ld, node, "wsdl", 1, &cfg->audit_wsdl_path)) != GW_OK ||
+        (st = attr_path(ld, node, "schema", 1, &cfg->audit_schema_path)) != GW_OK ||
+        (st = attr_string(ld, node, "conninfo", NULL, 1, &cfg->audit_conninfo)) != GW_OK ||
+        (st = attr_path(ld, node, "passwordFile", 0, &cfg->audit_password_file)) != GW_OK ||
+        (st = attr_int(ld, node, "statementTimeoutMs", 5000, 1, 600000,
+                       &cfg->audit_statement_timeout_ms)) != GW_OK)
+        return st;
+    if (conninfo_has_password(cfg->audit_conninfo))
+        return fail_at(ld, node, "auditService: conninfo must not carry the password; use "
+                                 "passwordFile");
+    if ((st = check_readable_file(ld, node, "AuditService", "wsdl", cfg->audit_wsdl_path)) !=
+            GW_OK ||
+        (st = check_readable_file(ld, node, "AuditService", "schema", cfg->audit_schema_path)) !=
+            GW_OK)
+        return st;
+    gw_service_config holder = {.name = "AuditService"};
+    st = load_grants(ld, node, &holder);
+    cfg->audit_grants = holder.grants;
+    cfg->audit_grant_count = holder.grant_count;
+    return st;
+}
+
 static gw_status load_circuit_breaker(loader *ld, const xmlNode *node)
 {
     gw_config *cfg = ld->cfg;
@@ -1076,7 +1109,8 @@ static gw_status load_tree(loader *ld, const xmlNode *root)
         (st = attr_path(ld, signing, "key", 1, &ld->cfg->signing_key_path)) != GW_OK ||
         (st = attr_path(ld, signing, "certificate", 1, &ld->cfg->signing_cert_path)) != GW_OK ||
         (st = load_database(ld, database)) != GW_OK ||
-        (st = load_members(ld, child_named(root, "members"))) != GW_OK)
+        (st = load_members(ld, child_named(root, "members"))) != GW_OK ||
+        (st = load_audit_service(ld, child_named(root, "auditService"))) != GW_OK)
         return st;
     return load_services(ld, services);
 }
@@ -1160,6 +1194,17 @@ void gw_config_free(gw_config *cfg)
         free(s->endpoint_url);
     }
     free(cfg->services);
+    for (size_t j = 0; j < cfg->audit_grant_count; j++) {
+        for (char **op = cfg->audit_grants[j].operations; op && *op; op++)
+            free(*op);
+        free(cfg->audit_grants[j].operations);
+        free(cfg->audit_grants[j].member_id);
+    }
+    free(cfg->audit_grants);
+    free(cfg->audit_wsdl_path);
+    free(cfg->audit_schema_path);
+    free(cfg->audit_conninfo);
+    free(cfg->audit_password_file);
     free(cfg->path);
     free(cfg->listen_address);
     free(cfg->tls_address);

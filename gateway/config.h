@@ -142,6 +142,14 @@ typedef struct gw_config {
     /* <metaservices>: the built-in "meta" service (metaservices.h); NULL paths: not exposed */
     char *meta_wsdl_path;
     char *meta_schema_path;
+    /* <auditService>: the built-in audit service (audit_service.h); NULL paths: not exposed */
+    char *audit_wsdl_path;
+    char *audit_schema_path;
+    char *audit_conninfo;         /* libpq conninfo of the read-only auditor role, no password */
+    char *audit_password_file;    /* optional; refused when readable by group/others */
+    int audit_statement_timeout_ms;
+    gw_grant *audit_grants;       /* its <grant> children: the only members that may call it */
+    size_t audit_grant_count;
 
     /* <paths> */
     char *adapter_dir;

@@ -97,6 +97,15 @@ static gw_status builtin_config_build(const gw_config *cfg, const gw_builtin_ser
             sc->grants[i].operations = all_operations;
         }
         sc->grant_count = cfg->member_count;
+    } else if (b->grants) {
+        const gw_grant *g = NULL;
+        size_t n = 0;
+        b->grants(cfg, &g, &n);
+        if (!(sc->grants = calloc(n ? n : 1, sizeof *sc->grants)))
+            return GW_ERR_NOMEM;
+        if (n)
+            memcpy(sc->grants, g, n * sizeof *g);
+        sc->grant_count = n;
     }
     slot->pide_config.service_name = sc->name;
     slot->binding.adapter = adapter;

@@ -41,6 +41,8 @@ typedef struct gw_builtin_service {
     /* The WSDL and XSD files from `cfg`; *wsdl_path NULL means not configured (not exposed). */
     void (*paths)(const gw_config *cfg, const char **wsdl_path, const char **schema_path);
     int granted_to_all;            /* 1: every member may call every operation */
+    /* Otherwise the grants cfg gives it (NULL: none, every call is Client.AccessDenied). */
+    void (*grants)(const gw_config *cfg, const gw_grant **grants, size_t *count);
 } gw_builtin_service;
 
 /* NULL-terminated; defined in builtin_services.c. */

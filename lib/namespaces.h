@@ -37,6 +37,7 @@
 
 #define GW_HEADER_NS "urn:pide-gateway:header:1"
 #define GW_META_NS "urn:pide-gateway:meta:1"
+#define GW_AUDIT_NS "urn:pide-gateway:audit:1"
 #define GW_CONFIG_NS "urn:pide-gateway:config:1"
 
 #endif

@@ -91,6 +91,7 @@ write_config() {
   conninfo=$(cat "$PIDE_TEST_PG_DIR/conninfo")
   sed -e "s|port=\"8080\"|port=\"0\"|" -e "s|port=\"8443\"|port=\"0\"|" -e "s|port=\"9090\"|port=\"0\"|" \
       -e "s|host=127.0.0.1 port=54329 dbname=pide user=pide_gateway|$conninfo|" \
+      -e "s|host=127.0.0.1 port=54329 dbname=pide user=pide_auditor|${conninfo/user=pide_gateway/user=pide_auditor}|" \
       -e "s|\.\./var/pg/|$PIDE_TEST_PG_DIR/|g" \
       -e "s|\.\./var/pki/|$PIDE_TEST_PKI_DIR/|g" \
       -e "s|\.\./build/adapters|$PIDE_BUILD_DIR/adapters|g" \

@@ -241,6 +241,46 @@ START_TEST(test_database_conninfo_must_not_hold_a_password)
 }
 END_TEST
 
+/* <auditService>: the demo grants it to the demo agency over the auditor role; a grant to an
+ * unknown member and a password in its conninfo are refused. */
+START_TEST(test_audit_service)
+{
+    char path[PATH_MAX + 64], err[1024] = "";
+    gw_config *cfg = NULL;
+    in_dir(path, sizeof path, source_dir, "conf/demo.xml");
+    ck_assert_msg(gw_config_load(path, schema_dir, &cfg, err, sizeof err) == GW_OK, "%s", err);
+    ck_assert_ptr_nonnull(strstr(cfg->audit_conninfo, "user=pide_auditor"));
+    ck_assert_int_eq(cfg->audit_statement_timeout_ms, 5000);
+    ck_assert_int_eq((int)cfg->audit_grant_count, 1);
+    ck_assert_str_eq(cfg->audit_grants[0].member_id, "20000000001");
+    ck_assert_str_eq(cfg->audit_grants[0].operations[0], "*");
+    gw_config_free(cfg);
+
+    static const char *const cases[][2] = {
+        {"conninfo=\"dbname=pide user=pide_auditor\"><grant member=\"20000000009\" operations=\"*\"/>",
+         "grant to unknown member '20000000009'"},
+        {"conninfo=\"dbname=pide password=hunter2\">", "conninfo must not carry the password"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[64], cpath[128], fixture[PATH_MAX + 64];
+        in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+        char *body = config_text(
+            CONFIG_TEMPLATE("<auditService wsdl=\"%s.wsdl\" schema=\"%s.xsd\" %s</auditService>\n",
+                            "<database conninfo=\"dbname=pide\"/>\n",
+                            "wsdl=\"%s.wsdl\" schema=\"%s.xsd\"",
+                            "<endpoint url=\"https://[::1]:8443/x\"/>\n"),
+            fixture, fixture, cases[i][0], fixture, fixture);
+        write_config(dir, sizeof dir, cpath, sizeof cpath, body);
+        cfg = NULL;
+        gw_status st = gw_config_load(cpath, schema_dir, &cfg, err, sizeof err);
+        remove_config(dir, cpath);
+        ck_assert_int_eq(st, GW_ERR_CONFIG);
+        ck_assert_msg(strstr(err, cases[i][1]), "%s", err);
+        ck_assert_msg(strstr(err, "hunter2") == NULL, "the error repeats the password: %s", err);
+    }
+}
+END_TEST
+
 /* maxInFlight: kept when given, refused below the worker count (idle workers), with the line. */
 START_TEST(test_max_in_flight)
 {
@@ -490,6 +530,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_defaults_and_relative_paths);
     tcase_add_test(tc, test_relative_config_path_from_another_directory);
     tcase_add_test(tc, test_database_conninfo_must_not_hold_a_password);
+    tcase_add_test(tc, test_audit_service);
     tcase_add_test(tc, test_absolute_paths_and_explicit_values_are_kept);
     tcase_add_test(tc, test_max_in_flight);
     tcase_add_test(tc, test_endpoint_url_forms);
