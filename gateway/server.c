@@ -93,6 +93,8 @@ typedef struct gw_conn {
     unsigned hs_bucket;
     int want_write;              /* OpenSSL needs the socket writable to go on */
     int64_t last_active_us;
+    /* Times on the monotonic clock (gw_monotonic_us): a step of the wall clock (NTP, a VM's
+     * clock) must neither expire a connection early nor keep a stalled one forever. */
     int64_t started_us;          /* handshake begun, or first byte of the current request */
     struct gw_conn *prev, *next; /* in the parked list while waiting in epoll */
     int parked;
@@ -296,7 +298,7 @@ static void parked_unlink(gw_conn *c)
  * waiting for "writable" brings the connection straight back to the dispatcher. */
 static void conn_park(gw_server *srv, gw_conn *c, int op, int kick)
 {
-    c->last_active_us = gw_now_us();
+    c->last_active_us = gw_monotonic_us();
     if (c->ssl)
         set_nonblocking(c->fd, 1);
     pthread_mutex_lock(&srv->parked_lock);
@@ -595,7 +597,7 @@ static void conn_consume(gw_conn *c)
     memset(&c->chunk, 0, sizeof c->chunk);
     c->verdict = GW_OK;
     c->verdict_why = NULL;
-    c->started_us = c->in_len ? gw_now_us() : 0;
+    c->started_us = c->in_len ? gw_monotonic_us() : 0;
 }
 
 /* A refused connection: our side is closed now (the client reads the answer, then the end),
@@ -611,7 +613,7 @@ static void conn_linger(gw_server *srv, gw_conn *c)
     c->state = CS_LINGER;
     c->in_len = 0;
     c->want_write = 0;
-    c->linger_until_us = gw_now_us() + LINGER_US;
+    c->linger_until_us = gw_monotonic_us() + LINGER_US;
     c->linger_left = srv->rt->config->max_body_bytes + LINGER_EXTRA_BYTES;
     conn_park(srv, c, EPOLL_CTL_MOD, 0);
 }
@@ -757,7 +759,7 @@ static void accept_ready(gw_server *srv, gw_listener *l)
             srv->hs_count[c->hs_bucket]++;
             c->hs_counted = 1;
             c->state = CS_HANDSHAKE;
-            c->started_us = gw_now_us();
+            c->started_us = gw_monotonic_us();
         }
         conn_park(srv, c, EPOLL_CTL_ADD, 0);
     }
@@ -776,7 +778,7 @@ static void conn_drop(gw_server *srv, gw_conn *c)
 static void sweep_idle(gw_server *srv)
 {
     const gw_config *cfg = srv->rt->config;
-    int64_t now = gw_now_us();
+    int64_t now = gw_monotonic_us();
     int64_t idle_limit = now - (int64_t)cfg->keepalive_idle_s * 1000000;
     int64_t recv_limit = now - (int64_t)cfg->recv_timeout_s * 1000000;
     int64_t hs_limit = now - (int64_t)cfg->handshake_timeout_s * 1000000;
@@ -854,7 +856,7 @@ static void conn_read(gw_conn *c, size_t cap)
             int n = SSL_read(c->ssl, c->in + c->in_len, room > INT_MAX ? INT_MAX : (int)room);
             if (n > 0) {
                 if (!c->in_len && !c->started_us)
-                    c->started_us = gw_now_us();
+                    c->started_us = gw_monotonic_us();
                 c->in_len += (size_t)n;
                 continue;
             }
@@ -872,7 +874,7 @@ static void conn_read(gw_conn *c, size_t cap)
         ssize_t n = recv(c->fd, c->in + c->in_len, room, MSG_DONTWAIT);
         if (n > 0) {
             if (!c->in_len && !c->started_us)
-                c->started_us = gw_now_us();
+                c->started_us = gw_monotonic_us();
             c->in_len += (size_t)n;
             continue;
         }
@@ -1062,7 +1064,7 @@ static void *dispatcher_loop(void *arg)
 {
     gw_server *srv = arg;
     struct epoll_event events[128];
-    int64_t last_sweep = gw_now_us();
+    int64_t last_sweep = gw_monotonic_us();
     int draining = 0;
     for (;;) {
         int n = epoll_wait(srv->epoll_fd, events, 128, 250);
@@ -1094,9 +1096,9 @@ static void *dispatcher_loop(void *arg)
                     conn_ready(srv, c);
             }
         }
-        if (gw_now_us() - last_sweep > 250000) {
+        if (gw_monotonic_us() - last_sweep > 250000) {
             sweep_idle(srv);
-            last_sweep = gw_now_us();
+            last_sweep = gw_monotonic_us();
         }
         if (draining && drain_parked(srv))
             break;

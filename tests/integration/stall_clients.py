@@ -52,10 +52,10 @@ with open(ready + ".tmp", "w") as f:
 import os
 os.rename(ready + ".tmp", ready)
 
-t0 = time.time()
+t0 = time.monotonic()
 closed = [None] * n
 answers = [b""] * n
-while time.time() - t0 < seconds and None in closed:
+while time.monotonic() - t0 < seconds and None in closed:
     live = [s for i, s in enumerate(socks) if closed[i] is None]
     r, _, _ = select.select(live, [], [], 0.1)
     for s in r:
@@ -66,7 +66,7 @@ while time.time() - t0 < seconds and None in closed:
             data = b""
         answers[i] += data
         if not data:
-            closed[i] = time.time() - t0
+            closed[i] = time.monotonic() - t0
 # Each line: seconds until the server closed (or "open"), then the exchange id it answered with
 # (X-Pide-Exchange-Id), or "-".
 for c, a in zip(closed, answers):
