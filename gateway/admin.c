@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "secret_file.h"
+#include "server.h"
 
 #define ADMIN_MAX_CONNS 32
 #define ADMIN_HEAD_MAX 8192
@@ -574,46 +575,6 @@ static void *admin_main(void *arg)
 
 /* ---- start / stop ---- */
 
-static gw_status admin_listen(gw_admin *a, const char *address, int port, char *err,
-                              size_t errlen)
-{
-    struct sockaddr_storage sa;
-    memset(&sa, 0, sizeof sa);
-    struct sockaddr_in *in4 = (struct sockaddr_in *)&sa;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&sa;
-    socklen_t salen;
-    if (inet_pton(AF_INET, address, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)port);
-        salen = sizeof *in4;
-    } else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        salen = sizeof *in6;
-    } else {
-        gw_set_error(err, errlen, "admin address '%s' is not an IP address", address);
-        return GW_ERR_CONFIG;
-    }
-    int one = 1;
-    int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        goto fail;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&sa, salen) != 0 || listen(fd, 64) != 0)
-        goto fail;
-    salen = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &salen);
-    a->port = ntohs(sa.ss_family == AF_INET6 ? in6->sin6_port : in4->sin_port);
-    a->listen_fd = fd;
-    return GW_OK;
-fail:
-    gw_set_error(err, errlen, "cannot listen on %s:%d (admin): %s", address, port,
-                 strerror(errno));
-    if (fd >= 0)
-        close(fd);
-    return GW_ERR_IO;
-}
-
 gw_status gw_admin_start(const gw_runtime *rt, gw_admin **out, char *err, size_t errlen)
 {
     const gw_config *cfg = rt->config;
@@ -645,7 +606,8 @@ gw_status gw_admin_start(const gw_runtime *rt, gw_admin **out, char *err, size_t
     if (cfg->tls_enabled)
         a->tls_not_after = cert_not_after(cfg->tls_cert_path);
 
-    if ((st = admin_listen(a, cfg->admin_address, cfg->admin_port, err, errlen)) != GW_OK)
+    if ((st = gw_tcp_listen("admin", cfg->admin_address, cfg->admin_port, 64, &a->listen_fd,
+                            &a->port, err, errlen)) != GW_OK)
         goto fail;
     st = GW_ERR_IO;
     a->epoll_fd = epoll_create1(EPOLL_CLOEXEC);

@@ -1108,8 +1108,8 @@ static void *dispatcher_loop(void *arg)
 
 /* ---- start / stop ---- */
 
-static gw_status listen_on(gw_listener *l, const char *address, int port, int backlog,
-                           char *err, size_t errlen)
+gw_status gw_tcp_listen(const char *what, const char *address, int port, int backlog, int *fd_out,
+                        int *port_out, char *err, size_t errlen)
 {
     struct sockaddr_storage sa;
     socklen_t salen;
@@ -1125,7 +1125,7 @@ static gw_status listen_on(gw_listener *l, const char *address, int port, int ba
         in6->sin6_port = htons((uint16_t)port);
         salen = sizeof *in6;
     } else {
-        gw_set_error(err, errlen, "listen address '%s' is not an IP address", address);
+        gw_set_error(err, errlen, "%s address '%s' is not an IP address", what, address);
         return GW_ERR_CONFIG;
     }
     int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1137,11 +1137,12 @@ static gw_status listen_on(gw_listener *l, const char *address, int port, int ba
         goto fail;
     salen = sizeof sa;
     getsockname(fd, (struct sockaddr *)&sa, &salen);
-    l->port = ntohs(sa.ss_family == AF_INET6 ? in6->sin6_port : in4->sin_port);
-    l->fd = fd;
+    *port_out = ntohs(sa.ss_family == AF_INET6 ? in6->sin6_port : in4->sin_port);
+    *fd_out = fd;
     return GW_OK;
 fail:
-    gw_set_error(err, errlen, "cannot listen on %s:%d: %s", address, port, strerror(errno));
+    gw_set_error(err, errlen, "cannot listen on %s:%d (%s): %s", address, port, what,
+                 strerror(errno));
     if (fd >= 0)
         close(fd);
     return GW_ERR_IO;
@@ -1201,9 +1202,11 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
         srv->hs_seed = (uint64_t)gw_now_us();
 
     const gw_config *cfg = rt->config;
-    st = listen_on(&srv->plain, cfg->listen_address, cfg->listen_port, cfg->backlog, err, errlen);
+    st = gw_tcp_listen("listen", cfg->listen_address, cfg->listen_port, cfg->backlog,
+                       &srv->plain.fd, &srv->plain.port, err, errlen);
     if (st == GW_OK && cfg->tls_enabled)
-        st = listen_on(&srv->member, cfg->tls_address, cfg->tls_port, cfg->backlog, err, errlen);
+        st = gw_tcp_listen("tls", cfg->tls_address, cfg->tls_port, cfg->backlog, &srv->member.fd,
+                           &srv->member.port, err, errlen);
     if (st != GW_OK)
         goto fail;
     st = GW_ERR_IO;

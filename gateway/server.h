@@ -27,6 +27,13 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
 /* The ports actually bound: the plain listener's, and the member (TLS) listener's or 0. */
 int gw_server_port(const gw_server *srv);
 int gw_server_tls_port(const gw_server *srv);
+/* A non-blocking TCP listening socket on address:port (IPv4 or IPv6 literal; port 0: any free
+ * one), for the gateway's listeners and the admin listener. *fd_out and *port_out (the port
+ * actually bound) on GW_OK; GW_ERR_CONFIG for an address that is not an IP literal, GW_ERR_IO
+ * when the socket cannot be bound; err names `what` ("listen", "tls", "admin"). */
+gw_status gw_tcp_listen(const char *what, const char *address, int port, int backlog, int *fd_out,
+                        int *port_out, char *err, size_t errlen);
+
 /* Stops accepting, lets in-flight exchanges finish (and be logged), joins every thread, frees. */
 void gw_server_stop(gw_server *srv);
 
