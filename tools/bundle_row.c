@@ -7,6 +7,7 @@
  */
 #include "bundle_row.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,4 +262,18 @@ bool bundle_row_from_json(json_t *row, const unsigned char *request, size_t requ
     out->seq = be_int(out->f[0].data, 8);
     out->version = out->f[31].len == 2 ? (int)be_int(out->f[31].data, 2) : 1;
     return true;
+}
+
+void bundle_check(bundle_checker *c, bool ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(ok ? "ok: " : "FAILED: ", stdout);
+    vprintf(fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+    if (ok)
+        c->passed++;
+    else
+        c->failed++;
 }

@@ -51,4 +51,12 @@ bool bundle_row_from_json(json_t *row, const unsigned char *request, size_t requ
 void bundle_hex(const unsigned char *b, size_t n, char *out /* 2n+1 */);
 bool bundle_unhex(const char *hex, unsigned char *out, size_t n);
 
+/* The offline verifiers' report (verify-bundle, verify-archive): one line per check on stdout,
+ * "ok: ..." or "FAILED: ...", counted. */
+typedef struct bundle_checker {
+    int passed, failed;
+} bundle_checker;
+void bundle_check(bundle_checker *c, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -60,22 +60,6 @@
     "row_hash, pg_catalog.to_char(t_logged AT TIME ZONE 'UTC', " \
     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM public.exchange_log "
 
-static void db_error(const char *what, PGconn *conn)
-{
-    char line[1024];
-    size_t at = 0;
-    bool space = true;
-    for (const char *p = PQerrorMessage(conn); *p && at + 1 < sizeof line; p++) {
-        bool blank = *p == '\n' || *p == '\t' || *p == ' ' || *p == '\r';
-        if (blank && space) continue;
-        line[at++] = blank ? ' ' : *p;
-        space = blank;
-    }
-    while (at > 0 && line[at - 1] == ' ') at--;
-    line[at] = '\0';
-    fprintf(stderr, PROG ": cannot query the exchange log: %s: %s\n", what, line);
-}
-
 static bool month_ok(const char *m)
 {
     if (!m || strlen(m) != 7 || m[4] != '-') return false;
@@ -128,7 +112,7 @@ static bool params_query(PGconn *conn, const char *what, const char *sql, int n,
     *out = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, format);
     ExecStatusType st = PQresultStatus(*out);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return true;
-    db_error(what, conn);
+    audit_db_error(PROG, what, PQerrorMessage(conn));
     PQclear(*out);
     *out = NULL;
     return false;
@@ -353,23 +337,6 @@ done:
 
 /* ---- verify ------------------------------------------------------------------------------- */
 
-typedef struct checker {
-    int passed, failed;
-} checker;
-
-static void check(checker *c, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(checker *c, bool ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(ok ? "ok: " : "FAILED: ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    if (ok) c->passed++;
-    else c->failed++;
-}
-
 static bool file_sha256(const char *path, char hex[2 * HASH_LEN + 1])
 {
     struct stat st;
@@ -451,7 +418,7 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
 {
     char path[4096], hex[2 * HASH_LEN + 1], hex2[2 * HASH_LEN + 1], why[256];
     json_error_t err;
-    checker c = {0, 0};
+    bundle_checker c = {0, 0};
     int rc = EXIT_USAGE;
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     json_t *prev_manifest = NULL;
@@ -490,15 +457,17 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
         bool ok = safe_name(name) && file_sha256(path, hex) &&
                   strcmp(hex, json_string_value(v) ?: "") == 0;
         if (!ok) {
-            check(&c, false, "file %s does not match its digest in the manifest (or is missing)",
-                  name);
+            bundle_check(&c, false,
+                         "file %s does not match its digest in the manifest (or is missing)", name);
             bad_files++;
         }
         n_files++;
     }
-    if (!bad_files) check(&c, true, "%d file(s) match their SHA-256 in the manifest", n_files);
+    if (!bad_files)
+        bundle_check(&c, true, "%d file(s) match their SHA-256 in the manifest", n_files);
     int extra = unlisted_files(dir, "", files) + unlisted_files(dir, "checkpoints", files);
-    if (extra) check(&c, false, "%d file(s) in the archive are not named by the manifest", extra);
+    if (extra)
+        bundle_check(&c, false, "%d file(s) in the archive are not named by the manifest", extra);
 
     /* The checkpoint statements (their signatures and tokens: openssl, in the script). */
     heads = calloc(json_array_size(cps) + 1, sizeof *heads);
@@ -513,7 +482,8 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
         if (f) fclose(f);
         gw_checkpoint_statement s;
         if (!f || !gw_checkpoint_statement_parse(text, n, &s) || s.id != id) {
-            check(&c, false, "checkpoint %lld: statement missing or not canonical", (long long)id);
+            bundle_check(&c, false, "checkpoint %lld: statement missing or not canonical",
+                         (long long)id);
             continue;
         }
         heads[n_heads].id = s.id;
@@ -531,7 +501,9 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
             continue;
         bool listed = false;
         for (size_t k = 0; k < n_heads; k++) listed = listed || heads[k].id == fid;
-        if (!listed) check(&c, false, "checkpoint %lld is in the archive but not in the manifest's list", fid);
+        if (!listed)
+            bundle_check(&c, false,
+                         "checkpoint %lld is in the archive but not in the manifest's list", fid);
     }
 
     /* The month's bounds, in the canonical time spelling (so they compare as text). */
@@ -583,7 +555,7 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
                         heads[k].state =
                             !problem && memcmp(heads[k].hash, br.row_hash, HASH_LEN) == 0 ? 1 : 2;
                 if (problem && named++ < MAX_NAMED)
-                    check(&c, false, "seq %lld: %s", (long long)br.seq, problem);
+                    bundle_check(&c, false, "seq %lld: %s", (long long)br.seq, problem);
                 if (problem) bad_rows++;
                 why[0] = '\0';
             } else {
@@ -593,24 +565,26 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
         if (why[0]) {
             bad_rows++;
             chain.failures++;
-            if (named++ < MAX_NAMED) check(&c, false, "rows.jsonl %s", why);
+            if (named++ < MAX_NAMED)
+                bundle_check(&c, false, "rows.jsonl %s", why);
         }
         json_decref(row);
         free(req);
         free(resp);
     }
     if (bad_rows == 0)
-        check(&c, true, "%lld row hashes recomputed, every link holds (seq %lld..%lld)",
-              (long long)chain.rows, (long long)chain.first_seq, (long long)chain.last_seq);
+        bundle_check(&c, true, "%lld row hashes recomputed, every link holds (seq %lld..%lld)",
+                     (long long)chain.rows, (long long)chain.first_seq, (long long)chain.last_seq);
     else
-        check(&c, false, "%lld of %lld rows fail (first %d named)", (long long)bad_rows,
-              (long long)chain.rows, MAX_NAMED);
+        bundle_check(&c, false, "%lld of %lld rows fail (first %d named)", (long long)bad_rows,
+                     (long long)chain.rows, MAX_NAMED);
 
     if (chain.rows > 0)
-        check(&c, early == 0 && strcmp(last_time, m_start) >= 0 && strcmp(last_time, m_end) < 0,
-              "the rows belong to %s: none received before it (%lld found), the last received in "
-              "it (%s)",
-              month, (long long)early, last_time);
+        bundle_check(
+            &c, early == 0 && strcmp(last_time, m_start) >= 0 && strcmp(last_time, m_end) < 0,
+            "the rows belong to %s: none received before it (%lld found), the last received in "
+            "it (%s)",
+            month, (long long)early, last_time);
 
     /* The manifest's claims against the rows. */
     json_int_t after = json_integer_value(json_object_get(m, "after_seq"));
@@ -618,29 +592,32 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
     json_int_t count = json_integer_value(json_object_get(m, "row_count"));
     const char *m_prev = json_string_value(json_object_get(m, "prev_hash")) ?: "";
     const char *m_last = json_string_value(json_object_get(m, "last_row_hash")) ?: "";
-    check(&c, count == chain.rows && to - after == chain.rows &&
-                  (chain.rows == 0 || (chain.first_seq == after + 1 && chain.last_seq == to)),
-          "manifest: %lld rows, seq %lld..%lld (the archive holds %lld, seq %lld..%lld)",
-          (long long)count, (long long)after + 1, (long long)to, (long long)chain.rows,
-          (long long)chain.first_seq, (long long)chain.last_seq);
+    bundle_check(&c,
+                 count == chain.rows && to - after == chain.rows &&
+                     (chain.rows == 0 || (chain.first_seq == after + 1 && chain.last_seq == to)),
+                 "manifest: %lld rows, seq %lld..%lld (the archive holds %lld, seq %lld..%lld)",
+                 (long long)count, (long long)after + 1, (long long)to, (long long)chain.rows,
+                 (long long)chain.first_seq, (long long)chain.last_seq);
     if (chain.rows > 0) {
         bundle_hex(chain.first_prev, HASH_LEN, hex);
-        check(&c, strcmp(hex, m_prev) == 0,
-              "manifest prev_hash (the chain head before the month) is the first row's prev_hash");
+        bundle_check(
+            &c, strcmp(hex, m_prev) == 0,
+            "manifest prev_hash (the chain head before the month) is the first row's prev_hash");
         bundle_hex(chain.last_row, HASH_LEN, hex);
-        check(&c, strcmp(hex, m_last) == 0, "manifest last_row_hash is the last row's row_hash");
+        bundle_check(&c, strcmp(hex, m_last) == 0,
+                     "manifest last_row_hash is the last row's row_hash");
     } else {
-        check(&c, strcmp(m_prev, m_last) == 0, "empty month: the head is unchanged");
+        bundle_check(&c, strcmp(m_prev, m_last) == 0, "empty month: the head is unchanged");
     }
 
     for (size_t k = 0; k < n_heads; k++) {
         bundle_hex(heads[k].hash, HASH_LEN, hex);
-        check(&c, heads[k].state == 1,
-              "checkpoint %lld: its signed head (seq %lld, %.16s...) %s", (long long)heads[k].id,
-              (long long)heads[k].seq, hex,
-              heads[k].state == 1   ? "is a row of the archive"
-              : heads[k].state == 2 ? "does NOT match the archived row"
-                                    : "is not in the archive");
+        bundle_check(&c, heads[k].state == 1,
+                     "checkpoint %lld: its signed head (seq %lld, %.16s...) %s",
+                     (long long)heads[k].id, (long long)heads[k].seq, hex,
+                     heads[k].state == 1   ? "is a row of the archive"
+                     : heads[k].state == 2 ? "does NOT match the archived row"
+                                           : "is not in the archive");
     }
     if (n_heads == 0) printf("note: no checkpoint's head lies in this month\n");
 
@@ -654,19 +631,20 @@ static int cmd_verify(const char *dir, const char *prev_manifest_path, const cha
             goto done;
         }
         const char *pd = json_string_value(json_object_get(pa, "sha256")) ?: "";
-        check(&c, strcmp(pd, prev_digest ?: "") == 0,
-              "manifest names the previous archive's digest (%.16s...)", prev_digest ?: "");
+        bundle_check(&c, strcmp(pd, prev_digest ?: "") == 0,
+                     "manifest names the previous archive's digest (%.16s...)", prev_digest ?: "");
         const char *p_last = json_string_value(json_object_get(prev_manifest, "last_row_hash")) ?: "";
         json_int_t p_to = json_integer_value(json_object_get(prev_manifest, "to_seq"));
-        check(&c, strcmp(p_last, m_prev) == 0 && p_to == after,
-              "the chain connects: the previous archive ends at seq %lld with the head this one "
-              "starts from",
-              (long long)p_to);
+        bundle_check(
+            &c, strcmp(p_last, m_prev) == 0 && p_to == after,
+            "the chain connects: the previous archive ends at seq %lld with the head this one "
+            "starts from",
+            (long long)p_to);
         const char *p_month = json_string_value(json_object_get(prev_manifest, "month")) ?: "";
         int py = 0, pm = 0, y = 0, mo = 0;
         sscanf(p_month, "%d-%d", &py, &pm);
         sscanf(month, "%d-%d", &y, &mo);
-        check(&c, y * 12 + mo == py * 12 + pm + 1, "month %s follows %s", month, p_month);
+        bundle_check(&c, y * 12 + mo == py * 12 + pm + 1, "month %s follows %s", month, p_month);
     } else if (json_is_object(pa)) {
         printf("note: this archive names a previous one (%s, sha256 %.16s...); give both files, "
                "in order, to check the link\n",

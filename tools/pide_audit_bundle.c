@@ -380,23 +380,6 @@ done:
 
 /* ---- verify ------------------------------------------------------------------------------- */
 
-typedef struct checker {
-    int passed, failed;
-} checker;
-
-static void check(checker *c, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(checker *c, bool ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs(ok ? "ok: " : "FAILED: ", stdout);
-    vprintf(fmt, ap);
-    fputc('\n', stdout);
-    va_end(ap);
-    if (ok) c->passed++;
-    else c->failed++;
-}
-
 typedef struct link_t {
     int64_t seq;
     unsigned char prev[HASH_LEN], row[HASH_LEN];
@@ -473,7 +456,7 @@ static bool bytea_of(json_t *v, unsigned char **out, size_t *len)
  * signature verifies against `trust` (and the certificate in it is the recorded signer), and its
  * RFC 3161 token, when stamped, verifies against `trust` over its signed document
  * (gateway/checkpoint.c: the functions `pide-audit verify` uses). */
-static void verify_checkpoint_doc(checker *c, json_t *doc, const char *trust)
+static void verify_checkpoint_doc(bundle_checker *c, json_t *doc, const char *trust)
 {
     unsigned char *statement = NULL, *signed_der = NULL, *signer = NULL, *tst = NULL, *head = NULL;
     size_t statement_len = 0, signed_len = 0, signer_len = 0, tst_len = 0, head_len = 0;
@@ -484,40 +467,48 @@ static void verify_checkpoint_doc(checker *c, json_t *doc, const char *trust)
                 bytea_of(json_object_get(doc, "signed_document"), &signed_der, &signed_len) &&
                 bytea_of(json_object_get(doc, "signer_certificate"), &signer, &signer_len) &&
                 bytea_of(json_object_get(doc, "head_row_hash"), &head, &head_len);
-    check(c, have, "checkpoint.json: statement, signed document, signer certificate and head present");
+    bundle_check(
+        c, have,
+        "checkpoint.json: statement, signed document, signer certificate and head present");
     if (!have) goto done;
     gw_checkpoint_statement st;
     bool parsed = gw_checkpoint_statement_parse(statement, statement_len, &st);
-    check(c, parsed && json_is_integer(id) && st.id == json_integer_value(id) &&
-                 st.head_seq == json_integer_value(json_object_get(doc, "head_seq")) &&
-                 head_len == GW_CHECKPOINT_HASH_LEN &&
-                 memcmp(st.head_row_hash, head, GW_CHECKPOINT_HASH_LEN) == 0,
-          "checkpoint %lld: the signed statement names the same id, seq and row_hash as its columns",
-          (long long)(json_is_integer(id) ? json_integer_value(id) : -1));
+    bundle_check(
+        c,
+        parsed && json_is_integer(id) && st.id == json_integer_value(id) &&
+            st.head_seq == json_integer_value(json_object_get(doc, "head_seq")) &&
+            head_len == GW_CHECKPOINT_HASH_LEN &&
+            memcmp(st.head_row_hash, head, GW_CHECKPOINT_HASH_LEN) == 0,
+        "checkpoint %lld: the signed statement names the same id, seq and row_hash as its columns",
+        (long long)(json_is_integer(id) ? json_integer_value(id) : -1));
     if (!trust) {
-        check(c, false, "checkpoint: signature not checked: no CA (give --trusted-pem CA.pem)");
+        bundle_check(c, false,
+                     "checkpoint: signature not checked: no CA (give --trusted-pem CA.pem)");
         goto done;
     }
     if (gw_checkpoint_load_store(trust, &store, err, sizeof err) != GW_OK) {
-        check(c, false, "checkpoint: cannot load the trust anchors: %s", err);
+        bundle_check(c, false, "checkpoint: cannot load the trust anchors: %s", err);
         goto done;
     }
     err[0] = '\0';
-    check(c, gw_checkpoint_verify_signature(store, signed_der, signed_len, statement, statement_len,
-                                            signer, signer_len, err, sizeof err) == GW_OK,
-          "checkpoint: CMS signature over the statement verified against the CA%s%s",
-          err[0] ? ": " : "", err);
+    bundle_check(c,
+                 gw_checkpoint_verify_signature(store, signed_der, signed_len, statement,
+                                                statement_len, signer, signer_len, err,
+                                                sizeof err) == GW_OK,
+                 "checkpoint: CMS signature over the statement verified against the CA%s%s",
+                 err[0] ? ": " : "", err);
     json_t *t = json_object_get(doc, "tst");
     if (json_is_null(t) || !t) {
         printf("note: checkpoint not time-stamped yet (no RFC 3161 token)\n");
     } else {
         int64_t gen_us = 0;
         err[0] = '\0';
-        check(c, bytea_of(t, &tst, &tst_len) &&
-                     gw_checkpoint_verify_token(store, tst, tst_len, signed_der, signed_len,
-                                                &gen_us, err, sizeof err) == GW_OK,
-              "checkpoint: RFC 3161 time-stamp over the signed document verified%s%s",
-              err[0] ? ": " : "", err);
+        bundle_check(c,
+                     bytea_of(t, &tst, &tst_len) &&
+                         gw_checkpoint_verify_token(store, tst, tst_len, signed_der, signed_len,
+                                                    &gen_us, err, sizeof err) == GW_OK,
+                     "checkpoint: RFC 3161 time-stamp over the signed document verified%s%s",
+                     err[0] ? ": " : "", err);
     }
 done:
     gw_checkpoint_free_store(store);
@@ -532,7 +523,7 @@ static int cmd_verify(const char *dir, const char *trust)
 {
     char path[4096], why[256], hex[2 * HASH_LEN + 1];
     json_error_t err;
-    checker c = {0, 0};
+    bundle_checker c = {0, 0};
     link_t *chain = NULL;
     size_t n_links = 0;
     int rc = EXIT_USAGE;
@@ -573,23 +564,26 @@ static int cmd_verify(const char *dir, const char *trust)
         }
         chain[i].seq = json_integer_value(json_array_get(l, 0));
         if (i > 0 && chain[i].seq != chain[i - 1].seq + 1) {
-            check(&c, false, "chain path: seq %lld follows seq %lld (a link is missing)",
-                  (long long)chain[i].seq, (long long)chain[i - 1].seq);
+            bundle_check(&c, false, "chain path: seq %lld follows seq %lld (a link is missing)",
+                         (long long)chain[i].seq, (long long)chain[i - 1].seq);
             links_ok = false;
         } else if (i > 0 && memcmp(chain[i].prev, chain[i - 1].row, HASH_LEN) != 0) {
-            check(&c, false, "chain path: prev_hash of seq %lld is not the row_hash of seq %lld",
-                  (long long)chain[i].seq, (long long)chain[i - 1].seq);
+            bundle_check(&c, false,
+                         "chain path: prev_hash of seq %lld is not the row_hash of seq %lld",
+                         (long long)chain[i].seq, (long long)chain[i - 1].seq);
             links_ok = false;
         }
     }
     if (links_ok) {
         bundle_hex(chain[n_links - 1].row, HASH_LEN, hex);
-        check(&c, true, "chain path: %zu links from seq %lld to seq %lld, each prev_hash the row_hash "
-                        "before it; ends at %s %lld:%s",
-              n_links, (long long)chain[0].seq, (long long)chain[n_links - 1].seq,
-              strcmp(str_or_empty(json_object_get(chain_doc, "ends_at")), "checkpoint") == 0
-                  ? "checkpoint" : "head",
-              (long long)chain[n_links - 1].seq, hex);
+        bundle_check(&c, true,
+                     "chain path: %zu links from seq %lld to seq %lld, each prev_hash the row_hash "
+                     "before it; ends at %s %lld:%s",
+                     n_links, (long long)chain[0].seq, (long long)chain[n_links - 1].seq,
+                     strcmp(str_or_empty(json_object_get(chain_doc, "ends_at")), "checkpoint") == 0
+                         ? "checkpoint"
+                         : "head",
+                     (long long)chain[n_links - 1].seq, hex);
     }
 
     /* With export --full-path, every link's row is in path/<seq>/: recompute each. */
@@ -603,20 +597,25 @@ static int cmd_verify(const char *dir, const char *trust)
         int got = recompute_dir(md, sub, &br, computed, why, sizeof why);
         if (got < 0) { absent++; continue; }
         if (got == 0) {
-            check(&c, false, "chain path: row of seq %lld: %s", (long long)chain[i].seq, why);
+            bundle_check(&c, false, "chain path: row of seq %lld: %s", (long long)chain[i].seq,
+                         why);
             wrong++;
         } else if (br.seq != chain[i].seq || memcmp(computed, chain[i].row, HASH_LEN) != 0 ||
                    memcmp(br.prev_hash, chain[i].prev, HASH_LEN) != 0) {
-            check(&c, false, "chain path: seq %lld: row_hash recomputed from its content is not "
-                             "the link's", (long long)chain[i].seq);
+            bundle_check(&c, false,
+                         "chain path: seq %lld: row_hash recomputed from its content is not "
+                         "the link's",
+                         (long long)chain[i].seq);
             wrong++;
         } else {
             recomputed++;
         }
     }
     if (links_ok && recomputed > 0 && wrong == 0 && absent == 0)
-        check(&c, true, "chain path: every one of the %zu links recomputed from its row's content "
-                        "(export --full-path)", recomputed);
+        bundle_check(&c, true,
+                     "chain path: every one of the %zu links recomputed from its row's content "
+                     "(export --full-path)",
+                     recomputed);
     else if (links_ok && wrong == 0)
         printf("note: the chain path's links are taken from the bundle as (seq, prev_hash, "
                "row_hash); only the exported rows below are recomputed (export --full-path "
@@ -641,38 +640,43 @@ static int cmd_verify(const char *dir, const char *trust)
         unsigned char *resp = read_file(file, &resp_len, &resp_missing);
         bundle_row br;
         if (!row) {
-            check(&c, false, "exchange %s: row.json missing or not JSON (%s)", id, err.text);
+            bundle_check(&c, false, "exchange %s: row.json missing or not JSON (%s)", id, err.text);
         } else if ((!req && !req_missing) || (!resp && !resp_missing)) {
-            check(&c, false, "exchange %s: request.bin or response.xml is not a readable regular file", id);
+            bundle_check(&c, false,
+                         "exchange %s: request.bin or response.xml is not a readable regular file",
+                         id);
         } else if (!bundle_row_from_json(row, req, req_len, resp, resp_len, &br, why, sizeof why)) {
-            check(&c, false, "exchange %s: %s", id, why);
+            bundle_check(&c, false, "exchange %s: %s", id, why);
         } else {
             int count = gw_log_hash_field_count(br.version);
             unsigned char computed[HASH_LEN];
             const char *row_id = json_string_value(json_object_get(row, "exchange_id"));
-            check(&c, row_id && strcmp(row_id, id) == 0, "exchange %s: row.json is that exchange's row (seq %lld)",
-                  id, (long long)br.seq);
+            bundle_check(&c, row_id && strcmp(row_id, id) == 0,
+                         "exchange %s: row.json is that exchange's row (seq %lld)", id,
+                         (long long)br.seq);
             if (resp) {
                 unsigned char digest[SHA256_DIGEST_LENGTH];
                 SHA256(resp, resp_len, digest);
                 const gw_log_field *d = &br.f[16];
-                check(&c, d->len == HASH_LEN && memcmp(d->data, digest, HASH_LEN) == 0,
-                      "exchange %s: response.xml (%zu bytes) has the logged response_sha256", id,
-                      resp_len);
+                bundle_check(&c, d->len == HASH_LEN && memcmp(d->data, digest, HASH_LEN) == 0,
+                             "exchange %s: response.xml (%zu bytes) has the logged response_sha256",
+                             id, resp_len);
             }
             bool hashed = count && gw_log_row_hash(md, br.prev_hash, br.f, count, computed);
             bundle_hex(computed, HASH_LEN, hex);
-            check(&c, hashed && memcmp(computed, br.row_hash, HASH_LEN) == 0,
-                  "exchange %s: row_hash recomputed from the %d fields of hash version %d "
-                  "(row.json, request.bin, response.xml)%s%s",
-                  id, count, br.version, hashed ? ": " : " failed", hashed ? hex : "");
+            bundle_check(&c, hashed && memcmp(computed, br.row_hash, HASH_LEN) == 0,
+                         "exchange %s: row_hash recomputed from the %d fields of hash version %d "
+                         "(row.json, request.bin, response.xml)%s%s",
+                         id, count, br.version, hashed ? ": " : " failed", hashed ? hex : "");
             const link_t *at = NULL;
             for (size_t k = 0; k < n_links; k++)
                 if (chain[k].seq == br.seq) at = &chain[k];
-            check(&c, at && memcmp(at->row, br.row_hash, HASH_LEN) == 0 &&
-                          memcmp(at->prev, br.prev_hash, HASH_LEN) == 0,
-                  "exchange %s: seq %lld with its prev_hash and row_hash is in the chain path", id,
-                  (long long)br.seq);
+            bundle_check(
+                &c,
+                at && memcmp(at->row, br.row_hash, HASH_LEN) == 0 &&
+                    memcmp(at->prev, br.prev_hash, HASH_LEN) == 0,
+                "exchange %s: seq %lld with its prev_hash and row_hash is in the chain path", id,
+                (long long)br.seq);
         }
         json_decref(row);
         free(req);
@@ -696,13 +700,15 @@ static int cmd_verify(const char *dir, const char *trust)
             if (json_is_string(value) && strcmp(json_string_value(value), want) == 0)
                 hash_found = true;
         }
-        check(&c, doc && n_links > 0 && json_is_integer(cseq) &&
-                      json_integer_value(cseq) == chain[n_links - 1].seq && hash_found,
-              "checkpoint.json: the chain path ends at the checkpoint's head (seq and hash)");
+        bundle_check(
+            &c,
+            doc && n_links > 0 && json_is_integer(cseq) &&
+                json_integer_value(cseq) == chain[n_links - 1].seq && hash_found,
+            "checkpoint.json: the chain path ends at the checkpoint's head (seq and hash)");
         if (doc) verify_checkpoint_doc(&c, doc, trust);
         json_decref(doc);
     }
-    printf("rows and chain path: %d check(s) passed, %d failed\n", c.passed, c.failed);
+    printf("rows and chain path: %d bundle_check(s) passed, %d failed\n", c.passed, c.failed);
     rc = c.failed ? EXIT_FAILED : EXIT_OK;
 done:
     free(chain);
