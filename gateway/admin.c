@@ -17,14 +17,13 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "clock.h"
 #include "config.h"
 #include "exchange_log.h"
 #include "log.h"
 #include "metrics.h"
+#include "reload.h"
 #include "secret_file.h"
 #include "server.h"
 
@@ -44,7 +43,9 @@ typedef struct admin_conn {
 } admin_conn;
 
 struct gw_admin {
-    const gw_runtime *rt;
+    const gw_runtime *rt;  /* the first: restart-only settings, the exchange log */
+    gw_live *live;         /* the current snapshot: services, certificates, breakers */
+    gw_reloader *reloader; /* POST /reload; NULL: not offered */
     int listen_fd, port, epoll_fd, wake_fd;
     pthread_t thread, prober;
     int thread_started, prober_started;
@@ -57,32 +58,10 @@ struct gw_admin {
     char db_why[96];
     char *db_password;
 
-    double signing_not_after, tls_not_after; /* Unix seconds; 0 unknown */
     admin_conn conns[ADMIN_MAX_CONNS];
 };
 
 /* ---- readiness ---- */
-
-static double cert_not_after(const char *path)
-{
-    if (!path)
-        return 0;
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-    fclose(f);
-    if (!x) {
-        gw_log_openssl_errors(PIDE_LOG_WARN, path);
-        return 0;
-    }
-    struct tm tm;
-    double t = 0;
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
-        t = (double)timegm(&tm);
-    X509_free(x);
-    return t;
-}
 
 static int cert_ok(const char *which, double not_after, int min_days, char *why, size_t whylen)
 {
@@ -103,9 +82,21 @@ static int cert_ok(const char *which, double not_after, int min_days, char *why,
     return 1;
 }
 
-int gw_admin_readiness(gw_admin *a, char *why, size_t whylen)
+static const gw_runtime *snapshot_get(gw_admin *a)
 {
-    const gw_config *cfg = a->rt->config;
+    return a->live ? gw_live_acquire(a->live) : a->rt;
+}
+
+static void snapshot_put(gw_admin *a, const gw_runtime *rt)
+{
+    if (a->live)
+        gw_live_release(a->live, rt);
+}
+
+/* Readiness against the configuration snapshot in force (its services and certificates). */
+static int readiness(gw_admin *a, const gw_runtime *cur, char *why, size_t whylen)
+{
+    const gw_config *cfg = cur->config;
     if (atomic_load(&a->stopping)) {
         snprintf(why, whylen, "stopping");
         return 0;
@@ -114,7 +105,7 @@ int gw_admin_readiness(gw_admin *a, char *why, size_t whylen)
         snprintf(why, whylen, "maintenance");
         return 0;
     }
-    if (!a->rt->adapters || a->rt->catalog.count == 0) {
+    if (!cur->adapters || cur->catalog.count == 0) {
         snprintf(why, whylen, "adapters not loaded");
         return 0;
     }
@@ -137,13 +128,21 @@ int gw_admin_readiness(gw_admin *a, char *why, size_t whylen)
     pthread_mutex_unlock(&a->lock);
     if (!db_ok)
         return 0;
-    if (!cert_ok("signing", a->signing_not_after, cfg->admin_cert_min_days, why, whylen))
+    if (!cert_ok("signing", cur->signing_not_after, cfg->admin_cert_min_days, why, whylen))
         return 0;
     if (cfg->tls_enabled &&
-        !cert_ok("TLS", a->tls_not_after, cfg->admin_cert_min_days, why, whylen))
+        !cert_ok("TLS", cur->tls_not_after, cfg->admin_cert_min_days, why, whylen))
         return 0;
     snprintf(why, whylen, "ready");
     return 1;
+}
+
+int gw_admin_readiness(gw_admin *a, char *why, size_t whylen)
+{
+    const gw_runtime *cur = snapshot_get(a);
+    int ready = readiness(a, cur, why, whylen);
+    snapshot_put(a, cur);
+    return ready;
 }
 
 /* The database takes writes: reachable, not a standby, not read-only. A separate connection, so
@@ -219,7 +218,11 @@ static const char *reason_of(int code)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 409:
+        return "Conflict";
     case 413: return "Content Too Large";
+    case 422:
+        return "Unprocessable Content";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -257,22 +260,24 @@ static void respond_text(admin_conn *c, int code, const char *extra, const char 
 
 static void serve_metrics(gw_admin *a, admin_conn *c, int head_only)
 {
+    const gw_runtime *cur = snapshot_get(a);
     gw_metrics_gauges g = {
         .version = PIDE_GATEWAY_VERSION,
         .workers = a->rt->config->workers,
         .log_queue_depth = -1,
         .maintenance = atomic_load(&a->maintenance) || atomic_load(&a->stopping),
-        .signing_cert_not_after = a->signing_not_after,
-        .tls_cert_not_after = a->rt->config->tls_enabled ? a->tls_not_after : 0,
+        .signing_cert_not_after = cur->signing_not_after,
+        .tls_cert_not_after = cur->config->tls_enabled ? cur->tls_not_after : 0,
     };
     int broken = 0;
     if (a->rt->log)
         gw_exchange_log_state(a->rt->log, &g.log_queue_depth, &broken);
     char why[160];
-    g.ready = gw_admin_readiness(a, why, sizeof why);
+    g.ready = readiness(a, cur, why, sizeof why);
     gw_prom_buf b = {0};
     gw_metrics_render(&b, &g);
-    gw_metrics_render_circuits(&b, a->rt->breakers);
+    gw_metrics_render_circuits(&b, cur->breakers);
+    snapshot_put(a, cur);
     if (b.failed)
         respond_text(c, 500, NULL, "out of memory\n", head_only);
     else
@@ -308,6 +313,17 @@ static void serve_maintenance(gw_admin *a, admin_conn *c, const char *method, co
     respond_text(c, 200, NULL, on ? "maintenance on\n" : "maintenance off\n", 0);
 }
 
+/* POST /reload: the same reload as SIGHUP; 200 with the result as JSON, 409 while another runs,
+ * 422 with the reason (file:line) when the new configuration was refused. */
+static void serve_reload(gw_admin *a, admin_conn *c)
+{
+    gw_reload_result res;
+    char json[4096];
+    gw_reload(a->reloader, &res);
+    gw_reload_result_json(&res, json, sizeof json);
+    respond(c, res.http_status, "application/json", NULL, json, strlen(json), 0);
+}
+
 /* A whole request is in c->in: answer it. */
 static void dispatch(gw_admin *a, admin_conn *c, const char *method, const char *target,
                      const char *body, size_t body_len)
@@ -338,6 +354,13 @@ static void dispatch(gw_admin *a, admin_conn *c, const char *method, const char 
             respond_text(c, 405, "Allow: GET, POST\r\n", "method not allowed\n", 0);
         else
             serve_maintenance(a, c, method, body, body_len);
+        return;
+    }
+    if (strcmp(path, "/reload") == 0 && a->reloader) {
+        if (strcmp(method, "POST") != 0)
+            respond_text(c, 405, "Allow: POST\r\n", "method not allowed\n", 0);
+        else
+            serve_reload(a, c);
         return;
     }
     respond_text(c, 404, NULL, "not found\n", head);
@@ -575,7 +598,8 @@ static void *admin_main(void *arg)
 
 /* ---- start / stop ---- */
 
-gw_status gw_admin_start(const gw_runtime *rt, gw_admin **out, char *err, size_t errlen)
+gw_status gw_admin_start(const gw_runtime *rt, gw_live *live, gw_reloader *reloader, gw_admin **out,
+                         char *err, size_t errlen)
 {
     const gw_config *cfg = rt->config;
     gw_status st = GW_ERR_NOMEM;
@@ -584,6 +608,8 @@ gw_status gw_admin_start(const gw_runtime *rt, gw_admin **out, char *err, size_t
     if (!a)
         return GW_ERR_NOMEM;
     a->rt = rt;
+    a->live = live;
+    a->reloader = reloader;
     a->listen_fd = a->epoll_fd = a->wake_fd = -1;
     for (int i = 0; i < ADMIN_MAX_CONNS; i++)
         a->conns[i].fd = -1;
@@ -602,9 +628,6 @@ gw_status gw_admin_start(const gw_runtime *rt, gw_admin **out, char *err, size_t
     if (cfg->db_password_file &&
         (st = gw_read_secret_file(cfg->db_password_file, &a->db_password, err, errlen)) != GW_OK)
         goto fail;
-    a->signing_not_after = cert_not_after(cfg->signing_cert_path);
-    if (cfg->tls_enabled)
-        a->tls_not_after = cert_not_after(cfg->tls_cert_path);
 
     if ((st = gw_tcp_listen("admin", cfg->admin_address, cfg->admin_port, 64, &a->listen_fd,
                             &a->port, err, errlen)) != GW_OK)

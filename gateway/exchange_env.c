@@ -40,9 +40,27 @@ void gw_exchange_env_fini(gw_exchange_env *env)
     memset(env, 0, sizeof *env);
 }
 
+gw_status gw_exchange_env_use(gw_exchange_env *env, unsigned long generation, size_t service_count)
+{
+    if (env->generation == generation && env->validators)
+        return GW_OK;
+    /* A validation context does not use its schema when freed: the old snapshot may be gone. */
+    for (size_t i = 0; i < env->validator_count && env->validators; i++)
+        if (env->validators[i])
+            xmlSchemaFreeValidCtxt(env->validators[i]);
+    free(env->validators);
+    env->validator_count = 0;
+    env->generation = generation;
+    env->validators = calloc(service_count ? service_count : 1, sizeof *env->validators);
+    if (!env->validators)
+        return GW_ERR_NOMEM;
+    env->validator_count = service_count;
+    return GW_OK;
+}
+
 xmlSchemaValidCtxtPtr gw_exchange_env_validator(gw_exchange_env *env, const gw_service *svc)
 {
-    if (!svc->schema || svc->index >= env->validator_count)
+    if (!svc->schema || !env->validators || svc->index >= env->validator_count)
         return NULL;
     if (!env->validators[svc->index])
         env->validators[svc->index] = xmlSchemaNewValidCtxt(svc->schema);

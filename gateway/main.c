@@ -1,4 +1,5 @@
-/* main.c — pide-gateway: options, start-up in dependency order, run until SIGINT/SIGTERM. */
+/* main.c — pide-gateway: options, start-up in dependency order, run until SIGINT/SIGTERM;
+ * SIGHUP reloads the configuration (reload.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -15,11 +16,13 @@
 #endif
 
 #include "adapter_loader.h"
+#include "clock.h"
 #include "admin.h"
 #include "config.h"
 #include "password_hash.h"
 #include "log.h"
 #include "metrics.h"
+#include "reload.h"
 #include "runtime.h"
 #include "server.h"
 #include "xml_sign.h"
@@ -31,10 +34,16 @@
 #define PIDE_BINDIR_TO_DATADIR "../share/pide-gateway"
 #endif
 
-/* Tells systemd (Type=notify) READY=1 / STOPPING=1; a no-op outside systemd or without it. */
+/* Tells systemd (Type=notify) READY=1 / STOPPING=1 / RELOADING=1; a no-op outside systemd or
+ * without it. */
 static void notify_systemd(const char *state)
 {
 #ifdef PIDE_HAVE_SYSTEMD
+    if (strcmp(state, "RELOADING=1") == 0) {
+        /* systemd >= 253 wants the monotonic time with RELOADING=1; older ones ignore it */
+        sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld", (long long)gw_monotonic_us());
+        return;
+    }
     sd_notify(0, state);
 #else
     (void)state;
@@ -75,6 +84,8 @@ static void usage(FILE *f)
             "The pide-gateway interoperability gateway: exposes SOAP services, validates,\n"
             "authenticates and routes each request through an adapter to its provider, signs\n"
             "the response and logs every exchange in PostgreSQL.\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop (after draining), SIGHUP reloads the configuration.\n"
             "\n"
             "Options:\n"
             "  -c, --config FILE      configuration file (XML, see docs/configuration.md)\n"
@@ -198,6 +209,7 @@ int main(int argc, char **argv)
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -207,6 +219,8 @@ int main(int argc, char **argv)
     gw_runtime rt;
     gw_server *srv = NULL;
     gw_admin *admin = NULL;
+    gw_live *live = NULL;
+    gw_reloader *reloader = NULL;
     int runtime_open = 0;
 
     xmlInitParser();
@@ -243,11 +257,20 @@ int main(int argc, char **argv)
         gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "cannot allocate the metrics");
         goto done;
     }
-    if (gw_server_start(&rt, &srv, err, sizeof err) != GW_OK) {
+    gw_metrics_config_loaded();
+    /* The configuration just loaded is the first snapshot; SIGHUP and POST /reload replace it
+     * (reload.h). */
+    if (gw_live_new(&rt, 1, &live) != GW_OK ||
+        gw_reloader_new(live, &rt, config_path, schema_dir, notify_systemd, &reloader) != GW_OK) {
+        gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "out of memory");
+        goto done;
+    }
+    if (gw_server_start_live(live, &srv, err, sizeof err) != GW_OK) {
         gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "%s", err);
         goto done;
     }
-    if (cfg->admin_enabled && gw_admin_start(&rt, &admin, err, sizeof err) != GW_OK) {
+    if (cfg->admin_enabled &&
+        gw_admin_start(&rt, live, reloader, &admin, err, sizeof err) != GW_OK) {
         gw_log_event(PIDE_LOG_ERROR, "startup", NULL, "%s", err);
         goto done;
     }
@@ -266,7 +289,13 @@ int main(int argc, char **argv)
     notify_systemd("READY=1");
 
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    for (;;) {
+        sigwait(&stop_signals, &sig);
+        if (sig != SIGHUP)
+            break;
+        gw_reload_result res;
+        gw_reload(reloader, &res); /* logs its own line, and notifies systemd */
+    }
     notify_systemd("STOPPING=1");
     /* Not ready from now on (a load balancer stops sending), then the drain. With
      * <admin drainDelayMs>, the gateway keeps serving that long first, so the load balancer's
@@ -286,6 +315,8 @@ done:
     gw_server_stop(srv);
     gw_admin_stop(admin);
     gw_metrics_shutdown();
+    gw_reloader_free(reloader);
+    gw_live_free(live); /* the last snapshot: every exchange and connection is over */
     if (runtime_open)
         gw_runtime_close(&rt);
     gw_config_free(cfg);

@@ -331,6 +331,8 @@ static atomic_uint_least64_t log_failures;
 static atomic_int log_failing;
 static gw_histogram log_batch_size, log_commit_seconds;
 static atomic_int metrics_ready;
+static atomic_uint_least64_t config_reloads[2]; /* ok, failed */
+static atomic_int_least64_t config_loaded_us;   /* wall clock of the last successful load */
 
 gw_status gw_metrics_init(void)
 {
@@ -453,6 +455,15 @@ void gw_metrics_log_failing(int failing) { atomic_store(&log_failing, failing ? 
 
 int gw_metrics_log_is_failing(void) { return atomic_load(&log_failing); }
 
+void gw_metrics_config_reload(int ok)
+{
+    atomic_fetch_add_explicit(&config_reloads[ok ? 0 : 1], 1, memory_order_relaxed);
+    if (ok)
+        gw_metrics_config_loaded();
+}
+
+void gw_metrics_config_loaded(void) { atomic_store(&config_loaded_us, gw_now_us()); }
+
 void gw_metrics_http_refusal(void)
 {
     atomic_fetch_add_explicit(&http_refusals, 1, memory_order_relaxed);
@@ -568,6 +579,20 @@ void gw_metrics_render(gw_prom_buf *b, const gw_metrics_gauges *g)
     if (g->tls_cert_not_after > 0)
         gw_prom_sample(b, "pide_certificate_not_after_seconds", cert_label, tc, 1,
                        g->tls_cert_not_after);
+
+    gw_prom_family(b, "pide_config_reloads_total", "counter",
+                   "Configuration reloads (SIGHUP, POST /reload) by result: ok, failed (the "
+                   "previous configuration stayed in force).");
+    for (int i = 0; i < 2; i++) {
+        const char *rv[] = {results[i]};
+        gw_prom_sample(b, "pide_config_reloads_total", result_label, rv, 1,
+                       load64(&config_reloads[i]));
+    }
+    gw_prom_family(b, "pide_config_last_reload_success_timestamp_seconds", "gauge",
+                   "When (Unix time) the configuration in force was loaded: at start or by the "
+                   "last successful reload.");
+    gw_prom_sample(b, "pide_config_last_reload_success_timestamp_seconds", NULL, NULL, 0,
+                   (double)atomic_load(&config_loaded_us) / 1e6);
 
     gw_prom_family(b, "pide_metrics_series_dropped_total", "counter",
                    "Observations not recorded because a labelled table was full.");

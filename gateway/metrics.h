@@ -79,6 +79,10 @@ void gw_metrics_log_failure(void);
 /* 1 while the log writer cannot write (set by its failed attempts, cleared by a commit). */
 void gw_metrics_log_failing(int failing);
 int gw_metrics_log_is_failing(void);
+/* A configuration reload (reload.h): counted by result; a success also sets the time of the
+ * last successful load, which gw_metrics_config_loaded sets at start. */
+void gw_metrics_config_reload(int ok);
+void gw_metrics_config_loaded(void);
 /* A dispatcher refusal answered without an exchange (400/405/413/431...). */
 void gw_metrics_http_refusal(void);
 

@@ -1,9 +1,14 @@
-/* runtime.c — start-up and shut-down of the shared runtime and of each worker's resources. */
+/* runtime.c — start-up and shut-down of the shared runtime, and the configuration snapshots
+ * derived from it (runtime.h). */
 #include "runtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "adapter_loader.h"
 #include "checkpoint.h"
@@ -16,6 +21,7 @@
 #include "rate_limit.h"
 #include "replay_guard.h"
 #include "secret_file.h"
+#include "service_page.h"
 #include "tls.h"
 #include "xml_sign.h"
 
@@ -52,19 +58,14 @@ static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, 
     return GW_OK;
 }
 
-gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_t errlen)
+/* The parts the TLS context and the trust stores need, checked before the database is reached
+ * (a bad certificate is reported before a database error). */
+static gw_status parts_open_early(const gw_config *cfg, gw_runtime *rt, char *err, size_t errlen)
 {
     gw_status st;
-    char *db_password = NULL;
-    memset(rt, 0, sizeof *rt);
-    rt->config = cfg;
     rt->xml_limits.max_depth = cfg->max_xml_depth;
     rt->xml_limits.max_nodes = cfg->max_xml_nodes;
     gw_host_api_init(&rt->host);
-
-    st = gw_signer_open(cfg->signing_key_path, cfg->signing_cert_path, &rt->signer, err, errlen);
-    if (st != GW_OK)
-        goto fail;
 
     /* One set of revocation lists judges members on both paths: the TLS handshake and the
      * WS-Security signer check. */
@@ -75,24 +76,122 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     if (cfg->wss_crl_path && !(crl_count && strcmp(crl_paths[0], cfg->wss_crl_path) == 0))
         crl_paths[crl_count++] = cfg->wss_crl_path;
     if (crl_count && (st = gw_crl_set_open(crl_paths, crl_count, &rt->crls, err, errlen)) != GW_OK)
-        goto fail;
+        return st;
 
     if (cfg->tls_enabled && (st = gw_tls_open(cfg, rt->crls, &rt->tls, err, errlen)) != GW_OK)
+        return st;
+    if ((st = rate_limiter_open(cfg, &rt->rate, err, errlen)) != GW_OK)
+        return st;
+    if (cfg->wss_trusted_ca_path &&
+        (st = gw_trust_store_load(cfg->wss_trusted_ca_path, &rt->wss_trust, err, errlen)) != GW_OK)
+        return st;
+    if (rt->wss_trust && rt->crls && gw_trust_store_use_crls(rt->wss_trust, rt->crls) != GW_OK) {
+        gw_set_error(err, errlen, "cannot attach the CRLs to the WS-Security trust store");
+        return GW_ERR_INTERNAL;
+    }
+    rt->tls_not_after = cfg->tls_enabled ? gw_cert_not_after(cfg->tls_cert_path) : 0;
+    return GW_OK;
+}
+
+/* The adapters (init() of each service's instance), the catalogue and what is made from it. */
+static gw_status parts_open_late(const gw_config *cfg, gw_runtime *rt, char *err, size_t errlen)
+{
+    gw_status st = gw_adapter_registry_open(cfg, &rt->host, &rt->adapters, err, errlen);
+    if (st != GW_OK)
+        return st;
+    st = gw_service_catalog_open(cfg, rt->adapters, &rt->catalog, err, errlen);
+    if (st != GW_OK)
+        return st;
+    gw_breaker_policy bp = {.failures = cfg->breaker_failures,
+                            .open_us = (int64_t)cfg->breaker_open_s * 1000000};
+    st = gw_breakers_new(&rt->catalog, &bp, &rt->breakers, err, errlen);
+    if (st != GW_OK)
+        return st;
+    if (gw_service_page_build(&rt->catalog, &rt->services_page, &rt->services_page_len) != GW_OK) {
+        gw_set_error(err, errlen, "out of memory while building the services page");
+        return GW_ERR_NOMEM;
+    }
+    return GW_OK;
+}
+
+void gw_runtime_release_parts(gw_runtime *rt)
+{
+    if (!rt)
+        return;
+    free(rt->services_page);
+    rt->services_page = NULL;
+    rt->services_page_len = 0;
+    gw_breakers_free(rt->breakers);
+    rt->breakers = NULL;
+    gw_service_catalog_close(&rt->catalog);
+    memset(&rt->catalog, 0, sizeof rt->catalog);
+    if (rt->adapters)
+        gw_adapter_registry_close(rt->adapters);
+    rt->adapters = NULL;
+    gw_tls_close(rt->tls);
+    rt->tls = NULL;
+    if (rt->rate)
+        gw_rate_limiter_free(rt->rate);
+    rt->rate = NULL;
+    if (rt->wss_trust)
+        gw_trust_store_free(rt->wss_trust);
+    rt->wss_trust = NULL;
+    gw_crl_set_free(rt->crls); /* after the stores that consult it */
+    rt->crls = NULL;
+    if (rt->derived) {
+        gw_config_free((gw_config *)rt->config);
+        free(rt);
+    }
+}
+
+gw_status gw_runtime_derive(const gw_runtime *base, gw_config *cfg, gw_runtime **out, char *err,
+                            size_t errlen)
+{
+    gw_status st;
+    *out = NULL;
+    gw_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        gw_set_error(err, errlen, "out of memory for a new configuration snapshot");
+        return GW_ERR_NOMEM;
+    }
+    rt->config = cfg;
+    rt->signer = base->signer;
+    rt->log = base->log;
+    rt->checkpointer = base->checkpointer;
+    rt->credentials = base->credentials;
+    rt->replay = base->replay;
+    rt->signing_not_after = base->signing_not_after; /* the key in use is the one read at start */
+    if ((st = parts_open_early(cfg, rt, err, errlen)) != GW_OK ||
+        (st = parts_open_late(cfg, rt, err, errlen)) != GW_OK)
+        goto fail;
+    rt->derived = 1;
+    *out = rt;
+    return GW_OK;
+fail:
+    gw_runtime_release_parts(rt); /* not derived yet: cfg stays the caller's */
+    free(rt);
+    return st;
+}
+
+gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_t errlen)
+{
+    gw_status st;
+    char *db_password = NULL;
+    memset(rt, 0, sizeof *rt);
+    rt->config = cfg;
+
+    st = gw_signer_open(cfg->signing_key_path, cfg->signing_cert_path, &rt->signer, err, errlen);
+    if (st != GW_OK)
+        goto fail;
+    rt->signing_not_after = gw_cert_not_after(cfg->signing_cert_path);
+
+    if ((st = parts_open_early(cfg, rt, err, errlen)) != GW_OK)
         goto fail;
 
     rt->replay = gw_replay_guard_new((unsigned)cfg->replay_window_s, cfg->replay_max_entries);
     if (!rt->replay) {
         st = GW_ERR_NOMEM;
         gw_set_error(err, errlen, "cannot create the replay guard");
-        goto fail;
-    }
-    if ((st = rate_limiter_open(cfg, &rt->rate, err, errlen)) != GW_OK)
-        goto fail;
-    if (cfg->wss_trusted_ca_path &&
-        (st = gw_trust_store_load(cfg->wss_trusted_ca_path, &rt->wss_trust, err, errlen)) != GW_OK)
-        goto fail;
-    if (rt->wss_trust && rt->crls && (st = gw_trust_store_use_crls(rt->wss_trust, rt->crls)) != GW_OK) {
-        gw_set_error(err, errlen, "cannot attach the CRLs to the WS-Security trust store");
         goto fail;
     }
 
@@ -147,16 +246,7 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
         (st = gw_checkpointer_start(rt->checkpointer, rt->log, err, errlen)) != GW_OK)
         goto fail;
 
-    st = gw_adapter_registry_open(cfg, &rt->host, &rt->adapters, err, errlen);
-    if (st != GW_OK)
-        goto fail;
-    st = gw_service_catalog_open(cfg, rt->adapters, &rt->catalog, err, errlen);
-    if (st != GW_OK)
-        goto fail;
-    gw_breaker_policy bp = {.failures = cfg->breaker_failures,
-                            .open_us = (int64_t)cfg->breaker_open_s * 1000000};
-    st = gw_breakers_new(&rt->catalog, &bp, &rt->breakers, err, errlen);
-    if (st != GW_OK)
+    if ((st = parts_open_late(cfg, rt, err, errlen)) != GW_OK)
         goto fail;
     return GW_OK;
 fail:
@@ -167,10 +257,7 @@ fail:
 
 void gw_runtime_close(gw_runtime *rt)
 {
-    gw_breakers_free(rt->breakers);
-    gw_service_catalog_close(&rt->catalog);
-    if (rt->adapters)
-        gw_adapter_registry_close(rt->adapters);
+    gw_runtime_release_parts(rt);
     /* The checkpointer's thread stops before the log it may hold goes away; its final
      * checkpoint comes after the log's last commits. */
     gw_checkpointer_stop(rt->checkpointer);
@@ -181,13 +268,28 @@ void gw_runtime_close(gw_runtime *rt)
         gw_credential_cache_free(rt->credentials);
     if (rt->signer)
         gw_signer_close(rt->signer);
-    gw_tls_close(rt->tls);
     if (rt->replay)
         gw_replay_guard_free(rt->replay);
-    if (rt->rate)
-        gw_rate_limiter_free(rt->rate);
-    if (rt->wss_trust)
-        gw_trust_store_free(rt->wss_trust);
-    gw_crl_set_free(rt->crls); /* after the stores that consult it */
     memset(rt, 0, sizeof *rt);
+}
+
+double gw_cert_not_after(const char *path)
+{
+    if (!path)
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!x) {
+        gw_log_openssl_errors(PIDE_LOG_WARN, path);
+        return 0;
+    }
+    struct tm tm;
+    double t = 0;
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
+        t = (double)timegm(&tm);
+    X509_free(x);
+    return t;
 }

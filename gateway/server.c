@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "reload.h"
 #include "service_catalog.h"
 #include "service_page.h"
 #include "tls.h"
@@ -52,6 +53,7 @@ typedef struct gw_slot {
     struct gw_server *srv;
     struct soap *soap;                   /* inbound engine context, one request at a time */
     struct gw_conn *conn;
+    const gw_runtime *rt; /* the configuration snapshot this request runs on */
     /* What the engine reads for one request: exactly the bytes of the request the dispatcher
      * read and checked. */
     struct {
@@ -86,6 +88,7 @@ typedef struct gw_conn {
     int fd;
     int tls;
     SSL *ssl;                    /* NULL until accepted (TLS listener only) */
+    const gw_runtime *rt;        /* TLS: the snapshot whose SSL_CTX accepted it (held) */
     gw_tls_peer peer;
     char address[INET6_ADDRSTRLEN];
     int state;
@@ -127,7 +130,9 @@ typedef struct gw_conn {
 #define HS_BUCKETS 4096
 
 struct gw_server {
-    const gw_runtime *rt;
+    gw_live *live; /* the current configuration snapshot (reload.h) */
+    int owns_live;
+    const gw_runtime *rt;        /* the dispatcher's snapshot (held; dispatcher thread only) */
     gw_listener plain;           /* HTTP, loopback */
     gw_listener member;          /* HTTPS with client certificates, when configured */
     int epoll_fd;
@@ -154,9 +159,6 @@ struct gw_server {
     /* TLS connections in handshake per address bucket (dispatcher thread only) */
     uint16_t hs_count[HS_BUCKETS];
     uint64_t hs_seed;
-
-    char *services_page;         /* GET /services (service_page.h), made at start */
-    size_t services_page_len;
 
     int worker_count;
     gw_worker *workers;
@@ -272,6 +274,7 @@ static void conn_close(gw_conn *c)
     }
     if (c->fd >= 0)
         close(c->fd);
+    gw_live_release(c->srv->live, c->rt);
     free(c->in);
     free(c);
 }
@@ -349,7 +352,7 @@ static void close_if_draining(gw_server *srv, struct soap *s)
 static int serve_get(struct soap *s)
 {
     gw_slot *sl = s->user;
-    const gw_runtime *rt = sl->srv->rt;
+    const gw_runtime *rt = sl->rt;
     close_if_draining(sl->srv, s);
     const char *path = s->path;
     const char *q = strchr(path, '?');
@@ -376,10 +379,9 @@ static int serve_get(struct soap *s)
     if (strcmp(path, "/health") == 0)
         return send_plain(s, 200, "text/plain", "ok\n", 3);
     /* The published services for a person in a browser (service_page.h). */
-    if ((strcmp(path, "/services") == 0 || strcmp(path, "/services/") == 0) &&
-        sl->srv->services_page)
-        return send_plain(s, 200, "text/html; charset=utf-8", sl->srv->services_page,
-                          sl->srv->services_page_len);
+    if ((strcmp(path, "/services") == 0 || strcmp(path, "/services/") == 0) && rt->services_page)
+        return send_plain(s, 200, "text/html; charset=utf-8", rt->services_page,
+                          rt->services_page_len);
     static const char not_found[] =
         "not found: the gateway serves POST /services/<name>, GET /services (the list), "
         "GET /services/<name>?wsdl and the schemas they import under /schemas/\n";
@@ -474,7 +476,7 @@ enum { SERVED, ANSWER_READY, ANSWER_AWAITS_LOG };
 static int run_exchange(gw_worker *w, gw_slot *sl, const gw_http_request *req)
 {
     gw_exchange *ex = &sl->exchange;
-    gw_exchange_begin(ex, sl->srv->rt, &w->env, req, NULL);
+    gw_exchange_begin(ex, sl->rt, &w->env, req, NULL);
     ex->log_notify = log_settled;
     ex->log_notify_arg = sl;
     atomic_store(&sl->holds, 2);
@@ -506,14 +508,14 @@ static int serve_one(gw_worker *w, gw_slot *sl)
         req.content_type = s->http_content;
         req.soap_action = s->action;
         /* An announced length over the limit is refused before reading a byte of it. */
-        if (s->length > sl->srv->rt->config->max_body_bytes) {
+        if (s->length > sl->rt->config->max_body_bytes) {
             req.refusal = GW_ERR_REQUEST_TOO_LARGE;
         } else {
             size_t len = 0;
             char *body = soap_http_get_body(s, &len);
             req.body = body;
             req.body_len = body ? len : 0;
-            if (body && len > 0 && len <= sl->srv->rt->config->max_body_bytes)
+            if (body && len > 0 && len <= sl->rt->config->max_body_bytes)
                 soap_end_recv(s);
         }
         return run_exchange(w, sl, &req);
@@ -602,7 +604,7 @@ static void conn_consume(gw_conn *c)
 
 /* A refused connection: our side is closed now (the client reads the answer, then the end),
  * what it still sends is read and discarded for a bounded while by the dispatcher. */
-static void conn_linger(gw_server *srv, gw_conn *c)
+static void conn_linger(gw_server *srv, gw_conn *c, const gw_runtime *rt)
 {
     if (c->ssl) {
         SSL_shutdown(c->ssl);
@@ -614,7 +616,7 @@ static void conn_linger(gw_server *srv, gw_conn *c)
     c->in_len = 0;
     c->want_write = 0;
     c->linger_until_us = gw_monotonic_us() + LINGER_US;
-    c->linger_left = srv->rt->config->max_body_bytes + LINGER_EXTRA_BYTES;
+    c->linger_left = rt->config->max_body_bytes + LINGER_EXTRA_BYTES;
     conn_park(srv, c, EPOLL_CTL_MOD, 0);
 }
 
@@ -630,6 +632,8 @@ static void slot_finish(gw_server *srv, gw_slot *sl)
     struct soap *s = sl->soap;
     gw_conn *c = sl->conn;
     int refused = sl->refused, keep = sl->keep && !refused && !c->head.close;
+    const gw_runtime *rt = sl->rt; /* the slot may be taken again once released */
+    sl->rt = NULL;
     soap_destroy(s);
     soap_end(s);
     sl->input.data = NULL;
@@ -644,7 +648,7 @@ static void slot_finish(gw_server *srv, gw_slot *sl)
     if (c->fd < 0) {
         conn_close(c);
     } else if (refused) {
-        conn_linger(srv, c);
+        conn_linger(srv, c, rt);
     } else if (keep && !c->eof) {
         conn_consume(c);
         /* Bytes the client sent ahead (pipelining) sit in c->in or decrypted in OpenSSL:
@@ -653,6 +657,8 @@ static void slot_finish(gw_server *srv, gw_slot *sl)
     } else {
         conn_close(c);
     }
+    /* The exchange is over (answered and logged): its snapshot may go if it was replaced. */
+    gw_live_release(srv->live, rt);
 }
 
 /* Writes an exchange's answer, now that its row is committed (or the log refused it: then the
@@ -663,7 +669,7 @@ static void slot_answer(gw_server *srv, gw_slot *sl, int log_reported)
     struct soap *s = sl->soap;
     if (log_reported)
         gw_pipeline_log_settled(ex, sl->log_status, &sl->resp);
-    gw_metrics_exchange_done(ex, srv->rt->config);
+    gw_metrics_exchange_done(ex, sl->rt->config);
     if (send_response(srv, s, &sl->resp))
         gw_log(PIDE_LOG_DEBUG, "[%s] reply not delivered", ex->exchange_id);
     gw_exchange_end(ex);
@@ -686,6 +692,13 @@ static void *worker_loop(void *arg)
         }
         gw_conn *c = sl->conn;
         struct soap *s = sl->soap;
+        /* The configuration in force when the request starts is the one it runs on to its end,
+         * whatever reloads happen meanwhile (reload.h). */
+        sl->rt = gw_live_acquire(srv->live);
+        if (gw_exchange_env_use(&w->env, sl->rt->generation, sl->rt->catalog.count) != GW_OK)
+            gw_log(PIDE_LOG_WARN, "worker %d: no memory for its schema validators", w->id);
+        s->recv_timeout = sl->rt->config->recv_timeout_s;
+        s->send_timeout = sl->rt->config->send_timeout_s;
         s->socket = c->fd;
         s->ssl = c->ssl;
         s->bufidx = s->buflen = 0;
@@ -751,7 +764,10 @@ static void accept_ready(gw_server *srv, gw_listener *l)
                 conn_close(c);
                 continue;
             }
-            c->ssl = gw_tls_conn_new(srv->rt->tls, fd);
+            /* New handshakes use the current configuration's certificate and CAs; the connection
+             * keeps that snapshot (and its SSL_CTX) for its life. */
+            c->rt = gw_live_acquire(srv->live);
+            c->ssl = gw_tls_conn_new(c->rt->tls, fd);
             if (!c->ssl) {
                 conn_close(c);
                 continue;
@@ -1068,6 +1084,12 @@ static void *dispatcher_loop(void *arg)
     int draining = 0;
     for (;;) {
         int n = epoll_wait(srv->epoll_fd, events, 128, 250);
+        /* A reload (reload.h): the dispatcher applies the new limits from now on. */
+        if (gw_live_generation(srv->live) != srv->rt->generation) {
+            const gw_runtime *old = srv->rt;
+            srv->rt = gw_live_acquire(srv->live);
+            gw_live_release(srv->live, old);
+        }
         if (n < 0 && errno != EINTR) {
             gw_log(PIDE_LOG_ERROR, "epoll_wait: %s", strerror(errno));
             break;
@@ -1152,7 +1174,10 @@ static gw_status worker_init(gw_worker *w, const gw_runtime *rt, int id)
 {
     memset(w, 0, sizeof *w);
     w->id = id;
-    return gw_exchange_env_init(&w->env, rt->signer, rt->catalog.count, id);
+    gw_status st = gw_exchange_env_init(&w->env, rt->signer, rt->catalog.count, id);
+    if (st == GW_OK)
+        w->env.generation = rt->generation;
+    return st;
 }
 
 static void worker_fini(gw_worker *w)
@@ -1187,11 +1212,26 @@ static struct soap *inbound_engine_new(const gw_config *cfg, gw_slot *w)
 
 gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size_t errlen)
 {
+    gw_live *live = NULL;
+    /* A fixed configuration: a live nobody swaps, that leaves rt to the caller. */
+    if (gw_live_new((gw_runtime *)rt, 0, &live) != GW_OK)
+        return GW_ERR_NOMEM;
+    gw_status st = gw_server_start_live(live, out, err, errlen);
+    if (st == GW_OK)
+        (*out)->owns_live = 1;
+    else
+        gw_live_free(live);
+    return st;
+}
+
+gw_status gw_server_start_live(gw_live *live, gw_server **out, char *err, size_t errlen)
+{
     gw_status st = GW_ERR_NOMEM;
     gw_server *srv = calloc(1, sizeof *srv);
     if (!srv)
         return GW_ERR_NOMEM;
-    srv->rt = rt;
+    srv->live = live;
+    const gw_runtime *rt = srv->rt = gw_live_acquire(live);
     srv->plain.fd = srv->member.fd = srv->epoll_fd = srv->wake_fd = -1;
     srv->member.tls = 1;
     pthread_mutex_init(&srv->queue_lock, NULL);
@@ -1224,12 +1264,6 @@ gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size
          epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->member.fd, &mev) != 0) ||
         epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, srv->wake_fd, &wev) != 0) {
         gw_set_error(err, errlen, "epoll_ctl: %s", strerror(errno));
-        goto fail;
-    }
-    if (gw_service_page_build(&rt->catalog, &srv->services_page, &srv->services_page_len) !=
-        GW_OK) {
-        gw_set_error(err, errlen, "out of memory while building the services page");
-        st = GW_ERR_NOMEM;
         goto fail;
     }
 
@@ -1328,7 +1362,9 @@ void gw_server_stop(gw_server *srv)
         parked_unlink(c);
         conn_close(c);
     }
-    free(srv->services_page);
+    gw_live_release(srv->live, srv->rt);
+    if (srv->owns_live)
+        gw_live_free(srv->live);
     free(srv->workers);
     free(srv->worker_threads);
     if (srv->plain.fd >= 0)

@@ -22,8 +22,15 @@
 
 typedef struct gw_server gw_server;
 
-/* Binds the configured address (port 0: any free port), starts the workers and dispatcher. */
+struct gw_live;
+
+/* Binds the configured address (port 0: any free port), starts the workers and dispatcher, for
+ * a configuration that never changes (rt stays the caller's). */
 gw_status gw_server_start(const gw_runtime *rt, gw_server **out, char *err, size_t errlen);
+/* The same serving the current snapshot of live (reload.h): each request runs on the snapshot
+ * current when it starts, each TLS connection keeps the one it was accepted with. Addresses,
+ * ports, workers and slots are the current snapshot's at start. live must outlive the server. */
+gw_status gw_server_start_live(struct gw_live *live, gw_server **out, char *err, size_t errlen);
 /* The ports actually bound: the plain listener's, and the member (TLS) listener's or 0. */
 int gw_server_port(const gw_server *srv);
 int gw_server_tls_port(const gw_server *srv);
