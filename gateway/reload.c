@@ -255,10 +255,19 @@ void gw_reload(gw_reloader *r, gw_reload_result *res)
             snprintf(err, sizeof err, "%s: out of memory", r->config_path);
         }
     }
-    if (st == GW_OK && res->restart_needed > 0)
-        gw_log_event(PIDE_LOG_WARN, "reload", NULL,
-                     "%s: %d setting(s) changed but need a restart, the running value stays: %s",
-                     r->config_path, res->restart_needed, res->restart_settings);
+    if (st == GW_OK && res->restart_needed > 0) {
+        /* one line per setting: "<listen port>", "<signing key>"... (never ", " inside) */
+        const char *p = res->restart_settings;
+        while (*p) {
+            size_t n = strcspn(p, ",");
+            gw_log_event(PIDE_LOG_WARN, "reload", NULL,
+                         "%s: %.*s changed but needs a restart: the running value stays",
+                         r->config_path, (int)n, p);
+            p += n;
+            while (*p == ',' || *p == ' ')
+                p++;
+        }
+    }
     if (st == GW_OK)
         st = gw_runtime_derive(r->base, cfg, &next, err, sizeof err);
     if (st == GW_OK) {

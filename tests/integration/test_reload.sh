@@ -306,7 +306,7 @@ sed 's|workers="8"|workers="3"|' "$T/granted.xml" > "$CONFIG"
 st=$(curl -s -o "$T/reload.json" -w '%{http_code}' -X POST "$ADMIN_URL/reload")
 assert_eq 200 "$st" "(6) a reload changing <listen workers>: 200"
 assert_contains "$T/reload.json" '"restartNeeded":"<listen workers>' "(6) ... says it needs a restart"
-assert_contains "$T/gateway.log" "need a restart, the running value stays: <listen workers>" "(6) ... and so does the log"
+assert_contains "$T/gateway.log" "<listen workers> changed but needs a restart: the running value stays" "(6) ... and so does the log, one line per setting"
 metrics
 assert_eq 8 "$(metric pide_workers)" "(6) the running value (8 workers) stays"
 okc=$(metric 'pide_config_reloads_total{result="ok"}')
