@@ -112,6 +112,8 @@ int gw_config_keep_restart_only(gw_config *next, const gw_config *run, char *rep
                                 size_t reportlen)
 {
     int n = 0;
+    int implied_in_flight =
+        next->max_in_flight == 2 * next->workers && run->max_in_flight == 2 * run->workers;
     if (reportlen)
         report[0] = '\0';
 #define KEEP_VALUE(field, what) \
@@ -134,7 +136,12 @@ int gw_config_keep_restart_only(gw_config *next, const gw_config *run, char *rep
     KEEP_STRING(listen_address, "<listen address>");
     KEEP_VALUE(listen_port, "<listen port>");
     KEEP_VALUE(workers, "<listen workers>");
-    KEEP_VALUE(max_in_flight, "<listen maxInFlight>");
+    /* maxInFlight left to its default follows workers: not a setting of its own to report */
+    if (next->max_in_flight != run->max_in_flight) {
+        if (!implied_in_flight)
+            note(report, reportlen, &n, "<listen maxInFlight>");
+        next->max_in_flight = run->max_in_flight;
+    }
     KEEP_VALUE(backlog, "<listen backlog>");
     KEEP_VALUE(tls_enabled, "<tls> (present or not)");
     if (run->tls_enabled) {

@@ -305,7 +305,7 @@ assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' "$ADMIN_URL/reload")" "(
 sed 's|workers="8"|workers="3"|' "$T/granted.xml" > "$CONFIG"
 st=$(curl -s -o "$T/reload.json" -w '%{http_code}' -X POST "$ADMIN_URL/reload")
 assert_eq 200 "$st" "(6) a reload changing <listen workers>: 200"
-assert_contains "$T/reload.json" '"restartNeeded":"<listen workers>' "(6) ... says it needs a restart"
+assert_contains "$T/reload.json" '"restartNeeded":"<listen workers>"' "(6) ... says it needs a restart (and only that)"
 assert_contains "$T/gateway.log" "<listen workers> changed but needs a restart: the running value stays" "(6) ... and so does the log, one line per setting"
 metrics
 assert_eq 8 "$(metric pide_workers)" "(6) the running value (8 workers) stays"
@@ -315,6 +315,20 @@ ts=$(metric pide_config_last_reload_success_timestamp_seconds)
 [ "${ts%.*}" -ge "$(($(date +%s) - 60))" ] && pass "(6) last successful reload timestamp is recent" \
   || fail "(6) pide_config_last_reload_success_timestamp_seconds = $ts"
 assert_eq 200 "$(call "$T/mig2.req" "$T/r6b.xml")" "(6) served after the restart-only change"
+
+# What an attacker on the loopback could send: a body or a query naming another file is ignored
+# (only the file the gateway was started with is ever read), HEAD is refused, an oversized body
+# is refused before any reload.
+echo "$T/alt.xml" > "$T/evil.body"
+before=$(reloads 'configuration reloaded from')
+st=$(curl -s -o "$T/reload.json" -w '%{http_code}' -X POST --data-binary @"$T/evil.body" "$ADMIN_URL/reload?config=$T/alt.xml")
+assert_eq 200 "$st" "(6) POST /reload with a body and a query: 200"
+assert_contains "$T/reload.json" '"members":4' "(6) ... and it read the file it was started with, not the one named"
+assert_eq 405 "$(curl -s -o /dev/null -w '%{http_code}' -I "$ADMIN_URL/reload")" "(6) HEAD /reload: 405"
+head -c 5000 /dev/zero | tr '\0' a > "$T/big.body"
+assert_eq 413 "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$T/big.body" "$ADMIN_URL/reload")" \
+  "(6) POST /reload with a 5 KB body: 413"
+assert_eq "$((before + 1))" "$(reloads 'configuration reloaded from')" "(6) only the valid request reloaded"
 
 # --check-config still works on its own
 "$GATEWAY_BIN" --check-config --config "$CONFIG" > "$T/check.out" 2>&1 && pass "--check-config still works" \

@@ -75,6 +75,16 @@ START_TEST(test_restart_only_settings_keep_their_running_value)
     ck_assert_int_eq(next->rate_per_s, 7);
     ck_assert_uint_eq(next->max_body_bytes, 5);
 
+    /* maxInFlight left to its default (twice workers) follows workers: restored, not reported. */
+    next->workers = 3;
+    next->max_in_flight = 6;
+    ck_assert_int_eq(gw_config_keep_restart_only(next, run, report, sizeof report), 1);
+    ck_assert_str_eq(report, "<listen workers>");
+    ck_assert_int_eq(next->max_in_flight, run->max_in_flight);
+    next->max_in_flight = 7; /* set on its own */
+    ck_assert_int_eq(gw_config_keep_restart_only(next, run, report, sizeof report), 1);
+    ck_assert_str_eq(report, "<listen maxInFlight>");
+
     /* A report buffer too small is cut, never overrun; the count stays exact. */
     next->listen_port = 1;
     next->backlog = 2;
