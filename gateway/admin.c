@@ -319,7 +319,7 @@ static void serve_reload(gw_admin *a, admin_conn *c)
 {
     gw_reload_result res;
     char json[4096];
-    gw_reload(a->reloader, &res);
+    gw_reload(a->reloader, 0, &res);
     gw_reload_result_json(&res, json, sizeof json);
     respond(c, res.http_status, "application/json", NULL, json, strlen(json), 0);
 }

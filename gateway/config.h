@@ -1,6 +1,6 @@
 /*
  * config.h — the gateway's configuration: loaded once from an XML file validated against
- * schemas/gateway-config.xsd, then read-only for the life of the process.
+ * schemas/gateway-config.xsd, then read-only: a reload (reload.h) loads a new one beside it.
  *
  * Errors name the file and line and say what is wrong ("conf/x.xml:12: service
  * 'ReniecConsultaDni': adapter 'renic' has no file build/adapters/renic.so").

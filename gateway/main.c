@@ -294,7 +294,7 @@ int main(int argc, char **argv)
         if (sig != SIGHUP)
             break;
         gw_reload_result res;
-        gw_reload(reloader, &res); /* logs its own line, and notifies systemd */
+        gw_reload(reloader, 1, &res); /* logs its own line, and notifies systemd */
     }
     notify_systemd("STOPPING=1");
     /* Not ready from now on (a load balancer stops sending), then the drain. With

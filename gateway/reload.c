@@ -237,10 +237,12 @@ static void counts(const gw_config *cfg, size_t *members, size_t *services, size
     *grants = grant_count(cfg);
 }
 
-void gw_reload(gw_reloader *r, gw_reload_result *res)
+void gw_reload(gw_reloader *r, int wait, gw_reload_result *res)
 {
     memset(res, 0, sizeof *res);
-    if (pthread_mutex_trylock(&r->lock) != 0) {
+    if (wait)
+        pthread_mutex_lock(&r->lock);
+    else if (pthread_mutex_trylock(&r->lock) != 0) {
         res->http_status = 409;
         snprintf(res->message, sizeof res->message, "another reload is under way");
         gw_log_event(PIDE_LOG_WARN, "reload", NULL, "reload refused: %s", res->message);

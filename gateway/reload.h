@@ -73,9 +73,10 @@ gw_status gw_reloader_new(gw_live *live, const gw_runtime *base, const char *con
                           gw_reloader **out);
 void gw_reloader_free(gw_reloader *r);
 /* Reloads: the file is read again and a new snapshot built; installed only when all of it
- * succeeded. One at a time (a second one while one runs: 409). Logs one line, counts it in the
- * metrics (pide_config_reloads_total). */
-void gw_reload(gw_reloader *r, gw_reload_result *res);
+ * succeeded. One at a time: with wait, after the one under way (SIGHUP); without, a second one
+ * while one runs is refused (409, POST /reload). Logs one line, counts it in the metrics
+ * (pide_config_reloads_total). */
+void gw_reload(gw_reloader *r, int wait, gw_reload_result *res);
 /* The result as a JSON object (POST /reload's answer) into out. */
 void gw_reload_result_json(const gw_reload_result *res, char *out, size_t outlen);
 

@@ -165,7 +165,7 @@ START_TEST(test_bad_reload_changes_nothing_and_says_why)
     gw_reloader *r = NULL;
     ck_assert_int_eq(gw_reloader_new(live, first, path, schema_dir, NULL, &r), GW_OK);
     gw_reload_result res;
-    gw_reload(r, &res);
+    gw_reload(r, 1, &res);
     ck_assert_int_eq(res.ok, 0);
     ck_assert_int_eq(res.http_status, 422);
     char want[PATH_MAX + 8];
@@ -181,7 +181,7 @@ START_TEST(test_bad_reload_changes_nothing_and_says_why)
     snprintf(missing, sizeof missing, "%s/var/pki/ca.crl", source_dir);
     if (access(missing, R_OK) != 0) {
         ck_assert_int_eq(gw_reloader_new(live, first, demo_path, schema_dir, NULL, &r), GW_OK);
-        gw_reload(r, &res);
+        gw_reload(r, 1, &res);
         ck_assert_int_eq(res.ok, 0);
         ck_assert_int_eq(res.http_status, 422);
         ck_assert_msg(strstr(res.message, "var/pki/"), "%s", res.message);
@@ -194,6 +194,42 @@ START_TEST(test_bad_reload_changes_nothing_and_says_why)
     gw_live_free(live);
     unlink(path);
     rmdir(dir);
+}
+END_TEST
+
+/* Called by the reload with its lock held: a second reload then, without waiting, is refused. */
+static gw_reloader *nested_reloader;
+static gw_reload_result nested_result;
+static int notified_reloading, notified_ready;
+
+static void notify_nested(const char *state)
+{
+    if (strcmp(state, "RELOADING=1") == 0) {
+        notified_reloading++;
+        gw_reload(nested_reloader, 0, &nested_result);
+    } else if (strcmp(state, "READY=1") == 0) {
+        notified_ready++;
+    }
+}
+
+START_TEST(test_second_reload_meanwhile_is_refused_with_409)
+{
+    gw_live *live = NULL;
+    gw_runtime *first = config_only_snapshot();
+    ck_assert_int_eq(gw_live_new(first, 1, &live), GW_OK);
+    ck_assert_int_eq(gw_reloader_new(live, first, "/nonexistent/gateway.xml", schema_dir,
+                                     notify_nested, &nested_reloader),
+                     GW_OK);
+    gw_reload_result res;
+    gw_reload(nested_reloader, 1, &res);
+    ck_assert_int_eq(nested_result.http_status, 409);
+    ck_assert_str_eq(nested_result.message, "another reload is under way");
+    ck_assert_int_eq(res.http_status, 422); /* the outer one: the file does not exist */
+    ck_assert_msg(strstr(res.message, "/nonexistent/gateway.xml"), "%s", res.message);
+    ck_assert_int_eq(notified_reloading, 1);
+    ck_assert_int_eq(notified_ready, 1);
+    gw_reloader_free(nested_reloader);
+    gw_live_free(live);
 }
 END_TEST
 
@@ -233,6 +269,7 @@ static Suite *reload_suite(void)
     tcase_add_test(tc, test_replaced_snapshot_lives_while_held);
     tcase_add_test(tc, test_first_snapshot_not_owned_is_left_alone);
     tcase_add_test(tc, test_bad_reload_changes_nothing_and_says_why);
+    tcase_add_test(tc, test_second_reload_meanwhile_is_refused_with_409);
     tcase_add_test(tc, test_result_json_escapes_what_it_quotes);
     suite_add_tcase(s, tc);
     return s;
