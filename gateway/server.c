@@ -714,6 +714,8 @@ static int serve_refusal(gw_worker *w, gw_slot *sl)
         req.path = path;
         req.refusal = c->verdict;
         req.refusal_why = c->verdict_why;
+        if (req.face == GW_FACE_REST && c->verdict == GW_ERR_METHOD_NOT_ALLOWED)
+            req.refusal_why = "the REST face answers GET only";
         return run_exchange(w, sl, &req);
     } else {
         char msg[256];
