@@ -119,8 +119,8 @@ static const gw_rest_field *leaf_named(const gw_rest_element *el, const char *na
 }
 
 gw_status gw_rest_query_to_element(const gw_rest_element *el, const char *q, size_t qlen,
-                                   const gw_rest_default *defaults, size_t ndefaults,
-                                   xmlNodePtr op, xmlNsPtr tns, char *err, size_t errlen)
+                                   const gw_rest_default *defaults, size_t ndefaults, xmlNodePtr op,
+                                   xmlNsPtr tns, char *err, size_t errlen)
 {
     gw_status st = GW_ERR_BAD_REQUEST;
     param params[GW_REST_MAX_PARAMS];
@@ -148,8 +148,10 @@ gw_status gw_rest_query_to_element(const gw_rest_element *el, const char *q, siz
         size_t nlen = eq ? (size_t)(eq - (q + i)) : end - i;
         long dn = decode_component(q + i, nlen, w);
         if (dn <= 0) {
-            gw_set_error(err, errlen, "query parameter %zu: malformed name (percent-encoding, "
-                                      "UTF-8 or control character)", np + 1);
+            gw_set_error(err, errlen,
+                         "query parameter %zu: malformed name (percent-encoding, "
+                         "UTF-8 or control character)",
+                         np + 1);
             goto fail;
         }
         params[np].name = w;
@@ -157,17 +159,20 @@ gw_status gw_rest_query_to_element(const gw_rest_element *el, const char *q, siz
         /* Checked on the name alone, before its value is even decoded: a secret never reaches a
          * log or a request. */
         if (gw_rest_is_secret_param(params[np].name, (size_t)dn)) {
-            gw_set_error(err, errlen, "query parameter '%.64s' looks like a credential: "
-                                      "credentials never go in a URL (REST identifies the "
-                                      "caller by its client certificate)", params[np].name);
+            gw_set_error(err, errlen,
+                         "query parameter '%.64s' looks like a credential: "
+                         "credentials never go in a URL (REST identifies the "
+                         "caller by its client certificate)",
+                         params[np].name);
             goto fail;
         }
         long dv = eq ? decode_component(eq + 1, (size_t)(q + end - eq - 1), w) : 0;
         if (!eq)
             *w = '\0';
         if (dv < 0) {
-            gw_set_error(err, errlen, "query parameter '%.64s': malformed value "
-                                      "(percent-encoding, UTF-8 or control character)",
+            gw_set_error(err, errlen,
+                         "query parameter '%.64s': malformed value "
+                         "(percent-encoding, UTF-8 or control character)",
                          params[np].name);
             goto fail;
         }
@@ -303,8 +308,8 @@ static json_t *node_json(xmlNodePtr e, const gw_rest_element *el, size_t fi)
             goto nomem;
         json_t *prev = json_object_get(obj, name);
         int repeated = ci != SIZE_MAX && el->fields[ci].max_occurs != 1;
-        if (prev && json_is_array(prev) && (repeated || json_array_size(prev) > 1 ||
-                                            ci == SIZE_MAX)) {
+        if (prev && json_is_array(prev) &&
+            (repeated || json_array_size(prev) > 1 || ci == SIZE_MAX)) {
             json_array_append_new(prev, v);
         } else if (prev) {
             json_t *arr = json_array();
@@ -409,8 +414,7 @@ static int name_ok(const char *s, size_t n)
 }
 
 /* A PIDE-* header's value (arena copy) or NULL; -1 when duplicated or not plain text. */
-static int header_value(gw_exchange *ex, const gw_http_field *f, const char *what,
-                        const char **out)
+static int header_value(gw_exchange *ex, const gw_http_field *f, const char *what, const char **out)
 {
     *out = NULL;
     if (!f->count)
@@ -450,8 +454,7 @@ gw_status gw_rest_request(gw_exchange *ex)
     if (in->refusal != GW_OK) {
         ex->close_connection = 1;
         return gw_exchange_fail(ex, in->refusal, "%s",
-                                in->refusal_why ? in->refusal_why
-                                                : gw_status_message(in->refusal));
+                                in->refusal_why ? in->refusal_why : gw_status_message(in->refusal));
     }
     if (in->listener != GW_LISTENER_MEMBER)
         return refuse(ex, GW_ERR_AUTHENTICATION, 403,
@@ -488,21 +491,21 @@ gw_status gw_rest_request(gw_exchange *ex)
     if (st == GW_ERR_UNKNOWN_OPERATION)
         return gw_exchange_fail(ex, st, "%s", err);
     if (st != GW_OK)
-        return gw_exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION,
-                                "%s is not offered over REST: %s", op_name, err);
+        return gw_exchange_fail(ex, GW_ERR_UNKNOWN_OPERATION, "%s is not offered over REST: %s",
+                                op_name, err);
 
     /* Identity fields the query leaves out: the authenticated member's own. */
     const gw_service_config *sc = ex->service->config;
     gw_rest_default defaults[16];
     size_t nd = 0;
-    const gw_member *m = ex->tls_member ? gw_config_find_member(ex->rt->config, ex->tls_member)
-                                        : NULL;
+    const gw_member *m =
+        ex->tls_member ? gw_config_find_member(ex->rt->config, ex->tls_member) : NULL;
     for (size_t i = 0; i < sc->identity_field_count && nd < 16; i++) {
         const gw_identity_field *f = &sc->identity_fields[i];
-        const char *v = f->source == GW_IDENTITY_MEMBER   ? (m ? m->id : NULL)
-                        : f->source == GW_IDENTITY_OFFICIAL ? user_id
-                                                            : (m ? gw_member_institution_code(m)
-                                                                 : NULL);
+        const char *v = f->source == GW_IDENTITY_MEMBER ? (m ? m->id : NULL)
+                        : f->source == GW_IDENTITY_OFFICIAL
+                            ? user_id
+                            : (m ? gw_member_institution_code(m) : NULL);
         defaults[nd++] = (gw_rest_default){f->element, v};
     }
 
@@ -526,8 +529,8 @@ gw_status gw_rest_request(gw_exchange *ex)
             xmlNewTextChild(hdr, pgw, BAD_CAST "purpose", BAD_CAST purpose);
     }
     xmlNodePtr body = xmlNewChild(env, soap, BAD_CAST "Body", NULL);
-    xmlNsPtr tns = xmlNewNs(env, BAD_CAST(el.target_namespace ? el.target_namespace : ""),
-                            BAD_CAST "tns");
+    xmlNsPtr tns =
+        xmlNewNs(env, BAD_CAST(el.target_namespace ? el.target_namespace : ""), BAD_CAST "tns");
     xmlNodePtr op = xmlNewChild(body, tns, BAD_CAST op_name, NULL);
     if (!op) {
         st = GW_ERR_NOMEM;
@@ -547,8 +550,9 @@ gw_status gw_rest_request(gw_exchange *ex)
         goto fail;
     }
     if ((size_t)len > ex->rt->config->max_body_bytes) {
-        st = refuse(ex, GW_ERR_REQUEST_TOO_LARGE, 413, "the request built from the query is "
-                                                       "over maxBodyBytes");
+        st = refuse(ex, GW_ERR_REQUEST_TOO_LARGE, 413,
+                    "the request built from the query is "
+                    "over maxBodyBytes");
         goto fail;
     }
     ex->request = gw_arena_strndup(&ex->arena, (const char *)text, (size_t)len);
@@ -585,9 +589,8 @@ static char *dump(gw_exchange *ex, json_t *v, size_t *len)
 
 void gw_rest_unsigned_error(gw_exchange *ex)
 {
-    json_t *doc = json_pack("{s:s, s:s, s:s}", "code", gw_status_fault_code(ex->status),
-                            "message", gw_status_message(ex->status), "exchangeId",
-                            ex->exchange_id);
+    json_t *doc = json_pack("{s:s, s:s, s:s}", "code", gw_status_fault_code(ex->status), "message",
+                            gw_status_message(ex->status), "exchangeId", ex->exchange_id);
     ex->http_status = gw_rest_http_status(ex->status);
     ex->rest_signature = NULL;
     ex->response = doc ? dump(ex, doc, &ex->response_len) : NULL;
@@ -632,12 +635,12 @@ gw_status gw_rest_answer(gw_exchange *ex)
             snprintf(msg, sizeof msg, "%s: %s", gw_status_message(ex->status), ex->fault_detail);
         else
             snprintf(msg, sizeof msg, "%s", gw_status_message(ex->status));
-        doc = json_pack("{s:s, s:s, s:s}", "code", gw_status_fault_code(ex->status), "message",
-                        msg, "exchangeId", ex->exchange_id);
+        doc = json_pack("{s:s, s:s, s:s}", "code", gw_status_fault_code(ex->status), "message", msg,
+                        "exchangeId", ex->exchange_id);
         if (doc && ex->result_code)
             json_object_set_new(doc, "resultCode", json_string(ex->result_code));
-        ex->http_status = ex->rest_http_status > 0 ? ex->rest_http_status
-                                                   : gw_rest_http_status(ex->status);
+        ex->http_status =
+            ex->rest_http_status > 0 ? ex->rest_http_status : gw_rest_http_status(ex->status);
     }
     if (!doc) {
         st = GW_ERR_NOMEM;
@@ -659,9 +662,9 @@ gw_status gw_rest_answer(gw_exchange *ex)
         gw_log(PIDE_LOG_ERROR, "[%s] REST signing failed: %s", ex->exchange_id, err);
         /* No unsigned answer: Server.Signature, unsigned because signing is what failed. */
         json_decref(doc);
-        doc = json_pack("{s:s, s:s, s:s}", "code", gw_status_fault_code(GW_ERR_SIGNATURE),
-                        "message", gw_status_message(GW_ERR_SIGNATURE), "exchangeId",
-                        ex->exchange_id);
+        doc =
+            json_pack("{s:s, s:s, s:s}", "code", gw_status_fault_code(GW_ERR_SIGNATURE), "message",
+                      gw_status_message(GW_ERR_SIGNATURE), "exchangeId", ex->exchange_id);
         ex->status = GW_ERR_SIGNATURE;
         ex->http_status = 500;
         ex->response = doc ? dump(ex, doc, &ex->response_len) : NULL;

@@ -51,8 +51,8 @@ typedef struct gw_rest_default {
  * query q[0..qlen) (without '?') gives, per el. GW_ERR_BAD_REQUEST with the reason in err for
  * a malformed, unknown, duplicated or secret-named parameter (the reason never quotes a value). */
 gw_status gw_rest_query_to_element(const gw_rest_element *el, const char *q, size_t qlen,
-                                   const gw_rest_default *defaults, size_t ndefaults,
-                                   xmlNodePtr op, xmlNsPtr tns, char *err, size_t errlen);
+                                   const gw_rest_default *defaults, size_t ndefaults, xmlNodePtr op,
+                                   xmlNsPtr tns, char *err, size_t errlen);
 
 /* The JSON of element `e` (its local name is the key the caller puts it under): an object of
  * its children; a simple element is a string, or a number / boolean when el types it so; an

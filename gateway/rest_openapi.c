@@ -94,8 +94,7 @@ static json_t *operation(const gw_service *svc, const char *op, char *err, size_
                          gw_arena *a)
 {
     gw_rest_element req, resp;
-    if (gw_rest_element_read(svc->schema_text, svc->schema_len, op, a, &req, err, errlen) !=
-        GW_OK)
+    if (gw_rest_element_read(svc->schema_text, svc->schema_len, op, a, &req, err, errlen) != GW_OK)
         return NULL;
     json_t *params = json_array();
     for (size_t i = 0; i < req.count; i++) {
@@ -118,33 +117,31 @@ static json_t *operation(const gw_service *svc, const char *op, char *err, size_
     };
     for (size_t i = 0; i < 3; i++)
         json_array_append_new(params,
-                              json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i}}", "name",
-                                        headers[i][0], "in", "header", "required", 0,
-                                        "description", headers[i][1], "schema", "type", "string",
-                                        "maxLength", 128));
+                              json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:i}}", "name", headers[i][0],
+                                        "in", "header", "required", 0, "description", headers[i][1],
+                                        "schema", "type", "string", "maxLength", 128));
     char resp_name[256];
     snprintf(resp_name, sizeof resp_name, "%sResponse", op);
     json_t *payload;
     size_t next = 0;
-    if (gw_rest_element_read(svc->schema_text, svc->schema_len, resp_name, a, &resp, err,
-                             errlen) == GW_OK)
+    if (gw_rest_element_read(svc->schema_text, svc->schema_len, resp_name, a, &resp, err, errlen) ==
+        GW_OK)
         payload = object_schema(&resp, 0, 1, &next);
     else
         payload = json_pack("{s:s}", "type", "object");
     json_t *ok_schema = json_pack(
-        "{s:s, s:[s, s, s], s:{s:{s:s}, s:{s:s}, s:{s:s, s:s}, s:o}}", "type", "object",
-        "required", "exchangeId", "requestHash", resp_name, "properties", "exchangeId", "type",
-        "string", "messageId", "type", "string", "requestHash", "type", "string",
-        "description", "base64url SHA-256 of the request the gateway built from the query",
-        resp_name, payload);
+        "{s:s, s:[s, s, s], s:{s:{s:s}, s:{s:s}, s:{s:s, s:s}, s:o}}", "type", "object", "required",
+        "exchangeId", "requestHash", resp_name, "properties", "exchangeId", "type", "string",
+        "messageId", "type", "string", "requestHash", "type", "string", "description",
+        "base64url SHA-256 of the request the gateway built from the query", resp_name, payload);
     json_t *responses = json_object();
-    json_object_set_new(
-        responses, "200",
-        json_pack("{s:s, s:{s:{s:s}, s:{s:s}}, s:{s:{s:o}}}", "description",
-                  "the provider's answer, signed", "headers", "X-Pide-Exchange-Id", "$ref",
-                  "#/components/headers/ExchangeId", GW_REST_SIGNATURE_HEADER, "$ref",
-                  "#/components/headers/Signature", "content", "application/json", "schema",
-                  ok_schema));
+    json_object_set_new(responses, "200",
+                        json_pack("{s:s, s:{s:{s:s}, s:{s:s}}, s:{s:{s:o}}}", "description",
+                                  "the provider's answer, signed", "headers", "X-Pide-Exchange-Id",
+                                  "$ref", "#/components/headers/ExchangeId",
+                                  GW_REST_SIGNATURE_HEADER, "$ref",
+                                  "#/components/headers/Signature", "content", "application/json",
+                                  "schema", ok_schema));
     static const char *const errors[][2] = {
         {"400", "malformed query, invalid value (Client.SchemaInvalid), bad parameter "
                 "(Client.BadRequest)"},
@@ -173,17 +170,15 @@ static json_t *operation(const gw_service *svc, const char *op, char *err, size_
                      "parameters", params, "responses", responses);
 }
 
-gw_status gw_rest_openapi(const gw_service *svc, char **out, size_t *len, char *err,
-                          size_t errlen)
+gw_status gw_rest_openapi(const gw_service *svc, char **out, size_t *len, char *err, size_t errlen)
 {
     gw_status st = GW_ERR_NOMEM;
     gw_arena a;
     gw_arena_init(&a, 65536);
     *out = NULL;
     json_t *paths = json_object();
-    const char *const *ops = svc->binding && svc->binding->adapter
-                                 ? svc->binding->adapter->operations
-                                 : NULL;
+    const char *const *ops =
+        svc->binding && svc->binding->adapter ? svc->binding->adapter->operations : NULL;
     for (size_t i = 0; ops && ops[i]; i++) {
         char why[256];
         json_t *p = operation(svc, ops[i], why, sizeof why, &a);

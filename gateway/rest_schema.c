@@ -263,8 +263,8 @@ fail:
 
 int gw_rest_is_secret_param(const char *name, size_t len)
 {
-    static const char *const parts[] = {"password", "passwd", "clave", "contrase", "token",
-                                        "secret",   "apikey", "api_key"};
+    static const char *const parts[] = {"password", "passwd", "clave",  "contrase",
+                                        "token",    "secret", "apikey", "api_key"};
     if (gw_redact_is_secret_name(name, len))
         return 1;
     for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
@@ -278,10 +278,18 @@ int gw_rest_is_secret_param(const char *name, size_t len)
 
 const char *gw_rest_json_type(const char *b)
 {
-    static const char *const integers[] = {"int",          "integer",         "long",
-                                           "short",        "byte",            "nonNegativeInteger",
-                                           "positiveInteger", "unsignedInt",  "unsignedLong",
-                                           "unsignedShort", "negativeInteger", "nonPositiveInteger",
+    static const char *const integers[] = {"int",
+                                           "integer",
+                                           "long",
+                                           "short",
+                                           "byte",
+                                           "nonNegativeInteger",
+                                           "positiveInteger",
+                                           "unsignedInt",
+                                           "unsignedLong",
+                                           "unsignedShort",
+                                           "negativeInteger",
+                                           "nonPositiveInteger",
                                            "unsignedByte"};
     if (!b)
         return "string";

@@ -23,25 +23,25 @@
 #define GW_REST_MAX_ENUMS 64
 
 typedef struct gw_rest_field {
-    const char *name;          /* local name */
-    int depth;                 /* 1: a child of the global element */
-    int wrapper;               /* complex content: other fields follow at depth + 1 */
+    const char *name; /* local name */
+    int depth;        /* 1: a child of the global element */
+    int wrapper;      /* complex content: other fields follow at depth + 1 */
     int min_occurs;
-    int max_occurs;            /* -1: unbounded */
-    int qualified;             /* in the target namespace (elementFormDefault / form) */
-    const char *base;          /* leaf: the built-in XSD type's local name ("string", "date"...) */
-    const char *pattern;       /* the first xsd:pattern, or NULL */
+    int max_occurs;      /* -1: unbounded */
+    int qualified;       /* in the target namespace (elementFormDefault / form) */
+    const char *base;    /* leaf: the built-in XSD type's local name ("string", "date"...) */
+    const char *pattern; /* the first xsd:pattern, or NULL */
     long length, min_length, max_length; /* -1: none */
     const char *min_inclusive, *max_inclusive;
     const char *enums[GW_REST_MAX_ENUMS];
     size_t enum_count;
-    int secret;                /* a secret name (redact.h): never a query parameter */
+    int secret; /* a secret name (redact.h): never a query parameter */
 } gw_rest_field;
 
 typedef struct gw_rest_element {
-    const char *name;          /* the global element */
+    const char *name; /* the global element */
     const char *target_namespace;
-    gw_rest_field *fields;     /* pre-order */
+    gw_rest_field *fields; /* pre-order */
     size_t count;
 } gw_rest_element;
 

@@ -143,8 +143,8 @@ gw_status gw_rest_jws_sign(EVP_PKEY *key, X509 *cert, const char *body, size_t l
     mctx = EVP_MD_CTX_new();
     size_t sig_len = 0;
     if (!input || !mctx || EVP_DigestSignInit(mctx, NULL, md, NULL, key) != 1 ||
-        EVP_DigestSign(mctx, NULL, &sig_len, input, in_len) != 1 ||
-        !(der = malloc(sig_len)) || EVP_DigestSign(mctx, der, &sig_len, input, in_len) != 1) {
+        EVP_DigestSign(mctx, NULL, &sig_len, input, in_len) != 1 || !(der = malloc(sig_len)) ||
+        EVP_DigestSign(mctx, der, &sig_len, input, in_len) != 1) {
         gw_set_error(err, errlen, "signing failed: %s",
                      ERR_reason_error_string(ERR_peek_last_error()));
         goto fail;
@@ -235,8 +235,9 @@ gw_status gw_rest_jws_verify(X509 *cert, const char *jws, const char *body, size
     if (!hdr || json_unpack(hdr, "{s:s, s:b, s:o, s:s, s:s, s:i}", "alg", &h_alg, "b64", &h_b64,
                             "crit", &crit, "x5t#S256", &h_x5t, "pide-exchange-id", &h_id,
                             "pide-status", &h_status) != 0) {
-        gw_set_error(err, errlen, "the protected header lacks alg, b64, crit, x5t#S256, "
-                                  "pide-exchange-id or pide-status");
+        gw_set_error(err, errlen,
+                     "the protected header lacks alg, b64, crit, x5t#S256, "
+                     "pide-exchange-id or pide-status");
         goto fail;
     }
     int crit_b64 = 0;

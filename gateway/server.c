@@ -525,10 +525,8 @@ static gw_http_field head_field(const gw_conn *c, const char *name)
 static void send_json_error(struct soap *s, int http, const char *code, const char *message)
 {
     char body[512];
-    int n = snprintf(body, sizeof body, "{\"code\":\"%s\",\"message\":\"%s\"}", code,
-                     message);
-    send_plain(s, http, "application/json", body,
-               n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
+    int n = snprintf(body, sizeof body, "{\"code\":\"%s\",\"message\":\"%s\"}", code, message);
+    send_plain(s, http, "application/json", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
 }
 
 /* GET /rest/<service>/openapi.json: the member listener, to any authenticated member. */

@@ -10,8 +10,8 @@ gw_status gw_stage_reply(gw_exchange *ex)
         return GW_ERR_INTERNAL;
     *ex->reply = (gw_http_response){
         .status = ex->http_status,
-        .content_type = ex->rest ? "application/json"
-                                 : gw_soap_version_content_type(ex->soap_version),
+        .content_type =
+            ex->rest ? "application/json" : gw_soap_version_content_type(ex->soap_version),
         .exchange_id = ex->exchange_id,
         .traceparent = ex->trace.traceparent[0] ? ex->trace.traceparent : NULL,
         .retry_after_s = ex->retry_after_s,

@@ -88,9 +88,9 @@ START_TEST(schema_walk_flattens_in_xsd_order_with_facets)
     ck_assert_str_eq(el.target_namespace, "urn:t");
     gw_rest_element none;
     char err[128];
-    ck_assert_int_eq(gw_rest_element_read(XSD, sizeof XSD - 1, "nope", &arena, &none, err,
-                                          sizeof err),
-                     GW_ERR_UNKNOWN_OPERATION);
+    ck_assert_int_eq(
+        gw_rest_element_read(XSD, sizeof XSD - 1, "nope", &arena, &none, err, sizeof err),
+        GW_ERR_UNKNOWN_OPERATION);
 }
 END_TEST
 
@@ -120,22 +120,25 @@ END_TEST
 START_TEST(bad_queries_are_refused_without_quoting_values)
 {
     static const char *const bad[] = {
-        "nope=1",                 /* unknown */
-        "dni=1&dni=2",            /* duplicated, not repeatable */
-        "password=hunter2",       /* secret, even though the XSD has it */
-        "PassWord=hunter2",       /* case-insensitive */
-        "userPassword=hunter2",   /* containing a secret name */
-        "access_token=hunter2", "clave=hunter2", "contrase%C3%B1a=hunter2", "apiKey=hunter2",
-        "dni=4567%G912",          /* bad escape */
-        "dni=4567%4",             /* truncated escape */
-        "dni=%C3%28",             /* invalid UTF-8 */
-        "dni=%C0%AF",             /* overlong */
-        "dni=%ED%A0%80",          /* surrogate */
-        "dni=%00",                /* NUL */
-        "dni=a%0Ab",              /* control character */
-        "dni=a b",                /* raw space */
-        "dni=1&&tipo=CE",         /* empty parameter */
-        "=1",                     /* no name */
+        "nope=1",               /* unknown */
+        "dni=1&dni=2",          /* duplicated, not repeatable */
+        "password=hunter2",     /* secret, even though the XSD has it */
+        "PassWord=hunter2",     /* case-insensitive */
+        "userPassword=hunter2", /* containing a secret name */
+        "access_token=hunter2",
+        "clave=hunter2",
+        "contrase%C3%B1a=hunter2",
+        "apiKey=hunter2",
+        "dni=4567%G912",  /* bad escape */
+        "dni=4567%4",     /* truncated escape */
+        "dni=%C3%28",     /* invalid UTF-8 */
+        "dni=%C0%AF",     /* overlong */
+        "dni=%ED%A0%80",  /* surrogate */
+        "dni=%00",        /* NUL */
+        "dni=a%0Ab",      /* control character */
+        "dni=a b",        /* raw space */
+        "dni=1&&tipo=CE", /* empty parameter */
+        "=1",             /* no name */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gw_status st;
@@ -176,9 +179,9 @@ START_TEST(json_writer_types_and_arrays_from_the_xsd)
     xmlDocPtr doc = xmlReadMemory(xml, sizeof xml - 1, "r.xml", NULL, 0);
     gw_rest_element resp;
     char err[128];
-    ck_assert_int_eq(gw_rest_element_read(XSD, sizeof XSD - 1, "opResponse", &arena, &resp, err,
-                                          sizeof err),
-                     GW_OK);
+    ck_assert_int_eq(
+        gw_rest_element_read(XSD, sizeof XSD - 1, "opResponse", &arena, &resp, err, sizeof err),
+        GW_OK);
     json_t *j = gw_rest_json_of(xmlDocGetRootElement(doc), &resp);
     char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     ck_assert_str_eq(s, "{\"n\":42,\"ok\":true,\"item\":[{\"v\":\"a\"}]}");
@@ -236,7 +239,4 @@ static Suite *rest_face_suite(void)
     return suite;
 }
 
-int main(void)
-{
-    return check_run_suite(rest_face_suite());
-}
+int main(void) { return check_run_suite(rest_face_suite()); }

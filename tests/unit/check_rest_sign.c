@@ -52,9 +52,8 @@ START_TEST(sign_then_verify_and_refuse_tampering)
     X509 *cert = load_cert(names[_i][1]);
     X509 *other = load_cert(names[1 - _i][1]);
     char *jws = NULL, err[512] = "";
-    ck_assert_int_eq(gw_rest_jws_sign(key, cert, BODY, sizeof BODY - 1, ID, 200, &jws, err,
-                                      sizeof err),
-                     GW_OK);
+    ck_assert_int_eq(
+        gw_rest_jws_sign(key, cert, BODY, sizeof BODY - 1, ID, 200, &jws, err, sizeof err), GW_OK);
     /* HEADER..SIGNATURE, the header naming the algorithm, b64 false, the id and the status. */
     const char *dots = strstr(jws, "..");
     ck_assert_ptr_nonnull(dots);
@@ -71,8 +70,9 @@ START_TEST(sign_then_verify_and_refuse_tampering)
     long sn = gw_base64url_decode(dots + 2, strlen(dots + 2), sig, sizeof sig);
     ck_assert_int_eq(sn, _i ? 64 : 256); /* ES256: raw r||s; RS256: the modulus size */
 
-    ck_assert_msg(gw_rest_jws_verify(cert, jws, BODY, sizeof BODY - 1, ID, 200, err,
-                                     sizeof err) == GW_OK, "%s", err);
+    ck_assert_msg(gw_rest_jws_verify(cert, jws, BODY, sizeof BODY - 1, ID, 200, err, sizeof err) ==
+                      GW_OK,
+                  "%s", err);
     char body[sizeof BODY];
     memcpy(body, BODY, sizeof BODY);
     body[30] ^= 1;
@@ -86,9 +86,9 @@ START_TEST(sign_then_verify_and_refuse_tampering)
                      GW_ERR_BAD_SIGNATURE);
     ck_assert_int_eq(gw_rest_jws_verify(cert, jws, BODY, sizeof BODY - 1, ID, 403, err, sizeof err),
                      GW_ERR_BAD_SIGNATURE);
-    ck_assert_int_eq(gw_rest_jws_verify(other, jws, BODY, sizeof BODY - 1, ID, 200, err,
-                                        sizeof err),
-                     GW_ERR_BAD_SIGNATURE);
+    ck_assert_int_eq(
+        gw_rest_jws_verify(other, jws, BODY, sizeof BODY - 1, ID, 200, err, sizeof err),
+        GW_ERR_BAD_SIGNATURE);
     /* A flipped signature character, a missing part, an attached payload, garbage. */
     char *bad = strdup(jws);
     size_t bl = strlen(bad);
@@ -98,19 +98,20 @@ START_TEST(sign_then_verify_and_refuse_tampering)
     free(bad);
     /* The header changed (another status claimed) with the old signature. */
     char hdr_json[512], hdr_b64[800], forged[2048];
-    snprintf(hdr_json, sizeof hdr_json, "{\"alg\":\"%s\",\"b64\":false,\"crit\":[\"b64\"],"
+    snprintf(hdr_json, sizeof hdr_json,
+             "{\"alg\":\"%s\",\"b64\":false,\"crit\":[\"b64\"],"
              "\"pide-exchange-id\":\"" ID "\",\"pide-status\":201,\"x5t#S256\":\"x\"}",
              names[_i][2]);
     gw_base64url_encode((const unsigned char *)hdr_json, strlen(hdr_json), hdr_b64);
     snprintf(forged, sizeof forged, "%s%s", hdr_b64, dots);
-    ck_assert_int_eq(gw_rest_jws_verify(cert, forged, BODY, sizeof BODY - 1, ID, 201, err,
-                                        sizeof err),
-                     GW_ERR_BAD_SIGNATURE);
+    ck_assert_int_eq(
+        gw_rest_jws_verify(cert, forged, BODY, sizeof BODY - 1, ID, 201, err, sizeof err),
+        GW_ERR_BAD_SIGNATURE);
     static const char *const garbage[] = {"", "..", "abc", "a.b.c", "!!..!!"};
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++)
-        ck_assert_int_eq(gw_rest_jws_verify(cert, garbage[i], BODY, sizeof BODY - 1, ID, 200, err,
-                                            sizeof err),
-                         GW_ERR_BAD_SIGNATURE);
+        ck_assert_int_eq(
+            gw_rest_jws_verify(cert, garbage[i], BODY, sizeof BODY - 1, ID, 200, err, sizeof err),
+            GW_ERR_BAD_SIGNATURE);
     /* An empty body signs and verifies too. */
     free(jws);
     ck_assert_int_eq(gw_rest_jws_sign(key, cert, "", 0, ID, 204, &jws, err, sizeof err), GW_OK);
@@ -150,7 +151,4 @@ static Suite *rest_sign_suite(void)
     return suite;
 }
 
-int main(void)
-{
-    return check_run_suite(rest_sign_suite());
-}
+int main(void) { return check_run_suite(rest_sign_suite()); }
