@@ -101,8 +101,21 @@ static json_t *operation(const gw_service *svc, const char *op, char *err, size_
         const gw_rest_field *f = &req.fields[i];
         if (f->wrapper || f->secret)
             continue;
+        /* An identity field the query leaves out is filled by the gateway (rest_face.h). */
+        const char *identity = NULL;
+        const gw_service_config *sc = svc->config;
+        for (size_t k = 0; k < sc->identity_field_count && !identity; k++)
+            if (strcmp(sc->identity_fields[k].element, f->name) == 0)
+                identity = sc->identity_fields[k].source == GW_IDENTITY_OFFICIAL
+                               ? "Defaults to the PIDE-User-Id header; must agree with the "
+                                 "authenticated official."
+                               : "Defaults to the client certificate's member; must agree "
+                                 "with it (or is overwritten with it).";
         json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", f->name, "in", "query", "required",
-                              f->min_occurs > 0, "schema", repeated(f, leaf_schema(f)));
+                              f->min_occurs > 0 && !identity, "schema",
+                              repeated(f, leaf_schema(f)));
+        if (identity)
+            json_object_set_new(p, "description", json_string(identity));
         if (f->max_occurs != 1) {
             json_object_set_new(p, "style", json_string("form"));
             json_object_set_new(p, "explode", json_true());
