@@ -80,6 +80,23 @@ status=$(rest demo-client "/rest/SunatConsultaRuc/getDatosPrincipales?numRuc=201
 assert_eq 200 "$status" "SUNAT: HTTP 200"
 jq -e '.getDatosPrincipalesResponse.return.coResultado' "$T/sunat.body" >/dev/null 2>&1 && pass "SUNAT: JSON answer" || fail "SUNAT: $(head -c 300 "$T/sunat.body")"
 
+# Keep-alive: two REST calls on one connection, then a SOAP one.
+curl -s --cacert "$PKI/ca.pem" --cert "$PKI/demo-client.pem" --key "$PKI/demo-client.key" \
+  -w '%{http_code} %{num_connects}\n' -o /dev/null -o /dev/null \
+  "$GW_TLS_URL/rest/SunatConsultaRuc/getDatosPrincipales?numRuc=20100070970" \
+  "$GW_TLS_URL/rest/SunatConsultaRuc/getDatosPrincipales?numRuc=20100070970" > "$T/ka.out"
+assert_eq "200 1|200 0" "$(paste -sd'|' "$T/ka.out")" "keep-alive: two REST answers on one connection"
+
+# The algorithm of docs/integrator-guide.md with the OpenSSL command line alone (RS256).
+sig=$(header_of "$T/reniec" X-Pide-Signature)
+sed '1,/^\r$/d' "$T/reniec" > "$T/body.json"
+{ printf '%s.' "${sig%%..*}"; cat "$T/body.json"; } > "$T/input.bin"
+s=${sig#*..}; s=$(printf '%s' "$s" | tr '_-' '/+'); while [ $((${#s} % 4)) -ne 0 ]; do s="$s="; done
+printf '%s' "$s" | base64 -d > "$T/sig.bin"
+openssl x509 -in "$PKI/gateway-sign.pem" -pubkey -noout > "$T/pub.pem"
+openssl dgst -sha256 -verify "$T/pub.pem" -signature "$T/sig.bin" "$T/input.bin" > "$T/dgst.out" 2>&1
+assert_eq "Verified OK" "$(cat "$T/dgst.out")" "the documented openssl recipe verifies the answer"
+
 # ---- the verifier refuses tampering ----
 sed 's/"coResultado":"0000"/"coResultado":"0001"/' "$T/reniec" > "$T/tampered-body"
 cmp -s "$T/reniec" "$T/tampered-body" && fail "the body was not tampered with"
