@@ -192,6 +192,17 @@ gw_status gw_rest_openapi(const gw_service *svc, char **out, size_t *len, char *
     json_t *paths = json_object();
     const char *const *ops =
         svc->binding && svc->binding->adapter ? svc->binding->adapter->operations : NULL;
+    /* An adapter serving what the configuration says ("*"): the schema's request elements. */
+    const char *schema_ops[64];
+    for (size_t i = 0; ops && ops[i]; i++) {
+        if (strcmp(ops[i], "*") == 0) {
+            size_t n =
+                gw_rest_schema_operations(svc->schema_text, svc->schema_len, &a, schema_ops, 63);
+            schema_ops[n] = NULL;
+            ops = schema_ops;
+            break;
+        }
+    }
     for (size_t i = 0; ops && ops[i]; i++) {
         char why[256];
         json_t *p = operation(svc, ops[i], why, sizeof why, &a);

@@ -261,6 +261,31 @@ fail:
     return st;
 }
 
+size_t gw_rest_schema_operations(const char *xsd, size_t len, gw_arena *a, const char **names,
+                                 size_t max)
+{
+    size_t n = 0;
+    if (!xsd || len > INT32_MAX)
+        return 0;
+    walk w = {.a = a};
+    w.doc = xmlReadMemory(xsd, (int)len, "schema.xsd", NULL, XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+    w.schema = w.doc ? xmlDocGetRootElement(w.doc) : NULL;
+    if (!is_xsd(w.schema, "schema"))
+        goto done;
+    for (xmlNodePtr c = w.schema->children; c && n < max; c = c->next) {
+        if (!is_xsd(c, "element"))
+            continue;
+        const char *name = attr(&w, c, "name");
+        char *resp = name ? gw_arena_printf(a, "%sResponse", name) : NULL;
+        if (resp && global(&w, "element", resp))
+            names[n++] = name;
+    }
+done:
+    if (w.doc)
+        xmlFreeDoc(w.doc);
+    return n;
+}
+
 int gw_rest_is_secret_param(const char *name, size_t len)
 {
     static const char *const parts[] = {"password", "passwd", "clave",  "contrase",

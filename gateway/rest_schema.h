@@ -51,6 +51,12 @@ typedef struct gw_rest_element {
 gw_status gw_rest_element_read(const char *xsd, size_t len, const char *name, gw_arena *a,
                                gw_rest_element *out, char *err, size_t errlen);
 
+/* The request elements of a wrapped document/literal schema: every global element E for which a
+ * global element "E" "Response" exists, in schema order (arena copies in *names, at most max).
+ * What the REST face offers for an adapter that serves "whatever the configuration says" ("*"). */
+size_t gw_rest_schema_operations(const char *xsd, size_t len, gw_arena *a, const char **names,
+                                 size_t max);
+
 /* 1 when a query parameter called name[0..len) looks like it carries a secret: a secret name of
  * the log's redaction list (redact.h) or a name containing password, passwd, clave, contrase,
  * token, secret, apikey or api_key (case-insensitive). */

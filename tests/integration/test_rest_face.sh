@@ -176,6 +176,10 @@ assert_eq "^(?:[0-9]{8})$" "$(jq_ '.paths["/consultar"].get.parameters[] | selec
   "OpenAPI: nuDniConsulta has the XSD pattern"
 assert_eq 0 "$(jq_ '[.paths["/consultar"].get.parameters[] | select(.name=="password")] | length' "$T/openapi-ReniecConsultaDni.body")" \
   "OpenAPI: no password parameter"
+assert_eq getDatosPrincipales "$(jq_ '.paths["/getDatosPrincipales"].get.operationId' "$T/openapi-SunatConsultaRuc.body")" \
+  "OpenAPI: the xslt adapter's service lists its schema's operation"
+assert_eq verificarAntecedentesPenales "$(jq_ '.paths | keys[0] | ltrimstr("/")' "$T/openapi-AntecedentesPenales.body")" \
+  "OpenAPI: PJ's operation"
 assert_eq mutualTLS "$(jq_ .components.securitySchemes.mutualTLS.type "$T/openapi-ReniecConsultaDni.body")" "OpenAPI: security is mutual TLS"
 assert_eq 404 "$(rest demo-client /rest/NoSuch/openapi.json "$T/noapi")" "OpenAPI of an unknown service: 404"
 
