@@ -111,9 +111,9 @@ static json_t *operation(const gw_service *svc, const char *op, char *err, size_
                                  "authenticated official."
                                : "Defaults to the client certificate's member; must agree "
                                  "with it (or is overwritten with it).";
-        json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", f->name, "in", "query", "required",
-                              f->min_occurs > 0 && !identity, "schema",
-                              repeated(f, leaf_schema(f)));
+        json_t *p =
+            json_pack("{s:s, s:s, s:b, s:o}", "name", f->name, "in", "query", "required",
+                      f->min_occurs > 0 && !identity, "schema", repeated(f, leaf_schema(f)));
         if (identity)
             json_object_set_new(p, "description", json_string(identity));
         if (f->max_occurs != 1) {

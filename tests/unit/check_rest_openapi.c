@@ -40,8 +40,8 @@ static json_t *document(const char *const *ops)
     gw_service_config sc = {.name = "Svc", .identity_fields = idf, .identity_field_count = 1};
     pide_adapter ad = {.name = "t", .operations = ops};
     gw_service_binding b = {.adapter = &ad};
-    gw_service svc = {.config = &sc, .schema_text = (char *)XSD, .schema_len = sizeof XSD - 1,
-                      .binding = &b};
+    gw_service svc = {
+        .config = &sc, .schema_text = (char *)XSD, .schema_len = sizeof XSD - 1, .binding = &b};
     char *out = NULL, err[256] = "";
     size_t len = 0;
     ck_assert_msg(gw_rest_openapi(&svc, &out, &len, err, sizeof err) == GW_OK, "%s", err);
@@ -72,9 +72,8 @@ START_TEST(document_from_the_xsd)
     ck_assert_str_eq(json_string_value(json_object_get(dni, "pattern")), "^(?:[0-9]{8})$");
     ck_assert_int_eq(json_integer_value(json_object_get(dni, "maxLength")), 8);
     ck_assert(json_is_true(json_object_get(param(doc, "dni"), "required")));
-    ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(param(doc, "tipo"), "schema"),
-                                                      "enum")),
-                      2);
+    ck_assert_uint_eq(
+        json_array_size(json_object_get(json_object_get(param(doc, "tipo"), "schema"), "enum")), 2);
     ck_assert_ptr_null(param(doc, "clave"));
     ck_assert(json_is_false(json_object_get(param(doc, "ruc"), "required"))); /* identity */
     json_t *tag = param(doc, "tag");
@@ -85,9 +84,8 @@ START_TEST(document_from_the_xsd)
     json_t *get = json_object_get(json_object_get(json_object_get(doc, "paths"), "/op"), "get");
     json_t *ok = json_object_get(json_object_get(get, "responses"), "200");
     ck_assert_ptr_nonnull(json_object_get(json_object_get(ok, "headers"), "X-Pide-Signature"));
-    json_t *schema = json_object_get(json_object_get(json_object_get(ok, "content"),
-                                                     "application/json"),
-                                     "schema");
+    json_t *schema = json_object_get(
+        json_object_get(json_object_get(ok, "content"), "application/json"), "schema");
     json_t *resp = json_object_get(json_object_get(schema, "properties"), "opResponse");
     json_t *props = json_object_get(resp, "properties");
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(props, "n"), "type")),
@@ -95,12 +93,12 @@ START_TEST(document_from_the_xsd)
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(props, "item"), "type")),
                      "array");
     ck_assert_ptr_nonnull(json_object_get(json_object_get(get, "responses"), "403"));
-    ck_assert_str_eq(json_string_value(json_object_get(
-                         json_object_get(json_object_get(json_object_get(doc, "components"),
-                                                         "securitySchemes"),
-                                         "mutualTLS"),
-                         "type")),
-                     "mutualTLS");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(json_object_get(doc, "components"), "securitySchemes"),
+                            "mutualTLS"),
+            "type")),
+        "mutualTLS");
     json_decref(doc);
 }
 END_TEST
@@ -126,7 +124,4 @@ static Suite *rest_openapi_suite(void)
     return suite;
 }
 
-int main(void)
-{
-    return check_run_suite(rest_openapi_suite());
-}
+int main(void) { return check_run_suite(rest_openapi_suite()); }
