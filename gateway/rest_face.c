@@ -485,9 +485,9 @@ gw_status gw_rest_request(gw_exchange *ex)
         ex->rest_http_status = 400;
         return ex->status;
     }
-    gw_rest_element el;
-    st = gw_rest_element_read(ex->service->schema_text, ex->service->schema_len, op_name,
-                              &ex->arena, &el, err, sizeof err);
+    const gw_rest_element *el = NULL;
+    st = gw_rest_element_cached(ex->service->schema_text, ex->service->schema_len, op_name,
+                                &ex->arena, &el, err, sizeof err);
     if (st == GW_ERR_UNKNOWN_OPERATION)
         return gw_exchange_fail(ex, st, "%s", err);
     if (st != GW_OK)
@@ -530,13 +530,13 @@ gw_status gw_rest_request(gw_exchange *ex)
     }
     xmlNodePtr body = xmlNewChild(env, soap, BAD_CAST "Body", NULL);
     xmlNsPtr tns =
-        xmlNewNs(env, BAD_CAST(el.target_namespace ? el.target_namespace : ""), BAD_CAST "tns");
+        xmlNewNs(env, BAD_CAST(el->target_namespace ? el->target_namespace : ""), BAD_CAST "tns");
     xmlNodePtr op = xmlNewChild(body, tns, BAD_CAST op_name, NULL);
     if (!op) {
         st = GW_ERR_NOMEM;
         goto fail;
     }
-    st = gw_rest_query_to_element(&el, in->query ? in->query : "", in->query ? in->query_len : 0,
+    st = gw_rest_query_to_element(el, in->query ? in->query : "", in->query ? in->query_len : 0,
                                   defaults, nd, op, tns, err, sizeof err);
     if (st != GW_OK) {
         ex->rest_http_status = 400;
@@ -607,13 +607,12 @@ gw_status gw_rest_answer(gw_exchange *ex)
     ex->t_response_out = gw_now_us();
     if (ex->status == GW_OK) {
         xmlNodePtr resp = ex->response_body ? gw_xml_first_element(ex->response_body) : NULL;
-        gw_rest_element el;
         const gw_rest_element *elp = NULL;
         if (resp && ex->service &&
-            gw_rest_element_read(ex->service->schema_text, ex->service->schema_len,
-                                 (const char *)resp->name, &ex->arena, &el, err,
-                                 sizeof err) == GW_OK)
-            elp = &el;
+            gw_rest_element_cached(ex->service->schema_text, ex->service->schema_len,
+                                   (const char *)resp->name, &ex->arena, &elp, err,
+                                   sizeof err) != GW_OK)
+            elp = NULL;
         json_t *payload = resp ? gw_rest_json_of(resp, elp) : json_object();
         doc = json_object();
         if (!doc || !payload) {

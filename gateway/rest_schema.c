@@ -2,6 +2,7 @@
  * OpenAPI documents (see rest_schema.h). */
 #include "rest_schema.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,8 +122,12 @@ static gw_status simple_facets(walk *w, xmlNodePtr st, gw_rest_field *f, int dep
             f->min_inclusive = v;
         else if (strcmp(k, "maxInclusive") == 0)
             f->max_inclusive = v;
-        else if (strcmp(k, "enumeration") == 0 && f->enum_count < GW_REST_MAX_ENUMS)
+        else if (strcmp(k, "enumeration") == 0 && f->enum_count < GW_REST_MAX_ENUMS) {
+            if (!f->enums &&
+                !(f->enums = gw_arena_alloc(w->a, GW_REST_MAX_ENUMS * sizeof *f->enums)))
+                return GW_ERR_NOMEM;
             f->enums[f->enum_count++] = v;
+        }
     }
     if (!f->base)
         f->base = "string";
@@ -137,6 +142,16 @@ static gw_status element(walk *w, xmlNodePtr e, int depth)
         return fail(w, "elements nested too deep", (const char *)e->name);
     if (w->out->count >= GW_REST_MAX_FIELDS)
         return fail(w, "too many elements", w->out->name);
+    if (w->out->count == w->out->cap) {
+        size_t ncap = w->out->cap ? 2 * w->out->cap : 16;
+        gw_rest_field *nf = gw_arena_alloc(w->a, ncap * sizeof *nf);
+        if (!nf)
+            return GW_ERR_NOMEM;
+        if (w->out->count)
+            memcpy(nf, w->out->fields, w->out->count * sizeof *nf);
+        w->out->fields = nf;
+        w->out->cap = ncap;
+    }
     const char *name = attr(w, e, "name");
     if (!name)
         return fail(w, "xsd:element ref= is not REST-mapped", w->out->name);
@@ -227,8 +242,7 @@ gw_status gw_rest_element_read(const char *xsd, size_t len, const char *name, gw
     out->target_namespace = attr(&w, w.schema, "targetNamespace");
     const char *efd = attr(&w, w.schema, "elementFormDefault");
     w.qualified_default = efd && strcmp(efd, "qualified") == 0;
-    out->fields = gw_arena_calloc(a, GW_REST_MAX_FIELDS, sizeof *out->fields);
-    if (!out->fields || !out->name) {
+    if (!out->name) {
         st = GW_ERR_NOMEM;
         goto fail;
     }
@@ -258,6 +272,79 @@ gw_status gw_rest_element_read(const char *xsd, size_t len, const char *name, gw
 fail:
     if (w.doc)
         xmlFreeDoc(w.doc);
+    return st;
+}
+
+typedef struct cache_entry {
+    char *xsd;
+    size_t len;
+    char *name;
+    gw_arena arena;
+    gw_rest_element el;
+} cache_entry;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static cache_entry *cache[GW_REST_CACHE_MAX];
+static size_t cache_count;
+
+static const gw_rest_element *cache_find(const char *xsd, size_t len, const char *name)
+{
+    for (size_t i = 0; i < cache_count; i++) {
+        const cache_entry *c = cache[i];
+        if (c->len == len && strcmp(c->name, name) == 0 && memcmp(c->xsd, xsd, len) == 0)
+            return &c->el;
+    }
+    return NULL;
+}
+
+gw_status gw_rest_element_cached(const char *xsd, size_t len, const char *name, gw_arena *a,
+                                 const gw_rest_element **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!xsd || !name) {
+        gw_set_error(err, errlen, "the service has no schema");
+        return GW_ERR_CONFIG;
+    }
+    pthread_mutex_lock(&cache_lock);
+    *out = cache_find(xsd, len, name);
+    pthread_mutex_unlock(&cache_lock);
+    if (*out)
+        return GW_OK;
+    cache_entry *c = calloc(1, sizeof *c);
+    if (!c)
+        return GW_ERR_NOMEM;
+    gw_arena_init(&c->arena, 16384);
+    gw_status st = gw_rest_element_read(xsd, len, name, &c->arena, &c->el, err, errlen);
+    c->xsd = st == GW_OK ? malloc(len) : NULL;
+    c->name = st == GW_OK ? strdup(name) : NULL;
+    if (st == GW_OK && (!c->xsd || !c->name))
+        st = GW_ERR_NOMEM;
+    if (st == GW_OK) {
+        memcpy(c->xsd, xsd, len);
+        c->len = len;
+        pthread_mutex_lock(&cache_lock);
+        const gw_rest_element *again = cache_find(xsd, len, name); /* another thread's */
+        if (!again && cache_count < GW_REST_CACHE_MAX) {
+            cache[cache_count++] = c;
+            *out = &c->el;
+            c = NULL;
+        } else {
+            *out = again;
+        }
+        pthread_mutex_unlock(&cache_lock);
+        if (!*out) {
+            /* The cache is full: this exchange's own copy. */
+            gw_rest_element *el = gw_arena_alloc(a, sizeof *el);
+            st = el ? gw_rest_element_read(xsd, len, name, a, el, err, errlen) : GW_ERR_NOMEM;
+            *out = st == GW_OK ? el : NULL;
+        }
+    }
+    if (c) {
+        free(c->xsd);
+        free(c->name);
+        gw_arena_destroy(&c->arena);
+        free(c);
+    }
     return st;
 }
 

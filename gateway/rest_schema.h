@@ -33,7 +33,7 @@ typedef struct gw_rest_field {
     const char *pattern; /* the first xsd:pattern, or NULL */
     long length, min_length, max_length; /* -1: none */
     const char *min_inclusive, *max_inclusive;
-    const char *enums[GW_REST_MAX_ENUMS];
+    const char **enums; /* enum_count values (arena), or NULL */
     size_t enum_count;
     int secret; /* a secret name (redact.h): never a query parameter */
 } gw_rest_field;
@@ -43,6 +43,7 @@ typedef struct gw_rest_element {
     const char *target_namespace;
     gw_rest_field *fields; /* pre-order */
     size_t count;
+    size_t cap; /* room in fields (grown in the arena while reading) */
 } gw_rest_element;
 
 /* Reads the global element `name` of the XSD text xsd[0..len) into *out (everything in arena a).
@@ -50,6 +51,16 @@ typedef struct gw_rest_element {
  * in err when the XSD cannot be read or uses what the walk does not map. */
 gw_status gw_rest_element_read(const char *xsd, size_t len, const char *name, gw_arena *a,
                                gw_rest_element *out, char *err, size_t errlen);
+
+/* gw_rest_element_read through a process-wide cache (the REST face reads two elements per
+ * exchange; parsing the XSD each time cost more than the rest of the face). Entries are keyed by
+ * the schema's content (a copy is kept and compared, so a catalogue reopened with other schemas
+ * never sees a stale entry) and the element name, live until the process ends and are never
+ * changed, so *out stays valid; at most GW_REST_CACHE_MAX entries (beyond: read each time into
+ * `a`). Failures are not cached. Thread-safe. */
+#define GW_REST_CACHE_MAX 128
+gw_status gw_rest_element_cached(const char *xsd, size_t len, const char *name, gw_arena *a,
+                                 const gw_rest_element **out, char *err, size_t errlen);
 
 /* The request elements of a wrapped document/literal schema: every global element E for which a
  * global element "E" "Response" exists, in schema order (arena copies in *names, at most max).

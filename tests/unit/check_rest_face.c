@@ -207,6 +207,31 @@ START_TEST(json_writer_types_and_arrays_from_the_xsd)
 }
 END_TEST
 
+START_TEST(cache_is_keyed_by_schema_content)
+{
+    const gw_rest_element *a = NULL, *b = NULL, *c = NULL;
+    char err[256];
+    ck_assert_int_eq(gw_rest_element_cached(XSD, sizeof XSD - 1, "op", &arena, &a, err, sizeof err),
+                     GW_OK);
+    ck_assert_int_eq(gw_rest_element_cached(XSD, sizeof XSD - 1, "op", &arena, &b, err, sizeof err),
+                     GW_OK);
+    ck_assert_ptr_eq(a, b);
+    ck_assert_uint_eq(a->count, 6);
+    /* Same length, other content (another catalogue's schema at the same address): re-read. */
+    char other[sizeof XSD];
+    memcpy(other, XSD, sizeof XSD);
+    char *dni = strstr(other, "element name='dni'");
+    memcpy(dni, "element name='dnx'", 18);
+    ck_assert_int_eq(
+        gw_rest_element_cached(other, sizeof XSD - 1, "op", &arena, &c, err, sizeof err), GW_OK);
+    ck_assert_ptr_ne(a, c);
+    ck_assert_str_eq(c->fields[1].name, "dnx");
+    ck_assert_int_eq(
+        gw_rest_element_cached(XSD, sizeof XSD - 1, "nope", &arena, &c, err, sizeof err),
+        GW_ERR_UNKNOWN_OPERATION);
+}
+END_TEST
+
 START_TEST(rest_statuses)
 {
     ck_assert_int_eq(gw_rest_http_status(GW_ERR_SCHEMA_INVALID), 400);
@@ -234,6 +259,7 @@ static Suite *rest_face_suite(void)
     tcase_add_test(tc, too_many_parameters_are_refused);
     tcase_add_test(tc, secret_param_names);
     tcase_add_test(tc, json_writer_types_and_arrays_from_the_xsd);
+    tcase_add_test(tc, cache_is_keyed_by_schema_content);
     tcase_add_test(tc, rest_statuses);
     suite_add_tcase(suite, tc);
     return suite;
