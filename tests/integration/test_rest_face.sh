@@ -155,7 +155,7 @@ expect replay 409 Client.Replay demo-client "/rest/ReniecConsultaDni/consultar?n
 # No secret value reached any log.
 for secret in S3cretRest9 T0kenRest7 Cl4veRest5; do
   assert_not_contains "$T/gateway.log" "$secret" "secret $secret: not in the gateway log"
-  assert_eq 0 "$(log_sql "select count(*) from exchange_log where position('$secret' in convert_from(request, 'UTF8') || coalesce(fault_message, '') || convert_from(response, 'UTF8')) > 0")" \
+  assert_eq 0 "$(log_sql "select count(*) from exchange_log where position(convert_to('$secret', 'UTF8') in request) > 0 or position(convert_to('$secret', 'UTF8') in response) > 0 or position('$secret' in coalesce(fault_message, '')) > 0")" \
     "secret $secret: not in the exchange log"
 done
 
