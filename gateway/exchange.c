@@ -65,6 +65,7 @@ void gw_exchange_begin(gw_exchange *ex, const struct gw_runtime *rt, struct gw_e
     ex->client_address = gw_arena_strdup(&ex->arena, client_address);
     if (req) {
         ex->http_path = gw_arena_strdup(&ex->arena, req->path);
+        ex->rest = req->face == GW_FACE_REST;
         if (req->listener == GW_LISTENER_MEMBER) {
             ex->tls_member = gw_arena_strdup(&ex->arena, req->tls_member);
             ex->tls_subject = gw_arena_strdup(&ex->arena, req->tls_subject);

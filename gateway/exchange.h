@@ -118,6 +118,11 @@ struct pide_exchange {
     struct gw_breaker *breaker_circuit;
     int breaker_probe;
     int64_t t_response_out;
+
+    /* the REST face (rest_face.h): answered in JSON with a JWS instead of a SOAP envelope */
+    int rest;
+    const char *rest_signature; /* the X-Pide-Signature value */
+    int rest_http_status;       /* > 0: the status a REST refusal is answered with */
 };
 
 typedef struct pide_exchange gw_exchange;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
@@ -26,6 +27,9 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "reload.h"
+#include "rest_face.h"
+#include "rest_openapi.h"
+#include "rest_sign.h"
 #include "service_catalog.h"
 #include "service_page.h"
 #include "tls.h"
@@ -434,11 +438,17 @@ static void request_of_conn(const gw_conn *c, gw_http_request *req)
 /* Writes the pipeline's answer (transport.h) on the engine. 0 when it was sent. */
 static int send_response(gw_server *srv, struct soap *s, const gw_http_response *resp)
 {
-    char extra[256];
+    char extra[1536];
     extra[0] = '\0';
     int n = 0;
     if (resp->exchange_id)
         n = snprintf(extra, sizeof extra, "X-Pide-Exchange-Id: %s", resp->exchange_id);
+    if (resp->signature && n >= 0 && (size_t)n < sizeof extra)
+        n += snprintf(extra + n, sizeof extra - (size_t)n, "%s" GW_REST_SIGNATURE_HEADER ": %s",
+                      n ? "\r\n" : "", resp->signature);
+    if (resp->allow && n >= 0 && (size_t)n < sizeof extra)
+        n += snprintf(extra + n, sizeof extra - (size_t)n, "%sAllow: %s", n ? "\r\n" : "",
+                      resp->allow);
     if (resp->traceparent && n >= 0 && (size_t)n < sizeof extra)
         n += snprintf(extra + n, sizeof extra - (size_t)n, "%straceparent: %s", n ? "\r\n" : "",
                       resp->traceparent);
@@ -486,6 +496,133 @@ static int run_exchange(gw_worker *w, gw_slot *sl, const gw_http_request *req)
     return ex->log_pending ? ANSWER_AWAITS_LOG : ANSWER_READY;
 }
 
+/* ---- the REST face (rest_face.h) ---- */
+
+/* The value of the header field `name` in the head of c's current request (the last one) and
+ * how many fields of that name came. The dispatcher checked the head's framing already. */
+static gw_http_field head_field(const gw_conn *c, const char *name)
+{
+    gw_http_field f = {0};
+    size_t nl = strlen(name);
+    const char *p = c->in, *end = c->in + c->head.head_len;
+    const char *line = memchr(p, '\n', (size_t)(end - p)); /* skip the request line */
+    while (line && line + 1 < end) {
+        const char *ls = line + 1;
+        const char *le = memchr(ls, '\n', (size_t)(end - ls));
+        if (!le)
+            break;
+        size_t ll = (size_t)(le - ls);
+        if (ll && ls[ll - 1] == '\r')
+            ll--;
+        if (ll > nl && ls[nl] == ':' && strncasecmp(ls, name, nl) == 0) {
+            f.count++;
+            f.value = ls + nl + 1;
+            f.len = ll - nl - 1;
+        }
+        line = le;
+    }
+    return f;
+}
+
+static void send_json_error(struct soap *s, int http, const char *code, const char *message)
+{
+    char body[512];
+    int n = snprintf(body, sizeof body, "{\"code\":\"%s\",\"message\":\"%s\"}", code, message);
+    send_plain(s, http, "application/json", body, n > 0 && (size_t)n < sizeof body ? (size_t)n : 0);
+}
+
+/* GET /rest/<service>/openapi.json: the member listener, to any authenticated member. */
+static int serve_openapi(gw_slot *sl, const char *service)
+{
+    gw_conn *c = sl->conn;
+    struct soap *s = sl->soap;
+    const gw_runtime *rt = sl->rt; /* this request's snapshot */
+    if (!c->tls) {
+        send_json_error(s, 403, "Client.AuthenticationFailed",
+                        "REST needs mutual TLS: use the member listener");
+        return SERVED;
+    }
+    if (!c->peer.member_id[0] || !gw_config_find_member(rt->config, c->peer.member_id)) {
+        send_json_error(s, 401, "Client.AuthenticationFailed",
+                        "the client certificate names no known member");
+        return SERVED;
+    }
+    const gw_service *svc = gw_service_catalog_find(&rt->catalog, service);
+    char *doc = NULL;
+    size_t len = 0;
+    char err[256];
+    if (!svc || !svc->schema_text) {
+        send_json_error(s, 404, "Client.UnknownService", "no such service on this gateway");
+    } else if (gw_rest_openapi(svc, &doc, &len, err, sizeof err) != GW_OK) {
+        gw_log(PIDE_LOG_ERROR, "openapi.json of %s: %s", service, err);
+        send_json_error(s, 500, "Server.Internal", "the OpenAPI document could not be made");
+    } else {
+        send_plain(s, 200, "application/json", doc, len);
+    }
+    free(doc);
+    sl->keep = s->keep_alive != 0;
+    return SERVED;
+}
+
+/* A request to /rest/...: -1 when it is not one (the SOAP path goes on); otherwise what serving
+ * it came to. Every REST call is an exchange (signed, logged); POST and anything else is
+ * refused with 405 through the same path. */
+static int serve_rest(gw_worker *w, gw_slot *sl)
+{
+    gw_conn *c = sl->conn;
+    const char *t = c->in + c->head.target_off;
+    size_t tl = c->head.target_len;
+    if (tl < strlen(GW_REST_PREFIX) || memcmp(t, GW_REST_PREFIX, strlen(GW_REST_PREFIX)) != 0)
+        return -1;
+    const char *q = memchr(t, '?', tl);
+    size_t pl = q ? (size_t)(q - t) : tl;
+    char path[512], method[8] = "";
+    if (c->head.method_len < sizeof method) {
+        memcpy(method, c->in + c->head.method_off, c->head.method_len);
+        method[c->head.method_len] = '\0';
+    }
+    gw_http_request req;
+    request_of_conn(c, &req);
+    req.face = GW_FACE_REST;
+    req.method = method;
+    req.path = path;
+    if (pl >= sizeof path) {
+        memcpy(path, t, sizeof path - 1);
+        path[sizeof path - 1] = '\0';
+        req.refusal = GW_ERR_REQUEST_TOO_LARGE;
+        req.refusal_why = "the path is too long";
+        return run_exchange(w, sl, &req);
+    }
+    memcpy(path, t, pl);
+    path[pl] = '\0';
+    const char *last = strrchr(path, '/');
+    if (strcmp(method, "GET") == 0 && last && strcmp(last + 1, GW_REST_OPENAPI_NAME) == 0 &&
+        last > path + strlen(GW_REST_PREFIX)) {
+        char service[256];
+        size_t sn = (size_t)(last - (path + strlen(GW_REST_PREFIX)));
+        if (sn < sizeof service && !memchr(path + strlen(GW_REST_PREFIX), '/', sn)) {
+            memcpy(service, path + strlen(GW_REST_PREFIX), sn);
+            service[sn] = '\0';
+            return serve_openapi(sl, service);
+        }
+    }
+    if (q) {
+        req.query = q + 1;
+        req.query_len = tl - pl - 1;
+    }
+    req.pide_message_id = head_field(c, "PIDE-Message-Id");
+    req.pide_purpose = head_field(c, "PIDE-Purpose");
+    req.pide_user_id = head_field(c, "PIDE-User-Id");
+    if (strcmp(method, "GET") != 0) {
+        req.refusal = GW_ERR_METHOD_NOT_ALLOWED;
+        req.refusal_why = "the REST face answers GET only";
+    } else if (c->head.chunked || c->head.content_length > 0) {
+        req.refusal = GW_ERR_BAD_REQUEST;
+        req.refusal_why = "a REST GET carries no body";
+    }
+    return run_exchange(w, sl, &req);
+}
+
 /* Serves the one request the dispatcher read on sl->conn: the engine parses its head (GETs are
  * answered by serve_get) and decodes its body, the pipeline makes the answer (run_exchange);
  * SERVED when there was no exchange (sl->keep says whether the connection stays). */
@@ -496,6 +633,9 @@ static int serve_one(gw_worker *w, gw_slot *sl)
     soap_begin(s);
     s->error = SOAP_OK;
     s->keep_alive = 1;
+    int rest = serve_rest(w, sl);
+    if (rest >= 0)
+        return rest;
     int rc = soap_begin_recv(s);
     sl->keep = 0;
     if (rc == SOAP_STOP) {
@@ -565,13 +705,17 @@ static int serve_refusal(gw_worker *w, gw_slot *sl)
     gw_log(PIDE_LOG_INFO, "%s: %s %s refused with %d %s: %s", c->address,
            method[0] ? method : "-", path[0] ? path : "-", http, gw_status_fault_code(c->verdict),
            c->verdict_why ? c->verdict_why : gw_status_message(c->verdict));
-    if (method[0] && strcmp(method, "GET") != 0 && strncmp(path, "/services/", 10) == 0) {
+    if (method[0] && (gw_rest_path(path) ||
+                      (strcmp(method, "GET") != 0 && strncmp(path, "/services/", 10) == 0))) {
         gw_http_request req;
         request_of_conn(c, &req);
+        req.face = gw_rest_path(path) ? GW_FACE_REST : GW_FACE_SOAP;
         req.method = method;
         req.path = path;
         req.refusal = c->verdict;
         req.refusal_why = c->verdict_why;
+        if (req.face == GW_FACE_REST && c->verdict == GW_ERR_METHOD_NOT_ALLOWED)
+            req.refusal_why = "the REST face answers GET only";
         return run_exchange(w, sl, &req);
     } else {
         char msg[256];

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "pipeline.h"
+#include "rest_face.h"
 #include "runtime.h"
 #include "soap_version.h"
 #include "transport.h"
@@ -26,6 +27,13 @@ gw_status gw_stage_receive(gw_exchange *ex)
     const gw_http_request *in = ex->http_request;
     if (!in)
         return refuse(ex, GW_ERR_BAD_HTTP, "the request body could not be read");
+    /* A REST request: the face builds the SOAP request the stages read (rest_face.h). */
+    if (ex->rest) {
+        gw_status st = gw_rest_request(ex);
+        if (st == GW_OK)
+            SHA256((const unsigned char *)ex->request, ex->request_len, ex->request_sha256);
+        return st;
+    }
     /* Until the Envelope is parsed, a refusal answers in the version the Content-Type names. */
     gw_soap_version_of_content_type(in->content_type, &ex->soap_version);
     if (in->refusal != GW_OK)

@@ -7,12 +7,16 @@
 #include "log.h"
 #include "pipeline.h"
 #include "response.h"
+#include "rest_face.h"
 #include "runtime.h"
 #include "wss.h"
 #include "xml_sign.h"
 
 gw_status gw_stage_sign(gw_exchange *ex)
 {
+    /* A REST exchange answers signed JSON (rest_face.h), not an envelope. */
+    if (ex->rest)
+        return gw_rest_answer(ex);
     gw_status st = gw_response_envelope_create(ex);
     if (st != GW_OK)
         return st;

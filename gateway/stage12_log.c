@@ -13,6 +13,7 @@
 #include "pipeline.h"
 #include "redact.h"
 #include "response.h"
+#include "rest_face.h"
 #include "runtime.h"
 #include "service_catalog.h"
 
@@ -111,6 +112,9 @@ gw_status gw_log_refused(gw_exchange *ex, gw_status st)
     /* The fault carries no data; it is not signed either, since the signature would vouch for
      * an exchange that has no log record. */
     gw_response_replace_with_fault(ex, GW_ERR_LOG_UNAVAILABLE);
-    gw_response_serialise(ex);
+    if (ex->rest)
+        gw_rest_unsigned_error(ex);
+    else
+        gw_response_serialise(ex);
     return st;
 }

@@ -22,7 +22,22 @@ typedef enum gw_listener_kind {
     GW_LISTENER_MEMBER = 1,      /* HTTPS with client certificates (<tls>) */
 } gw_listener_kind;
 
+/* Which face of the gateway a request speaks: SOAP (POST /services/...) or REST/JSON
+ * (GET /rest/..., rest_face.h). */
+typedef enum gw_face {
+    GW_FACE_SOAP = 0,
+    GW_FACE_REST = 1,
+} gw_face;
+
+/* A header field as received (not NUL-terminated) and how many fields of that name came. */
+typedef struct gw_http_field {
+    const char *value;
+    size_t len;
+    int count;
+} gw_http_field;
+
 typedef struct gw_http_request {
+    gw_face face;
     const char *method;          /* "POST" (GETs are the transport's own: WSDL, schemas, health) */
     const char *path;            /* request target, e.g. /services/Name (a query is ignored) */
     const char *content_type;    /* as received, or NULL */
@@ -47,6 +62,10 @@ typedef struct gw_http_request {
      * answers it with that Fault (signed and logged). GW_OK: not refused. */
     gw_status refusal;
     const char *refusal_why;     /* detail for the Fault, or NULL for the code's own message */
+    /* REST face only: the query (after '?', not decoded) and the PIDE-* request headers */
+    const char *query;
+    size_t query_len;
+    gw_http_field pide_message_id, pide_purpose, pide_user_id;
 } gw_http_request;
 
 typedef struct gw_http_response {
@@ -58,6 +77,8 @@ typedef struct gw_http_response {
     const char *body;            /* exactly the bytes signed and logged */
     size_t body_len;
     int close;                   /* the connection closes after this answer */
+    const char *signature;       /* REST: sent as X-Pide-Signature (rest_sign.h), or NULL */
+    const char *allow;           /* sent as Allow (a 405), or NULL */
 } gw_http_response;
 
 #endif

@@ -40,4 +40,7 @@
 #define GW_AUDIT_NS "urn:pide-gateway:audit:1"
 #define GW_CONFIG_NS "urn:pide-gateway:config:1"
 
+/* XML Schema (the REST face reads the services' XSDs: gateway/rest_schema.c) */
+#define GW_XSD_NS "http://www.w3.org/2001/XMLSchema"
+
 #endif

@@ -26,3 +26,11 @@ target_include_directories(pide-audit-verify PRIVATE ${CMAKE_SOURCE_DIR}/gateway
 set_target_properties(pide-audit-verify PROPERTIES
   RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
 install(TARGETS pide-audit-verify RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+
+# pide-rest-verify: `pide-audit verify-rest` checks a REST answer's JWS offline
+# (gateway/rest_sign.c, the gateway's own definition), next to the script.
+add_executable(pide-rest-verify ${CMAKE_SOURCE_DIR}/tools/pide_rest_verify.c)
+target_link_libraries(pide-rest-verify PRIVATE pidegw_core)
+target_include_directories(pide-rest-verify PRIVATE ${CMAKE_SOURCE_DIR}/gateway)
+set_target_properties(pide-rest-verify PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tools)
+install(TARGETS pide-rest-verify RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

@@ -16,7 +16,7 @@ cmake --install "$PIDE_BUILD_DIR" --prefix "$PREFIX" > "$T/install.log"
 
 # --- layout ------------------------------------------------------------------------------------
 for f in bin/pide-gateway bin/pide-gateway-migrate bin/pide-audit bin/pide-audit-verify \
-         bin/pide-adapter-check bin/pide-wss-sign; do
+         bin/pide-adapter-check bin/pide-wss-sign bin/pide-rest-verify; do
   [ -x "$PREFIX/$f" ] && pass "layout: $f" || fail "layout: no executable $f"
 done
 for f in "$LIBDIR/pide-gateway/adapters/pide_adapter_reniec.so" \
