@@ -191,9 +191,21 @@ typedef struct xpath_errors {
 static void keep_first_error(void *ctx, xmlErrorPtr e)
 {
     xpath_errors *errs = ctx;
-    if (!errs || errs->text[0] || !e || !e->message)
+    if (!errs || errs->text[0] || !e)
         return;
-    snprintf(errs->text, sizeof errs->text, "%s", e->message);
+    /* libxml2 2.9 gives XPath errors a code and the offset, not always a message. */
+    const char *what = e->message;
+    if (!what)
+        switch (e->code) {
+        case XML_XPATH_UNDEF_PREFIX_ERROR: what = "undefined namespace prefix"; break;
+        case XML_XPATH_UNKNOWN_FUNC_ERROR: what = "unregistered function"; break;
+        case XML_XPATH_UNDEF_VARIABLE_ERROR: what = "undefined variable"; break;
+        case XML_XPATH_UNFINISHED_LITERAL_ERROR: what = "unfinished literal"; break;
+        case XML_XPATH_INVALID_PREDICATE_ERROR: what = "invalid predicate"; break;
+        case XML_XPATH_INVALID_ARITY: what = "wrong number of function arguments"; break;
+        default: what = "invalid expression"; break;
+        }
+    snprintf(errs->text, sizeof errs->text, "%s at character %d", what, e->int1);
     for (char *c = errs->text; *c; c++)
         if (*c == '\n' || *c == '\r')
             *c = ' ';

@@ -1,5 +1,5 @@
 /*
- * soap_proxy_adapter.c — pide_adapter_soap-proxy.so: publishes a provider that already speaks
+ * soap_proxy_adapter.c — pide_adapter_soap_proxy.so (adapter="soap_proxy"): publishes a provider that already speaks
  * SOAP (1.1 or 1.2) by configuration, with no C and no stylesheet. The operation element of the
  * consumer's request (document/literal, already validated against the service's XSD) is
  * forwarded as the provider's Body, and the element of the provider's Body comes back as the
@@ -52,7 +52,7 @@
 #define SOAP11_NS "http://schemas.xmlsoap.org/soap/envelope/"
 #define SOAP12_NS "http://www.w3.org/2003/05/soap-envelope"
 #define WSSE_NS "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-#define ADAPTER "soap-proxy"
+#define ADAPTER "soap_proxy"
 #define MAX_RENAMES 32
 
 typedef struct rename_pair {
@@ -738,7 +738,7 @@ static const pide_param_decl PARAMS[] = {
 
 static const pide_adapter SOAP_PROXY_ADAPTER = {
     PIDE_ADAPTER_HEADER,
-    .name = "soap-proxy",
+    .name = "soap_proxy",
     .version = "1.0.0",
     .operations = OPERATIONS,
     .init = proxy_init,
