@@ -5,6 +5,7 @@
 #include "adapter_kit.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,24 @@ static void keep_first_error(void *ctx, xmlErrorPtr e)
         errs->text[--n] = '\0';
 }
 
+/* libxml2's generic error function while an expression is checked: keeps the first message. */
+static void keep_generic_error(void *ctx, const char *fmt, ...)
+{
+    xpath_errors *errs = ctx;
+    if (!errs || errs->text[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errs->text, sizeof errs->text, fmt, ap);
+    va_end(ap);
+    for (char *c = errs->text; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    size_t n = strlen(errs->text);
+    while (n && errs->text[n - 1] == ' ')
+        errs->text[--n] = '\0';
+}
+
 /* A context on doc with the prefixes of namespaces and errors collected in errs; NULL when
  * out of memory or when namespaces is malformed. */
 static xmlXPathContextPtr xpath_context(xmlDocPtr doc, const char *namespaces, xpath_errors *errs)
@@ -241,6 +260,11 @@ bool adapter_xpath_ok(const pide_host_api *host, const char *adapter, const char
     if (root)
         xmlDocSetRootElement(doc, root);
     xmlXPathContextPtr x = root ? xpath_context(doc, namespaces, &errs) : NULL;
+    /* Some of libxml2's XPath errors (a function's undefined prefix) only reach its per-thread
+     * generic error function: into the message rather than onto stderr (init is one thread). */
+    xmlGenericErrorFunc old_fn = xmlGenericError;
+    void *old_ctx = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(&errs, keep_generic_error);
     xmlXPathCompExprPtr c = x && expr && *expr ? xmlXPathCtxtCompile(x, BAD_CAST expr) : NULL;
     if (c) {
         /* Evaluated once: an unknown prefix or function is only found when it runs. */
@@ -249,6 +273,7 @@ bool adapter_xpath_ok(const pide_host_api *host, const char *adapter, const char
         xmlXPathFreeObject(o);
         xmlXPathFreeCompExpr(c);
     }
+    xmlSetGenericErrorFunc(old_ctx, old_fn);
     xmlXPathFreeContext(x);
     xmlFreeDoc(doc);
     if (!ok)

@@ -207,8 +207,8 @@ START_TEST(xpath_parameters)
     } bad[] = {
         {"/*/n[", "invalid"},
         {"/x:op/n", "undefined namespace prefix"},
-        {"php:function('system')", "undefined namespace prefix"},
-        {"nosuch(1)", "unregistered function"},
+        {"php:function('system')", "bound to undefined prefix php"},
+        {"nosuch(1)", "function nosuch not found"},
         {"$v", "undefined variable"},
         {"'open", "unfinished literal"},
         {"", "invalid"},
