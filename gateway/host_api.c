@@ -144,8 +144,10 @@ static pide_wss_signer *host_wss_signer_open(const pide_service_config *cfg, con
     pide_wss_signer *w = calloc(1, sizeof *w);
     if (!w || !key_pem || !cert_pem ||
         gw_signer_open(key_pem, cert_pem, &w->signer, err, sizeof err) != GW_OK) {
-        gw_log(PIDE_LOG_ERROR, "[adapter] service %s: the WS-Security signing key for its "
-               "provider cannot be used: %s", cfg && cfg->service_name ? cfg->service_name : "?",
+        gw_log(PIDE_LOG_ERROR,
+               "[adapter] service %s: the WS-Security signing key for its "
+               "provider cannot be used: %s",
+               cfg && cfg->service_name ? cfg->service_name : "?",
                err[0] ? err : "out of memory or no key/certificate path");
         free(w);
         return NULL;

@@ -198,13 +198,27 @@ static void keep_first_error(void *ctx, xmlErrorPtr e)
     const char *what = e->message;
     if (!what)
         switch (e->code) {
-        case XML_XPATH_UNDEF_PREFIX_ERROR: what = "undefined namespace prefix"; break;
-        case XML_XPATH_UNKNOWN_FUNC_ERROR: what = "unregistered function"; break;
-        case XML_XPATH_UNDEF_VARIABLE_ERROR: what = "undefined variable"; break;
-        case XML_XPATH_UNFINISHED_LITERAL_ERROR: what = "unfinished literal"; break;
-        case XML_XPATH_INVALID_PREDICATE_ERROR: what = "invalid predicate"; break;
-        case XML_XPATH_INVALID_ARITY: what = "wrong number of function arguments"; break;
-        default: what = "invalid expression"; break;
+        case XML_XPATH_UNDEF_PREFIX_ERROR:
+            what = "undefined namespace prefix";
+            break;
+        case XML_XPATH_UNKNOWN_FUNC_ERROR:
+            what = "unregistered function";
+            break;
+        case XML_XPATH_UNDEF_VARIABLE_ERROR:
+            what = "undefined variable";
+            break;
+        case XML_XPATH_UNFINISHED_LITERAL_ERROR:
+            what = "unfinished literal";
+            break;
+        case XML_XPATH_INVALID_PREDICATE_ERROR:
+            what = "invalid predicate";
+            break;
+        case XML_XPATH_INVALID_ARITY:
+            what = "wrong number of function arguments";
+            break;
+        default:
+            what = "invalid expression";
+            break;
         }
     snprintf(errs->text, sizeof errs->text, "%s at character %d", what, e->int1);
     for (char *c = errs->text; *c; c++)
@@ -277,9 +291,10 @@ bool adapter_xpath_ok(const pide_host_api *host, const char *adapter, const char
     xmlXPathFreeContext(x);
     xmlFreeDoc(doc);
     if (!ok)
-        host->log(NULL, PIDE_LOG_ERROR, "%s adapter, service %s: parameter %s '%.200s' is not "
-                  "an XPath 1.0 expression (%s)", adapter, service, param, expr ? expr : "",
-                  errs.text[0] ? errs.text : "invalid");
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "%s adapter, service %s: parameter %s '%.200s' is not "
+                  "an XPath 1.0 expression (%s)",
+                  adapter, service, param, expr ? expr : "", errs.text[0] ? errs.text : "invalid");
     return ok;
 }
 

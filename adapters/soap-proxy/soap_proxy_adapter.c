@@ -61,10 +61,10 @@ typedef struct rename_pair {
 
 typedef struct proxy_instance {
     adapter_instance base;
-    char *operations;           /* " op1 op2 " */
+    char *operations; /* " op1 op2 " */
     bool soap12;
-    char *soap_action;          /* "" : none */
-    char *content_type;         /* the request's Content-Type (1.2 carries the action) */
+    char *soap_action;  /* "" : none */
+    char *content_type; /* the request's Content-Type (1.2 carries the action) */
     rename_pair ns_renames[MAX_RENAMES];
     size_t ns_count;
     rename_pair el_renames[MAX_RENAMES];
@@ -113,8 +113,8 @@ static void proxy_fini(void *instance)
 }
 
 /* A copy of the parameter, NULL when unset or empty. *ok turns false when memory runs out. */
-static char *opt_param(const pide_host_api *host, const pide_service_config *cfg,
-                       const char *name, bool *ok)
+static char *opt_param(const pide_host_api *host, const pide_service_config *cfg, const char *name,
+                       bool *ok)
 {
     const char *v = host->config_param(cfg, name);
     if (!v || !*v)
@@ -198,8 +198,10 @@ static xmlSchemaPtr load_schema(const pide_host_api *host, const char *svc, cons
     xmlSchemaPtr schema = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: responseSchema %s: cannot "
-                  "read it", svc, path);
+        host->log(NULL, PIDE_LOG_ERROR,
+                  ADAPTER " adapter, service %s: responseSchema %s: cannot "
+                          "read it",
+                  svc, path);
         return NULL;
     }
     fclose(f);
@@ -210,8 +212,10 @@ static xmlSchemaPtr load_schema(const pide_host_api *host, const char *svc, cons
         xmlSchemaFreeParserCtxt(pc);
     }
     if (!schema)
-        host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: responseSchema %s is not "
-                  "a usable XSD (%s)", svc, path, errs.text[0] ? errs.text : "out of memory");
+        host->log(NULL, PIDE_LOG_ERROR,
+                  ADAPTER " adapter, service %s: responseSchema %s is not "
+                          "a usable XSD (%s)",
+                  svc, path, errs.text[0] ? errs.text : "out of memory");
     return schema;
 }
 
@@ -228,8 +232,10 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
 
     const char *version = adapter_param(host, cfg, "soapVersion", "1.1");
     if (strcmp(version, "1.1") != 0 && strcmp(version, "1.2") != 0) {
-        host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: soapVersion '%.40s' is not "
-                  "one of 1.1, 1.2", svc, version);
+        host->log(NULL, PIDE_LOG_ERROR,
+                  ADAPTER " adapter, service %s: soapVersion '%.40s' is not "
+                          "one of 1.1, 1.2",
+                  svc, version);
         goto fail;
     }
     in->soap12 = strcmp(version, "1.2") == 0;
@@ -237,8 +243,10 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
     const char *ops = host->config_param(cfg, "operations");
     size_t ops_len = ops ? strlen(ops) : 0;
     if (!ops_len || !(in->operations = malloc(ops_len + 3))) {
-        host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: parameter operations (the "
-                  "operation element names, space-separated) is required", svc);
+        host->log(NULL, PIDE_LOG_ERROR,
+                  ADAPTER " adapter, service %s: parameter operations (the "
+                          "operation element names, space-separated) is required",
+                  svc);
         goto fail;
     }
     snprintf(in->operations, ops_len + 3, " %s ", ops);
@@ -249,8 +257,10 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
     const char *action = adapter_param(host, cfg, "soapAction", "");
     for (const char *p = action; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == '"' || *p == 0x7f) {
-            host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: soapAction may not "
-                      "hold quotes or control characters", svc);
+            host->log(NULL, PIDE_LOG_ERROR,
+                      ADAPTER " adapter, service %s: soapAction may not "
+                              "hold quotes or control characters",
+                      svc);
             goto fail;
         }
     size_t ct_len = strlen(action) + 64;
@@ -290,19 +300,24 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
     const char *names[] = {in->member_element, in->official_element};
     for (size_t i = 0; i < 2; i++)
         if (names[i] && xmlValidateNCName(BAD_CAST names[i], 0) != 0) {
-            host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: %s '%.80s' is not an "
-                      "XML name without a prefix", svc, i ? "officialElement" : "memberElement",
-                      names[i]);
+            host->log(NULL, PIDE_LOG_ERROR,
+                      ADAPTER " adapter, service %s: %s '%.80s' is not an "
+                              "XML name without a prefix",
+                      svc, i ? "officialElement" : "memberElement", names[i]);
             goto fail;
         }
     if (in->subject_xpath && !in->subject_type == !in->subject_type_xpath) {
-        host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: subjectXPath needs exactly "
-                  "one of subjectType (fixed) and subjectTypeXPath", svc);
+        host->log(NULL, PIDE_LOG_ERROR,
+                  ADAPTER " adapter, service %s: subjectXPath needs exactly "
+                          "one of subjectType (fixed) and subjectTypeXPath",
+                  svc);
         goto fail;
     }
     if (!in->subject_xpath && (in->subject_type || in->subject_type_xpath)) {
-        host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: subjectType and "
-                  "subjectTypeXPath need subjectXPath", svc);
+        host->log(NULL, PIDE_LOG_ERROR,
+                  ADAPTER " adapter, service %s: subjectType and "
+                          "subjectTypeXPath need subjectXPath",
+                  svc);
         goto fail;
     }
     if (!adapter_xpath_namespaces_ok(host, ADAPTER, svc, "xpathNamespaces", in->namespaces))
@@ -323,23 +338,29 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
     const char *cert = host->config_param(cfg, "wssSigningCertificate");
     bool has_key = key && *key, has_cert = cert && *cert;
     if (has_key != has_cert) {
-        host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: wssSigningKey and "
-                  "wssSigningCertificate go together", svc);
+        host->log(NULL, PIDE_LOG_ERROR,
+                  ADAPTER " adapter, service %s: wssSigningKey and "
+                          "wssSigningCertificate go together",
+                  svc);
         goto fail;
     }
     const char *ttl = adapter_param(host, cfg, "wssTtlSeconds", "300");
     char *end = NULL;
     long ttl_v = strtol(ttl, &end, 10);
     if (*end || ttl_v < 1 || ttl_v > 3600) {
-        host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: wssTtlSeconds '%.20s' is "
-                  "not 1..3600", svc, ttl);
+        host->log(NULL, PIDE_LOG_ERROR,
+                  ADAPTER " adapter, service %s: wssTtlSeconds '%.20s' is "
+                          "not 1..3600",
+                  svc, ttl);
         goto fail;
     }
     in->wss_ttl = (int)ttl_v;
     if (has_key) {
         if (!PIDE_HOST_HAS(host, wss_signer_open) || !PIDE_HOST_HAS(host, wss_sign)) {
-            host->log(NULL, PIDE_LOG_ERROR, ADAPTER " adapter, service %s: this gateway cannot "
-                      "sign provider requests with WS-Security", svc);
+            host->log(NULL, PIDE_LOG_ERROR,
+                      ADAPTER " adapter, service %s: this gateway cannot "
+                              "sign provider requests with WS-Security",
+                      svc);
             goto fail;
         }
         if (!(in->signer = host->wss_signer_open(cfg, key, cert)))
@@ -475,15 +496,16 @@ static pide_result read_answer(const proxy_instance *in, pide_exchange *ex,
     bool refused = resp->status == 401 || resp->status == 403;
     pide_result rc = adapter_xml_answer(host, ex, ADAPTER ": provider", resp, answer);
     if (rc != PIDE_OK)
-        return refused ? PIDE_ERR_CONFIG
-                       : resp->status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE : rc;
+        return refused ? PIDE_ERR_CONFIG : resp->status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE : rc;
     xmlNodePtr env = xmlDocGetRootElement(*answer);
     if (!adapter_element_is(env, env_ns, "Envelope")) {
-        host->log(ex, PIDE_LOG_WARN, ADAPTER ": provider answered HTTP %d without a SOAP %s "
-                  "Envelope", resp->status, in->soap12 ? "1.2" : "1.1");
-        return refused ? PIDE_ERR_CONFIG
-                       : resp->status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE
-                                             : PIDE_ERR_PROVIDER_BAD_RESPONSE;
+        host->log(ex, PIDE_LOG_WARN,
+                  ADAPTER ": provider answered HTTP %d without a SOAP %s "
+                          "Envelope",
+                  resp->status, in->soap12 ? "1.2" : "1.1");
+        return refused               ? PIDE_ERR_CONFIG
+               : resp->status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE
+                                     : PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     xmlNodePtr body = adapter_child(env, env_ns, "Body");
     xmlNodePtr first = body ? adapter_first_element(body->children) : NULL;
@@ -495,9 +517,12 @@ static pide_result read_answer(const proxy_instance *in, pide_exchange *ex,
     if (adapter_element_is(first, env_ns, "Fault")) {
         const char *reason = fault_reason(in, ex, first);
         if (refused || security_fault(first, in->soap12)) {
-            host->log(ex, PIDE_LOG_ERROR, ADAPTER ": the provider refuses the gateway's "
+            host->log(ex, PIDE_LOG_ERROR,
+                      ADAPTER
+                      ": the provider refuses the gateway's "
                       "credentials (HTTP %d, WS-Security Fault: %.300s); check the service's "
-                      "wssSigningKey/wssSigningCertificate", resp->status, reason);
+                      "wssSigningKey/wssSigningCertificate",
+                      resp->status, reason);
             return PIDE_ERR_CONFIG;
         }
         host->log(ex, PIDE_LOG_WARN, ADAPTER ": provider answered a SOAP Fault (HTTP %d): %.300s",
@@ -507,9 +532,9 @@ static pide_result read_answer(const proxy_instance *in, pide_exchange *ex,
     if (resp->status != 200) {
         host->log(ex, PIDE_LOG_WARN, ADAPTER ": provider answered HTTP %d without a Fault",
                   resp->status);
-        return refused ? PIDE_ERR_CONFIG
-                       : resp->status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE
-                                             : PIDE_ERR_PROVIDER_BAD_RESPONSE;
+        return refused               ? PIDE_ERR_CONFIG
+               : resp->status >= 500 ? PIDE_ERR_PROVIDER_UNAVAILABLE
+                                     : PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     *payload = first;
     return PIDE_OK;
@@ -538,8 +563,10 @@ static pide_result validated_payload(const proxy_instance *in, pide_exchange *ex
         int v = xmlSchemaValidateDoc(vc, doc);
         xmlSchemaFreeValidCtxt(vc);
         if (v != 0) {
-            host->log(ex, PIDE_LOG_WARN, ADAPTER ": the provider's answer is not valid by "
-                      "responseSchema: %s", errs.text[0] ? errs.text : "(no detail)");
+            host->log(ex, PIDE_LOG_WARN,
+                      ADAPTER ": the provider's answer is not valid by "
+                              "responseSchema: %s",
+                      errs.text[0] ? errs.text : "(no detail)");
             xmlFreeDoc(doc);
             return PIDE_ERR_PROVIDER_BAD_RESPONSE;
         }
@@ -554,18 +581,18 @@ static void log_columns(const proxy_instance *in, pide_exchange *ex, xmlDocPtr r
 {
     const pide_host_api *host = in->base.host;
     if (in->subject_xpath) {
-        const char *subject = adapter_xpath_string(host, ex, req, in->subject_xpath,
-                                                   in->namespaces);
-        const char *type = in->subject_type
-                               ? in->subject_type
-                               : adapter_xpath_string(host, ex, req, in->subject_type_xpath,
-                                                      in->namespaces);
+        const char *subject =
+            adapter_xpath_string(host, ex, req, in->subject_xpath, in->namespaces);
+        const char *type =
+            in->subject_type
+                ? in->subject_type
+                : adapter_xpath_string(host, ex, req, in->subject_type_xpath, in->namespaces);
         if (subject)
             host->set_subject(ex, type, subject);
     }
     if (in->purpose_xpath) {
-        const char *purpose = adapter_xpath_string(host, ex, req, in->purpose_xpath,
-                                                   in->namespaces);
+        const char *purpose =
+            adapter_xpath_string(host, ex, req, in->purpose_xpath, in->namespaces);
         if (purpose)
             host->set_purpose(ex, purpose, NULL);
     }
@@ -573,15 +600,15 @@ static void log_columns(const proxy_instance *in, pide_exchange *ex, xmlDocPtr r
 
 /* The request document: the operation element under a new Envelope/Body, renamed, with the
  * authenticated identity in the configured elements. */
-static pide_result build_request(const proxy_instance *in, pide_exchange *ex,
-                                 const pide_call *call, xmlDocPtr *out)
+static pide_result build_request(const proxy_instance *in, pide_exchange *ex, const pide_call *call,
+                                 xmlDocPtr *out)
 {
     const pide_host_api *host = in->base.host;
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
     xmlNodePtr env = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "Envelope", NULL) : NULL;
-    xmlNsPtr ns = env ? xmlNewNs(env, BAD_CAST(in->soap12 ? SOAP12_NS : SOAP11_NS),
-                                 BAD_CAST "soapenv")
-                      : NULL;
+    xmlNsPtr ns =
+        env ? xmlNewNs(env, BAD_CAST(in->soap12 ? SOAP12_NS : SOAP11_NS), BAD_CAST "soapenv")
+            : NULL;
     xmlNodePtr body = ns ? xmlNewChild(env, ns, BAD_CAST "Body", NULL) : NULL;
     xmlNodePtr op = body ? xmlDocCopyNode(call->request, doc, 1) : NULL;
     if (!op) {
@@ -660,10 +687,10 @@ static pide_result exchange(const proxy_instance *in, pide_exchange *ex, const p
     if (!rename_namespaces(result, in->ns_renames, in->ns_count, true))
         goto done;
     rename_elements(result, in->el_renames, in->el_count, true);
-    const char *code = in->result_code_xpath ? adapter_xpath_string(host, ex, out,
-                                                                    in->result_code_xpath,
-                                                                    in->namespaces)
-                                             : NULL;
+    const char *code =
+        in->result_code_xpath
+            ? adapter_xpath_string(host, ex, out, in->result_code_xpath, in->namespaces)
+            : NULL;
     xmlNodePtr node = xmlDocCopyNode(result, call->response_body->doc, 1);
     if (!node || !xmlAddChild(call->response_body, node)) {
         xmlFreeNode(node);
@@ -693,8 +720,10 @@ static pide_result proxy_handle(void *instance, pide_exchange *ex, const pide_ca
         hit = strstr(hit + 1, call->operation);
     }
     if (!listed) {
-        in->base.host->log(ex, PIDE_LOG_WARN, ADAPTER ": operation %.80s is not configured for "
-                           "service %s", call->operation, call->service_name);
+        in->base.host->log(ex, PIDE_LOG_WARN,
+                           ADAPTER ": operation %.80s is not configured for "
+                                   "service %s",
+                           call->operation, call->service_name);
         return PIDE_ERR_BAD_REQUEST;
     }
     return exchange(in, ex, call);
@@ -737,14 +766,8 @@ static const pide_param_decl PARAMS[] = {
 };
 
 static const pide_adapter SOAP_PROXY_ADAPTER = {
-    PIDE_ADAPTER_HEADER,
-    .name = "soap_proxy",
-    .version = "1.0.0",
-    .operations = OPERATIONS,
-    .init = proxy_init,
-    .handle = proxy_handle,
-    .fini = proxy_fini,
-    .params = PARAMS,
+    PIDE_ADAPTER_HEADER, .name = "soap_proxy",   .version = "1.0.0", .operations = OPERATIONS,
+    .init = proxy_init,  .handle = proxy_handle, .fini = proxy_fini, .params = PARAMS,
 };
 
 PIDE_ADAPTER_EXPORT(SOAP_PROXY_ADAPTER)

@@ -32,18 +32,19 @@
 #define SLOW_MS 5000
 
 typedef struct jne_sim {
-    bool soap11;              /* --soap11: SOAP 1.1 accepted too */
-    gw_trust_store *trust;    /* --require-wss: signers must chain to it; NULL: not required */
+    bool soap11;           /* --soap11: SOAP 1.1 accepted too */
+    gw_trust_store *trust; /* --require-wss: signers must chain to it; NULL: not required */
 } jne_sim;
 
-static const char *const NOMBRES[] = {"MARIA ELENA", "JOSE LUIS", "ROSA", "CARLOS ALBERTO",
-                                      "ANA LUCIA", "JUAN", "CARMEN", "LUIS MIGUEL"};
+static const char *const NOMBRES[] = {"MARIA ELENA", "JOSE LUIS", "ROSA",   "CARLOS ALBERTO",
+                                      "ANA LUCIA",   "JUAN",      "CARMEN", "LUIS MIGUEL"};
 static const char *const APELLIDOS[] = {"QUISPE", "MAMANI", "FLORES", "HUAMAN", "RAMOS",
-                                        "GARCIA", "TORRES", "CHAVEZ", "ROJAS", "MENDOZA"};
-static const char *const DISTRITOS[][3] = {
-    {"LIMA", "LIMA", "MIRAFLORES"}, {"CUSCO", "CUSCO", "WANCHAQ"},
-    {"AREQUIPA", "AREQUIPA", "CAYMA"}, {"PIURA", "PIURA", "CASTILLA"},
-    {"JUNIN", "HUANCAYO", "EL TAMBO"}};
+                                        "GARCIA", "TORRES", "CHAVEZ", "ROJAS",  "MENDOZA"};
+static const char *const DISTRITOS[][3] = {{"LIMA", "LIMA", "MIRAFLORES"},
+                                           {"CUSCO", "CUSCO", "WANCHAQ"},
+                                           {"AREQUIPA", "AREQUIPA", "CAYMA"},
+                                           {"PIURA", "PIURA", "CASTILLA"},
+                                           {"JUNIN", "HUANCAYO", "EL TAMBO"}};
 
 static bool is_el(xmlNodePtr n, const char *ns, const char *name)
 {
@@ -133,8 +134,8 @@ static const char *wss_problem(const jne_sim *sim, xmlDocPtr doc, sim_soap_versi
     }
     /* Both the Body and the Timestamp are covered by a Reference of SignedInfo. */
     bool body_signed = false, ts_signed = false;
-    for (xmlNodePtr r = child(sig, DSIG_NS, "SignedInfo") ? child(sig, DSIG_NS, "SignedInfo")->children
-                                                           : NULL;
+    for (xmlNodePtr r =
+             child(sig, DSIG_NS, "SignedInfo") ? child(sig, DSIG_NS, "SignedInfo")->children : NULL;
          r; r = r->next) {
         if (!is_el(r, DSIG_NS, "Reference"))
             continue;
@@ -261,9 +262,10 @@ static void handle_request(void *ctx, const sim_request *req, sim_response *resp
     else if (sim->soap11 && req->content_type && strncasecmp(req->content_type, "text/xml", 8) == 0)
         v = SIM_SOAP_11;
     else {
-        plain(resp, 415, sim->soap11 ? "Content-Type must be application/soap+xml (SOAP 1.2) or "
-                                       "text/xml (SOAP 1.1)\n"
-                                     : "Content-Type must be application/soap+xml (SOAP 1.2)\n");
+        plain(resp, 415,
+              sim->soap11 ? "Content-Type must be application/soap+xml (SOAP 1.2) or "
+                            "text/xml (SOAP 1.1)\n"
+                          : "Content-Type must be application/soap+xml (SOAP 1.2)\n");
         return;
     }
     xmlDocPtr doc;
@@ -290,13 +292,14 @@ static void handle_request(void *ctx, const sim_request *req, sim_response *resp
     dni = dni_el ? xmlNodeGetContent(dni_el) : NULL;
     ruc = ruc_el ? xmlNodeGetContent(ruc_el) : NULL;
     if (!sim_is_digits((const char *)dni, 8) || !sim_is_digits((const char *)ruc, 11)) {
-        sim_soap_fault(resp, v, true, "numeroDni (8 digitos) y rucEntidad (11 digitos) son "
-                                      "obligatorios");
+        sim_soap_fault(resp, v, true,
+                       "numeroDni (8 digitos) y rucEntidad (11 digitos) son "
+                       "obligatorios");
         goto done;
     }
     fprintf(stderr, "jne-sim: #%llu SOAP %s rucEntidad=%s signed=%s\n",
-            (unsigned long long)req->number, v == SIM_SOAP_12 ? "1.2" : "1.1",
-            (const char *)ruc, sim->trust ? "yes" : "not-required");
+            (unsigned long long)req->number, v == SIM_SOAP_12 ? "1.2" : "1.1", (const char *)ruc,
+            sim->trust ? "yes" : "not-required");
     const char *d = (const char *)dni;
     if (strcmp(d, "99999990") == 0) {
         sim_soap_fault(resp, v, false, "ORA-12541: TNS:no listener (padron no disponible)");
@@ -370,9 +373,12 @@ int main(int argc, char **argv)
                               "FILE,\n"
                               "                      else a Sender Fault wsse:InvalidSecurity\n"
                               "See simulators/jne/README.md for the special DNIs.")) {
-    case SIM_OPTIONS_RUN: break;
-    case SIM_OPTIONS_EXIT_OK: return 0;
-    case SIM_OPTIONS_EXIT_USAGE: return 2;
+    case SIM_OPTIONS_RUN:
+        break;
+    case SIM_OPTIONS_EXIT_OK:
+        return 0;
+    case SIM_OPTIONS_EXIT_USAGE:
+        return 2;
     }
     xmlInitParser();
     if (gw_xmlsec_global_init() != GW_OK) {
