@@ -307,6 +307,30 @@ static void handle_request(void *ctx, const sim_request *req, sim_response *resp
         sim_response_set_content_type(resp, sim_soap_content_type(v));
         sim_soap_begin(&resp->body, v, "xmlns:jne=\"" JNE_NS "\"");
         sim_buf_append_str(&resp->body, "<jne:ConsultaElectorRespuesta><codigo>00");
+    } else if (strcmp(d, "99999994") == 0) {
+        /* A DTD with an external entity: a provider never needs one, the gateway refuses it. */
+        sim_response_set_content_type(resp, sim_soap_content_type(v));
+        sim_buf_printf(&resp->body,
+                       "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY x SYSTEM "
+                       "\"file:///etc/passwd\">]><soapenv:Envelope xmlns:soapenv=\"%s\">"
+                       "<soapenv:Body><jne:ConsultaElectorRespuesta xmlns:jne=\"" JNE_NS "\">"
+                       "<codigo>&x;</codigo></jne:ConsultaElectorRespuesta></soapenv:Body>"
+                       "</soapenv:Envelope>",
+                       sim_soap_envelope_ns(v));
+    } else if (strcmp(d, "99999995") == 0) {
+        /* Two answers in one Body: which one would the consumer get? */
+        answer(resp, v, "45678912", (const char *)ruc, false);
+        sim_buf_clear(&resp->body);
+        sim_soap_begin(&resp->body, v, "xmlns:jne=\"" JNE_NS "\"");
+        sim_buf_append_str(&resp->body, "<jne:ConsultaElectorRespuesta><codigo>0001</codigo>"
+                                        "</jne:ConsultaElectorRespuesta>"
+                                        "<jne:ConsultaElectorRespuesta><codigo>0000</codigo>"
+                                        "</jne:ConsultaElectorRespuesta>");
+        sim_soap_end(&resp->body);
+    } else if (strcmp(d, "99999996") == 0) {
+        /* An answer in the other SOAP version than the call's. */
+        answer(resp, v == SIM_SOAP_12 ? SIM_SOAP_11 : SIM_SOAP_12, "45678912", (const char *)ruc,
+               false);
     } else if (strcmp(d, "99999993") == 0) {
         struct timespec ts = {SLOW_MS / 1000, (SLOW_MS % 1000) * 1000000L};
         nanosleep(&ts, NULL);

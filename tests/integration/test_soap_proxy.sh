@@ -110,6 +110,12 @@ id=$(exchange_id_of "$T/outside-xsd.xml")
 assert_eq "DNI|99999992" "$(log_row "$id" "subject_type, subject_id")" "outside-xsd: logged with its subject"
 request 99999991 "$T/garbage.req"
 expect_fault garbage "$T/garbage.req" 500 Server.Provider.BadResponse
+# Hostile answers: an external entity, two answers in one Body, the other SOAP version.
+for case in 99999994:xxe 99999995:two-answers 99999996:other-version; do
+  request "${case%%:*}" "$T/${case#*:}.req"
+  expect_fault "${case#*:}" "$T/${case#*:}.req" 500 Server.Provider.BadResponse
+  assert_not_contains "$T/${case#*:}.xml" "root:" "${case#*:}: nothing of /etc/passwd in the Fault"
+done
 request 99999993 "$T/slow.req"
 start=$(date +%s%N)
 expect_fault slow "$T/slow.req" 500 Server.Provider.Timeout
