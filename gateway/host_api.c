@@ -1,6 +1,7 @@
 /* host_api.c — the services the gateway lends adapters (pide_host_api), bound to an exchange. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "adapter_loader.h"
@@ -12,6 +13,7 @@
 #include "http_client.h"
 #include "log.h"
 #include "runtime.h"
+#include "wss.h"
 #include "xml_sign.h"
 
 static void *host_alloc(pide_exchange *ex, size_t size) { return gw_arena_alloc(&ex->arena, size); }
@@ -130,6 +132,60 @@ static const pide_identity *host_identity(pide_exchange *ex)
     return id;
 }
 
+/* A service's WS-Security key for its provider (pide_host_api.wss_signer_open). */
+struct pide_wss_signer {
+    gw_signer *signer;
+};
+
+static pide_wss_signer *host_wss_signer_open(const pide_service_config *cfg, const char *key_pem,
+                                             const char *cert_pem)
+{
+    char err[512] = "";
+    pide_wss_signer *w = calloc(1, sizeof *w);
+    if (!w || !key_pem || !cert_pem ||
+        gw_signer_open(key_pem, cert_pem, &w->signer, err, sizeof err) != GW_OK) {
+        gw_log(PIDE_LOG_ERROR,
+               "[adapter] service %s: the WS-Security signing key for its "
+               "provider cannot be used: %s",
+               cfg && cfg->service_name ? cfg->service_name : "?",
+               err[0] ? err : "out of memory or no key/certificate path");
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static pide_result host_wss_sign(pide_exchange *ex, pide_wss_signer *w, xmlDocPtr envelope,
+                                 int ttl_seconds)
+{
+    char err[512] = "";
+    gw_sign_ctx *ctx = NULL;
+    pide_result rc = PIDE_ERR_INTERNAL;
+    /* One context per call: xmlsec keys are not shared between signing threads (xml_sign.h). */
+    if (!w || gw_sign_ctx_new(w->signer, &ctx) != GW_OK) {
+        gw_set_error(err, sizeof err, "no signer, or out of memory");
+        goto fail;
+    }
+    if (gw_wss_sign(ctx, envelope, (time_t)(gw_now_us() / 1000000), ttl_seconds, NULL, err,
+                    sizeof err) != GW_OK)
+        goto fail;
+    rc = PIDE_OK;
+fail:
+    if (rc != PIDE_OK)
+        gw_log(PIDE_LOG_ERROR, "[%s] WS-Security signing of the provider request failed: %s",
+               ex ? ex->exchange_id : "adapter", err);
+    gw_sign_ctx_free(ctx);
+    return rc;
+}
+
+static void host_wss_signer_close(pide_wss_signer *w)
+{
+    if (!w)
+        return;
+    gw_signer_close(w->signer);
+    free(w);
+}
+
 void gw_host_api_init(pide_host_api *api)
 {
     memset(api, 0, sizeof *api);
@@ -146,4 +202,7 @@ void gw_host_api_init(pide_host_api *api)
     api->sign_document = host_sign_document;
     api->set_caller_audit = host_set_caller_audit;
     api->identity = host_identity;
+    api->wss_signer_open = host_wss_signer_open;
+    api->wss_sign = host_wss_sign;
+    api->wss_signer_close = host_wss_signer_close;
 }

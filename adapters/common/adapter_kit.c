@@ -4,11 +4,17 @@
  */
 #include "adapter_kit.h"
 
+#include <ctype.h>
+#include <stdarg.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 
 #include "adapter_xml.h"
 
@@ -111,4 +117,201 @@ pide_result adapter_xml_answer(const pide_host_api *host, pide_exchange *ex, con
         return PIDE_ERR_PROVIDER_BAD_RESPONSE;
     }
     return PIDE_OK;
+}
+
+/* ---- XPath parameters ------------------------------------------------------------------- */
+
+/* Calls fn(prefix, uri, arg) for each "prefix=uri" of namespaces (copied to bounded buffers);
+ * false at the first malformed pair, with *why set. */
+typedef bool (*ns_pair_fn)(const char *prefix, const char *uri, void *arg);
+
+static bool each_ns_pair(const char *namespaces, ns_pair_fn fn, void *arg, const char **why)
+{
+    const char *p = namespaces ? namespaces : "";
+    while (*p) {
+        while (isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        size_t len = 0;
+        while (p[len] && !isspace((unsigned char)p[len]))
+            len++;
+        const char *eq = memchr(p, '=', len);
+        size_t plen = eq ? (size_t)(eq - p) : 0;
+        char prefix[64], uri[512];
+        if (!eq || plen == 0 || plen >= sizeof prefix || len - plen - 1 == 0 ||
+            len - plen - 1 >= sizeof uri) {
+            *why = "each entry must be prefix=URI (a prefix of 1-63 characters, a URI of 1-511)";
+            return false;
+        }
+        memcpy(prefix, p, plen);
+        prefix[plen] = '\0';
+        memcpy(uri, eq + 1, len - plen - 1);
+        uri[len - plen - 1] = '\0';
+        if (xmlValidateNCName(BAD_CAST prefix, 0) != 0) {
+            *why = "a prefix must be an XML NCName (no ':')";
+            return false;
+        }
+        if (!fn(prefix, uri, arg)) {
+            *why = "a prefix is bound twice, or out of memory";
+            return false;
+        }
+        p += len;
+    }
+    return true;
+}
+
+static bool register_pair(const char *prefix, const char *uri, void *arg)
+{
+    xmlXPathContextPtr x = arg;
+    if (xmlXPathNsLookup(x, BAD_CAST prefix) != NULL)
+        return false;
+    return xmlXPathRegisterNs(x, BAD_CAST prefix, BAD_CAST uri) == 0;
+}
+
+bool adapter_xpath_namespaces_ok(const pide_host_api *host, const char *adapter,
+                                 const char *service, const char *param, const char *namespaces)
+{
+    const char *why = "out of memory";
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlXPathContextPtr x = doc ? xmlXPathNewContext(doc) : NULL;
+    bool ok = x && each_ns_pair(namespaces, register_pair, x, &why);
+    xmlXPathFreeContext(x);
+    xmlFreeDoc(doc);
+    if (!ok)
+        host->log(NULL, PIDE_LOG_ERROR, "%s adapter, service %s: parameter %s '%.200s': %s",
+                  adapter, service, param, namespaces ? namespaces : "", why);
+    return ok;
+}
+
+typedef struct xpath_errors {
+    char text[256];
+} xpath_errors;
+
+/* libxml2's structured error handler for one XPath context: keeps the first message. */
+static void keep_first_error(void *ctx, xmlErrorPtr e)
+{
+    xpath_errors *errs = ctx;
+    if (!errs || errs->text[0] || !e)
+        return;
+    /* libxml2 2.9 gives XPath errors a code and the offset, not always a message. */
+    const char *what = e->message;
+    if (!what)
+        switch (e->code) {
+        case XML_XPATH_UNDEF_PREFIX_ERROR:
+            what = "undefined namespace prefix";
+            break;
+        case XML_XPATH_UNKNOWN_FUNC_ERROR:
+            what = "unregistered function";
+            break;
+        case XML_XPATH_UNDEF_VARIABLE_ERROR:
+            what = "undefined variable";
+            break;
+        case XML_XPATH_UNFINISHED_LITERAL_ERROR:
+            what = "unfinished literal";
+            break;
+        case XML_XPATH_INVALID_PREDICATE_ERROR:
+            what = "invalid predicate";
+            break;
+        case XML_XPATH_INVALID_ARITY:
+            what = "wrong number of function arguments";
+            break;
+        default:
+            what = "invalid expression";
+            break;
+        }
+    snprintf(errs->text, sizeof errs->text, "%s at character %d", what, e->int1);
+    for (char *c = errs->text; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    size_t n = strlen(errs->text);
+    while (n && errs->text[n - 1] == ' ')
+        errs->text[--n] = '\0';
+}
+
+/* libxml2's generic error function while an expression is checked: keeps the first message. */
+static void keep_generic_error(void *ctx, const char *fmt, ...)
+{
+    xpath_errors *errs = ctx;
+    if (!errs || errs->text[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errs->text, sizeof errs->text, fmt, ap);
+    va_end(ap);
+    for (char *c = errs->text; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    size_t n = strlen(errs->text);
+    while (n && errs->text[n - 1] == ' ')
+        errs->text[--n] = '\0';
+}
+
+/* A context on doc with the prefixes of namespaces and errors collected in errs; NULL when
+ * out of memory or when namespaces is malformed. */
+static xmlXPathContextPtr xpath_context(xmlDocPtr doc, const char *namespaces, xpath_errors *errs)
+{
+    xmlXPathContextPtr x = xmlXPathNewContext(doc);
+    const char *why;
+    if (!x)
+        return NULL;
+    x->error = (xmlStructuredErrorFunc)keep_first_error;
+    x->userData = errs;
+    if (!each_ns_pair(namespaces, register_pair, x, &why)) {
+        xmlXPathFreeContext(x);
+        return NULL;
+    }
+    return x;
+}
+
+bool adapter_xpath_ok(const pide_host_api *host, const char *adapter, const char *service,
+                      const char *param, const char *expr, const char *namespaces)
+{
+    xpath_errors errs = {.text = ""};
+    bool ok = false;
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "empty", NULL) : NULL;
+    if (root)
+        xmlDocSetRootElement(doc, root);
+    xmlXPathContextPtr x = root ? xpath_context(doc, namespaces, &errs) : NULL;
+    /* Some of libxml2's XPath errors (a function's undefined prefix) only reach its per-thread
+     * generic error function: into the message rather than onto stderr (init is one thread). */
+    xmlGenericErrorFunc old_fn = xmlGenericError;
+    void *old_ctx = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(&errs, keep_generic_error);
+    xmlXPathCompExprPtr c = x && expr && *expr ? xmlXPathCtxtCompile(x, BAD_CAST expr) : NULL;
+    if (c) {
+        /* Evaluated once: an unknown prefix or function is only found when it runs. */
+        xmlXPathObjectPtr o = xmlXPathCompiledEval(c, x);
+        ok = o != NULL && !errs.text[0];
+        xmlXPathFreeObject(o);
+        xmlXPathFreeCompExpr(c);
+    }
+    xmlSetGenericErrorFunc(old_ctx, old_fn);
+    xmlXPathFreeContext(x);
+    xmlFreeDoc(doc);
+    if (!ok)
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "%s adapter, service %s: parameter %s '%.200s' is not "
+                  "an XPath 1.0 expression (%s)",
+                  adapter, service, param, expr ? expr : "", errs.text[0] ? errs.text : "invalid");
+    return ok;
+}
+
+const char *adapter_xpath_string(const pide_host_api *host, pide_exchange *ex, xmlDocPtr doc,
+                                 const char *expr, const char *namespaces)
+{
+    const char *res = NULL;
+    xpath_errors errs = {.text = ""};
+    xmlXPathContextPtr x = xpath_context(doc, namespaces, &errs);
+    if (!x)
+        return NULL;
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, x);
+    xmlChar *s = o ? xmlXPathCastToString(o) : NULL;
+    if (s && *s)
+        res = host->strdup(ex, (const char *)s);
+    xmlFree(s);
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(x);
+    return res;
 }

@@ -82,4 +82,29 @@ bool adapter_is_provider_failure(pide_result rc);
 pide_result adapter_xml_answer(const pide_host_api *host, pide_exchange *ex, const char *who,
                                const pide_http_response *resp, xmlDocPtr *out);
 
+/* ---- XPath parameters --------------------------------------------------------------------- */
+
+/* What the exchange log records as columns is often named by configuration, as XPath 1.0
+ * expressions on a document (the operation element as its root, or the provider's answer).
+ * `namespaces` binds the prefixes those expressions use: "p=urn:a q=urn:b" (space-separated
+ * prefix=URI pairs; NULL or "" binds none). */
+
+/* At init: the namespaces parameter `param` is well formed (prefixes are NCNames without ':',
+ * URIs non-empty, no prefix twice). Logs "<adapter> adapter, service S: parameter P ..." and
+ * returns false otherwise. */
+bool adapter_xpath_namespaces_ok(const pide_host_api *host, const char *adapter,
+                                 const char *service, const char *param, const char *namespaces);
+
+/* At init: `expr` (parameter `param`) compiles as XPath 1.0 and, evaluated once on an empty
+ * document with the prefixes of `namespaces`, names no unknown prefix or function. Logs "<adapter>
+ * adapter, service S: parameter P '<expr>' is not an XPath 1.0 expression (why)" and returns false
+ * otherwise. */
+bool adapter_xpath_ok(const pide_host_api *host, const char *adapter, const char *service,
+                      const char *param, const char *expr, const char *namespaces);
+
+/* string(expr) evaluated on doc (the document node as context) with the prefixes of
+ * `namespaces`, in exchange memory; NULL on an error or an empty string. */
+const char *adapter_xpath_string(const pide_host_api *host, pide_exchange *ex, xmlDocPtr doc,
+                                 const char *expr, const char *namespaces);
+
 #endif

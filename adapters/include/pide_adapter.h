@@ -126,6 +126,10 @@ typedef struct pide_identity {
                                    institutionCode>), its RUC when none is configured */
 } pide_identity;
 
+/* A WS-Security signing key the host holds for one service (pide_host_api.wss_signer_open);
+ * opaque to adapters. */
+typedef struct pide_wss_signer pide_wss_signer;
+
 /* The host's services. Check struct_size before using members added after version 1. */
 typedef struct pide_host_api {
     uint32_t abi_version;
@@ -168,6 +172,20 @@ typedef struct pide_host_api {
     /* Added after version 1 (check with PIDE_HOST_HAS): the authenticated caller of this
      * exchange, or NULL when the host has none (e.g. a standalone check run). */
     const pide_identity *(*identity)(pide_exchange *ex);
+
+    /* Added after version 1 (check with PIDE_HOST_HAS): WS-Security signatures on requests to a
+     * provider that demands them, made by the gateway's own WS-Security code (the profile it
+     * verifies on its members' requests: wsu:Timestamp, the certificate as
+     * wsse:BinarySecurityToken, ds:Signature over the Body and the Timestamp, exclusive C14N,
+     * SHA-256). wss_signer_open, from init() only: loads a PEM private key (mode 0600 or
+     * stricter) and its PEM certificate; NULL after logging why. wss_sign: adds wsse:Security
+     * (Timestamp valid for ttl_seconds) to the SOAP 1.1 or 1.2 Envelope `envelope`;
+     * PIDE_ERR_INTERNAL after logging why. wss_signer_close, from fini(): NULL is accepted. */
+    pide_wss_signer *(*wss_signer_open)(const pide_service_config *cfg, const char *key_pem_path,
+                                        const char *cert_pem_path);
+    pide_result (*wss_sign)(pide_exchange *ex, pide_wss_signer *signer, xmlDocPtr envelope,
+                            int ttl_seconds);
+    void (*wss_signer_close)(pide_wss_signer *signer);
 } pide_host_api;
 
 /* True when `host` (a const pide_host_api *) has member `m` set: members appended after

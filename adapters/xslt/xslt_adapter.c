@@ -304,33 +304,18 @@ fail:
     return NULL;
 }
 
-/* An XPath parameter must compile; checked at init so a typo stops the start, not an exchange. */
+/* An XPath parameter must compile (the kit's check, adapter_kit.h) and call neither document()
+ * nor an extension function; checked at init so a typo stops the start, not an exchange. */
 static bool xpath_ok(const pide_host_api *host, const char *service, const char *param,
                      const char *expr)
 {
-    /* libxml2's XPath errors go to its (per-thread) generic error function: into the message
-     * rather than onto stderr. */
-    compile_errors errs = {.len = 0};
-    xmlGenericErrorFunc old = xmlGenericError;
-    void *old_ctx = xmlGenericErrorContext;
-    xmlSetGenericErrorFunc(&errs, capture_error);
-    xmlXPathCompExprPtr c = xmlXPathCompile(BAD_CAST expr);
-    xmlSetGenericErrorFunc(old_ctx, old);
-    if (!c) {
-        trim_newlines(errs.text);
-        host->log(NULL, PIDE_LOG_ERROR, "xslt adapter, service %s: parameter %s '%.200s' is not "
-                  "an XPath 1.0 expression (%s)", service, param, expr,
-                  errs.len ? errs.text : "invalid");
-        return false;
-    }
-    xmlXPathFreeCompExpr(c);
     char what[80];
     if (forbidden_call(expr, what, sizeof what)) {
         host->log(NULL, PIDE_LOG_ERROR, "xslt adapter, service %s: parameter %s: %s is not "
                   "allowed", service, param, what);
         return false;
     }
-    return true;
+    return adapter_xpath_ok(host, "xslt", service, param, expr, NULL);
 }
 
 static void xslt_fini(void *instance)
@@ -516,18 +501,7 @@ done:
 static const char *xpath_string(const pide_host_api *host, pide_exchange *ex, xmlDocPtr doc,
                                 const char *expr)
 {
-    const char *res = NULL;
-    xmlXPathContextPtr x = xmlXPathNewContext(doc);
-    if (!x)
-        return NULL;
-    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, x);
-    xmlChar *s = o ? xmlXPathCastToString(o) : NULL;
-    if (s && *s)
-        res = host->strdup(ex, (const char *)s);
-    xmlFree(s);
-    xmlXPathFreeObject(o);
-    xmlXPathFreeContext(x);
-    return res;
+    return adapter_xpath_string(host, ex, doc, expr, NULL);
 }
 
 static const struct {

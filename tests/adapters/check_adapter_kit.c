@@ -1,12 +1,15 @@
 /*
  * check_adapter_kit.c — adapters/common/adapter_kit.c: the identifier digit checks, the code
- * tables, the per-service instance, parameters with a fallback and the XML-answer step,
+ * tables, the per-service instance, parameters with a fallback, the XML-answer step and the
+ * XPath parameters (namespaces, init-time checks, evaluation),
  * through a host table of real functions (exchange memory from gateway/arena).
  */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <libxml/parser.h>
 
 #include "adapter_kit.h"
 #include "arena.h"
@@ -180,6 +183,65 @@ START_TEST(xml_answer)
 }
 END_TEST
 
+/* The XPath parameters the xslt and soap_proxy adapters share: namespaces, init-time checks and
+ * evaluation into exchange memory. */
+START_TEST(xpath_parameters)
+{
+    static const char ns[] = "j=urn:a  k=urn:b";
+    ck_assert(adapter_xpath_namespaces_ok(&HOST, "kit", "S", "ns", NULL));
+    ck_assert(adapter_xpath_namespaces_ok(&HOST, "kit", "S", "ns", ""));
+    ck_assert(adapter_xpath_namespaces_ok(&HOST, "kit", "S", "ns", ns));
+    const char *bad_ns[] = {"j", "=urn:a", "j=", "a:b=urn:x", "j=urn:a j=urn:b", "1x=urn:a"};
+    for (size_t i = 0; i < sizeof bad_ns / sizeof bad_ns[0]; i++) {
+        last_log[0] = '\0';
+        ck_assert_msg(!adapter_xpath_namespaces_ok(&HOST, "kit", "S", "ns", bad_ns[i]), "%s",
+                      bad_ns[i]);
+        ck_assert_ptr_nonnull(strstr(last_log, "kit adapter, service S: parameter ns"));
+    }
+
+    ck_assert(adapter_xpath_ok(&HOST, "kit", "S", "x", "/*/n", NULL));
+    ck_assert(adapter_xpath_ok(&HOST, "kit", "S", "x", "/j:op/k:n", ns));
+    ck_assert(adapter_xpath_ok(&HOST, "kit", "S", "x", "concat(/*/a, '-', count(//b))", NULL));
+    const struct {
+        const char *expr, *why;
+    } bad[] = {
+        {"/*/n[", "invalid"},
+        {"/x:op/n", "undefined namespace prefix"},
+        {"php:function('system')", "bound to undefined prefix php"},
+        {"nosuch(1)", "function nosuch not found"},
+        {"$v", "undefined variable"},
+        {"'open", "unfinished literal"},
+        {"", "invalid"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        last_log[0] = '\0';
+        ck_assert_msg(!adapter_xpath_ok(&HOST, "kit", "S", "x", bad[i].expr, ns), "%s",
+                      bad[i].expr);
+        ck_assert_msg(strstr(last_log, "is not an XPath 1.0 expression") &&
+                          strstr(last_log, bad[i].why),
+                      "%s: %s", bad[i].expr, last_log);
+    }
+
+    gw_arena arena;
+    gw_arena_init(&arena, 0);
+    pide_exchange *ex = (pide_exchange *)&arena;
+    static const char xml[] = "<j:op xmlns:j='urn:a' xmlns:k='urn:b'><k:n>45678912</k:n>"
+                              "<n>plain</n><e/></j:op>";
+    xmlDocPtr doc = xmlReadMemory(xml, sizeof xml - 1, NULL, NULL, XML_PARSE_NONET);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(adapter_xpath_string(&HOST, ex, doc, "/j:op/k:n", ns), "45678912");
+    ck_assert_str_eq(adapter_xpath_string(&HOST, ex, doc, "/*/n", NULL), "plain");
+    /* the document's own prefixes mean nothing: only the configured ones */
+    ck_assert_ptr_null(adapter_xpath_string(&HOST, ex, doc, "/j:op/k:n", NULL));
+    ck_assert_ptr_null(adapter_xpath_string(&HOST, ex, doc, "/*/e", NULL)); /* empty */
+    ck_assert_ptr_null(adapter_xpath_string(&HOST, ex, doc, "/*/missing", NULL));
+    ck_assert_ptr_null(adapter_xpath_string(&HOST, ex, doc, "/*/n[", NULL));
+    ck_assert_str_eq(adapter_xpath_string(&HOST, ex, doc, "count(//*)", NULL), "4");
+    xmlFreeDoc(doc);
+    gw_arena_destroy(&arena);
+}
+END_TEST
+
 static Suite *adapter_kit_suite(void)
 {
     Suite *s = suite_create("adapter_kit");
@@ -189,6 +251,7 @@ static Suite *adapter_kit_suite(void)
     tcase_add_test(tc, instance_boilerplate);
     tcase_add_test(tc, provider_failures);
     tcase_add_test(tc, xml_answer);
+    tcase_add_test(tc, xpath_parameters);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -84,7 +84,7 @@ start_reniec_sim() { start_sim reniec "$@"; }
 # write_config [reniec-endpoint]: the demo configuration (conf/demo.xml) with this run's ports,
 # keys, database and absolute paths, so the configuration `make demo` uses is the one tested.
 # Providers point at the simulators started with start_sim (RENIEC_PORT, MIGRACIONES_PORT,
-# PJ_PORT); one not started keeps its demo port, where nothing listens.
+# PJ_PORT, SUNAT_PORT, JNE_PORT); one not started keeps its demo port, where nothing listens.
 write_config() {
   local endpoint=${1:-http://127.0.0.1:${RENIEC_PORT:-8091}/padron/v2/ciudadano}
   local conninfo
@@ -103,6 +103,8 @@ write_config() {
       -e "s|http://127.0.0.1:8094/|http://127.0.0.1:${TSA_PORT:-8094}/|" \
       -e "s|http://127.0.0.1:8095/|http://127.0.0.1:${SUNAT_PORT:-8095}/|" \
       -e "s|value=\"conf/sunat/|value=\"$PIDE_SOURCE_DIR/conf/sunat/|g" \
+      -e "s|http://127.0.0.1:8096/|http://127.0.0.1:${JNE_PORT:-8096}/|" \
+      -e "s|value=\"schemas/|value=\"$PIDE_SOURCE_DIR/schemas/|g" \
       "$PIDE_SOURCE_DIR/conf/demo.xml" > "$T/gateway.xml"
   # Without a TSA started (start_sim tsa), checkpoints are signed but not stamped, so a test
   # that does not care about stamps is never refused for their lack.

@@ -1,6 +1,8 @@
 /* check_host_api.c — gateway/host_api.c: the host table adapters receive (gw_host_api_init),
  * exercised on a real exchange from gateway/standalone_exchange.c (the "echo" fixture adapter)
- * and, for http_call, against a small HTTP server run by the test on loopback. */
+ * and, for http_call, against a small HTTP server run by the test on loopback; the WS-Security
+ * signer for provider requests with the test PKI, checked by the gateway's own WSS verifier.
+ * ctest-fixtures: pki */
 #include <check.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -18,6 +20,9 @@
 #include "clock.h"
 #include "runtime.h"
 #include "standalone_exchange.h"
+#include "test_pki.h"
+#include "wss.h"
+#include "xml_sign.h"
 
 static char fixture_dir[PATH_MAX];
 
@@ -78,6 +83,9 @@ START_TEST(table_describes_itself_and_is_complete)
     ck_assert_ptr_nonnull(api.sign_document);
     ck_assert_ptr_nonnull(api.set_caller_audit);
     ck_assert_ptr_nonnull(api.identity);
+    ck_assert_ptr_nonnull(api.wss_signer_open);
+    ck_assert_ptr_nonnull(api.wss_sign);
+    ck_assert_ptr_nonnull(api.wss_signer_close);
 }
 END_TEST
 
@@ -294,6 +302,58 @@ START_TEST(http_call_uses_the_service_timeout)
 }
 END_TEST
 
+/* wss_signer_open / wss_sign / wss_signer_close: a SOAP 1.2 provider request signed with a
+ * service's own key verifies under the gateway's WSS policy; a missing key, an envelope already
+ * signed and a document that is not an Envelope are refused. */
+START_TEST(wss_signer_signs_provider_requests)
+{
+    bound_exchange b;
+    bound_open(&b, NULL, 0);
+    ck_assert(PIDE_HOST_HAS(&b.host, wss_signer_open));
+    ck_assert(PIDE_HOST_HAS(&b.host, wss_sign));
+    ck_assert(PIDE_HOST_HAS(&b.host, wss_signer_close));
+    pide_service_config cfg = {.service_name = "Eco"};
+    char key[PATH_MAX], cert[PATH_MAX], ca[PATH_MAX];
+    test_pki_path(key, sizeof key, "gateway-sign.key");
+    test_pki_path(cert, sizeof cert, "gateway-sign.pem");
+    test_pki_path(ca, sizeof ca, "ca.pem");
+    ck_assert_ptr_null(b.host.wss_signer_open(&cfg, "/nonexistent.key", cert));
+    ck_assert_ptr_null(b.host.wss_signer_open(&cfg, key, NULL));
+    b.host.wss_signer_close(NULL);
+    pide_wss_signer *w = b.host.wss_signer_open(&cfg, key, cert);
+    ck_assert_ptr_nonnull(w);
+
+    static const char env[] =
+        "<e:Envelope xmlns:e='http://www.w3.org/2003/05/soap-envelope'><e:Body>"
+        "<p:ConsultaElector xmlns:p='urn:jne:padron:v1'><numeroDni>45678912</numeroDni>"
+        "</p:ConsultaElector></e:Body></e:Envelope>";
+    xmlDocPtr doc = xmlReadMemory(env, (int)strlen(env), NULL, NULL, XML_PARSE_NONET);
+    ck_assert_int_eq(b.host.wss_sign(b.ex, w, doc, 120), PIDE_OK);
+    /* What a provider would receive: serialized and parsed again, then verified. */
+    xmlChar *wire = NULL;
+    int len = 0;
+    xmlDocDumpMemory(doc, &wire, &len);
+    xmlDocPtr received = xmlReadMemory((const char *)wire, len, NULL, NULL, XML_PARSE_NONET);
+    gw_wss_policy policy = {.ca_pem_path = ca, .max_skew_s = 60, .max_age_s = 300};
+    gw_wss_result r;
+    char err[512] = "";
+    ck_assert_msg(gw_wss_verify_request(received, &policy, &r, err, sizeof err) == GW_OK, "%s",
+                  err);
+    ck_assert_int_eq((int)(r.expires - r.created), 120);
+    /* Signed once: a second signature is refused, the document left as it was. */
+    ck_assert_int_eq(b.host.wss_sign(b.ex, w, doc, 120), PIDE_ERR_INTERNAL);
+    static const char not_soap[] = "<a/>";
+    xmlDocPtr other = xmlReadMemory(not_soap, (int)strlen(not_soap), NULL, NULL, 0);
+    ck_assert_int_eq(b.host.wss_sign(b.ex, w, other, 120), PIDE_ERR_INTERNAL);
+    xmlFreeDoc(other);
+    xmlFree(wire);
+    xmlFreeDoc(received);
+    xmlFreeDoc(doc);
+    b.host.wss_signer_close(w);
+    bound_close(&b);
+}
+END_TEST
+
 int main(void)
 {
     const char *build = getenv("PIDE_BUILD_DIR");
@@ -303,6 +363,10 @@ int main(void)
     }
     snprintf(fixture_dir, sizeof fixture_dir, "%s/tests/fixtures/adapters", build);
     xmlInitParser();
+    if (gw_xmlsec_global_init() != GW_OK) {
+        fprintf(stderr, "check_host_api: cannot initialise xmlsec\n");
+        return 1;
+    }
     Suite *suite = suite_create("host_api");
     TCase *tc = tcase_create("host_api");
     tcase_add_test(tc, table_describes_itself_and_is_complete);
@@ -312,6 +376,7 @@ int main(void)
     tcase_add_test(tc, http_call_uses_the_service_endpoint_and_records_times);
     tcase_add_test(tc, http_call_maps_refused_connections_to_unavailable);
     tcase_add_test(tc, http_call_uses_the_service_timeout);
+    tcase_add_test(tc, wss_signer_signs_provider_requests);
     suite_add_tcase(suite, tc);
     return check_run_suite(suite);
 }
