@@ -45,7 +45,7 @@ struct gw_spool {
     size_t nsegs, cap;
     uint64_t read_seg, read_off; /* durable replay position */
     uint64_t records, total_bytes, replayed_total, full_total, torn_bytes;
-    bool corrupt, failed;
+    bool corrupt, failed, full_now;
 };
 
 /* ---- CRC-32C ---- */
@@ -517,6 +517,7 @@ gw_status gw_spool_append(gw_spool *sp, const unsigned char *const *data, const 
     bool failed = sp->failed, full = sp->total_bytes + bytes > sp->max_bytes;
     if (full && !failed)
         sp->full_total++;
+    sp->full_now = full;
     uint64_t seg_size = sp->segs[sp->nsegs - 1].size;
     uint64_t seg_no = sp->segs[sp->nsegs - 1].no;
     pthread_mutex_unlock(&sp->lock);
@@ -687,6 +688,8 @@ gw_status gw_spool_consume(gw_spool *sp, const gw_spool_batch *b, char *err, siz
     }
     memmove(sp->segs, sp->segs + k, (sp->nsegs - k) * sizeof *sp->segs);
     sp->nsegs -= k;
+    if (k)
+        sp->full_now = false;
     pthread_mutex_unlock(&sp->lock);
     for (size_t i = 0; i < ngone; i++) {
         char name[40];
@@ -726,6 +729,7 @@ gw_status gw_spool_compact(gw_spool *sp, char *err, size_t errlen)
     }
     memmove(sp->segs, sp->segs + ngone, (sp->nsegs - ngone) * sizeof *sp->segs);
     sp->nsegs -= ngone;
+    sp->full_now = false;
     pthread_mutex_unlock(&sp->lock);
     for (size_t i = 0; i < ngone; i++) {
         char name[40];
@@ -746,6 +750,7 @@ void gw_spool_stats_of(gw_spool *sp, gw_spool_stats *out)
         .full_total = sp->full_total,
         .torn_bytes = sp->torn_bytes,
         .max_bytes = sp->max_bytes,
+        .full_now = sp->full_now,
         .corrupt = sp->corrupt,
         .failed = sp->failed,
     };

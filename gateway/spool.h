@@ -48,6 +48,7 @@ typedef struct gw_spool_stats {
     uint64_t full_total;     /* appends refused because the spool was full */
     uint64_t torn_bytes;     /* cut off a torn tail at open */
     uint64_t max_bytes;
+    bool full_now; /* the last append was refused as full (until one fits again) */
     bool corrupt; /* an invalid record stops the replay: operator needed */
     bool failed;  /* a write or fsync failed: no more appends */
 } gw_spool_stats;
