@@ -119,6 +119,9 @@ records=$(metric pide_spool_records)
 [ "${records:-0}" -gt 0 ] && pass "outage: pide_spool_records = $records" || fail "outage: pide_spool_records is '$records'"
 bytes=$(metric pide_spool_bytes)
 [ "${bytes:-0}" -gt 0 ] && pass "outage: pide_spool_bytes = $bytes" || fail "outage: pide_spool_bytes is '$bytes'"
+# Only meaningful once the admin's own probe has seen the database go.
+probe_saw_outage() { grep -q "database probe: unreachable" "$T/gateway.log"; }
+wait_until "outage: the admin probe notices the outage" 20 probe_saw_outage
 assert_eq 200 "$(http "$ADMIN_URL/readyz")" "outage: /readyz stays 200 while the spool takes rows"
 start_pg
 t_up=$(date +%s.%N)
@@ -153,6 +156,29 @@ echo "sigkill: $(count_200 sigkill) answered 200, $(count_200 sigkill "$t_down")
 check_exactly_once sigkill
 status=$(soap_post ReniecConsultaDni "$PIDE_SOURCE_DIR/docs/examples/reniec-consultar.xml" "$T/after-kill.xml")
 assert_eq 200 "$status" "sigkill: answers again after the replay"
+
+# ---------------------------------------------------------------- 2b. a slow database
+# Another session holds the chain lock for 4 s: the writer's batch cannot commit within
+# switchAfterMs (500 ms, enforced by statement_timeout on the lock wait), so it goes to the spool
+# and the caller is answered long before commitTimeoutMs; the row is replayed once the lock is
+# free.
+log_sql "SELECT pg_advisory_xact_lock(8100115791357964135); SELECT pg_sleep(4)" >/dev/null 2>&1 &
+HOLDER=$!
+started_pids+=("$HOLDER")
+sleep 0.5
+t0=$(date +%s%N)
+status=$(soap_post ReniecConsultaDni "$PIDE_SOURCE_DIR/docs/examples/reniec-consultar.xml" "$T/slow.xml")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+assert_eq 200 "$status" "slow: answered while the chain lock is held elsewhere"
+[ "$ms" -lt 3000 ] && pass "slow: in $ms ms (switchAfterMs 500, the lock held 4 s)" || fail "slow: took $ms ms"
+assert_eq 1 "$(metric pide_spool_active)" "slow: the row went to the spool"
+slow_id=$(exchange_id_of "$T/slow.xml")
+wait "$HOLDER" 2>/dev/null || true
+forget_pid "$HOLDER"
+wait_until "slow: the spool drains once the lock is free" 30 spool_drained
+assert_eq 1 "$(log_sql "SELECT count(*) FROM exchange_log WHERE exchange_id = '$slow_id'")" \
+  "slow: the spooled row is in the log once"
+assert_eq 0 "$(log_sql "SELECT count(*) FROM exchange_log_verify_chain()")" "slow: the chain verifies"
 
 # ---------------------------------------------------------------- 3. a full spool
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; forget_pid "$GW_PID"
