@@ -147,6 +147,7 @@ wait "$GW_PID" 2>/dev/null || true
 forget_pid "$GW_PID"
 stop_load
 spooled_before=$(ls "$T/spool" | wc -l)
+cp -a "$T/spool" "$T/spool-at-kill" # for 2a
 start_pg
 start_gateway
 grep -q "replaying them before new rows" "$T/gateway.log" && pass "sigkill: the restarted gateway found the spooled rows" \
@@ -156,6 +157,20 @@ echo "sigkill: $(count_200 sigkill) answered 200, $(count_200 sigkill "$t_down")
 check_exactly_once sigkill
 status=$(soap_post ReniecConsultaDni "$PIDE_SOURCE_DIR/docs/examples/reniec-consultar.xml" "$T/after-kill.xml")
 assert_eq 200 "$status" "sigkill: answers again after the replay"
+
+# ---------------------------------------------------------------- 2a. replayed, then the position lost
+# As if the process had died after the replay's COMMIT and before the replay position moved:
+# the spool as it was at the kill comes back. Every row in it is already in the table: the
+# replay skips them all (by exchange id) and nothing is written twice.
+rows_before=$(log_sql "SELECT count(*) FROM exchange_log")
+kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; forget_pid "$GW_PID"
+rm -rf "$T/spool" && mv "$T/spool-at-kill" "$T/spool"
+start_gateway
+wait_until "replay again: the spool drains" 60 spool_drained
+grep -q "replay skipped [0-9]* spooled row(s) already in the table" "$T/gateway.log" \
+  && pass "replay again: the rows already in the table were skipped" || fail "replay again: no 'skipped' line"
+assert_eq "$rows_before" "$(log_sql "SELECT count(*) FROM exchange_log")" "replay again: no row added"
+check_exactly_once sigkill
 
 # ---------------------------------------------------------------- 2b. a slow database
 # Another session holds the chain lock for 4 s: the writer's batch cannot commit within
