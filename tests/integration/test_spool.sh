@@ -123,6 +123,7 @@ bytes=$(metric pide_spool_bytes)
 probe_saw_outage() { grep -q "database probe: unreachable" "$T/gateway.log"; }
 wait_until "outage: the admin probe notices the outage" 20 probe_saw_outage
 assert_eq 200 "$(http "$ADMIN_URL/readyz")" "outage: /readyz stays 200 while the spool takes rows"
+curl -s "$ADMIN_URL/metrics" | grep '^pide_spool\|^# [A-Z]* pide_spool' >"$T/metrics-spooling.txt" || true
 start_pg
 t_up=$(date +%s.%N)
 wait_until "outage: the spool drains once PostgreSQL is back" 60 spool_drained
