@@ -31,6 +31,7 @@
 #define DEFAULT_BATCH_MAX 256
 #define DEFAULT_COMMIT_TIMEOUT_MS 5000
 #define DEFAULT_SWITCH_AFTER_MS 1000
+#define REPLAY_STATEMENT_TIMEOUT_MS 30000
 #define HASH_LEN 32
 #define UUID_LEN 16
 /* Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's binary timestamp epoch. */
@@ -172,6 +173,10 @@ struct exchange_log {
      * switch_after_ms. */
     const char *begin_sql;
     char spool_begin_sql[320];
+    /* The replayer's BEGIN: no caller waits for it, so it may wait REPLAY_STATEMENT_TIMEOUT_MS
+     * (a large batch, a lock held long); it must not stop a slow database from ever draining
+     * the spool. */
+    char replay_begin_sql[320];
 
     /* The spool (NULL: off; nothing below is used). mode_lock orders the writer's choice
      * "database or spool" and its append against the replayer's switch back: the writer holds
@@ -769,7 +774,8 @@ static gw_status write_batch(exchange_log *log, log_entry **batch, int n, commit
     gw_status st = GW_ERR_DATABASE;
 
     /* BEGIN and the lock in one round trip; the head must be read after the lock is held. */
-    if (!exec_ok(conn, log->begin_sql, PGRES_TUPLES_OK) || !read_chain_head(conn, &seq, prev, &why))
+    if (!exec_ok(conn, dedupe ? log->replay_begin_sql : log->begin_sql, PGRES_TUPLES_OK) ||
+        !read_chain_head(conn, &seq, prev, &why))
         goto fail;
     int consistent = head_is_consistent(log, seq, prev);
     if (consistent < 0) goto fail;
@@ -1149,7 +1155,7 @@ static void spool_append_batch(exchange_log *log, log_entry **batch, int n)
         }
         st = gw_spool_append(log->spool, data, len, (size_t)n, err, sizeof err);
     } else {
-        snprintf(err, sizeof err, "out of memory serializing a spool batch");
+        gw_set_error(err, sizeof err, "out of memory serializing a spool batch");
     }
     if (st == GW_OK) {
         settle_batch(log, batch, n, ENTRY_COMMITTED);
@@ -1593,6 +1599,10 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
                  "= %d; %s",
                  o.switch_after_ms, CHAIN_LOCK_SQL);
         log->begin_sql = log->spool_begin_sql;
+        snprintf(log->replay_begin_sql, sizeof log->replay_begin_sql,
+                 "BEGIN; SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL statement_timeout "
+                 "= %d; %s",
+                 REPLAY_STATEMENT_TIMEOUT_MS, CHAIN_LOCK_SQL);
         log->switch_after_ms = o.switch_after_ms;
         size_t m = (size_t)o.batch_max;
         st = GW_ERR_NOMEM;
