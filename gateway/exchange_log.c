@@ -8,7 +8,9 @@
  * writer always writes hash version 3; version 1 and 2 rows (written before migrations 0002 and
  * 0003) are only ever read by verifiers. The writer remembers the newest row it knows to be in
  * the chain and stops for good (every exchange refused) if the database's head is ever behind
- * it; every session pins search_path and names objects by schema (docs/security.md).
+ * it; every session pins search_path and names objects by schema (docs/security.md). With the
+ * spool on, commit_batch_spooled and the replayer thread ("the spool" below) take over the
+ * writer's batches; with it off the writer's path is the one above, unchanged.
  */
 #include "exchange_log.h"
 

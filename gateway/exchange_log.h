@@ -7,6 +7,10 @@
  * only after its row is committed; when the database cannot take the row in time the call
  * returns GW_ERR_LOG_UNAVAILABLE and the caller gets Server.LogUnavailable instead of data.
  *
+ * With a spool configured (exchange_log_options.spool_dir, spool.h), a batch the database does
+ * not commit within switch_after_ms is made durable in the local spool instead, and a replayer
+ * thread writes it to the database later, in order and exactly once (docs/reliability.md).
+ *
  * Rows are chained: each carries the SHA-256 of the previous row's hash and its own content,
  * so a deleted or altered row breaks the chain (see docs/exchange-log.md).
  */
