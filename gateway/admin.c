@@ -117,16 +117,28 @@ static int readiness(gw_admin *a, const gw_runtime *cur, char *why, size_t whyle
         snprintf(why, whylen, "exchange log chain broken: restart after investigation");
         return 0;
     }
-    if (gw_metrics_log_is_failing()) {
+    /* With the spool on, a writable spool stands in for the database (docs/reliability.md). */
+    gw_log_spool_state sp;
+    int spool_ok = 0, spool_on = 0;
+    if (a->rt->log && gw_exchange_log_spool_state(a->rt->log, &sp)) {
+        spool_on = 1;
+        if (sp.replay_stopped) {
+            snprintf(why, whylen, "spool: a corrupt record stopped the replay (operator needed)");
+            return 0;
+        }
+        spool_ok = sp.writable;
+    }
+    if (gw_metrics_log_is_failing() && !spool_ok) {
         snprintf(why, whylen, "exchange log writer failing");
         return 0;
     }
     pthread_mutex_lock(&a->lock);
     int db_ok = a->db_ok;
     if (!db_ok)
-        snprintf(why, whylen, "database: %s", a->db_why);
+        snprintf(why, whylen, "database: %s%s", a->db_why,
+                 spool_on ? "; spool not writable (full or failed)" : "");
     pthread_mutex_unlock(&a->lock);
-    if (!db_ok)
+    if (!db_ok && !spool_ok)
         return 0;
     if (!cert_ok("signing", cur->signing_not_after, cfg->admin_cert_min_days, why, whylen))
         return 0;
@@ -258,6 +270,37 @@ static void respond_text(admin_conn *c, int code, const char *extra, const char 
     respond(c, code, "text/plain; charset=utf-8", extra, text, strlen(text), head_only);
 }
 
+/* The spool's series (docs/operator-guide.md, "Spool"); nothing when it is off. */
+static void render_spool(gw_prom_buf *b, exchange_log *log)
+{
+    gw_log_spool_state sp;
+    if (!log || !gw_exchange_log_spool_state(log, &sp))
+        return;
+    const struct {
+        const char *name, *type, *help;
+        double value;
+    } series[] = {
+        {"pide_spool_bytes", "gauge", "Bytes of the spool's segment files on disk.",
+         (double)sp.bytes},
+        {"pide_spool_max_bytes", "gauge", "The spool's bound (maxBytes).", (double)sp.max_bytes},
+        {"pide_spool_records", "gauge", "Rows in the spool waiting to be replayed.",
+         (double)sp.records},
+        {"pide_spool_active", "gauge", "1 while rows go to the spool instead of PostgreSQL.",
+         sp.spooling ? 1 : 0},
+        {"pide_spool_corrupt", "gauge", "1 when a corrupt record stopped the replay.",
+         sp.replay_stopped ? 1 : 0},
+        {"pide_spool_replayed_total", "counter", "Spooled rows replayed since start.",
+         (double)sp.replayed_total},
+        {"pide_spool_full_total", "counter",
+         "Batches refused (Server.LogUnavailable) because the spool was full.",
+         (double)sp.full_total},
+    };
+    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
+        gw_prom_family(b, series[i].name, series[i].type, series[i].help);
+        gw_prom_sample(b, series[i].name, NULL, NULL, 0, series[i].value);
+    }
+}
+
 static void serve_metrics(gw_admin *a, admin_conn *c, int head_only)
 {
     const gw_runtime *cur = snapshot_get(a);
@@ -278,6 +321,7 @@ static void serve_metrics(gw_admin *a, admin_conn *c, int head_only)
     gw_metrics_render(&b, &g);
     gw_metrics_render_circuits(&b, cur->breakers);
     snapshot_put(a, cur);
+    render_spool(&b, a->rt->log);
     if (b.failed)
         respond_text(c, 500, NULL, "out of memory\n", head_only);
     else

@@ -42,6 +42,8 @@
 #define DEFAULT_KEEPALIVE_IDLE_S 30
 #define DEFAULT_LOG_BATCH_MAX 256
 #define DEFAULT_LOG_COMMIT_TIMEOUT_MS 5000
+#define DEFAULT_SPOOL_MAX_BYTES 268435456L
+#define DEFAULT_SPOOL_SWITCH_AFTER_MS 1000
 #define DEFAULT_CHECKPOINT_EVERY_ROWS 1000
 #define DEFAULT_CHECKPOINT_EVERY_SECONDS 10
 #define DEFAULT_CHECKPOINT_STAMP_TIMEOUT_MS 5000
@@ -757,6 +759,28 @@ done:
     return st;
 }
 
+/* <database><spool dir maxBytes switchAfterMs>: the durable local spool (docs/reliability.md,
+ * "The spool"); absent: off (fail closed). The folder itself is checked when the log opens it. */
+static gw_status load_spool(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    gw_status st;
+    long max_bytes;
+    if ((st = attr_path(ld, node, "dir", 1, &cfg->spool_dir)) != GW_OK ||
+        (st = attr_long(ld, node, "maxBytes", DEFAULT_SPOOL_MAX_BYTES, 4096, LONG_MAX,
+                        &max_bytes)) != GW_OK ||
+        (st = attr_int(ld, node, "switchAfterMs", DEFAULT_SPOOL_SWITCH_AFTER_MS, 1, 600000,
+                       &cfg->spool_switch_after_ms)) != GW_OK)
+        return st;
+    cfg->spool_max_bytes = max_bytes;
+    if (cfg->spool_switch_after_ms >= cfg->log_commit_timeout_ms)
+        return fail_at(ld, node,
+                       "spool switchAfterMs (%d) must be below the database's commitTimeoutMs "
+                       "(%d): callers wait at most that long",
+                       cfg->spool_switch_after_ms, cfg->log_commit_timeout_ms);
+    return GW_OK;
+}
+
 static gw_status load_database(loader *ld, const xmlNode *node)
 {
     gw_config *cfg = ld->cfg;
@@ -773,7 +797,10 @@ static gw_status load_database(loader *ld, const xmlNode *node)
         return fail_at(ld, node,
                        "database conninfo must not contain a password; use passwordFile");
     const xmlNode *cp = child_named(node, "checkpoint");
-    return cp ? load_checkpoint(ld, cp) : GW_OK;
+    if (cp && (st = load_checkpoint(ld, cp)) != GW_OK)
+        return st;
+    const xmlNode *sp = child_named(node, "spool");
+    return sp ? load_spool(ld, sp) : GW_OK;
 }
 
 static gw_status load_member(loader *ld, const xmlNode *node, gw_member *m)
@@ -1223,6 +1250,7 @@ void gw_config_free(gw_config *cfg)
     free(cfg->signing_cert_path);
     free(cfg->db_conninfo);
     free(cfg->db_password_file);
+    free(cfg->spool_dir);
     free(cfg->checkpoint_node_id);
     free(cfg->checkpoint_timestamp_url);
     free(cfg->checkpoint_timestamp_ca);

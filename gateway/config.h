@@ -163,6 +163,10 @@ typedef struct gw_config {
     char *db_password_file;  /* optional; refused when readable by group/others */
     int log_batch_max;       /* rows per group commit */
     int log_commit_timeout_ms; /* how long a worker waits for its row before Server.LogUnavailable */
+    /* <database><spool>: the durable local spool; spool_dir NULL: off */
+    char *spool_dir;
+    long spool_max_bytes;
+    int spool_switch_after_ms;
     /* <database><checkpoint>: signed, time-stamped checkpoints (checkpoint.h); absent: none */
     int checkpoint_enabled;
     char *checkpoint_node_id;       /* default: the host name */

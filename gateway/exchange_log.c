@@ -8,18 +8,22 @@
  * writer always writes hash version 3; version 1 and 2 rows (written before migrations 0002 and
  * 0003) are only ever read by verifiers. The writer remembers the newest row it knows to be in
  * the chain and stops for good (every exchange refused) if the database's head is ever behind
- * it; every session pins search_path and names objects by schema (docs/security.md).
+ * it; every session pins search_path and names objects by schema (docs/security.md). With the
+ * spool on, commit_batch_spooled and the replayer thread ("the spool" below) take over the
+ * writer's batches; with it off the writer's path is the one above, unchanged.
  */
 #include "exchange_log.h"
 
 #include "clock.h"
 #include "log.h"
 #include "metrics.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +32,8 @@
 
 #define DEFAULT_BATCH_MAX 256
 #define DEFAULT_COMMIT_TIMEOUT_MS 5000
+#define DEFAULT_SWITCH_AFTER_MS 1000
+#define REPLAY_STATEMENT_TIMEOUT_MS 30000
 #define HASH_LEN 32
 #define UUID_LEN 16
 /* Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's binary timestamp epoch. */
@@ -165,6 +171,34 @@ struct exchange_log {
     /* The commit hook (exchange_log_options.on_commit). */
     void (*on_commit)(void *arg, int64_t seq, const unsigned char row_hash[32]);
     void *on_commit_arg;
+    /* BEGIN of every batch: BATCH_BEGIN_SQL, or with the spool on, SPOOL_BEGIN_SQL bounded by
+     * switch_after_ms. */
+    const char *begin_sql;
+    char spool_begin_sql[320];
+    /* The replayer's BEGIN: no caller waits for it, so it may wait REPLAY_STATEMENT_TIMEOUT_MS
+     * (a large batch, a lock held long); it must not stop a slow database from ever draining
+     * the spool. */
+    char replay_begin_sql[320];
+
+    /* The spool (NULL: off; nothing below is used). mode_lock orders the writer's choice
+     * "database or spool" and its append against the replayer's switch back: the writer holds
+     * it for a whole batch, the replayer to find the spool empty and clear `spooling`. While
+     * `spooling`, only the replayer uses conn, md, copy_data and known_*; otherwise only the
+     * writer. */
+    gw_spool *spool;
+    int switch_after_ms;
+    pthread_mutex_t mode_lock;
+    pthread_cond_t replay_wake; /* with mode_lock: spooling began, or stop */
+    atomic_bool spooling;       /* written under mode_lock; /readyz reads it without */
+    bool replay_stopping;       /* under mode_lock */
+    atomic_bool replay_stopped; /* a corrupt record (or a failed offset write) stopped it */
+    bool replayer_started;
+    pthread_t replayer;
+    byte_buffer spool_payload; /* writer: the serialized batch, its records' places */
+    size_t *spool_off, *spool_len;
+    const unsigned char **spool_data;
+    log_entry **replay_batch; /* replayer: decoded records, and those left after dedupe */
+    log_entry **replay_keep;
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -554,8 +588,10 @@ static void copy_append_row(byte_buffer *b, const row_values *rv, const unsigned
 static PGconn *connect_db(const exchange_log_options *opt)
 {
     char timeout_s[16], user_timeout_ms[16];
-    snprintf(timeout_s, sizeof timeout_s, "%d", opt->commit_timeout_ms / 1000 + 1);
-    snprintf(user_timeout_ms, sizeof user_timeout_ms, "%d", opt->commit_timeout_ms);
+    /* With the spool on, a dead peer must be noticed within switchAfterMs. */
+    int bound_ms = opt->spool_dir ? opt->switch_after_ms : opt->commit_timeout_ms;
+    snprintf(timeout_s, sizeof timeout_s, "%d", bound_ms / 1000 + 1);
+    snprintf(user_timeout_ms, sizeof user_timeout_ms, "%d", bound_ms);
     /* Our defaults come before the caller's conninfo (expanded from dbname), which may override
      * them; the password comes after so it wins over one in the conninfo. A dead peer must be
      * noticed within the commit timeout, not after the kernel's default of minutes. */
@@ -725,8 +761,12 @@ typedef struct commit_attempt {
 } commit_attempt;
 
 /* One transaction for the whole batch: lock the chain, read its head, COPY, COMMIT. */
+static int drop_logged(PGconn *conn, log_entry **batch, int n);
+
+/* dedupe (replay only): rows whose exchange id is already in the table are left out, under the
+ * chain lock; *written gets how many rows the batch wrote. */
 static gw_status write_batch(exchange_log *log, log_entry **batch, int n, commit_attempt *attempt,
-                             char *err, size_t errlen)
+                             char *err, size_t errlen, bool dedupe, int *written)
 {
     PGconn *conn = log->conn;
     PGresult *res = NULL;
@@ -736,7 +776,7 @@ static gw_status write_batch(exchange_log *log, log_entry **batch, int n, commit
     gw_status st = GW_ERR_DATABASE;
 
     /* BEGIN and the lock in one round trip; the head must be read after the lock is held. */
-    if (!exec_ok(conn, BATCH_BEGIN_SQL, PGRES_TUPLES_OK) ||
+    if (!exec_ok(conn, dedupe ? log->replay_begin_sql : log->begin_sql, PGRES_TUPLES_OK) ||
         !read_chain_head(conn, &seq, prev, &why))
         goto fail;
     int consistent = head_is_consistent(log, seq, prev);
@@ -749,6 +789,16 @@ static gw_status write_batch(exchange_log *log, log_entry **batch, int n, commit
     }
     log->known_seq = seq;
     memcpy(log->known_hash, prev, HASH_LEN);
+    if (dedupe) {
+        n = drop_logged(conn, batch, n);
+        if (n < 0)
+            goto fail;
+        *written = n;
+        if (n == 0) { /* all of them were committed before (a crash before the offset moved) */
+            exec_ok(conn, "ROLLBACK", PGRES_COMMAND_OK);
+            return GW_OK;
+        }
+    }
 
     byte_buffer *b = &log->copy_data;
     b->len = 0;
@@ -839,9 +889,15 @@ static int drop_abandoned(exchange_log *log, log_entry **batch, int n)
     return kept;
 }
 
+static void commit_batch_spooled(exchange_log *log, log_entry **batch, int n);
+
 /* Writes one batch, retrying through reconnects until it commits or every waiter gave up. */
 static void commit_batch(exchange_log *log, log_entry **batch, int n)
 {
+    if (log->spool) {
+        commit_batch_spooled(log, batch, n);
+        return;
+    }
     commit_attempt attempt = {0};
     char err[512];
     int pause_ms = RETRY_PAUSE_MIN_MS;
@@ -866,7 +922,7 @@ static void commit_batch(exchange_log *log, log_entry **batch, int n)
             if (known == 0) {
                 attempt.outcome_unknown = false;
                 int64_t t0 = gw_monotonic_us();
-                if (write_batch(log, batch, n, &attempt, err, sizeof err) == GW_OK) {
+                if (write_batch(log, batch, n, &attempt, err, sizeof err, false, NULL) == GW_OK) {
                     gw_metrics_log_batch(n, (double)(gw_monotonic_us() - t0) / 1e6);
                     break;
                 }
@@ -886,6 +942,414 @@ static void commit_batch(exchange_log *log, log_entry **batch, int n)
     gw_metrics_log_failing(0);
     settle_batch(log, batch, n, ENTRY_COMMITTED);
     if (log->on_commit) log->on_commit(log->on_commit_arg, log->known_seq, log->known_hash);
+}
+
+/* ---- the spool: rows on local disk while the database is down or slow -------------------- *
+ * docs/reliability.md, "The spool". A spooled record is the row without seq, prev_hash and
+ * row_hash: those are given when the replayer writes it, under the chain lock, like any row. */
+
+#define SPOOL_FORMAT 1
+#define SPOOL_ABSENT UINT32_MAX
+
+static void spool_put(byte_buffer *b, const void *data, size_t len)
+{
+    if (!data) {
+        buffer_append_be32(b, SPOOL_ABSENT);
+        return;
+    }
+    buffer_append_be32(b, (uint32_t)len);
+    buffer_append(b, data, len);
+}
+
+static void spool_put_be64(byte_buffer *b, int64_t v)
+{
+    unsigned char p[8];
+    put_be64(p, (uint64_t)v);
+    buffer_append(b, p, sizeof p);
+}
+
+/* format byte | each RECORD_STRINGS value | request | response (be32 length or absent, bytes)
+ * | request_sha256 | response_sha256 | 4 × be64 times | be32 http_status */
+static void spool_serialize(byte_buffer *b, const log_entry *e)
+{
+    const gw_log_record *r = &e->rec;
+    const unsigned char format = SPOOL_FORMAT;
+    buffer_append(b, &format, 1);
+#define PUT_STRING(name) spool_put(b, r->name, r->name ? strlen(r->name) : 0);
+    RECORD_STRINGS(PUT_STRING)
+#undef PUT_STRING
+    spool_put(b, r->request, r->request_len);
+    spool_put(b, r->response, r->response_len);
+    buffer_append(b, r->request_sha256, HASH_LEN);
+    buffer_append(b, r->response_sha256, HASH_LEN);
+    spool_put_be64(b, r->t_request_in);
+    spool_put_be64(b, r->t_provider_out);
+    spool_put_be64(b, r->t_provider_in);
+    spool_put_be64(b, r->t_response_out);
+    buffer_append_be32(b, (uint32_t)r->http_status);
+}
+
+typedef struct spool_reader {
+    const unsigned char *p;
+    size_t left;
+    bool bad;
+} spool_reader;
+
+static const unsigned char *spool_take(spool_reader *rd, size_t n)
+{
+    if (rd->bad || rd->left < n) {
+        rd->bad = true;
+        return NULL;
+    }
+    const unsigned char *at = rd->p;
+    rd->p += n;
+    rd->left -= n;
+    return at;
+}
+
+static uint64_t spool_take_be(spool_reader *rd, int bytes)
+{
+    const unsigned char *p = spool_take(rd, (size_t)bytes);
+    uint64_t v = 0;
+    for (int i = 0; p && i < bytes; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* A value: its bytes (NULL when absent) and length. */
+static const unsigned char *spool_take_value(spool_reader *rd, size_t *len)
+{
+    uint32_t n = (uint32_t)spool_take_be(rd, 4);
+    *len = 0;
+    if (rd->bad || n == SPOOL_ABSENT)
+        return NULL;
+    const unsigned char *p = spool_take(rd, n);
+    if (p)
+        *len = n;
+    return p;
+}
+
+/* The entry a spooled record holds, or NULL when the record does not decode to a valid row
+ * (treated as corruption: the replay stops there). */
+static log_entry *spool_decode(exchange_log *log, const unsigned char *data, size_t len)
+{
+    spool_reader rd = {data, len, false};
+    gw_log_record r;
+    memset(&r, 0, sizeof r);
+    log_entry *e = NULL;
+    /* Strings need their NUL: copies in one scratch block. */
+    char *scratch = malloc(len + 64), *cur = scratch;
+    if (!scratch)
+        return NULL;
+    const unsigned char *format = spool_take(&rd, 1);
+    if (!format || *format != SPOOL_FORMAT)
+        goto done;
+#define GET_STRING(name) \
+    { \
+        size_t n; \
+        const unsigned char *v = spool_take_value(&rd, &n); \
+        if (v) { \
+            if (memchr(v, '\0', n)) \
+                goto done; \
+            memcpy(cur, v, n); \
+            cur[n] = '\0'; \
+            r.name = cur; \
+            cur += n + 1; \
+        } \
+    }
+    RECORD_STRINGS(GET_STRING)
+#undef GET_STRING
+    r.request = spool_take_value(&rd, &r.request_len);
+    r.response = spool_take_value(&rd, &r.response_len);
+    const unsigned char *h1 = spool_take(&rd, HASH_LEN), *h2 = spool_take(&rd, HASH_LEN);
+    if (h1)
+        memcpy(r.request_sha256, h1, HASH_LEN);
+    if (h2)
+        memcpy(r.response_sha256, h2, HASH_LEN);
+    r.t_request_in = (int64_t)spool_take_be(&rd, 8);
+    r.t_provider_out = (int64_t)spool_take_be(&rd, 8);
+    r.t_provider_in = (int64_t)spool_take_be(&rd, 8);
+    r.t_response_out = (int64_t)spool_take_be(&rd, 8);
+    r.http_status = (int)(int32_t)spool_take_be(&rd, 4);
+    unsigned char uuid[UUID_LEN];
+    if (rd.bad || rd.left != 0 || validate_record(&r, uuid) != GW_OK)
+        goto done;
+    e = entry_new(&r, uuid, &log->mono_attr);
+done:
+    free(scratch);
+    return e;
+}
+
+/* Leaves out of batch the rows whose exchange id the table already holds (an earlier replay of
+ * them committed, then the process died before the replay position moved; or a COMMIT whose
+ * outcome was lost before the batch went to the spool). Exchange ids are UUIDs the gateway
+ * makes, one per exchange; the table has an index on them, not a constraint (the partitioned
+ * table's unique keys must hold the partition key). Returns how many rows are left, -1 on a
+ * query failure. */
+static int drop_logged(PGconn *conn, log_entry **batch, int n)
+{
+    size_t cap = (size_t)n * 37 + 3;
+    char *arr = malloc(cap);
+    if (!arr)
+        return -1;
+    size_t at = 0;
+    arr[at++] = '{';
+    for (int i = 0; i < n; i++) {
+        if (i)
+            arr[at++] = ',';
+        memcpy(arr + at, batch[i]->rec.exchange_id, 36);
+        at += 36;
+    }
+    arr[at++] = '}';
+    arr[at] = '\0';
+    const char *values[1] = {arr};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT exchange_id FROM public.exchange_log WHERE exchange_id "
+                                 "OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[])",
+                                 1, NULL, values, NULL, NULL, 0);
+    free(arr);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        PQclear(res);
+        return -1;
+    }
+    int kept = 0, found = PQntuples(res);
+    for (int i = 0; i < n; i++) {
+        bool logged = false;
+        for (int k = 0; k < found && !logged; k++) {
+            unsigned char id[UUID_LEN];
+            logged = parse_uuid(PQgetvalue(res, k, 0), id) &&
+                     memcmp(id, batch[i]->exchange_uuid, UUID_LEN) == 0;
+        }
+        if (!logged)
+            batch[kept++] = batch[i];
+    }
+    PQclear(res);
+    if (kept < n)
+        gw_log(PIDE_LOG_WARN,
+               "exchange log: replay skipped %d spooled row(s) already in the table (written "
+               "before a crash or a lost COMMIT answer)",
+               n - kept);
+    return kept;
+}
+
+/* Appends the batch to the spool with one fdatasync. Only after gw_spool_append returned GW_OK
+ * are the waiters told ENTRY_COMMITTED (settle_batch): no answer leaves before its record is
+ * durable. Full or failed: ENTRY_REFUSED, the callers get Server.LogUnavailable. */
+static void spool_append_batch(exchange_log *log, log_entry **batch, int n)
+{
+    char err[256];
+    byte_buffer *b = &log->spool_payload;
+    b->len = 0;
+    b->failed = false;
+    size_t *offsets = log->spool_off;
+    const unsigned char **data = log->spool_data;
+    size_t *len = log->spool_len;
+    for (int i = 0; i < n; i++) {
+        offsets[i] = b->len;
+        spool_serialize(b, batch[i]);
+    }
+    offsets[n] = b->len;
+    gw_status st = GW_ERR_NOMEM;
+    if (!b->failed) {
+        for (int i = 0; i < n; i++) {
+            data[i] = b->data + offsets[i];
+            len[i] = offsets[i + 1] - offsets[i];
+        }
+        st = gw_spool_append(log->spool, data, len, (size_t)n, err, sizeof err);
+    } else {
+        gw_set_error(err, sizeof err, "out of memory serializing a spool batch");
+    }
+    if (st == GW_OK) {
+        settle_batch(log, batch, n, ENTRY_COMMITTED);
+        return;
+    }
+    gw_log(PIDE_LOG_ERROR, "exchange log: %s: %d exchange(s) refused (Server.LogUnavailable)", err,
+           n);
+    settle_batch(log, batch, n, ENTRY_REFUSED);
+}
+
+/* The writer's batch with the spool on: to the database while it answers within
+ * switch_after_ms and nothing waits in the spool; else to the spool. */
+static void commit_batch_spooled(exchange_log *log, log_entry **batch, int n)
+{
+    char err[512];
+    pthread_mutex_lock(&log->mode_lock);
+    n = drop_abandoned(log, batch, n);
+    if (n == 0)
+        goto done;
+    if (chain_is_broken(log)) {
+        settle_batch(log, batch, n, ENTRY_REFUSED);
+        goto done;
+    }
+    if (!atomic_load(&log->spooling)) {
+        if (PQstatus(log->conn) != CONNECTION_OK)
+            reset_connection(log->conn);
+        if (PQstatus(log->conn) == CONNECTION_OK) {
+            commit_attempt attempt = {0};
+            int64_t t0 = gw_monotonic_us();
+            if (write_batch(log, batch, n, &attempt, err, sizeof err, false, NULL) == GW_OK) {
+                gw_metrics_log_batch(n, (double)(gw_monotonic_us() - t0) / 1e6);
+                settle_batch(log, batch, n, ENTRY_COMMITTED);
+                if (log->on_commit)
+                    log->on_commit(log->on_commit_arg, log->known_seq, log->known_hash);
+                goto done;
+            }
+            gw_metrics_log_failure();
+            if (chain_is_broken(log)) {
+                settle_batch(log, batch, n, ENTRY_REFUSED);
+                goto done;
+            }
+        } else {
+            copy_error(err, sizeof err, "exchange log: cannot connect to PostgreSQL",
+                       PQerrorMessage(log->conn));
+        }
+        /* A batch whose COMMIT outcome was lost may be in the table too: the replay skips rows
+         * whose exchange id is there (drop_logged). */
+        gw_log(PIDE_LOG_WARN,
+               "%s; switching to the local spool: rows go there until it is replayed", err);
+        atomic_store(&log->spooling, true);
+        pthread_cond_signal(&log->replay_wake);
+        n = drop_abandoned(log, batch, n);
+        if (n == 0)
+            goto done;
+    }
+    spool_append_batch(log, batch, n);
+done:
+    pthread_mutex_unlock(&log->mode_lock);
+}
+
+/* One replay step: the next spooled records, written in one transaction (rows already in the
+ * table left out), then the replay position moved past them. 1 progressed, 0 nothing waiting,
+ * -1 the database failed (retry later), -2 stop (corrupt record, position not writable, chain
+ * broken). */
+static int replay_once(exchange_log *log)
+{
+    char err[512];
+    gw_spool_batch sb;
+    int rc = -1, n = 0;
+    if (gw_spool_peek(log->spool, (size_t)log->batch_max, &sb, err, sizeof err) != GW_OK) {
+        gw_log(PIDE_LOG_ERROR,
+               "exchange log: %s; the spool is not replayed past it, rows keep going to the "
+               "spool and /readyz answers not ready (docs/operator-guide.md, \"Spool\")",
+               err);
+        return -2;
+    }
+    if (sb.n == 0) {
+        gw_spool_batch_free(&sb);
+        return 0;
+    }
+    for (size_t i = 0; i < sb.n; i++) {
+        log_entry *e = spool_decode(log, sb.data[i], sb.len[i]);
+        if (!e) {
+            gw_log(PIDE_LOG_ERROR,
+                   "exchange log: a spooled record passed its checksum but is not a valid row; "
+                   "the replay stops there (docs/operator-guide.md, \"Spool\")");
+            rc = -2;
+            goto done;
+        }
+        log->replay_batch[n++] = e;
+    }
+    if (PQstatus(log->conn) != CONNECTION_OK)
+        reset_connection(log->conn);
+    if (PQstatus(log->conn) != CONNECTION_OK) {
+        copy_error(err, sizeof err, "cannot connect to PostgreSQL", PQerrorMessage(log->conn));
+        goto done;
+    }
+    memcpy(log->replay_keep, log->replay_batch, (size_t)n * sizeof *log->replay_keep);
+    commit_attempt attempt = {0};
+    int written = 0;
+    if (write_batch(log, log->replay_keep, n, &attempt, err, sizeof err, true, &written) != GW_OK) {
+        if (chain_is_broken(log))
+            rc = -2;
+        goto done;
+    }
+    if (gw_spool_consume(log->spool, &sb, err, sizeof err) != GW_OK) {
+        gw_log(PIDE_LOG_ERROR,
+               "exchange log: %s; replay stopped (the rows are in the table: a restart skips "
+               "them)",
+               err);
+        rc = -2;
+        goto done;
+    }
+    if (written > 0 && log->on_commit)
+        log->on_commit(log->on_commit_arg, log->known_seq, log->known_hash);
+    rc = 1;
+done:
+    if (rc == -1) {
+        if (!log->failing)
+            gw_log(PIDE_LOG_WARN, "exchange log: spool replay waits: %s", err);
+        log->failing = true;
+    } else if (rc == 1 && log->failing) {
+        gw_log(PIDE_LOG_WARN, "exchange log: PostgreSQL is back, replaying the spool");
+        log->failing = false;
+    }
+    for (int i = 0; i < n; i++)
+        entry_free(log->replay_batch[i]);
+    gw_spool_batch_free(&sb);
+    return rc;
+}
+
+/* The replayer thread: while `spooling`, writes the spool to the database in order; once the
+ * spool is empty, under mode_lock (so no append can slip in), compacts it and sends the writer
+ * back to the database. */
+static void *replayer_main(void *arg)
+{
+    exchange_log *log = arg;
+    int pause_ms = RETRY_PAUSE_MIN_MS;
+    pthread_mutex_lock(&log->mode_lock);
+    for (;;) {
+        while (!log->replay_stopping &&
+               (!atomic_load(&log->spooling) || atomic_load(&log->replay_stopped)))
+            pthread_cond_wait(&log->replay_wake, &log->mode_lock);
+        if (log->replay_stopping)
+            break;
+        gw_spool_stats ss;
+        gw_spool_stats_of(log->spool, &ss);
+        if (ss.records == 0 && !ss.corrupt) {
+            char err[256];
+            if (gw_spool_compact(log->spool, err, sizeof err) != GW_OK)
+                gw_log(PIDE_LOG_WARN, "exchange log: %s", err);
+            atomic_store(&log->spooling, false);
+            gw_log(PIDE_LOG_WARN,
+                   "exchange log: spool drained (%llu row(s) replayed since start); writing to "
+                   "PostgreSQL again",
+                   (unsigned long long)ss.replayed_total);
+            continue;
+        }
+        pthread_mutex_unlock(&log->mode_lock);
+        int r = replay_once(log);
+        pthread_mutex_lock(&log->mode_lock);
+        if (r >= 0) {
+            pause_ms = RETRY_PAUSE_MIN_MS;
+        } else if (r == -2) {
+            atomic_store(&log->replay_stopped, true);
+        } else {
+            struct timespec until = gw_monotonic_deadline_ms(pause_ms);
+            if (!log->replay_stopping)
+                pthread_cond_timedwait(&log->replay_wake, &log->mode_lock, &until);
+            pause_ms = pause_ms * 2 > RETRY_PAUSE_MAX_MS ? RETRY_PAUSE_MAX_MS : pause_ms * 2;
+        }
+    }
+    pthread_mutex_unlock(&log->mode_lock);
+    return NULL;
+}
+
+bool gw_exchange_log_spool_state(exchange_log *log, gw_log_spool_state *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!log || !log->spool)
+        return false;
+    gw_spool_stats ss;
+    gw_spool_stats_of(log->spool, &ss);
+    out->spooling = atomic_load(&log->spooling);
+    out->writable = !ss.failed && !ss.full_now && ss.bytes < ss.max_bytes;
+    out->replay_stopped = atomic_load(&log->replay_stopped) || ss.corrupt;
+    out->bytes = ss.bytes;
+    out->max_bytes = ss.max_bytes;
+    out->records = ss.records;
+    out->replayed_total = ss.replayed_total;
+    out->full_total = ss.full_total;
+    return true;
 }
 
 static void *writer_main(void *arg)
@@ -981,6 +1445,18 @@ static void stop_notifier(exchange_log *log)
 
 /* ---- public interface -------------------------------------------------------------------- */
 
+/* Ends the replayer after its current step; what it did not replay stays in the spool for the
+ * next start. */
+static void stop_replayer(exchange_log *log)
+{
+    pthread_mutex_lock(&log->mode_lock);
+    log->replay_stopping = true;
+    pthread_cond_broadcast(&log->replay_wake);
+    pthread_mutex_unlock(&log->mode_lock);
+    pthread_join(log->replayer, NULL);
+    log->replayer_started = false;
+}
+
 /* The migrations that added columns this writer fills, oldest first, with a query that fails
  * without them. */
 static const struct {
@@ -1022,6 +1498,15 @@ static void free_log(exchange_log *log)
 {
     if (!log) return;
     if (log->conn) PQfinish(log->conn);
+    gw_spool_close(log->spool);
+    free(log->spool_payload.data);
+    free(log->spool_off);
+    free(log->spool_len);
+    free(log->spool_data);
+    free(log->replay_batch);
+    free(log->replay_keep);
+    pthread_cond_destroy(&log->replay_wake);
+    pthread_mutex_destroy(&log->mode_lock);
     EVP_MD_CTX_free(log->md);
     free(log->copy_data.data);
     free(log->batch);
@@ -1051,6 +1536,13 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
     o = *opt;
     if (o.batch_max <= 0) o.batch_max = DEFAULT_BATCH_MAX;
     if (o.commit_timeout_ms <= 0) o.commit_timeout_ms = DEFAULT_COMMIT_TIMEOUT_MS;
+    if (o.switch_after_ms <= 0)
+        o.switch_after_ms = DEFAULT_SWITCH_AFTER_MS;
+    if (o.spool_dir && o.switch_after_ms >= o.commit_timeout_ms) {
+        copy_error(err, errlen, "exchange log",
+                   "the spool's switchAfterMs must be below commitTimeoutMs");
+        return GW_ERR_INVALID_ARG;
+    }
 
     st = GW_ERR_NOMEM;
     log = calloc(1, sizeof *log);
@@ -1060,6 +1552,9 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
     pthread_condattr_setclock(&log->mono_attr, CLOCK_MONOTONIC);
     pthread_cond_init(&log->work, NULL);
     pthread_cond_init(&log->settled, &log->mono_attr);
+    pthread_mutex_init(&log->mode_lock, NULL);
+    pthread_cond_init(&log->replay_wake, &log->mono_attr);
+    log->begin_sql = BATCH_BEGIN_SQL;
     log->batch_max = o.batch_max;
     log->commit_timeout_ms = o.commit_timeout_ms;
     log->on_commit = o.on_commit;
@@ -1098,6 +1593,47 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
         goto fail;
     }
 
+    if (o.spool_dir) {
+        /* Every statement of a batch, the lock wait included, is bounded by switchAfterMs
+         * (server side); a dead peer by tcp_user_timeout (connect_db). */
+        snprintf(log->spool_begin_sql, sizeof log->spool_begin_sql,
+                 "BEGIN; SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL statement_timeout "
+                 "= %d; %s",
+                 o.switch_after_ms, CHAIN_LOCK_SQL);
+        log->begin_sql = log->spool_begin_sql;
+        snprintf(log->replay_begin_sql, sizeof log->replay_begin_sql,
+                 "BEGIN; SET LOCAL search_path = pg_catalog, pg_temp; SET LOCAL statement_timeout "
+                 "= %d; %s",
+                 REPLAY_STATEMENT_TIMEOUT_MS, CHAIN_LOCK_SQL);
+        log->switch_after_ms = o.switch_after_ms;
+        size_t m = (size_t)o.batch_max;
+        st = GW_ERR_NOMEM;
+        log->spool_off = calloc(m + 1, sizeof *log->spool_off);
+        log->spool_len = calloc(m, sizeof *log->spool_len);
+        log->spool_data = calloc(m, sizeof *log->spool_data);
+        log->replay_batch = calloc(m, sizeof *log->replay_batch);
+        log->replay_keep = calloc(m, sizeof *log->replay_keep);
+        if (!log->spool_off || !log->spool_len || !log->spool_data || !log->replay_batch ||
+            !log->replay_keep)
+            goto fail;
+        if ((st = gw_spool_open(o.spool_dir, o.spool_max_bytes, &log->spool, err, errlen)) != GW_OK)
+            goto fail;
+        gw_spool_stats ss;
+        gw_spool_stats_of(log->spool, &ss);
+        /* Rows from before a stop or crash: replayed first, new rows queue behind them. */
+        atomic_store(&log->spooling, ss.records > 0 || ss.corrupt);
+        if (ss.records > 0)
+            gw_log(PIDE_LOG_WARN,
+                   "exchange log: the spool holds %llu row(s) from before; replaying them "
+                   "before new rows",
+                   (unsigned long long)ss.records);
+        if (pthread_create(&log->replayer, NULL, replayer_main, log) != 0) {
+            copy_error(err, errlen, "exchange log", "cannot start the spool replayer thread");
+            st = GW_ERR_INTERNAL;
+            goto fail;
+        }
+        log->replayer_started = true;
+    }
     if (pthread_create(&log->notifier, NULL, notifier_main, log) != 0) {
         copy_error(err, errlen, "exchange log", "cannot start the notifier thread");
         st = GW_ERR_INTERNAL;
@@ -1115,6 +1651,8 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
 fail:
     if (st == GW_ERR_NOMEM) copy_error(err, errlen, "exchange log", "out of memory");
     if (log && log->notifier_started) stop_notifier(log);
+    if (log && log->replayer_started)
+        stop_replayer(log);
     free_log(log);
     return st;
 }
@@ -1235,6 +1773,8 @@ void gw_exchange_log_close(exchange_log *log)
     pthread_cond_signal(&log->work);
     pthread_mutex_unlock(&log->lock);
     pthread_join(log->writer, NULL);
+    if (log->replayer_started)
+        stop_replayer(log);
     stop_notifier(log);
     free_log(log);
 }

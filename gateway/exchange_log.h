@@ -7,6 +7,10 @@
  * only after its row is committed; when the database cannot take the row in time the call
  * returns GW_ERR_LOG_UNAVAILABLE and the caller gets Server.LogUnavailable instead of data.
  *
+ * With a spool configured (exchange_log_options.spool_dir, spool.h), a batch the database does
+ * not commit within switch_after_ms is made durable in the local spool instead, and a replayer
+ * thread writes it to the database later, in order and exactly once (docs/reliability.md).
+ *
  * Rows are chained: each carries the SHA-256 of the previous row's hash and its own content,
  * so a deleted or altered row breaks the chain (see docs/exchange-log.md).
  */
@@ -76,6 +80,14 @@ typedef struct exchange_log_options {
      * must be quick. NULL: none. */
     void (*on_commit)(void *arg, int64_t seq, const unsigned char row_hash[32]);
     void *on_commit_arg;
+    /* The durable local spool (docs/reliability.md, "The spool"). NULL: off, the log fails
+     * closed as before. Else a batch the database does not commit within switch_after_ms (or
+     * cannot: connection lost) is appended to the spool and fdatasync'd instead; every later
+     * batch follows it there until a replayer thread has written the spool to the database in
+     * order. spool_max_bytes bounds it: when full, rows are refused (Server.LogUnavailable). */
+    const char *spool_dir;
+    uint64_t spool_max_bytes;
+    int switch_after_ms; /* default 1000; must be below commit_timeout_ms */
 } exchange_log_options;
 
 /* Connects (failing start-up when the database is unreachable or the schema is missing) and
@@ -102,6 +114,14 @@ void gw_exchange_log_hold(exchange_log *log, bool held);
 /* For the admin listener (admin.h): rows queued for the writer, and whether the chain was found
  * to go backwards (every append refused until a restart). */
 void gw_exchange_log_state(exchange_log *log, long *queue_depth, int *chain_broken);
+/* The spool's state for /readyz and /metrics. False (and *out zeroed) when the spool is off. */
+typedef struct gw_log_spool_state {
+    bool spooling;       /* rows are going to the spool (the database is down, or not drained) */
+    bool writable;       /* the spool takes rows: not failed and below its bound */
+    bool replay_stopped; /* a corrupt record stopped the replay: operator needed */
+    uint64_t bytes, max_bytes, records, replayed_total, full_total;
+} gw_log_spool_state;
+bool gw_exchange_log_spool_state(exchange_log *log, gw_log_spool_state *out);
 /* Drains the queue, stops the writer, reports every submission, disconnects. */
 void gw_exchange_log_close(exchange_log *log);
 

@@ -236,6 +236,9 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
         .commit_timeout_ms = cfg->log_commit_timeout_ms,
         .on_commit = rt->checkpointer ? gw_checkpointer_note_commit : NULL,
         .on_commit_arg = rt->checkpointer,
+        .spool_dir = cfg->spool_dir,
+        .spool_max_bytes = (uint64_t)cfg->spool_max_bytes,
+        .switch_after_ms = cfg->spool_switch_after_ms,
     };
     st = gw_exchange_log_open(&lo, &rt->log, err, errlen);
     gw_secret_free(db_password);

@@ -446,6 +446,66 @@ START_TEST(test_checkpoint_settings)
 }
 END_TEST
 
+/* <database><spool>: off by default, defaults, values, either order with <checkpoint>, and what
+ * the loader refuses (the folder itself is checked by the log at start-up: check_spool.c). */
+START_TEST(test_spool_settings)
+{
+    static const struct {
+        const char *attrs; /* of <database> */
+        const char *children;
+        const char *problem; /* NULL: accepted */
+    } cases[] = {
+        {"", "", NULL},
+        {"", "<spool dir=\"/var/lib/pide-gateway/spool\"/>", NULL},
+        {"commitTimeoutMs=\"3000\"",
+         "<spool dir=\"spool\" maxBytes=\"8589934592\" switchAfterMs=\"250\"/><checkpoint/>", NULL},
+        {"", "<spool/>", "dir"},
+        {"", "<spool dir=\"s\" maxBytes=\"100\"/>", "maxBytes"},
+        {"", "<spool dir=\"s\" maxBytes=\"many\"/>", "maxBytes"},
+        {"", "<spool dir=\"s\" switchAfterMs=\"0\"/>", "switchAfterMs"},
+        {"commitTimeoutMs=\"1000\"", "<spool dir=\"s\"/>", "must be below"},
+        {"", "<spool dir=\"s\" switchAfterMs=\"5000\"/>", "must be below"},
+        {"", "<spool dir=\"s\"/><spool dir=\"t\"/>", "spool"},
+        {"", "<spool dir=\"s\" bogus=\"1\"/>", "bogus"},
+    };
+    char fixture[PATH_MAX + 64];
+    in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dir[64], path[128], err[1024] = "", database[512];
+        snprintf(database, sizeof database, "<database conninfo=\"dbname=pide\" %s>%s</database>\n",
+                 cases[i].attrs, cases[i].children);
+        char *body = config_text(CONFIG_TEMPLATE("", "%s", "wsdl=\"%s.wsdl\" schema=\"%s.xsd\"",
+                                                 "<endpoint url=\"http://127.0.0.1:1/\"/>\n"),
+                                 database, fixture, fixture);
+        write_config(dir, sizeof dir, path, sizeof path, body);
+        gw_config *cfg = NULL;
+        gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+        remove_config(dir, path);
+        if (cases[i].problem) {
+            ck_assert_msg(st == GW_ERR_CONFIG, "accepted: %s", cases[i].children);
+            ck_assert_msg(strstr(err, cases[i].problem), "%s: %s", cases[i].children, err);
+            continue;
+        }
+        ck_assert_msg(st == GW_OK, "%s: %s", cases[i].children, err);
+        if (i == 0) {
+            ck_assert_ptr_null(cfg->spool_dir);
+        } else if (i == 1) {
+            ck_assert_str_eq(cfg->spool_dir, "/var/lib/pide-gateway/spool");
+            ck_assert_int_eq(cfg->spool_max_bytes, 268435456L);
+            ck_assert_int_eq(cfg->spool_switch_after_ms, 1000);
+        } else {
+            /* relative to the configuration's folder */
+            ck_assert_msg(cfg->spool_dir[0] == '/' && strstr(cfg->spool_dir, "/spool"), "%s",
+                          cfg->spool_dir);
+            ck_assert_int_eq(cfg->spool_max_bytes, 8589934592L);
+            ck_assert_int_eq(cfg->spool_switch_after_ms, 250);
+            ck_assert_int_eq(cfg->checkpoint_enabled, 1);
+        }
+        gw_config_free(cfg);
+    }
+}
+END_TEST
+
 START_TEST(test_missing_file_and_schema_are_reported)
 {
     char path[PATH_MAX + 64], err[1024] = "";
@@ -535,6 +595,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_max_in_flight);
     tcase_add_test(tc, test_endpoint_url_forms);
     tcase_add_test(tc, test_checkpoint_settings);
+    tcase_add_test(tc, test_spool_settings);
     tcase_add_test(tc, test_missing_file_and_schema_are_reported);
     tcase_add_test(tc, test_admin_listener_and_log_format);
     suite_add_tcase(s, tc);
