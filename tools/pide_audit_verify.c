@@ -141,7 +141,7 @@ typedef struct checkpoint_row {
 
 typedef struct verifier {
     EVP_MD_CTX *md;
-    int64_t rows, problems, versions[4];
+    int64_t rows, problems, versions[GW_LOG_HASH_VERSION_CURRENT + 1];
     int64_t prev_seq;
     unsigned char prev_hash[HASH_LEN];
     bool expect_head, head_found;
@@ -735,9 +735,9 @@ int main(int argc, char **argv)
         rc = EXIT_BROKEN;
         goto done;
     }
-    printf("chain intact: %lld rows (v1=%lld v2=%lld v3=%lld)%s\n", (long long)v.rows,
+    printf("chain intact: %lld rows (v1=%lld v2=%lld v3=%lld v4=%lld)%s\n", (long long)v.rows,
            (long long)v.versions[1], (long long)v.versions[2], (long long)v.versions[3],
-           from_id ? " after the checkpoint given with --from" : "");
+           (long long)v.versions[4], from_id ? " after the checkpoint given with --from" : "");
     if (v.rows > 0 || from_id) {
         hex_of(v.prev_hash, HASH_LEN, hex);
         printf("head: %lld:%s\n", (long long)v.prev_seq, hex);

@@ -75,7 +75,7 @@ done
 assert_eq 3 "$(count_rows "")" "malicious search_path: the three exchanges are logged"
 
 expect_status 0 "verify before tampering" audit verify
-assert_contains "$T/out" "chain intact: 3 rows (v1=0 v2=0 v3=3)" "verify: the gateway's rows are intact"
+assert_contains "$T/out" "chain intact: 3 rows (v1=0 v2=0 v3=0 v4=3)" "verify: the gateway's rows are intact"
 head=$(sed -n 's/^head: //p' "$T/out")
 assert_eq "3:" "${head%%:*}:" "verify prints the head to note"
 # The listings pin search_path too: the owner's shadow view and operators are not what they read.
