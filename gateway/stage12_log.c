@@ -87,9 +87,26 @@ static void record_of(const gw_exchange *ex, gw_log_record *r)
  * fault message becomes CMS EnvelopedData to the auditors' certificates (body_crypt.h); the
  * digests stay those of the plaintext. Here in the worker, so the single log writer does no
  * public-key work. Nothing of the plaintext is left in the record. */
+/* The service whose encryption applies: the routed one, else — for a request refused before
+ * routing (malformed XML, a bad header...) — the one its URL names, so that what the row keeps
+ * of a refused request to an encrypting service is encrypted as well. */
+static const gw_body_crypt *body_crypt_of(gw_exchange *ex)
+{
+    static const char prefix[] = "/services/";
+    if (ex->service)
+        return ex->service->body_crypt;
+    const char *path = ex->http_path;
+    if (!path || strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    path += sizeof prefix - 1;
+    char *name = gw_arena_strndup(&ex->arena, path, strcspn(path, "?/#"));
+    const gw_service *svc = name ? gw_service_catalog_find(&ex->rt->catalog, name) : NULL;
+    return svc ? svc->body_crypt : NULL;
+}
+
 static gw_status encrypt_bodies(gw_exchange *ex, gw_log_record *rec)
 {
-    const gw_body_crypt *bc = ex->service ? ex->service->body_crypt : NULL;
+    const gw_body_crypt *bc = body_crypt_of(ex);
     gw_status st = GW_OK;
     if (!bc)
         return GW_OK;

@@ -84,7 +84,7 @@ cmd_verify_bundle() {
         continue
       fi
       if ! decrypt_cms "$resp" "$resp.plain"; then
-        echo "$PROG: cannot decrypt the response of exchange $id with '$DECRYPT_KEY': it is not the private key of one of the recipients the gateway encrypted to" >&2
+        echo "$PROG: cannot decrypt the response of exchange $id with '$DECRYPT_KEY': it is not the private key of one of the recipients the gateway encrypted to (or response.xml is damaged)" >&2
         exit 4
       fi
       local want

@@ -656,7 +656,12 @@ static int cmd_verify(const char *dir, const char *trust)
             bundle_check(&c, row_id && strcmp(row_id, id) == 0,
                          "exchange %s: row.json is that exchange's row (seq %lld)", id,
                          (long long)br.seq);
-            if (resp && br.f[GW_LOG_FIELD_BODY_ENCRYPTION].len >= 0) {
+            char uncovered_buf[200];
+            const char *uncovered =
+                gw_log_uncovered_fields(br.version, br.f, uncovered_buf, sizeof uncovered_buf);
+            if (uncovered)
+                bundle_check(&c, false, "exchange %s: %s", id, uncovered);
+            if (resp && !uncovered && br.f[GW_LOG_FIELD_BODY_ENCRYPTION].len >= 0) {
                 /* Encrypted at rest: response.xml is the stored CMS, covered by row_hash; its
                  * plaintext digest is checked after decryption (verify-bundle --decrypt-key). */
                 printf("note: exchange %s: request.bin and response.xml are encrypted at rest "

@@ -100,7 +100,7 @@ assert_contains "$T/out" "$secret_req" "exchange --decrypt-key: the request in c
 assert_contains "$T/out" "$secret_resp" "exchange --decrypt-key: the answer in clear"
 assert_contains "$T/out" "ok: the decrypted response has the logged response_sha256" "exchange --decrypt-key: the response digest checked"
 expect_status 4 "exchange --decrypt-key with another key" audit exchange "$id" --decrypt-key "$PKI/other-auditor.key"
-assert_contains "$T/err" "cannot decrypt the request of exchange $id" "another key: a clear message"
+assert_contains "$T/err" "cannot decrypt the request of exchange $id with '$PKI/other-auditor.key': it is not the private key of one of the recipients" "another key: a clear message"
 assert_not_contains "$T/out" "$secret_req" "another key: nothing decrypted is shown"
 expect_status 2 "exchange --decrypt-key with a certificate instead of a key" audit exchange "$id" --decrypt-key "$PKI/auditor.pem"
 assert_contains "$T/err" "is not an unencrypted PEM private key" "a certificate as key: says so"
@@ -118,6 +118,19 @@ assert_eq "" "$(found_in_row "$fid" "extra")" "the fault message's plaintext (it
 expect_status 0 "exchange --decrypt-key of the fault" audit exchange "$fid" --decrypt-key "$PKI/auditor.key"
 assert_contains "$T/out" "--- fault_message (decrypted with" "the fault message decrypts"
 assert_contains "$T/out" "extra" "the decrypted fault message names the unexpected element"
+
+# Refused before routing (not well-formed XML): the URL names the encrypting service, so what
+# the row keeps of it (a flagged prefix) is encrypted too.
+junk="MAL-FORMADO-$RANDOM$RANDOM"
+printf '<soapenv:Envelope><soapenv:Body><x>%s</y></soapenv:Body>' "$junk" >"$T/junk.xml"
+status=$(soap_post ReniecConsultaDni "$T/junk.xml" "$T/junk-answer.xml")
+[ "$status" -ge 400 ] && pass "not well-formed XML: refused (HTTP $status)" || fail "junk got HTTP $status"
+jid=$(exchange_id_of "$T/junk-answer.xml")
+assert_eq "fault|cms" "$(sql1 "SELECT outcome, body_encryption FROM exchange_log WHERE exchange_id = '$jid'")" \
+  "a request refused before routing is encrypted too (its URL names the service)"
+assert_eq "" "$(found_in_row "$jid" "$junk")" "the malformed request's content is in no column"
+expect_status 0 "exchange --decrypt-key of the malformed request" audit exchange "$jid" --decrypt-key "$PKI/auditor.key"
+assert_contains "$T/out" "$junk" "the malformed request's flagged prefix decrypts"
 
 # --- an unencrypted service is unchanged ---------------------------------------------------------
 secret_plain="SIN-CIFRAR-$RANDOM$RANDOM"

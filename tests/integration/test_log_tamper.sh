@@ -89,7 +89,7 @@ UPDATE public.exchange_log SET response = pg_catalog.convert_to('<forged/>', 'UT
 ALTER TABLE public.exchange_log ENABLE TRIGGER exchange_log_append_only;
 SQL
 expect_status 1 "verify --expect-head after the owner altered seq 2" audit verify --expect-head "$head"
-assert_contains "$T/out" "BROKEN seq 2: row_hash does not match the row's content (v3)" \
+assert_contains "$T/out" "BROKEN seq 2: row_hash does not match the row's content (v4)" \
   "verify names the altered seq despite public.sha256, public.<> and the search_path"
 assert_contains "$T/out" "chain verification FAILED: 1 problem(s) in 3 rows" "verify: one problem"
 expect_status 1 "verify (no noted head) after the owner altered seq 2" audit verify

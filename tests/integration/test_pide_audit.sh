@@ -69,7 +69,7 @@ assert_eq "SISTEMA-FISCAL" "$(field_of client_subsystem)" "exchange: shows the d
 assert_eq "$cert_a" "$(field_of client_cert_sha256)" "exchange: shows the certificate fingerprint"
 assert_eq "$mid" "$(field_of message_id)" "exchange: shows the caller's message id"
 assert_eq "c2lnLW9yaWdpbmFs" "$(field_of request_signature_value)" "exchange: shows the request's SignatureValue"
-assert_eq 3 "$(field_of hash_version)" "exchange: written as hash version 3"
+assert_eq 4 "$(field_of hash_version)" "exchange: written as hash version 4"
 assert_contains "$T/out" "<consulta dni=\"$sid\"/>" "exchange: shows the request bytes as logged"
 expect_status 1 "exchange of an unknown id" audit "$PG" exchange 1b4e28ba-2fa1-41d2-883f-0016d3cca427
 assert_contains "$T/err" "no exchange with id" "exchange of an unknown id: says so"
@@ -180,7 +180,7 @@ SQL
 }
 insert_old_row 45678912 '{}' && insert_old_row 45678912 '{}' || fail "v1 rows could not be written"
 expect_status 0 "verify before 0002" audit "$PRIV" verify
-assert_contains "$T/out" "chain intact: 2 rows (v1=2 v2=0 v3=0)" "verify: a log of v1 rows only"
+assert_contains "$T/out" "chain intact: 2 rows (v1=2 v2=0 v3=0 v4=0)" "verify: a log of v1 rows only"
 
 expect_status 0 "who-consulted before 0002" audit "$PRIV" --csv who-consulted --subject DNI 45678912
 assert_eq 3 "$(wc -l <"$T/out")" "who-consulted reads a log that predates 0002"
@@ -193,7 +193,7 @@ insert_old_row 45678912 '{"hash_version": 2, "caller_ip": "10.0.0.1", "caller_ho
   insert_old_row 45678912 '{"hash_version": 2, "caller_ip": "10.0.0.2", "caller_host": "PC-2"}' \
   || fail "v2 rows could not be written"
 expect_status 0 "verify before 0003 (v1 and v2 rows)" audit "$PRIV" verify
-assert_contains "$T/out" "chain intact: 4 rows (v1=2 v2=2 v3=0)" "verify: v1 rows and v2 rows chain together"
+assert_contains "$T/out" "chain intact: 4 rows (v1=2 v2=2 v3=0 v4=0)" "verify: v1 rows and v2 rows chain together"
 # The identity lookups read a log that predates 0003 (no identity columns: nothing found).
 expect_status 0 "by-certificate before 0003" audit "$PRIV" --csv by-certificate "$cert_a"
 assert_eq 1 "$(wc -l <"$T/out")" "by-certificate on a log that predates 0003: only the header"
@@ -205,6 +205,10 @@ expect_status 1 "the writer on a database without 0003" append "$PRIV" </dev/nul
 assert_contains "$T/err" "0003_identity" "the writer's error names the missing migration 0003"
 
 migrate_to 0003_identity
+# 0008 builds on the schema-qualified helpers of 0004 and 0005: every migration in order.
+migrate_to 0004_trusted_chain
+migrate_to 0005_inlined_chain_helpers
+migrate_to 0006_checkpoints
 migrate_to 0007_trace_context
 # A gateway predating 0008 wrote v3 rows, with the trace columns of 0007 unhashed.
 insert_old_row 45678912 "{\"hash_version\": 3, \"caller_ip\": \"10.0.0.3\", \"client_cert_sha256\": \"$cert_a\", \"message_id\": \"m-5\", \"trace_id\": \"4bf92f3577b34da6a3ce929d0e0e4736\"}" &&
