@@ -12,7 +12,9 @@
 #   with --decrypt-key, checks the decrypted response's digest and XML signature; the
 #   AuditService's obtenerIntercambio returns the ciphertext and says so (cifrado);
 # - the ciphertext changed as superuser with every later hash recomputed: verify names the
-#   checkpoint whose signed head no longer matches; a v4 row's trace_id changed: named;
+#   checkpoint whose signed head no longer matches; a response re-encrypted to the public
+#   certificate: named by verify, and its digest fails after decryption; a v4 row's trace_id
+#   changed: named;
 # - a configuration with an unusable recipient certificate: the gateway refuses to start,
 #   naming file:line.
 # ctest-fixtures: pki
@@ -217,6 +219,19 @@ assert_contains "$T/out" "row_hash differs from the one checkpoint $cp signed" \
   "verify names the checkpoint whose signed head the changed ciphertext broke"
 restore
 expect_status 0 "verify after restoring" verify
+# The response replaced by another one encrypted to the same (public) certificate, as anyone
+# with the database could: verify names the row, and once decrypted the forged response does not
+# have the logged response_sha256.
+printf '<forged>DATOS FALSOS</forged>' >"$T/forged.xml"
+openssl cms -encrypt -binary -aes256 -outform DER -in "$T/forged.xml" -out "$T/forged.der" "$PKI/auditor.pem" \
+  || fail "openssl cms -encrypt failed"
+superuser -c "SET session_replication_role = replica; UPDATE public.exchange_log SET response = decode('$(od -An -v -tx1 "$T/forged.der" | tr -d ' \n')', 'hex') WHERE seq = $seq;" \
+  || fail "tampering failed"
+expect_status 1 "verify after the response was re-encrypted" verify
+assert_contains "$T/out" "BROKEN seq $seq: row_hash does not match the row's content (v4)" "verify names the re-encrypted row"
+expect_status 1 "exchange --decrypt-key of the re-encrypted row" audit exchange "$id" --decrypt-key "$PKI/auditor.key"
+assert_contains "$T/out" "FAILED: the decrypted response's SHA-256" "exchange --decrypt-key: the forged response is not the logged one"
+restore
 # A v4 row's trace_id changed (no rechaining): the row is named.
 superuser -c "SET session_replication_role = replica; UPDATE public.exchange_log SET trace_id = repeat('cd', 16) WHERE seq = $seq;" \
   || fail "tampering failed"
