@@ -479,9 +479,9 @@ static int is_uuid(const char *s)
 static pide_result op_get(gw_exchange *ex, const pide_call *call, PGconn **conn,
                           xmlNodePtr resp, xmlNsPtr ns)
 {
-    static const char *const names[] = {"solicitud",       "respuesta", "solicitudSha256",
-                                        "respuestaSha256", "prevHash",  "rowHash",
-                                        "hashVersion",     "cifrado"};
+    static const char *const names[] = {"solicitud", "respuesta", "solicitudSha256",
+                                        "respuestaSha256", "prevHash", "rowHash", "hashVersion",
+                                        "cifrado"};
     const char *id = field(ex, call, "exchangeId");
     if (!is_uuid(id))
         return bad_request(ex, "exchangeId is not an exchange id (a UUID)");

@@ -6,9 +6,9 @@
  * with the out-of-database verifier tools/pide_audit_verify.c, the SQL twin is
  * exchange_log_row_hash() in sql/migrations/0008_body_encryption.sql. Keep them in step. The
  * writer always writes hash version 4; version 1, 2 and 3 rows (written before migrations 0002,
- * 0003 and 0008) are only ever read by verifiers. The writer remembers the newest row it knows to be in
- * the chain and stops for good (every exchange refused) if the database's head is ever behind
- * it; every session pins search_path and names objects by schema (docs/security.md).
+ * 0003 and 0008) are only ever read by verifiers. The writer remembers the newest row it knows
+ * to be in the chain and stops for good (every exchange refused) if the database's head is ever
+ * behind it; every session pins search_path and names objects by schema (docs/security.md).
  */
 #include "exchange_log.h"
 
@@ -56,45 +56,14 @@
 /* The hashed fields of hash version 4, in canonical order (table order); COPY also sends
  * prev_hash and row_hash after them. */
 enum row_field {
-    F_SEQ,
-    F_EXCHANGE_ID,
-    F_CLIENT_MEMBER,
-    F_CLIENT_USER,
-    F_AUTH_METHOD,
-    F_CLIENT_ADDRESS,
-    F_SERVICE,
-    F_OPERATION,
-    F_ADAPTER,
-    F_SUBJECT_TYPE,
-    F_SUBJECT_ID,
-    F_PURPOSE,
-    F_PROCEDURE,
-    F_REQUEST,
-    F_RESPONSE,
-    F_REQUEST_SHA256,
-    F_RESPONSE_SHA256,
-    F_SIGNATURE_VALUE,
-    F_T_REQUEST_IN,
-    F_T_PROVIDER_OUT,
-    F_T_PROVIDER_IN,
-    F_T_RESPONSE_OUT,
-    F_OUTCOME,
-    F_FAULT_CODE,
-    F_FAULT_MESSAGE,
-    F_RESULT_CODE,
-    F_HTTP_STATUS,
-    F_CALLER_HOST,
-    F_CALLER_IP,
-    F_CALLER_USER,
-    F_CALLER_MAC,
-    F_HASH_VERSION,
-    F_CLIENT_SUBSYSTEM,
-    F_CLIENT_CERT_SHA256,
-    F_MESSAGE_ID,
-    F_REQUEST_SIGNATURE_VALUE,
-    F_TRACE_ID,
-    F_TRACE_PARENT_ID,
-    F_BODY_ENCRYPTION, /* hash version 4 (0007, 0008) */
+    F_SEQ, F_EXCHANGE_ID, F_CLIENT_MEMBER, F_CLIENT_USER, F_AUTH_METHOD, F_CLIENT_ADDRESS,
+    F_SERVICE, F_OPERATION, F_ADAPTER, F_SUBJECT_TYPE, F_SUBJECT_ID, F_PURPOSE, F_PROCEDURE,
+    F_REQUEST, F_RESPONSE, F_REQUEST_SHA256, F_RESPONSE_SHA256, F_SIGNATURE_VALUE,
+    F_T_REQUEST_IN, F_T_PROVIDER_OUT, F_T_PROVIDER_IN, F_T_RESPONSE_OUT, F_OUTCOME,
+    F_FAULT_CODE, F_FAULT_MESSAGE, F_RESULT_CODE, F_HTTP_STATUS,
+    F_CALLER_HOST, F_CALLER_IP, F_CALLER_USER, F_CALLER_MAC, F_HASH_VERSION,
+    F_CLIENT_SUBSYSTEM, F_CLIENT_CERT_SHA256, F_MESSAGE_ID, F_REQUEST_SIGNATURE_VALUE,
+    F_TRACE_ID, F_TRACE_PARENT_ID, F_BODY_ENCRYPTION, /* version 4 (0007, 0008) */
     ROW_FIELD_COUNT
 };
 /* COPY sends the hashed fields, then prev_hash and row_hash. */
@@ -103,45 +72,15 @@ _Static_assert(ROW_FIELD_COUNT == GW_LOG_FIELD_COUNT, "the canonical field list"
 _Static_assert(HASH_LEN == GW_LOG_HASH_LEN && HASH_VERSION == GW_LOG_HASH_VERSION_CURRENT,
                "exchange_log.h");
 
-const char *const GW_LOG_FIELD_NAMES[GW_LOG_FIELD_COUNT] = {"seq",
-                                                            "exchange_id",
-                                                            "client_member",
-                                                            "client_user",
-                                                            "auth_method",
-                                                            "client_address",
-                                                            "service",
-                                                            "operation",
-                                                            "adapter",
-                                                            "subject_type",
-                                                            "subject_id",
-                                                            "purpose",
-                                                            "procedure",
-                                                            "request",
-                                                            "response",
-                                                            "request_sha256",
-                                                            "response_sha256",
-                                                            "signature_value",
-                                                            "t_request_in",
-                                                            "t_provider_out",
-                                                            "t_provider_in",
-                                                            "t_response_out",
-                                                            "outcome",
-                                                            "fault_code",
-                                                            "fault_message",
-                                                            "result_code",
-                                                            "http_status",
-                                                            "caller_host",
-                                                            "caller_ip",
-                                                            "caller_user",
-                                                            "caller_mac",
-                                                            "hash_version",
-                                                            "client_subsystem",
-                                                            "client_cert_sha256",
-                                                            "message_id",
-                                                            "request_signature_value",
-                                                            "trace_id",
-                                                            "trace_parent_id",
-                                                            "body_encryption"};
+const char *const GW_LOG_FIELD_NAMES[GW_LOG_FIELD_COUNT] = {
+    "seq", "exchange_id", "client_member", "client_user", "auth_method", "client_address",
+    "service", "operation", "adapter", "subject_type", "subject_id", "purpose", "procedure",
+    "request", "response", "request_sha256", "response_sha256", "signature_value",
+    "t_request_in", "t_provider_out", "t_provider_in", "t_response_out", "outcome",
+    "fault_code", "fault_message", "result_code", "http_status",
+    "caller_host", "caller_ip", "caller_user", "caller_mac", "hash_version",
+    "client_subsystem", "client_cert_sha256", "message_id", "request_signature_value",
+    "trace_id", "trace_parent_id", "body_encryption"};
 
 static const char COPY_SQL[] =
     "COPY public.exchange_log (seq, exchange_id, client_member, client_user, auth_method, "
@@ -373,14 +312,13 @@ static bool parse_uuid(const char *text, unsigned char out[UUID_LEN])
     return true;
 }
 
-#define RECORD_STRINGS(X) \
-    X(exchange_id) \
-    X(client_member) X(client_user) X(auth_method) X(client_address) X(service) X(operation) \
-        X(adapter) X(subject_type) X(subject_id) X(purpose) X(procedure) X(signature_value) \
-            X(outcome) X(fault_code) X(fault_message) X(result_code) X(caller_host) X(caller_ip) \
-                X(caller_user) X(caller_mac) X(client_subsystem) X(client_cert_sha256) \
-                    X(message_id) X(request_signature_value) X(trace_id) X(trace_parent_id) \
-                        X(body_encryption)
+#define RECORD_STRINGS(X)                                                                      \
+    X(exchange_id) X(client_member) X(client_user) X(auth_method) X(client_address) X(service) \
+    X(operation) X(adapter) X(subject_type) X(subject_id) X(purpose) X(procedure)              \
+    X(signature_value) X(outcome) X(fault_code) X(fault_message) X(result_code)                \
+    X(caller_host) X(caller_ip) X(caller_user) X(caller_mac) X(client_subsystem)                \
+    X(client_cert_sha256) X(message_id) X(request_signature_value) X(trace_id)                 \
+    X(trace_parent_id) X(body_encryption)
 
 gw_status gw_log_record_size_check(const gw_log_record *rec)
 {
@@ -552,10 +490,8 @@ int gw_log_hash_field_count(int version)
     switch (version) {
     case 1: return F_HTTP_STATUS + 1;  /* 27 */
     case 2: return F_HASH_VERSION + 1; /* 32 */
-    case 3:
-        return F_REQUEST_SIGNATURE_VALUE + 1; /* 36 */
-    case 4:
-        return ROW_FIELD_COUNT; /* 39 */
+    case 3: return F_REQUEST_SIGNATURE_VALUE + 1; /* 36 */
+    case 4: return ROW_FIELD_COUNT;               /* 39 */
     default: return 0;
     }
 }

@@ -57,7 +57,8 @@
     "t_provider_in, t_response_out, outcome, fault_code, fault_message, result_code, " \
     "http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, " \
     "client_subsystem, client_cert_sha256, message_id, request_signature_value, trace_id, " \
-    "trace_parent_id, body_encryption, prev_hash, row_hash, pg_catalog.to_char(t_logged AT TIME ZONE 'UTC', " \
+    "trace_parent_id, body_encryption, prev_hash, row_hash, " \
+    "pg_catalog.to_char(t_logged AT TIME ZONE 'UTC', " \
     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM public.exchange_log "
 
 static bool month_ok(const char *m)

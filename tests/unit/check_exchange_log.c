@@ -617,25 +617,13 @@ static int64_t insert_legacy_row(PGconn *c, const char *member, int version,
     unsigned char hash[32];
     hash_fields(prev, value, len, FIELDS_OF_VERSION[version], hash);
 
-    const char *params[] = {value[0],           value[1],           value[2],
-                            value[6],           value[9],           value[10],
-                            value[18],          value[22],          value[26],
-                            caller_ip,          message_id,         (const char *)version_be,
-                            (const char *)prev, (const char *)hash, legacy_body_encryption};
-    const int lengths[] = {8,
-                           16,
-                           len[2],
-                           len[6],
-                           3,
-                           8,
-                           8,
-                           2,
-                           4,
+    const char *params[] = {value[0], value[1], value[2], value[6], value[9], value[10],
+                            value[18], value[22], value[26], caller_ip, message_id,
+                            (const char *)version_be, (const char *)prev, (const char *)hash,
+                            legacy_body_encryption};
+    const int lengths[] = {8, 16, len[2], len[6], 3, 8, 8, 2, 4,
                            caller_ip ? (int)strlen(caller_ip) : 0,
-                           message_id ? (int)strlen(message_id) : 0,
-                           2,
-                           32,
-                           32,
+                           message_id ? (int)strlen(message_id) : 0, 2, 32, 32,
                            legacy_body_encryption ? (int)strlen(legacy_body_encryption) : 0};
     const int formats[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     res = PQexecParams(
