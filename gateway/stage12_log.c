@@ -83,10 +83,6 @@ static void record_of(const gw_exchange *ex, gw_log_record *r)
     memcpy(r->response_sha256, ex->response_sha256, 32);
 }
 
-/* A service with <encryptAtRest>: what the row would hold of the request, the response and the
- * fault message becomes CMS EnvelopedData to the auditors' certificates (body_crypt.h); the
- * digests stay those of the plaintext. Here in the worker, so the single log writer does no
- * public-key work. Nothing of the plaintext is left in the record. */
 /* The service whose encryption applies: the routed one, else — for a request refused before
  * routing (malformed XML, a bad header...) — the one its URL names, so that what the row keeps
  * of a refused request to an encrypting service is encrypted as well. */
@@ -104,6 +100,10 @@ static const gw_body_crypt *body_crypt_of(gw_exchange *ex)
     return svc ? svc->body_crypt : NULL;
 }
 
+/* A service with <encryptAtRest>: what the row would hold of the request, the response and the
+ * fault message becomes CMS EnvelopedData to the auditors' certificates (body_crypt.h); the
+ * digests stay those of the plaintext. Here in the worker, so the single log writer does no
+ * public-key work. Nothing of the plaintext is left in the record. */
 static gw_status encrypt_bodies(gw_exchange *ex, gw_log_record *rec)
 {
     const gw_body_crypt *bc = body_crypt_of(ex);
