@@ -146,16 +146,7 @@ static int64_t be64(const void *p)
     return (int64_t)v;
 }
 
-enum { F_SEQ = 0, F_RESPONSE = 14, F_RESPONSE_SHA256 = 16, F_FIRST_CALLER = 27,
-       F_HASH_VERSION = 31, F_FIRST_IDENTITY = 32 };
-
-static int any_present(const gw_log_field *f, int from, int to)
-{
-    for (int i = from; i < to; i++)
-        if (f[i].len >= 0)
-            return 1;
-    return 0;
-}
+enum { F_SEQ = 0, F_RESPONSE = 14, F_RESPONSE_SHA256 = 16, F_HASH_VERSION = 31 };
 
 const char *gw_audit_check_row(void *md, const gw_log_field *col, const gw_log_field *prev_hash,
                                const gw_log_field *row_hash, int64_t *prev_seq,
@@ -183,18 +174,15 @@ const char *gw_audit_check_row(void *md, const gw_log_field *col, const gw_log_f
     } else if (!count) {
         snprintf(buf, buflen, "unknown hash_version %d", version);
         problem = buf;
-    } else if (version == 1 && any_present(col, F_FIRST_CALLER, F_HASH_VERSION)) {
-        problem = "hash_version 1 row carries caller audit fields, which v1 does not cover";
-    } else if (version <= 2 && any_present(col, F_FIRST_IDENTITY, GW_LOG_FIELD_COUNT)) {
-        snprintf(buf, buflen, "hash_version %d row carries identity fields, which v%d does not "
-                              "cover", version, version);
-        problem = buf;
+    } else if ((problem = gw_log_uncovered_fields(version, col, buf, buflen))) {
+        /* named */
     } else if (!gw_log_row_hash(md, prev_hash->data, col, count, computed)) {
         problem = "row hash could not be computed";
     } else if (memcmp(computed, row_hash->data, GW_LOG_HASH_LEN) != 0) {
         snprintf(buf, buflen, "row_hash does not match the row's content (v%d)", version);
         problem = buf;
-    } else if (col[F_RESPONSE].len >= 0 && col[F_RESPONSE_SHA256].len == GW_LOG_HASH_LEN) {
+    } else if (col[F_RESPONSE].len >= 0 && col[F_RESPONSE_SHA256].len == GW_LOG_HASH_LEN &&
+               col[GW_LOG_FIELD_BODY_ENCRYPTION].len < 0) {
         unsigned char digest[GW_LOG_HASH_LEN];
         unsigned int dl = 0;
         if (!EVP_Digest(col[F_RESPONSE].data, (size_t)col[F_RESPONSE].len, digest, &dl,
@@ -473,7 +461,7 @@ static pide_result op_citizen(gw_exchange *ex, const pide_call *call, PGconn **c
 static const char GET_SQL[] =
     "SELECT " SUMMARY_COLUMNS ", encode(request, 'base64'), encode(response, 'base64'), "
     "encode(request_sha256, 'hex'), encode(response_sha256, 'hex'), encode(prev_hash, 'hex'), "
-    "encode(row_hash, 'hex'), hash_version::text "
+    "encode(row_hash, 'hex'), hash_version::text, body_encryption "
     "FROM public.exchange_log WHERE exchange_id = $1::uuid ORDER BY seq LIMIT 1";
 
 static int is_uuid(const char *s)
@@ -492,7 +480,8 @@ static pide_result op_get(gw_exchange *ex, const pide_call *call, PGconn **conn,
                           xmlNodePtr resp, xmlNsPtr ns)
 {
     static const char *const names[] = {"solicitud", "respuesta", "solicitudSha256",
-                                        "respuestaSha256", "prevHash", "rowHash", "hashVersion"};
+                                        "respuestaSha256", "prevHash", "rowHash", "hashVersion",
+                                        "cifrado"};
     const char *id = field(ex, call, "exchangeId");
     if (!is_uuid(id))
         return bad_request(ex, "exchangeId is not an exchange id (a UUID)");
@@ -508,7 +497,8 @@ static pide_result op_get(gw_exchange *ex, const pide_call *call, PGconn **conn,
     }
     add_summary(resp, ns, "intercambio", res, 0);
     int first = (int)(sizeof SUMMARY_NAMES / sizeof *SUMMARY_NAMES) - 1;
-    for (int i = 0; i < 7; i++)
+    /* cifrado: the bodies are the stored CMS ciphertext (body_encryption, 0008). */
+    for (int i = 0; i < 8; i++)
         if (!PQgetisnull(res, 0, first + i))
             add_text(resp, ns, names[i], PQgetvalue(res, 0, first + i));
     PQclear(res);

@@ -23,6 +23,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlschemas.h>
 
+#include "body_crypt.h"
 #include "namespaces.h"
 #include "password_hash.h"
 #include "peru_id.h"
@@ -978,6 +979,31 @@ static gw_status load_identity_fields(loader *ld, const xmlNode *node, gw_servic
     return GW_OK;
 }
 
+/* <encryptAtRest recipient=>: one element per auditors' certificate the service's logged bodies
+ * are encrypted to (body_crypt.h); each certificate is read and checked here. */
+static gw_status load_encrypt_at_rest(loader *ld, const xmlNode *node, gw_service_config *svc)
+{
+    size_t n = count_children(node, "encryptAtRest");
+    if (n && !(svc->encrypt_recipients = calloc(n, sizeof *svc->encrypt_recipients)))
+        return GW_ERR_NOMEM;
+    for (const xmlNode *c = node->children; c; c = c->next) {
+        if (!is_named(c, "encryptAtRest"))
+            continue;
+        char **path = &svc->encrypt_recipients[svc->encrypt_recipient_count++];
+        char why[512];
+        gw_status st = attr_path(ld, c, "recipient", 1, path);
+        if (st != GW_OK)
+            return st;
+        if (gw_body_crypt_check_recipient(*path, why, sizeof why) != GW_OK)
+            return fail_at(ld, c, "service '%s': %s", svc->name, why);
+        for (size_t i = 0; i + 1 < svc->encrypt_recipient_count; i++)
+            if (strcmp(svc->encrypt_recipients[i], *path) == 0)
+                return fail_at(ld, c, "service '%s': encryptAtRest recipient '%s' given twice",
+                               svc->name, *path);
+    }
+    return GW_OK;
+}
+
 static gw_status load_service(loader *ld, const xmlNode *node, gw_service_config *svc)
 {
     gw_status st;
@@ -1007,7 +1033,8 @@ static gw_status load_service(loader *ld, const xmlNode *node, gw_service_config
         return fail_at(ld, endpoint, "service '%s': endpoint url '%s' %s", svc->name,
                        svc->endpoint_url, problem);
     if ((st = load_params(ld, node, svc)) != GW_OK ||
-        (st = load_identity_fields(ld, node, svc)) != GW_OK)
+        (st = load_identity_fields(ld, node, svc)) != GW_OK ||
+        (st = load_encrypt_at_rest(ld, node, svc)) != GW_OK)
         return st;
     return load_grants(ld, node, svc);
 }
@@ -1214,6 +1241,9 @@ void gw_config_free(gw_config *cfg)
         for (size_t j = 0; j < s->identity_field_count; j++)
             free(s->identity_fields[j].element);
         free(s->identity_fields);
+        for (size_t j = 0; j < s->encrypt_recipient_count; j++)
+            free(s->encrypt_recipients[j]);
+        free(s->encrypt_recipients);
         free(s->name);
         free(s->adapter);
         free(s->wsdl_path);

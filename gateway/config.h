@@ -79,6 +79,10 @@ typedef struct gw_service_config {
     int line;                /* where it was declared, for later error messages */
     gw_identity_field *identity_fields; /* <identityField>: request fields naming the caller */
     size_t identity_field_count;
+    /* <encryptAtRest recipient=>, one per recipient: the certificates (absolute paths, checked
+     * at load) the logged bodies are encrypted to (body_crypt.h); none: stored as they are. */
+    char **encrypt_recipients;
+    size_t encrypt_recipient_count;
 } gw_service_config;
 
 typedef struct gw_config {

@@ -4,12 +4,12 @@
  * each row its gapless seq and its link in the SHA-256 chain. The canonical row encoding and
  * the chain are specified in docs/exchange-log.md; the C definition (gw_log_row_hash) is shared
  * with the out-of-database verifier tools/pide_audit_verify.c, the SQL twin is
- * exchange_log_row_hash() in sql/migrations/0005_inlined_chain_helpers.sql. Keep them in step. The
- * writer always writes hash version 3; version 1 and 2 rows (written before migrations 0002 and
- * 0003) are only ever read by verifiers. The writer remembers the newest row it knows to be in
- * the chain and stops for good (every exchange refused) if the database's head is ever behind
- * it; every session pins search_path and names objects by schema (docs/security.md). With the
- * spool on, commit_batch_spooled and the replayer thread ("the spool" below) take over the
+ * exchange_log_row_hash() in sql/migrations/0008_body_encryption.sql. Keep them in step. The
+ * writer always writes hash version 4; version 1, 2 and 3 rows (written before migrations 0002,
+ * 0003 and 0008) are only ever read by verifiers. The writer remembers the newest row it knows
+ * to be in the chain and stops for good (every exchange refused) if the database's head is ever
+ * behind it; every session pins search_path and names objects by schema (docs/security.md). With
+ * the spool on, commit_batch_spooled and the replayer thread ("the spool" below) take over the
  * writer's batches; with it off the writer's path is the one above, unchanged.
  */
 #include "exchange_log.h"
@@ -43,7 +43,7 @@
 #define RETRY_PAUSE_MIN_MS 50
 #define RETRY_PAUSE_MAX_MS 1000
 /* The row encoding this writer produces (column hash_version, docs/exchange-log.md). */
-#define HASH_VERSION 3
+#define HASH_VERSION 4
 
 /* Every writer — other gateway processes on the same database included — extends the chain
  * under this transaction-scoped advisory lock ("pide_log" as a big-endian int8), so seq stays
@@ -59,7 +59,7 @@
  * the server's 1 GB message limit and PQputCopyData takes an int. */
 #define COPY_CHUNK_BYTES ((size_t)1 << 20)
 
-/* The hashed fields of hash version 3, in canonical order (table order); COPY also sends
+/* The hashed fields of hash version 4, in canonical order (table order); COPY also sends
  * prev_hash and row_hash after them. */
 enum row_field {
     F_SEQ, F_EXCHANGE_ID, F_CLIENT_MEMBER, F_CLIENT_USER, F_AUTH_METHOD, F_CLIENT_ADDRESS,
@@ -69,11 +69,11 @@ enum row_field {
     F_FAULT_CODE, F_FAULT_MESSAGE, F_RESULT_CODE, F_HTTP_STATUS,
     F_CALLER_HOST, F_CALLER_IP, F_CALLER_USER, F_CALLER_MAC, F_HASH_VERSION,
     F_CLIENT_SUBSYSTEM, F_CLIENT_CERT_SHA256, F_MESSAGE_ID, F_REQUEST_SIGNATURE_VALUE,
+    F_TRACE_ID, F_TRACE_PARENT_ID, F_BODY_ENCRYPTION, /* version 4 (0007, 0008) */
     ROW_FIELD_COUNT
 };
-/* After prev_hash and row_hash, COPY sends the unhashed columns (trace_id, trace_parent_id). */
-#define UNHASHED_FIELD_COUNT 2
-#define COPY_COLUMN_COUNT (ROW_FIELD_COUNT + 2 + UNHASHED_FIELD_COUNT)
+/* COPY sends the hashed fields, then prev_hash and row_hash. */
+#define COPY_COLUMN_COUNT (ROW_FIELD_COUNT + 2)
 _Static_assert(ROW_FIELD_COUNT == GW_LOG_FIELD_COUNT, "the canonical field list");
 _Static_assert(HASH_LEN == GW_LOG_HASH_LEN && HASH_VERSION == GW_LOG_HASH_VERSION_CURRENT,
                "exchange_log.h");
@@ -85,7 +85,8 @@ const char *const GW_LOG_FIELD_NAMES[GW_LOG_FIELD_COUNT] = {
     "t_request_in", "t_provider_out", "t_provider_in", "t_response_out", "outcome",
     "fault_code", "fault_message", "result_code", "http_status",
     "caller_host", "caller_ip", "caller_user", "caller_mac", "hash_version",
-    "client_subsystem", "client_cert_sha256", "message_id", "request_signature_value"};
+    "client_subsystem", "client_cert_sha256", "message_id", "request_signature_value",
+    "trace_id", "trace_parent_id", "body_encryption"};
 
 static const char COPY_SQL[] =
     "COPY public.exchange_log (seq, exchange_id, client_member, client_user, auth_method, "
@@ -94,7 +95,7 @@ static const char COPY_SQL[] =
     "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
     "result_code, http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, "
     "client_subsystem, client_cert_sha256, message_id, request_signature_value, "
-    "prev_hash, row_hash, trace_id, trace_parent_id) FROM STDIN (FORMAT binary)";
+    "trace_id, trace_parent_id, body_encryption, prev_hash, row_hash) FROM STDIN (FORMAT binary)";
 
 static const unsigned char COPY_SIGNATURE[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r',
                                                  '\n', '\0'};
@@ -124,7 +125,6 @@ typedef gw_log_field field_value;
 
 typedef struct row_values {
     field_value field[ROW_FIELD_COUNT];
-    field_value unhashed[UNHASHED_FIELD_COUNT]; /* trace_id, trace_parent_id: not in the chain */
     unsigned char numbers[8 * 5 + 4 + 2]; /* seq, 4 timestamps, http_status, hash_version */
 } row_values;
 
@@ -352,7 +352,7 @@ static bool parse_uuid(const char *text, unsigned char out[UUID_LEN])
     X(signature_value) X(outcome) X(fault_code) X(fault_message) X(result_code)                \
     X(caller_host) X(caller_ip) X(caller_user) X(caller_mac) X(client_subsystem)                \
     X(client_cert_sha256) X(message_id) X(request_signature_value) X(trace_id)                 \
-    X(trace_parent_id)
+    X(trace_parent_id) X(body_encryption)
 
 gw_status gw_log_record_size_check(const gw_log_record *rec)
 {
@@ -514,8 +514,9 @@ static void row_values_of(const log_entry *e, int64_t seq, row_values *rv)
     f[F_CLIENT_CERT_SHA256] = text_value(r->client_cert_sha256);
     f[F_MESSAGE_ID] = text_value(r->message_id);
     f[F_REQUEST_SIGNATURE_VALUE] = text_value(r->request_signature_value);
-    rv->unhashed[0] = text_value(r->trace_id);
-    rv->unhashed[1] = text_value(r->trace_parent_id);
+    f[F_TRACE_ID] = text_value(r->trace_id);
+    f[F_TRACE_PARENT_ID] = text_value(r->trace_parent_id);
+    f[F_BODY_ENCRYPTION] = text_value(r->body_encryption);
 }
 
 int gw_log_hash_field_count(int version)
@@ -523,9 +524,41 @@ int gw_log_hash_field_count(int version)
     switch (version) {
     case 1: return F_HTTP_STATUS + 1;  /* 27 */
     case 2: return F_HASH_VERSION + 1; /* 32 */
-    case 3: return ROW_FIELD_COUNT;    /* 36 */
+    case 3: return F_REQUEST_SIGNATURE_VALUE + 1; /* 36 */
+    case 4: return ROW_FIELD_COUNT;               /* 39 */
     default: return 0;
     }
+}
+
+static bool any_present(const gw_log_field *f, int from, int to)
+{
+    for (int i = from; i < to; i++)
+        if (f[i].len >= 0)
+            return true;
+    return false;
+}
+
+/* A row carries only fields its version covers (its writer knew no others): the verifiers'
+ * shared wording, that of exchange_log_verify_chain() (0008). */
+const char *gw_log_uncovered_fields(int version, const gw_log_field *f, char *buf, size_t buflen)
+{
+    if (version == 1 && any_present(f, F_CALLER_HOST, F_HASH_VERSION))
+        return "hash_version 1 row carries caller audit fields, which v1 does not cover";
+    if (version <= 2 && any_present(f, F_CLIENT_SUBSYSTEM, F_TRACE_ID)) {
+        snprintf(buf, buflen,
+                 "hash_version %d row carries identity fields, which v%d does not cover", version,
+                 version);
+        return buf;
+    }
+    /* v1..v3 rows written after 0007 do carry trace ids (unhashed then): only the encryption
+     * marker is out of place. */
+    if (version <= 3 && f[F_BODY_ENCRYPTION].len >= 0) {
+        snprintf(buf, buflen,
+                 "hash_version %d row carries body_encryption, which v%d does not cover", version,
+                 version);
+        return buf;
+    }
+    return NULL;
 }
 
 /* row_hash = SHA-256(prev_hash || for each field: 0x00 if NULL, else 0x01 || be32 length ||
@@ -537,7 +570,7 @@ bool gw_log_row_hash(void *md_ctx, const unsigned char prev[GW_LOG_HASH_LEN],
     EVP_MD_CTX *md = md_ctx;
     if (!md || !prev || !fields || !out) return false;
     if (count != gw_log_hash_field_count(1) && count != gw_log_hash_field_count(2) &&
-        count != gw_log_hash_field_count(3))
+        count != gw_log_hash_field_count(3) && count != gw_log_hash_field_count(4))
         return false;
     if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) return false;
     EVP_DigestUpdate(md, prev, HASH_LEN);
@@ -576,11 +609,6 @@ static void copy_append_row(byte_buffer *b, const row_values *rv, const unsigned
     buffer_append(b, prev, HASH_LEN);
     buffer_append_be32(b, HASH_LEN);
     buffer_append(b, hash, HASH_LEN);
-    for (int i = 0; i < UNHASHED_FIELD_COUNT; i++) {
-        const field_value *f = &rv->unhashed[i];
-        buffer_append_be32(b, (uint32_t)f->len);
-        if (f->len > 0) buffer_append(b, f->data, (size_t)f->len);
-    }
 }
 
 /* ---- database ---------------------------------------------------------------------------- */
@@ -1472,6 +1500,8 @@ static const struct {
      "public.exchange_log LIMIT 0"},
     {"0007_trace_context", "the trace columns",
      "SELECT trace_id, trace_parent_id FROM public.exchange_log LIMIT 0"},
+    {"0008_body_encryption", "the body_encryption column (hash version 4)",
+     "SELECT body_encryption FROM public.exchange_log LIMIT 0"},
 };
 
 /* Names the oldest migration missing from the database, if any. */

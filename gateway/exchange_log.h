@@ -62,10 +62,14 @@ typedef struct gw_log_record {
     const char *fault_message;
     const char *result_code;     /* contract result code (coResultado...) */
     int http_status;
-    /* W3C Trace Context (migration 0007): stored but NOT covered by the row hash (see
-     * docs/exchange-log.md, "Trace columns"). 32 / 16 lowercase hex, or NULL. */
+    /* W3C Trace Context (migration 0007), covered by the row hash since version 4 (0008).
+     * 32 / 16 lowercase hex, or NULL. */
     const char *trace_id;        /* the exchange's trace: the caller's or one the gateway began */
     const char *trace_parent_id; /* the caller's parent-id, NULL when the gateway began the trace */
+    /* NULL: request, response and fault_message are stored as they are. "cms": the service
+     * encrypts at rest (body_crypt.h) and they already hold CMS EnvelopedData (request/response
+     * DER, fault_message base64); the digests stay those of the plaintext. Migration 0008. */
+    const char *body_encryption;
 } gw_log_record;
 
 typedef struct exchange_log exchange_log;
@@ -130,23 +134,35 @@ void gw_exchange_log_close(exchange_log *log);
  * ... || F(fn)), F(NULL) = 0x00, F(v) = 0x01 || be32 length || v, where v is the value's
  * PostgreSQL binary send form. The fields are the table's columns in canonical (table) order,
  * as GW_LOG_FIELD_NAMES lists them; hash version 1 covers the first 27, version 2 the first 32,
- * version 3 all 36. */
+ * version 3 the first 36, version 4 all 39 (+ trace_id, trace_parent_id, body_encryption). */
 #define GW_LOG_HASH_LEN 32
-#define GW_LOG_HASH_VERSION_CURRENT 3
-#define GW_LOG_FIELD_COUNT 36
+#define GW_LOG_HASH_VERSION_CURRENT 4
+#define GW_LOG_FIELD_COUNT 39
+/* Indexes into the canonical list of the fields verifiers treat specially. */
+#define GW_LOG_FIELD_REQUEST 13
+#define GW_LOG_FIELD_RESPONSE 14
+#define GW_LOG_FIELD_FAULT_MESSAGE 24
+#define GW_LOG_FIELD_HASH_VERSION 31
+#define GW_LOG_FIELD_FIRST_V4 36 /* trace_id, trace_parent_id, body_encryption */
+#define GW_LOG_FIELD_BODY_ENCRYPTION 38
 /* A value in binary send form; len -1 is SQL NULL. */
 typedef struct gw_log_field {
     const void *data;
     int32_t len;
 } gw_log_field;
-/* The column names of the 36 hashed fields, in canonical order (seq first). */
+/* The column names of the 39 hashed fields, in canonical order (seq first). */
 extern const char *const GW_LOG_FIELD_NAMES[GW_LOG_FIELD_COUNT];
-/* How many leading fields hash version v covers: 27, 32, 36; 0 for an unknown version. */
+/* How many leading fields hash version v covers: 27, 32, 36, 39; 0 for an unknown version. */
 int gw_log_hash_field_count(int version);
 /* row_hash of fields[0..count) chained on prev; false when count is not a version's count or
  * SHA-256 failed. md is a reusable digest context. */
 bool gw_log_row_hash(void *md /* EVP_MD_CTX * */, const unsigned char prev[GW_LOG_HASH_LEN],
                      const gw_log_field *fields, int count, unsigned char out[GW_LOG_HASH_LEN]);
+
+/* NULL when the row (all GW_LOG_FIELD_COUNT fields) carries only fields its hash version covers;
+ * else the problem, in the words of exchange_log_verify_chain() (buf may hold it). */
+const char *gw_log_uncovered_fields(int version, const gw_log_field *fields, char *buf,
+                                    size_t buflen);
 
 /* Every database session of the gateway and its tools starts with this statement, so that no
  * object the database owner controls (a public.sha256, an operator, a view shadowing a table,

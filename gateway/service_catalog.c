@@ -3,6 +3,7 @@
 
 #include <libxml/parser.h>
 
+#include "body_crypt.h"
 #include "namespaces.h"
 #include "xml_parse.h"
 
@@ -252,6 +253,11 @@ gw_status gw_service_catalog_open(const gw_config *cfg, const gw_adapter_registr
         st = load_schema(svc, err, errlen);
         if (st != GW_OK)
             goto fail;
+        if (svc->config->encrypt_recipient_count &&
+            (st = gw_body_crypt_new((const char *const *)svc->config->encrypt_recipients,
+                                    svc->config->encrypt_recipient_count, &svc->body_crypt, err,
+                                    errlen)) != GW_OK)
+            goto fail;
         svc->binding = gw_adapter_registry_find(adapters, svc->config->name);
         if (!svc->binding) {
             gw_set_error(err, errlen, "service '%s': no adapter bound", svc->config->name);
@@ -278,6 +284,7 @@ void gw_service_catalog_close(gw_service_catalog *cat)
         free(cat->services[i].description);
         free(cat->services[i].schema_text);
         free(cat->services[i].target_namespace);
+        gw_body_crypt_free(cat->services[i].body_crypt);
         if (cat->services[i].schema)
             xmlSchemaFree(cat->services[i].schema);
     }

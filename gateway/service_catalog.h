@@ -28,6 +28,7 @@ typedef struct gw_service {
     char *target_namespace;
     const gw_service_binding *binding;
     char *description;                   /* the WSDL's first documentation, or NULL */
+    struct gw_body_crypt *body_crypt;    /* <encryptAtRest> recipients (body_crypt.h), or NULL */
 } gw_service;
 
 /* A service compiled into the daemon, registered from a table as nginx and SQLite register their

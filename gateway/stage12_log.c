@@ -4,10 +4,12 @@
  * Server.LogUnavailable instead of the data: the gateway never answers an exchange it has not
  * logged. What the row stores of the request is
  * computed here, for every exchange whatever stage ended it, by gw_redact_request (redact.h):
- * no stage before has to remember to remove secrets. */
+ * no stage before has to remember to remove secrets. A service with <encryptAtRest> has its
+ * bodies and fault message encrypted here too (body_crypt.h). */
 #include <string.h>
 
 #include "adapter_loader.h"
+#include "body_crypt.h"
 #include "exchange_log.h"
 #include "log.h"
 #include "pipeline.h"
@@ -82,6 +84,51 @@ static void record_of(const gw_exchange *ex, gw_log_record *r)
     memcpy(r->response_sha256, ex->response_sha256, 32);
 }
 
+/* The service whose encryption applies: the routed one, else — for a request refused before
+ * routing (malformed XML, a bad header...) — the one its URL names, so that what the row keeps
+ * of a refused request to an encrypting service is encrypted as well. */
+static const gw_body_crypt *body_crypt_of(gw_exchange *ex)
+{
+    static const char prefix[] = "/services/";
+    if (ex->service)
+        return ex->service->body_crypt;
+    const char *path = ex->http_path;
+    if (!path || strncmp(path, prefix, sizeof prefix - 1) != 0)
+        return NULL;
+    path += sizeof prefix - 1;
+    char *name = gw_arena_strndup(&ex->arena, path, strcspn(path, "?/#"));
+    const gw_service *svc = name ? gw_service_catalog_find(&ex->rt->catalog, name) : NULL;
+    return svc ? svc->body_crypt : NULL;
+}
+
+/* A service with <encryptAtRest>: what the row would hold of the request, the response and the
+ * fault message becomes CMS EnvelopedData to the auditors' certificates (body_crypt.h); the
+ * digests stay those of the plaintext. Here in the worker, so the single log writer does no
+ * public-key work. Nothing of the plaintext is left in the record. */
+static gw_status encrypt_bodies(gw_exchange *ex, gw_log_record *rec)
+{
+    const gw_body_crypt *bc = body_crypt_of(ex);
+    gw_status st = GW_OK;
+    if (!bc)
+        return GW_OK;
+    if (rec->request && (st = gw_body_crypt_encrypt(bc, &ex->arena, rec->request, rec->request_len,
+                                                    &rec->request, &rec->request_len)) != GW_OK)
+        goto fail;
+    if (rec->response &&
+        (st = gw_body_crypt_encrypt(bc, &ex->arena, rec->response, rec->response_len,
+                                    &rec->response, &rec->response_len)) != GW_OK)
+        goto fail;
+    if (rec->fault_message && (st = gw_body_crypt_encrypt_text(bc, &ex->arena, rec->fault_message,
+                                                               &rec->fault_message)) != GW_OK)
+        goto fail;
+    rec->body_encryption = GW_BODY_ENCRYPTION_CMS;
+    return GW_OK;
+fail:
+    gw_log(PIDE_LOG_ERROR, "[%s] the logged bodies could not be encrypted (%s)", ex->exchange_id,
+           gw_status_name(st));
+    return GW_ERR_LOG_UNAVAILABLE;
+}
+
 gw_status gw_stage_log(gw_exchange *ex)
 {
     gw_log_record rec;
@@ -89,7 +136,9 @@ gw_status gw_stage_log(gw_exchange *ex)
     record_of(ex, &rec);
     /* A message may quote the request (a schema error quotes values): no secret in it either. */
     rec.fault_message = gw_redact_scrub_text(&ex->arena, ex->request_doc, rec.fault_message);
-    gw_status st;
+    gw_status st = encrypt_bodies(ex, &rec);
+    if (st != GW_OK)
+        return gw_log_refused(ex, st);
     if (ex->log_notify) {
         /* The caller answers when the log reports the commit (gw_pipeline_log_settled). */
         st = gw_exchange_log_submit(ex->rt->log, &rec, ex->log_notify, ex->log_notify_arg);

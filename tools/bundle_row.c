@@ -193,6 +193,9 @@ bool bundle_row_from_json(json_t *row, const unsigned char *request, size_t requ
         json_t *v = json_object_get(row, name);
         gw_log_field *f = &out->f[i];
         unsigned char *st = out->store[i];
+        /* Bundles written before hash version 4 have no trace or encryption fields. */
+        if (!v && i >= GW_LOG_FIELD_FIRST_V4)
+            v = json_null();
         if (!v) return fail_field(why, whylen, name, "is missing");
         if (json_is_null(v)) {
             f->len = -1;

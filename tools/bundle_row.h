@@ -1,6 +1,6 @@
 /*
  * bundle_row.h — one exchange-log row in an evidence bundle (`pide-audit export`,
- * docs/auditor-guide.md "Evidence bundles"): the 36 hashed fields written as readable JSON
+ * docs/auditor-guide.md "Evidence bundles"): the 39 hashed fields written as readable JSON
  * (row.json) and read back into their PostgreSQL binary send forms, so that verify-bundle can
  * recompute row_hash with the writer's own gw_log_row_hash without a database. The request and
  * response bytes live in files of their own next to row.json; the JSON names them.

@@ -76,6 +76,26 @@ cmd_verify_bundle() {
       continue
     fi
     id=$(basename "$(dirname "$resp")")
+    # Encrypted at rest (row.json body_encryption "cms"): response.xml is CMS ciphertext. With
+    # --decrypt-key it is decrypted, compared with response_sha256 and its signature checked.
+    if grep -q '"body_encryption": "cms"' "$(dirname "$resp")/row.json"; then
+      if [ -z "$DECRYPT_KEY" ]; then
+        echo "note: exchange $id: response encrypted at rest; its XML signature is checked with --decrypt-key KEY"
+        continue
+      fi
+      if ! decrypt_cms "$resp" "$resp.plain"; then
+        echo "$PROG: cannot decrypt the response of exchange $id with '$DECRYPT_KEY': it is not the private key of one of the recipients the gateway encrypted to (or response.xml is damaged)" >&2
+        exit 4
+      fi
+      local want
+      want=$(sed -n 's/^ *"response_sha256": "\([0-9a-f]*\)".*/\1/p' "$(dirname "$resp")/row.json")
+      if [ "$(sha256sum "$resp.plain" | cut -d' ' -f1)" = "$want" ]; then
+        echo "ok: exchange $id: the decrypted response has the logged response_sha256"
+      else
+        echo "FAILED: exchange $id: the decrypted response differs from the logged response_sha256"; rc=1; continue
+      fi
+      resp=$resp.plain
+    fi
     if ! grep -q 'SignatureValue' "$resp"; then
       echo "FAILED: exchange $id: response.xml carries no XML signature"; rc=1; continue
     fi

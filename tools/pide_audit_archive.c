@@ -56,8 +56,9 @@
     "request_sha256, response_sha256, signature_value, t_request_in, t_provider_out, " \
     "t_provider_in, t_response_out, outcome, fault_code, fault_message, result_code, " \
     "http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, " \
-    "client_subsystem, client_cert_sha256, message_id, request_signature_value, prev_hash, " \
-    "row_hash, pg_catalog.to_char(t_logged AT TIME ZONE 'UTC', " \
+    "client_subsystem, client_cert_sha256, message_id, request_signature_value, trace_id, " \
+    "trace_parent_id, body_encryption, prev_hash, row_hash, " \
+    "pg_catalog.to_char(t_logged AT TIME ZONE 'UTC', " \
     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM public.exchange_log "
 
 static bool month_ok(const char *m)
@@ -231,15 +232,18 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
                 f[c].data = f[c].len >= 0 ? PQgetvalue(res, r, c) : NULL;
             }
             int64_t seq = be64(PQgetvalue(res, r, 0));
-            if (PQgetlength(res, r, 36) != HASH_LEN || PQgetlength(res, r, 37) != HASH_LEN) {
+            if (PQgetlength(res, r, GW_LOG_FIELD_COUNT) != HASH_LEN ||
+                PQgetlength(res, r, GW_LOG_FIELD_COUNT + 1) != HASH_LEN) {
                 fprintf(stderr, PROG ": row %lld has malformed hashes\n", (long long)seq);
                 goto done;
             }
-            const unsigned char *prev = (const unsigned char *)PQgetvalue(res, r, 36);
-            const unsigned char *stored = (const unsigned char *)PQgetvalue(res, r, 37);
+            const unsigned char *prev =
+                (const unsigned char *)PQgetvalue(res, r, GW_LOG_FIELD_COUNT);
+            const unsigned char *stored =
+                (const unsigned char *)PQgetvalue(res, r, GW_LOG_FIELD_COUNT + 1);
             char t_logged[64];
-            snprintf(t_logged, sizeof t_logged, "%.*s", PQgetlength(res, r, 38),
-                     PQgetvalue(res, r, 38));
+            snprintf(t_logged, sizeof t_logged, "%.*s", PQgetlength(res, r, GW_LOG_FIELD_COUNT + 2),
+                     PQgetvalue(res, r, GW_LOG_FIELD_COUNT + 2));
             json_t *row = bundle_row_to_json(f, prev, stored, t_logged);
             if (!row) {
                 fprintf(stderr, PROG ": row %lld cannot be written as JSON\n", (long long)seq);

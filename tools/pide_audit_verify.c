@@ -45,13 +45,12 @@
 #define EXIT_USAGE 2
 #define EXIT_DATABASE 3
 #define HASH_LEN GW_LOG_HASH_LEN
-/* Columns sent per row: the 36 hashed fields, then prev_hash and row_hash. */
+/* Columns sent per row: the 39 hashed fields, then prev_hash and row_hash. */
 #define COLUMN_COUNT (GW_LOG_FIELD_COUNT + 2)
 #define COL_PREV_HASH GW_LOG_FIELD_COUNT
 #define COL_ROW_HASH (GW_LOG_FIELD_COUNT + 1)
 #define FIELD_HASH_VERSION 31 /* GW_LOG_FIELD_NAMES[31] */
 #define FIRST_CALLER_FIELD 27 /* caller_host .. caller_mac */
-#define FIRST_IDENTITY_FIELD 32 /* client_subsystem .. request_signature_value */
 #define FIELD_RESPONSE 14
 #define FIELD_RESPONSE_SHA256 16
 /* Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's binary timestamp epoch. */
@@ -142,7 +141,7 @@ typedef struct checkpoint_row {
 
 typedef struct verifier {
     EVP_MD_CTX *md;
-    int64_t rows, problems, versions[4];
+    int64_t rows, problems, versions[GW_LOG_HASH_VERSION_CURRENT + 1];
     int64_t prev_seq;
     unsigned char prev_hash[HASH_LEN];
     bool expect_head, head_found;
@@ -163,13 +162,6 @@ static void problem(verifier *v, int64_t seq, const char *text)
     v->problems++;
 }
 
-static bool any_present(const gw_log_field *f, int from, int to)
-{
-    for (int i = from; i < to; i++)
-        if (f[i].len >= 0) return true;
-    return false;
-}
-
 /* One row in canonical column order. The checks and their wording are those of
  * exchange_log_verify_chain(); the first that applies is reported. */
 static bool check_row(verifier *v, const gw_log_field *col)
@@ -185,6 +177,7 @@ static bool check_row(verifier *v, const gw_log_field *col)
                       : -1;
     int count = gw_log_hash_field_count(version);
     unsigned char computed[HASH_LEN];
+    const char *uncovered;
 
     v->rows++;
     if (count) v->versions[version]++;
@@ -198,22 +191,20 @@ static bool check_row(verifier *v, const gw_log_field *col)
     } else if (!count) {
         snprintf(text, sizeof text, "unknown hash_version %d", version);
         problem(v, seq, text);
-    } else if (version == 1 && any_present(col, FIRST_CALLER_FIELD, FIELD_HASH_VERSION)) {
-        problem(v, seq, "hash_version 1 row carries caller audit fields, which v1 does not cover");
-    } else if (version <= 2 && any_present(col, FIRST_IDENTITY_FIELD, GW_LOG_FIELD_COUNT)) {
-        snprintf(text, sizeof text,
-                 "hash_version %d row carries identity fields, which v%d does not cover",
-                 version, version);
-        problem(v, seq, text);
+    } else if ((uncovered = gw_log_uncovered_fields(version, col, text, sizeof text))) {
+        problem(v, seq, uncovered);
     } else {
         if (!gw_log_row_hash(v->md, prev->data, col, count, computed)) return false;
         if (memcmp(computed, stored->data, HASH_LEN) != 0) {
             snprintf(text, sizeof text, "row_hash does not match the row's content (v%d)",
                      version);
             problem(v, seq, text);
-        } else if (col[FIELD_RESPONSE].len >= 0 && col[FIELD_RESPONSE_SHA256].len == HASH_LEN) {
+        } else if (col[FIELD_RESPONSE].len >= 0 && col[FIELD_RESPONSE_SHA256].len == HASH_LEN &&
+                   col[GW_LOG_FIELD_BODY_ENCRYPTION].len < 0) {
             /* The response is stored as sent, next to its digest: a response changed with its
-             * hashes recomputed still differs from the digest (unless that was forged too). */
+             * hashes recomputed still differs from the digest (unless that was forged too). An
+             * encrypted response (body_encryption) is checked against it only after decryption
+             * (pide-audit exchange --decrypt-key). */
             unsigned char digest[HASH_LEN];
             unsigned int dl = 0;
             if (!EVP_Digest(col[FIELD_RESPONSE].data, (size_t)col[FIELD_RESPONSE].len, digest,
@@ -744,9 +735,9 @@ int main(int argc, char **argv)
         rc = EXIT_BROKEN;
         goto done;
     }
-    printf("chain intact: %lld rows (v1=%lld v2=%lld v3=%lld)%s\n", (long long)v.rows,
+    printf("chain intact: %lld rows (v1=%lld v2=%lld v3=%lld v4=%lld)%s\n", (long long)v.rows,
            (long long)v.versions[1], (long long)v.versions[2], (long long)v.versions[3],
-           from_id ? " after the checkpoint given with --from" : "");
+           (long long)v.versions[4], from_id ? " after the checkpoint given with --from" : "");
     if (v.rows > 0 || from_id) {
         hex_of(v.prev_hash, HASH_LEN, hex);
         printf("head: %lld:%s\n", (long long)v.prev_seq, hex);

@@ -39,7 +39,7 @@ for f in MANIFEST.json chain.json certs/ca.pem "exchanges/$id_a/row.json" "excha
   assert_contains "$T/listing" "pide-evidence/$f" "bundle holds $f"
 done
 expect_status 0 "verify-bundle" audit verify-bundle "$T/bundle.tar.gz"
-assert_contains "$T/out" "ok: exchange $id_a: row_hash recomputed from the 36 fields of hash version 3" "verify-bundle: row hash recomputed"
+assert_contains "$T/out" "ok: exchange $id_a: row_hash recomputed from the 39 fields of hash version 4" "verify-bundle: row hash recomputed"
 assert_contains "$T/out" "ok: exchange $id_a: response.xml" "verify-bundle: response bytes match the logged digest"
 assert_contains "$T/out" "is in the chain path" "verify-bundle: the row is in the chain path"
 assert_contains "$T/out" "ok: chain path:" "verify-bundle: the chain path links hold"

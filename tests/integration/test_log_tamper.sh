@@ -75,7 +75,7 @@ done
 assert_eq 3 "$(count_rows "")" "malicious search_path: the three exchanges are logged"
 
 expect_status 0 "verify before tampering" audit verify
-assert_contains "$T/out" "chain intact: 3 rows (v1=0 v2=0 v3=3)" "verify: the gateway's rows are intact"
+assert_contains "$T/out" "chain intact: 3 rows (v1=0 v2=0 v3=0 v4=3)" "verify: the gateway's rows are intact"
 head=$(sed -n 's/^head: //p' "$T/out")
 assert_eq "3:" "${head%%:*}:" "verify prints the head to note"
 # The listings pin search_path too: the owner's shadow view and operators are not what they read.
@@ -89,7 +89,7 @@ UPDATE public.exchange_log SET response = pg_catalog.convert_to('<forged/>', 'UT
 ALTER TABLE public.exchange_log ENABLE TRIGGER exchange_log_append_only;
 SQL
 expect_status 1 "verify --expect-head after the owner altered seq 2" audit verify --expect-head "$head"
-assert_contains "$T/out" "BROKEN seq 2: row_hash does not match the row's content (v3)" \
+assert_contains "$T/out" "BROKEN seq 2: row_hash does not match the row's content (v4)" \
   "verify names the altered seq despite public.sha256, public.<> and the search_path"
 assert_contains "$T/out" "chain verification FAILED: 1 problem(s) in 3 rows" "verify: one problem"
 expect_status 1 "verify (no noted head) after the owner altered seq 2" audit verify

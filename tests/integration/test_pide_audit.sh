@@ -69,7 +69,7 @@ assert_eq "SISTEMA-FISCAL" "$(field_of client_subsystem)" "exchange: shows the d
 assert_eq "$cert_a" "$(field_of client_cert_sha256)" "exchange: shows the certificate fingerprint"
 assert_eq "$mid" "$(field_of message_id)" "exchange: shows the caller's message id"
 assert_eq "c2lnLW9yaWdpbmFs" "$(field_of request_signature_value)" "exchange: shows the request's SignatureValue"
-assert_eq 3 "$(field_of hash_version)" "exchange: written as hash version 3"
+assert_eq 4 "$(field_of hash_version)" "exchange: written as hash version 4"
 assert_contains "$T/out" "<consulta dni=\"$sid\"/>" "exchange: shows the request bytes as logged"
 expect_status 1 "exchange of an unknown id" audit "$PG" exchange 1b4e28ba-2fa1-41d2-883f-0016d3cca427
 assert_contains "$T/err" "no exchange with id" "exchange of an unknown id: says so"
@@ -180,7 +180,7 @@ SQL
 }
 insert_old_row 45678912 '{}' && insert_old_row 45678912 '{}' || fail "v1 rows could not be written"
 expect_status 0 "verify before 0002" audit "$PRIV" verify
-assert_contains "$T/out" "chain intact: 2 rows (v1=2 v2=0 v3=0)" "verify: a log of v1 rows only"
+assert_contains "$T/out" "chain intact: 2 rows (v1=2 v2=0 v3=0 v4=0)" "verify: a log of v1 rows only"
 
 expect_status 0 "who-consulted before 0002" audit "$PRIV" --csv who-consulted --subject DNI 45678912
 assert_eq 3 "$(wc -l <"$T/out")" "who-consulted reads a log that predates 0002"
@@ -193,7 +193,7 @@ insert_old_row 45678912 '{"hash_version": 2, "caller_ip": "10.0.0.1", "caller_ho
   insert_old_row 45678912 '{"hash_version": 2, "caller_ip": "10.0.0.2", "caller_host": "PC-2"}' \
   || fail "v2 rows could not be written"
 expect_status 0 "verify before 0003 (v1 and v2 rows)" audit "$PRIV" verify
-assert_contains "$T/out" "chain intact: 4 rows (v1=2 v2=2 v3=0)" "verify: v1 rows and v2 rows chain together"
+assert_contains "$T/out" "chain intact: 4 rows (v1=2 v2=2 v3=0 v4=0)" "verify: v1 rows and v2 rows chain together"
 # The identity lookups read a log that predates 0003 (no identity columns: nothing found).
 expect_status 0 "by-certificate before 0003" audit "$PRIV" --csv by-certificate "$cert_a"
 assert_eq 1 "$(wc -l <"$T/out")" "by-certificate on a log that predates 0003: only the header"
@@ -205,20 +205,31 @@ expect_status 1 "the writer on a database without 0003" append "$PRIV" </dev/nul
 assert_contains "$T/err" "0003_identity" "the writer's error names the missing migration 0003"
 
 migrate_to 0003_identity
-# The current writer also fills the (unhashed) trace columns of 0007.
+# 0008 builds on the schema-qualified helpers of 0004 and 0005: every migration in order.
+migrate_to 0004_trusted_chain
+migrate_to 0005_inlined_chain_helpers
+migrate_to 0006_checkpoints
 migrate_to 0007_trace_context
+# A gateway predating 0008 wrote v3 rows, with the trace columns of 0007 unhashed.
+insert_old_row 45678912 "{\"hash_version\": 3, \"caller_ip\": \"10.0.0.3\", \"client_cert_sha256\": \"$cert_a\", \"message_id\": \"m-5\", \"trace_id\": \"4bf92f3577b34da6a3ce929d0e0e4736\"}" &&
+  insert_old_row 45678912 "{\"hash_version\": 3, \"caller_ip\": \"10.0.0.4\", \"client_cert_sha256\": \"$cert_a\", \"message_id\": \"m-6\"}" \
+  || fail "v3 rows could not be written"
+expect_status 1 "the writer on a database without 0008" append "$PRIV" </dev/null
+assert_contains "$T/err" "0008_body_encryption" "the writer's error names the missing migration 0008"
+# The current writer writes v4 rows (trace columns and body_encryption hashed).
+migrate_to 0008_body_encryption
 append "$PRIV" >/dev/null <<EOF || fail "pide-log-append on the private cluster failed"
-client_member=20000000001${TAB}subject_type=DNI${TAB}subject_id=45678912${TAB}caller_ip=10.0.0.3${TAB}client_cert_sha256=$cert_a${TAB}message_id=m-5
-client_member=20000000001${TAB}subject_type=DNI${TAB}subject_id=45678912${TAB}caller_ip=10.0.0.4${TAB}client_cert_sha256=$cert_a${TAB}message_id=m-6
+client_member=20000000001${TAB}subject_type=DNI${TAB}subject_id=45678912${TAB}caller_ip=10.0.0.7${TAB}client_cert_sha256=$cert_a${TAB}message_id=m-7
+client_member=20000000001${TAB}subject_type=DNI${TAB}subject_id=45678912${TAB}caller_ip=10.0.0.8${TAB}client_cert_sha256=$cert_a${TAB}message_id=m-8
 EOF
-expect_status 0 "verify after 0003 (v1, v2 and v3 rows)" audit "$PRIV" verify
-assert_contains "$T/out" "chain intact: 6 rows (v1=2 v2=2 v3=2)" "verify: v1, v2 and v3 rows chain together"
+expect_status 0 "verify after 0008 (v1, v2, v3 and v4 rows)" audit "$PRIV" verify
+assert_contains "$T/out" "chain intact: 8 rows (v1=2 v2=2 v3=2 v4=2)" "verify: v1, v2, v3 and v4 rows chain together"
 assert_eq "" "$(PGPASSWORD=$(cat "$PRIV/auditor.password") psql "$(auditor_of "$PRIV")" -X -At -c 'SELECT * FROM exchange_log_verify_chain()')" \
   "exchange_log_verify_chain() agrees: intact"
 expect_status 0 "who-consulted on the migrated cluster" audit "$PRIV" --csv who-consulted --subject DNI 45678912
-assert_eq 7 "$(wc -l <"$T/out")" "who-consulted lists v1, v2 and v3 rows alike"
+assert_eq 9 "$(wc -l <"$T/out")" "who-consulted lists v1, v2, v3 and v4 rows alike"
 expect_status 0 "by-certificate on the migrated cluster" audit "$PRIV" --csv by-certificate "$cert_a"
-assert_eq 3 "$(wc -l <"$T/out")" "by-certificate finds the v3 rows"
+assert_eq 5 "$(wc -l <"$T/out")" "by-certificate finds the v3 and v4 rows"
 
 # A superuser rewrites fields behind a disabled trigger: the declared IP of seq 4 (v2), the
 # message id of seq 5 and the certificate of seq 6 (v3).
@@ -228,18 +239,22 @@ ALTER TABLE exchange_log DISABLE TRIGGER exchange_log_append_only;
 UPDATE exchange_log SET caller_ip = '10.6.6.6' WHERE seq = 4;
 UPDATE exchange_log SET message_id = 'm-forged' WHERE seq = 5;
 UPDATE exchange_log SET client_cert_sha256 = repeat('0', 64) WHERE seq = 6;
+UPDATE exchange_log SET trace_id = repeat('ab', 16) WHERE seq = 7;
 ALTER TABLE exchange_log ENABLE TRIGGER exchange_log_append_only;
 SQL
-expect_status 1 "verify after seq 4, 5 and 6 were altered" audit "$PRIV" verify
+expect_status 1 "verify after seq 4, 5, 6 and 7 were altered" audit "$PRIV" verify
 assert_contains "$T/out" "BROKEN seq 4: row_hash does not match the row's content (v2)" \
   "verify names the seq whose caller_ip was altered"
 assert_contains "$T/out" "BROKEN seq 5: row_hash does not match the row's content (v3)" \
   "verify names the seq whose message_id was altered"
 assert_contains "$T/out" "BROKEN seq 6: row_hash does not match the row's content (v3)" \
   "verify names the seq whose client_cert_sha256 was altered"
+assert_contains "$T/out" "BROKEN seq 7: row_hash does not match the row's content (v4)" \
+  "verify names the v4 seq whose trace_id was altered"
 assert_eq "4|row_hash does not match the row's content
 5|row_hash does not match the row's content
-6|row_hash does not match the row's content" \
+6|row_hash does not match the row's content
+7|row_hash does not match the row's content" \
   "$(PGPASSWORD=$(cat "$PRIV/auditor.password") psql "$(auditor_of "$PRIV")" -X -At -c 'SELECT * FROM exchange_log_verify_chain()')" \
   "exchange_log_verify_chain() agrees"
 

@@ -114,9 +114,9 @@ resp_tp=$(header_of "$T/refused.xml" traceparent)
   || fail "fault traceparent '$resp_tp'"
 assert_eq "$TID|$PID" "$(row_trace "$T/refused.xml")" "the Fault's log row has the trace"
 
-# The rows still verify with the trace columns in them (hash version 3: they are not hashed).
-assert_eq "t|3" "$(log_sql "select case when bool_and(public.exchange_log_row_hash(e) = e.row_hash) then 't' else 'f' end || '|' ||
+# The rows verify with the trace columns in them (hash version 4 covers them, migration 0008).
+assert_eq "t|4" "$(log_sql "select case when bool_and(public.exchange_log_row_hash(e) = e.row_hash) then 't' else 'f' end || '|' ||
                                    string_agg(distinct hash_version::text, ',')
                             from exchange_log e where trace_id = '$TID'")" \
-  "rows with a trace id verify by their row hash (v3)"
+  "rows with a trace id verify by their row hash (v4, which covers the trace columns)"
 finish

@@ -60,7 +60,7 @@ START_TEST(datetimes)
 }
 END_TEST
 
-/* A v3 row of fields: seq as 8-byte big-endian, hash_version 3 as int2, the rest NULL or text. */
+/* A v4 row of fields: seq as 8-byte big-endian, hash_version 4 as int2, the rest NULL or text. */
 static void make_row(gw_log_field *col, unsigned char seqbuf[8], int64_t seq,
                      unsigned char ver[2], const char *subject)
 {
@@ -70,7 +70,7 @@ static void make_row(gw_log_field *col, unsigned char seqbuf[8], int64_t seq,
         seqbuf[i] = (unsigned char)((uint64_t)seq >> (56 - 8 * i));
     col[0] = (gw_log_field){seqbuf, 8};
     ver[0] = 0;
-    ver[1] = 3;
+    ver[1] = 4;
     col[31] = (gw_log_field){ver, 2};
     col[10] = (gw_log_field){subject, (int32_t)strlen(subject)};
 }

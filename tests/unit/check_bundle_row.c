@@ -16,7 +16,7 @@ static unsigned char uuid[16] = {0x1b, 0x4e, 0x28, 0xba, 0x2f, 0xa1, 0x41, 0xd2,
 static unsigned char ts[8] = {0x00, 0x02, 0xe5, 0x1b, 0x61, 0x2a, 0x80, 0x01};
 static unsigned char neg_ts[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static unsigned char http[4] = {0, 0, 0, 200};
-static unsigned char version[2] = {0, 3};
+static unsigned char version[2] = {0, 4};
 static unsigned char digest[32] = {1, 2, 3};
 static const char request[] = "<req><password>[REDACTED]</password></req>";
 static const char response[] = "<resp>\xc3\xb1</resp>";
@@ -42,6 +42,8 @@ static void sample(gw_log_field *f)
     SET(22, "ok", 2);
     SET(26, http, 4);
     SET(31, version, 2);
+    SET(36, "4bf92f3577b34da6a3ce929d0e0e4736", 32); /* trace_id, hashed since v4 */
+    SET(38, "cms", 3);                               /* body_encryption */
 #undef SET
 }
 
@@ -78,7 +80,7 @@ START_TEST(round_trip_same_hash)
                                        (const unsigned char *)response, strlen(response), &br,
                                        why, sizeof why), "%s", why);
     ck_assert_int_eq(br.seq, 42);
-    ck_assert_int_eq(br.version, 3);
+    ck_assert_int_eq(br.version, 4);
     ck_assert_mem_eq(br.prev_hash, prev, 32);
     hash(br.prev_hash, br.f, again);
     ck_assert_mem_eq(again, h, 32);
@@ -93,6 +95,43 @@ START_TEST(round_trip_same_hash)
                                    sizeof why));
     hash(br.prev_hash, br.f, again);
     ck_assert(memcmp(again, h, 32) != 0);
+    json_decref(row);
+}
+END_TEST
+
+/* A row.json written before hash version 4 has no trace_id, trace_parent_id nor
+ * body_encryption: read as NULL, its v3 hash recomputes. */
+START_TEST(pre_v4_bundles_still_read)
+{
+    gw_log_field f[GW_LOG_FIELD_COUNT];
+    unsigned char prev[32] = {7}, h[32], again[32], v3[2] = {0, 3};
+    sample(f);
+    f[31] = (gw_log_field){v3, 2};
+    for (int i = GW_LOG_FIELD_FIRST_V4; i < GW_LOG_FIELD_COUNT; i++)
+        f[i] = (gw_log_field){NULL, -1};
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    ck_assert(gw_log_row_hash(md, prev, f, gw_log_hash_field_count(3), h));
+    json_t *row = bundle_row_to_json(f, prev, h, NULL);
+    ck_assert_int_eq(json_object_del(row, "trace_id"), 0);
+    ck_assert_int_eq(json_object_del(row, "trace_parent_id"), 0);
+    ck_assert_int_eq(json_object_del(row, "body_encryption"), 0);
+    bundle_row br;
+    char why[256];
+    ck_assert_msg(bundle_row_from_json(row, (const unsigned char *)request, strlen(request),
+                                       (const unsigned char *)response, strlen(response), &br, why,
+                                       sizeof why),
+                  "%s", why);
+    ck_assert_int_eq(br.version, 3);
+    ck_assert_int_eq(br.f[GW_LOG_FIELD_BODY_ENCRYPTION].len, -1);
+    ck_assert(gw_log_row_hash(md, br.prev_hash, br.f, gw_log_hash_field_count(br.version), again));
+    ck_assert_mem_eq(again, h, 32);
+    /* A v3 row claiming encryption is a row its version does not cover. */
+    char buf[200];
+    br.f[GW_LOG_FIELD_BODY_ENCRYPTION] = (gw_log_field){"cms", 3};
+    ck_assert_str_eq(gw_log_uncovered_fields(3, br.f, buf, sizeof buf),
+                     "hash_version 3 row carries body_encryption, which v3 does not cover");
+    ck_assert_ptr_null(gw_log_uncovered_fields(4, br.f, buf, sizeof buf));
+    EVP_MD_CTX_free(md);
     json_decref(row);
 }
 END_TEST
@@ -156,6 +195,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, round_trip_same_hash);
     tcase_add_test(tc, refuses_malformed);
+    tcase_add_test(tc, pre_v4_bundles_still_read);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }

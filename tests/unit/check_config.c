@@ -2,6 +2,7 @@
  * check_config.c — tests of gateway/config.c: the shipped configurations load, every broken
  * configuration in tests/fixtures/config/ is refused with the right file:line and reason,
  * defaults apply, and relative paths are resolved against the configuration's folder.
+ * ctest-fixtures: pki
  */
 #include <check.h>
 #include <limits.h>
@@ -579,6 +580,46 @@ START_TEST(test_admin_listener_and_log_format)
 }
 END_TEST
 
+/* <encryptAtRest recipient=>: one element per recipient, each certificate checked at load; a
+ * bad one is refused with file:line and the reason (test PKI, scripts/pki). */
+START_TEST(test_encrypt_at_rest)
+{
+    const char *pki = getenv("PIDE_TEST_PKI_DIR");
+    ck_assert_msg(pki != NULL, "PIDE_TEST_PKI_DIR not set (run through ctest)");
+    static const char *const cases[][3] = {
+        {"auditor.pem", "other-auditor.pem", NULL},
+        {"auditor.pem", "ca.pem", ":9: service 'S': encryptAtRest: the recipient certificate"},
+        {"auditor.key", "auditor.pem", ":8: service 'S': encryptAtRest: '"},
+        {"nope.pem", "auditor.pem", ":8: service 'S': encryptAtRest: cannot read the recipient"},
+        {"auditor.pem", "auditor.pem", ":9: service 'S': encryptAtRest recipient '"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[64], cpath[128], fixture[PATH_MAX + 64], err[1024] = "";
+        in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+        char *body = config_text(CONFIG_TEMPLATE("", "<database conninfo=\"dbname=pide\"/>\n",
+                                                 "wsdl=\"%s.wsdl\" schema=\"%s.xsd\"",
+                                                 "<endpoint url=\"https://[::1]:8443/x\"/>\n"
+                                                 "<encryptAtRest recipient=\"%s/%s\"/>\n"
+                                                 "<encryptAtRest recipient=\"%s/%s\"/>\n"),
+                                 fixture, fixture, pki, cases[i][0], pki, cases[i][1]);
+        write_config(dir, sizeof dir, cpath, sizeof cpath, body);
+        gw_config *cfg = NULL;
+        gw_status st = gw_config_load(cpath, schema_dir, &cfg, err, sizeof err);
+        remove_config(dir, cpath);
+        if (!cases[i][2]) {
+            ck_assert_msg(st == GW_OK, "%s", err);
+            ck_assert_uint_eq(cfg->services[0].encrypt_recipient_count, 2);
+            ck_assert_ptr_nonnull(
+                strstr(cfg->services[0].encrypt_recipients[1], "other-auditor.pem"));
+            gw_config_free(cfg);
+            continue;
+        }
+        ck_assert_int_eq(st, GW_ERR_CONFIG);
+        ck_assert_msg(strstr(err, cases[i][2]), "case %zu: %s", i, err);
+    }
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -591,6 +632,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_relative_config_path_from_another_directory);
     tcase_add_test(tc, test_database_conninfo_must_not_hold_a_password);
     tcase_add_test(tc, test_audit_service);
+    tcase_add_test(tc, test_encrypt_at_rest);
     tcase_add_test(tc, test_absolute_paths_and_explicit_values_are_kept);
     tcase_add_test(tc, test_max_in_flight);
     tcase_add_test(tc, test_endpoint_url_forms);

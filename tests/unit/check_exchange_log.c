@@ -241,7 +241,7 @@ START_TEST(test_append_round_trips_every_field)
         ck_assert_int_eq(PQgetlength(res, 0, 30 + i), (int)strlen(caller[i]));
         ck_assert(memcmp(PQgetvalue(res, 0, 30 + i), caller[i], strlen(caller[i])) == 0);
     }
-    ck_assert_int_eq((int)be_uint(PQgetvalue(res, 0, 34), 2), 3); /* written as hash version 3 */
+    ck_assert_int_eq((int)be_uint(PQgetvalue(res, 0, 34), 2), 4); /* written as hash version 4 */
     const char *identity[] = {r.client_subsystem, r.client_cert_sha256, r.message_id,
                               r.request_signature_value};
     for (int i = 0; i < 4; i++) {
@@ -257,12 +257,13 @@ START_TEST(test_append_round_trips_every_field)
     gw_log_record sparse = {.exchange_id = uuid2, .t_request_in = now_us(), .outcome = "ok"};
     ck_assert_int_eq(gw_exchange_log_append(log, &sparse), GW_OK);
     params[0] = uuid2;
-    res = PQexecParams(c,
+    res = PQexecParams(
+        c,
         "SELECT client_member IS NULL AND request IS NULL AND t_provider_out IS NULL AND "
         "t_response_out IS NULL AND signature_value IS NULL AND fault_code IS NULL AND "
         "num_nulls(caller_host, caller_ip, caller_user, caller_mac) = 4 AND "
         "num_nulls(client_subsystem, client_cert_sha256, message_id, "
-        "request_signature_value) = 4 AND hash_version = 3 "
+        "request_signature_value) = 4 AND hash_version = 4 AND body_encryption IS NULL "
         "FROM exchange_log WHERE exchange_id = $1::uuid",
         1, NULL, params, NULL, NULL, 0);
     ck_assert_int_eq(PQntuples(res), 1);
@@ -330,7 +331,7 @@ START_TEST(test_record_too_large_for_one_row_is_refused_unread)
 }
 END_TEST
 
-static int assert_whole_chain_valid(PGconn *c, const char *member, int versions[4]);
+static int assert_whole_chain_valid(PGconn *c, const char *member, int versions[5]);
 
 /* A batch bigger than one COPY chunk (1 MiB) goes out in pieces and arrives whole. */
 START_TEST(test_rows_larger_than_a_copy_chunk_round_trip)
@@ -444,12 +445,13 @@ static void hash_fields(const unsigned char *prev, const char *const *value, con
 }
 
 /* Hash version 1 covers the first 27 columns of CHAIN_SQL, version 2 the first 32, version 3
- * all 36. */
+ * the first 36, version 4 all 39. */
 #define V1_FIELDS 27
 #define V2_FIELDS 32
 #define V3_FIELDS 36
+#define V4_FIELDS 39
 
-/* The whole log in the canonical v3 field order (v1 and v2 are its prefixes), as binary
+/* The whole log in the canonical v4 field order (v1..v3 are its prefixes), as binary
  * values. */
 static const char CHAIN_SQL[] =
     "SELECT seq, exchange_id, client_member, client_user, auth_method, client_address, "
@@ -458,27 +460,29 @@ static const char CHAIN_SQL[] =
     "t_provider_out, t_provider_in, t_response_out, outcome, fault_code, fault_message, "
     "result_code, http_status, caller_host, caller_ip, caller_user, caller_mac, hash_version, "
     "client_subsystem, client_cert_sha256, message_id, request_signature_value, "
+    "trace_id, trace_parent_id, body_encryption, "
     "prev_hash, row_hash, client_member = $1 "
     "FROM exchange_log ORDER BY seq";
-enum { HASH_VERSION_COL = 31, PREV_COL = 36, HASH_COL = 37, MINE_COL = 38 };
-static const int FIELDS_OF_VERSION[] = {0, V1_FIELDS, V2_FIELDS, V3_FIELDS};
+enum { HASH_VERSION_COL = 31, PREV_COL = 39, HASH_COL = 40, MINE_COL = 41 };
+static const int FIELDS_OF_VERSION[] = {0, V1_FIELDS, V2_FIELDS, V3_FIELDS, V4_FIELDS};
 
 static void recompute_row_hash(const PGresult *res, int row, const unsigned char *prev,
                                unsigned char out[32])
 {
     int version = (int)be_uint(PQgetvalue(res, row, HASH_VERSION_COL), 2);
-    ck_assert_msg(version >= 1 && version <= 3, "unknown hash_version %d", version);
-    const char *value[V3_FIELDS];
-    int len[V3_FIELDS];
-    for (int col = 0; col < V3_FIELDS; col++) {
+    ck_assert_msg(version >= 1 && version <= 4, "unknown hash_version %d", version);
+    const char *value[V4_FIELDS];
+    int len[V4_FIELDS];
+    for (int col = 0; col < V4_FIELDS; col++) {
         value[col] = PQgetvalue(res, row, col);
         len[col] = PQgetisnull(res, row, col) ? -1 : PQgetlength(res, row, col);
     }
     hash_fields(prev, value, len, FIELDS_OF_VERSION[version], out);
 
     /* The shared definition (writer and pide-audit-verify) agrees with this independent one. */
-    gw_log_field f[V3_FIELDS];
-    for (int col = 0; col < V3_FIELDS; col++) f[col] = (gw_log_field){value[col], len[col]};
+    gw_log_field f[V4_FIELDS];
+    for (int col = 0; col < V4_FIELDS; col++)
+        f[col] = (gw_log_field){value[col], len[col]};
     unsigned char shared[32];
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     ck_assert(gw_log_row_hash(md, prev, f, gw_log_hash_field_count(version), shared));
@@ -488,7 +492,7 @@ static void recompute_row_hash(const PGresult *res, int row, const unsigned char
 
 /* Recomputes every link of the chain in C, then asks exchange_log_verify_chain() too. Returns
  * how many rows have client_member = member, and counts rows of each hash version. */
-static int assert_whole_chain_valid(PGconn *c, const char *member, int versions[4])
+static int assert_whole_chain_valid(PGconn *c, const char *member, int versions[5])
 {
     PGresult *res = PQexecParams(c, CHAIN_SQL, 1, NULL, (const char *[]){member}, NULL, NULL, 1);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(c));
@@ -557,10 +561,14 @@ static void exec_or_fail(PGconn *c, const char *sql)
  * and the C writer). Runs inside the caller's open transaction. caller_ip and message_id, when
  * given, are stored whether or not the version covers them (v1 covers neither, v2 only
  * caller_ip), to forge rows that carry fields their version does not cover. Returns the seq. */
+/* Stored in the next legacy row without being hashed (a row carrying a field its version does
+ * not cover), when set. */
+static const char *legacy_body_encryption;
+
 static int64_t insert_legacy_row(PGconn *c, const char *member, int version,
                                  const char *caller_ip, const char *message_id)
 {
-    ck_assert(version == 1 || version == 2);
+    ck_assert(version >= 1 && version <= 3);
     exec_or_fail(c, "SELECT pg_advisory_xact_lock(8100115791357964135)");
     PGresult *res = PQexecParams(c, "SELECT seq, row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1",
                                  0, NULL, NULL, NULL, NULL, 1);
@@ -587,9 +595,10 @@ static int64_t insert_legacy_row(PGconn *c, const char *member, int version,
     memcpy(version_be, (unsigned char[]){0, (unsigned char)version}, 2);
 
     /* The fields of the version; unset ones are NULL. */
-    const char *value[V2_FIELDS] = {0};
-    int len[V2_FIELDS];
-    for (int i = 0; i < V2_FIELDS; i++) len[i] = -1;
+    const char *value[V3_FIELDS] = {0};
+    int len[V3_FIELDS];
+    for (int i = 0; i < V3_FIELDS; i++)
+        len[i] = -1;
 #define SET(i, v, l) (value[i] = (const char *)(v), len[i] = (int)(l))
     SET(0, seq_be, 8);
     SET(1, uuid_bin, 16);
@@ -602,30 +611,35 @@ static int64_t insert_legacy_row(PGconn *c, const char *member, int version,
     SET(26, status_be, 4);
     if (caller_ip) SET(28, caller_ip, strlen(caller_ip));
     SET(31, version_be, 2);
+    if (version == 3 && message_id)
+        SET(34, message_id, strlen(message_id));
 #undef SET
     unsigned char hash[32];
     hash_fields(prev, value, len, FIELDS_OF_VERSION[version], hash);
 
     const char *params[] = {value[0], value[1], value[2], value[6], value[9], value[10],
                             value[18], value[22], value[26], caller_ip, message_id,
-                            (const char *)version_be, (const char *)prev, (const char *)hash};
+                            (const char *)version_be, (const char *)prev, (const char *)hash,
+                            legacy_body_encryption};
     const int lengths[] = {8, 16, len[2], len[6], 3, 8, 8, 2, 4,
                            caller_ip ? (int)strlen(caller_ip) : 0,
-                           message_id ? (int)strlen(message_id) : 0, 2, 32, 32};
-    const int formats[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-    res = PQexecParams(c,
+                           message_id ? (int)strlen(message_id) : 0, 2, 32, 32,
+                           legacy_body_encryption ? (int)strlen(legacy_body_encryption) : 0};
+    const int formats[] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    res = PQexecParams(
+        c,
         "INSERT INTO exchange_log (seq, exchange_id, client_member, service, subject_type, "
         "subject_id, t_request_in, outcome, http_status, caller_ip, message_id, hash_version, "
-        "prev_hash, row_hash) VALUES ($1::int8, $2::uuid, $3::text, $4::text, $5::text, "
-        "$6::text, $7::timestamptz, $8::text, $9::int4, $10::text, $11::text, $12::int2, "
-        "$13::bytea, $14::bytea)",
-        14, NULL, params, lengths, formats, 0);
+        "prev_hash, row_hash, body_encryption) VALUES ($1::int8, $2::uuid, $3::text, $4::text, "
+        "$5::text, $6::text, $7::timestamptz, $8::text, $9::int4, $10::text, $11::text, "
+        "$12::int2, $13::bytea, $14::bytea, $15::text)",
+        15, NULL, params, lengths, formats, 0);
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s", PQerrorMessage(c));
     PQclear(res);
     return seq;
 }
 
-START_TEST(test_chain_holds_across_hash_versions_1_2_and_3)
+START_TEST(test_chain_holds_across_hash_versions_1_to_4)
 {
     char member[64], uuid[37];
     snprintf(member, sizeof member, "mixed-%d-%ld", (int)getpid(), (long)now_us());
@@ -635,9 +649,11 @@ START_TEST(test_chain_holds_across_hash_versions_1_2_and_3)
     insert_legacy_row(c, member, 1, NULL, NULL);
     insert_legacy_row(c, member, 2, "10.2.2.2", NULL);
     insert_legacy_row(c, member, 2, NULL, NULL);
+    insert_legacy_row(c, member, 3, "10.3.3.3", "legacy-v3-message");
     exec_or_fail(c, "COMMIT");
 
-    /* The writer continues the chain after v1 and v2 rows with v3 rows. */
+    /* The writer continues the chain after v1, v2 and v3 rows with v4 rows (trace ids and the
+     * encryption marker hashed). */
     exchange_log *log = open_log(NULL, 5000);
     new_uuid(uuid);
     gw_log_record r = simple_record(uuid, member);
@@ -645,14 +661,18 @@ START_TEST(test_chain_holds_across_hash_versions_1_2_and_3)
     r.caller_host = "PC-MIXED";
     r.client_cert_sha256 = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae";
     r.message_id = "mixed-message-1";
+    r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    r.trace_parent_id = "00f067aa0ba902b7";
+    r.body_encryption = "cms";
     ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
     gw_exchange_log_close(log);
 
-    int versions[4] = {0};
-    ck_assert_int_eq(assert_whole_chain_valid(c, member, versions), 5);
+    int versions[5] = {0};
+    ck_assert_int_eq(assert_whole_chain_valid(c, member, versions), 6);
     ck_assert_int_ge(versions[1], 2);
     ck_assert_int_ge(versions[2], 2);
     ck_assert_int_ge(versions[3], 1);
+    ck_assert_int_ge(versions[4], 1);
     PQfinish(c);
 }
 END_TEST
@@ -701,6 +721,14 @@ START_TEST(test_verify_rejects_rows_carrying_fields_their_version_does_not_cover
     seq = insert_legacy_row(c, member, 2, "10.9.9.9", "forged-message-id");
     assert_single_problem(c, seq, "hash_version 2 row carries identity fields, which v2 does not cover");
     exec_or_fail(c, "ROLLBACK");
+
+    exec_or_fail(c, "BEGIN");
+    legacy_body_encryption = "cms";
+    seq = insert_legacy_row(c, member, 3, NULL, "m-3");
+    legacy_body_encryption = NULL;
+    assert_single_problem(c, seq,
+                          "hash_version 3 row carries body_encryption, which v3 does not cover");
+    exec_or_fail(c, "ROLLBACK");
     PQfinish(c);
 }
 END_TEST
@@ -713,10 +741,10 @@ START_TEST(test_verify_reports_an_unknown_hash_version)
     /* Correctly linked to the head, but of a version nobody defined (rolled back). */
     char *seq = query_text(c, "INSERT INTO exchange_log (seq, exchange_id, t_request_in, outcome, "
                               "hash_version, prev_hash, row_hash) "
-                              "SELECT seq + 1, gen_random_uuid(), now(), 'ok', 4, row_hash, "
+                              "SELECT seq + 1, gen_random_uuid(), now(), 'ok', 5, row_hash, "
                               "row_hash FROM exchange_log ORDER BY seq DESC LIMIT 1 RETURNING seq");
     ck_assert_str_ne(seq, "");
-    assert_single_problem(c, atoll(seq), "unknown hash_version 4");
+    assert_single_problem(c, atoll(seq), "unknown hash_version 5");
     exec_or_fail(c, "ROLLBACK");
     free(seq);
     PQfinish(c);
@@ -793,6 +821,8 @@ START_TEST(test_tampered_caller_or_identity_field_breaks_the_chain)
     r.caller_ip = "10.1.1.1";
     r.message_id = "msg-original";
     r.client_cert_sha256 = "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
+    r.trace_id = "0af7651916cd43dd8448eb211c80319c";
+    r.trace_parent_id = "b7ad6b7169203331";
     ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
     gw_exchange_log_close(log);
     PGconn *c = gateway_session();
@@ -804,6 +834,12 @@ START_TEST(test_tampered_caller_or_identity_field_breaks_the_chain)
     assert_tampering_detected(c, uuid, seq, "message_id", r.message_id, "msg-forged");
     assert_tampering_detected(c, uuid, seq, "client_cert_sha256", r.client_cert_sha256,
                               "0000000000000000000000000000000000000000000000000000000000000000");
+    /* Hash version 4 covers the trace columns (0007) and the encryption marker (0008). */
+    assert_tampering_detected(c, uuid, seq, "trace_id", r.trace_id,
+                              "11111111111111111111111111111111");
+    assert_tampering_detected(c, uuid, seq, "trace_parent_id", r.trace_parent_id,
+                              "2222222222222222");
+    assert_tampering_detected(c, uuid, seq, "body_encryption", "", "cms");
     free(seq);
     PQfinish(c);
 }
@@ -1073,7 +1109,7 @@ static Suite *exchange_log_suite(void)
     tcase_add_test(tc, test_record_too_large_for_one_row_is_refused_unread);
     tcase_add_test(tc, test_rows_larger_than_a_copy_chunk_round_trip);
     tcase_add_test(tc, test_concurrent_appends_form_a_gapless_valid_chain);
-    tcase_add_test(tc, test_chain_holds_across_hash_versions_1_2_and_3);
+    tcase_add_test(tc, test_chain_holds_across_hash_versions_1_to_4);
     tcase_add_test(tc, test_verify_rejects_rows_carrying_fields_their_version_does_not_cover);
     tcase_add_test(tc, test_verify_reports_an_unknown_hash_version);
     tcase_add_test(tc, test_tampered_caller_or_identity_field_breaks_the_chain);
