@@ -12,6 +12,7 @@
 #include "credential.h"
 #include "crl.h"
 #include "exchange_log.h"
+#include "key_store.h"
 #include "log.h"
 #include "rate_limit.h"
 #include "replay_guard.h"
@@ -62,7 +63,10 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     rt->xml_limits.max_nodes = cfg->max_xml_nodes;
     gw_host_api_init(&rt->host);
 
-    st = gw_signer_open(cfg->signing_key_path, cfg->signing_cert_path, &rt->signer, err, errlen);
+    gw_key_source key = {.key = cfg->signing_key_path,
+                         .pin_file = cfg->signing_pin_file,
+                         .module = cfg->signing_pkcs11_module};
+    st = gw_signer_open_source(&key, cfg->signing_cert_path, &rt->signer, err, errlen);
     if (st != GW_OK)
         goto fail;
 
@@ -115,6 +119,8 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
             .node_id = cfg->checkpoint_node_id,
             .key_path = cfg->signing_key_path,
             .cert_path = cfg->signing_cert_path,
+            .pin_file = cfg->signing_pin_file,
+            .pkcs11_module = cfg->signing_pkcs11_module,
             .every_rows = cfg->checkpoint_every_rows,
             .every_seconds = cfg->checkpoint_every_seconds,
             .timestamp_url = cfg->checkpoint_timestamp_url,
