@@ -255,6 +255,15 @@ gw_status gw_signer_open_source(const gw_key_source *src, const char *cert_pem_p
         goto fail;
     }
     value = NULL;
+    if (gw_key_is_pkcs11(src->key) && s->signature_method != xmlSecTransformRsaSha256Id) {
+        /* xmlsec 1.2.37 sizes an ECDSA signature from the key's group order, which OpenSSL 3
+         * cannot read from an engine key: refuse clearly rather than fail every signature. */
+        st = GW_ERR_CONFIG;
+        gw_set_error(err, errlen, "signing key in the PKCS#11 token: an EC key cannot sign XML "
+                                  "here (xmlsec 1.2.37 with OpenSSL 3 engine keys); use an RSA "
+                                  "key in the token");
+        goto fail;
+    }
     if (xmlSecCryptoAppKeyCertLoad(s->key, cert_pem_path, xmlSecKeyDataFormatPem) < 0) {
         st = GW_ERR_CONFIG;
         gw_set_error(err, errlen, "signing certificate %s: cannot load PEM certificate (%s)",
