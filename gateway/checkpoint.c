@@ -967,9 +967,10 @@ void gw_checkpointer_note_commit(void *arg, int64_t seq, const unsigned char row
 static bool load_signing(gw_checkpointer *cp, char *err, size_t errlen)
 {
     /* The same key as the XML signatures: a PEM file or a PKCS#11 token object (key_store.h). */
-    gw_key_source src = {.key = cp->opt.key_path, .pin_file = cp->opt.pin_file,
-                         .module = cp->opt.pkcs11_module};
-    if (gw_private_key_load(&src, &cp->key, err, errlen) != GW_OK) return false;
+    gw_key_source src = {
+        .key = cp->opt.key_path, .pin_file = cp->opt.pin_file, .module = cp->opt.pkcs11_module};
+    if (gw_private_key_load(&src, &cp->key, err, errlen) != GW_OK)
+        return false;
     FILE *f = fopen(cp->opt.cert_path, "r");
     if (f) {
         cp->cert = PEM_read_X509(f, NULL, NULL, NULL);
@@ -977,8 +978,10 @@ static bool load_signing(gw_checkpointer *cp, char *err, size_t errlen)
     }
     ERR_clear_error();
     if (!cp->cert || X509_check_private_key(cp->cert, cp->key) != 1) {
-        gw_set_error(err, errlen, "checkpoint: cannot load the signing certificate '%s' or it does "
-                     "not match the signing key", cp->opt.cert_path);
+        gw_set_error(err, errlen,
+                     "checkpoint: cannot load the signing certificate '%s' or it does "
+                     "not match the signing key",
+                     cp->opt.cert_path);
         return false;
     }
     cp->cert_der_len = i2d_X509(cp->cert, &cp->cert_der);

@@ -778,8 +778,9 @@ static gw_status load_signing(loader *ld, const xmlNode *node)
         else if (gw_pkcs11_uri_parse(key, u, why, sizeof why) != GW_OK)
             st = fail_at(ld, node, "signing key: %s", why);
         else if (!xmlHasProp(node, BAD_CAST "pinFile") && u->pin_source[0] == '\0')
-            st = fail_at(ld, node, "signing key in a PKCS#11 token needs its PIN file: pinFile= "
-                                   "(mode 0600) or the URI's pin-source=file:PATH");
+            st = fail_at(ld, node,
+                         "signing key in a PKCS#11 token needs its PIN file: pinFile= "
+                         "(mode 0600) or the URI's pin-source=file:PATH");
         free(u);
         if (st == GW_OK) {
             cfg->signing_key_path = key;
@@ -787,8 +788,9 @@ static gw_status load_signing(loader *ld, const xmlNode *node)
         }
     } else {
         if (xmlHasProp(node, BAD_CAST "pinFile") || xmlHasProp(node, BAD_CAST "module"))
-            st = fail_at(ld, node, "pinFile and module apply only to a PKCS#11 key "
-                                   "(key=\"pkcs11:...\")");
+            st = fail_at(ld, node,
+                         "pinFile and module apply only to a PKCS#11 key "
+                         "(key=\"pkcs11:...\")");
         else if (!(cfg->signing_key_path = resolve_path(ld->base_dir, key)))
             st = GW_ERR_NOMEM;
     }

@@ -238,8 +238,8 @@ int main(int argc, char **argv)
                 fprintf(stderr, "pide-gateway: cannot initialise xmlsec\n");
                 goto done;
             }
-            gw_status kst = gw_signer_open_source(&key, cfg->signing_cert_path, &signer, err,
-                                                  sizeof err);
+            gw_status kst =
+                gw_signer_open_source(&key, cfg->signing_cert_path, &signer, err, sizeof err);
             gw_signer_close(signer);
             if (kst != GW_OK) {
                 fprintf(stderr, "pide-gateway: %s\n", err);

@@ -33,10 +33,7 @@
 #include <openssl/rsa.h>
 #include <openssl/ui.h>
 
-int gw_key_is_pkcs11(const char *key)
-{
-    return key != NULL && strncasecmp(key, "pkcs11:", 7) == 0;
-}
+int gw_key_is_pkcs11(const char *key) { return key != NULL && strncasecmp(key, "pkcs11:", 7) == 0; }
 
 /* ---- the URI (RFC 7512) ------------------------------------------------------------------ */
 
@@ -76,8 +73,8 @@ static int pct_decode(const char *value, size_t len, int binary, char *out, size
 }
 
 /* The path attributes libp11 understands and we pass on; type must be "private". */
-static const char *const path_attrs[] = {"token", "manufacturer", "serial", "model",
-                                         "object", "id", "type"};
+static const char *const path_attrs[] = {"token",  "manufacturer", "serial", "model",
+                                         "object", "id",           "type"};
 #define N_PATH_ATTRS (sizeof path_attrs / sizeof path_attrs[0])
 
 gw_status gw_pkcs11_uri_parse(const char *uri, gw_pkcs11_uri *out, char *err, size_t errlen)
@@ -101,8 +98,10 @@ gw_status gw_pkcs11_uri_parse(const char *uri, gw_pkcs11_uri *out, char *err, si
     }
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)uri[i] < 0x21 || (unsigned char)uri[i] == 0x7f) {
-            gw_set_error(err, errlen, "PKCS#11 URI: a space or control character at offset %zu "
-                                      "(spaces are written %%20)", i);
+            gw_set_error(err, errlen,
+                         "PKCS#11 URI: a space or control character at offset %zu "
+                         "(spaces are written %%20)",
+                         i);
             return GW_ERR_CONFIG;
         }
     strcpy(out->engine_uri, "pkcs11:");
@@ -124,7 +123,8 @@ gw_status gw_pkcs11_uri_parse(const char *uri, gw_pkcs11_uri *out, char *err, si
             return GW_ERR_CONFIG;
         }
         if (eq == NULL) {
-            gw_set_error(err, errlen, "PKCS#11 URI: attribute '%.*s' has no '='", (int)(len > 40 ? 40 : len), p);
+            gw_set_error(err, errlen, "PKCS#11 URI: attribute '%.*s' has no '='",
+                         (int)(len > 40 ? 40 : len), p);
             return GW_ERR_CONFIG;
         }
         size_t nl = (size_t)(eq - p);
@@ -138,14 +138,17 @@ gw_status gw_pkcs11_uri_parse(const char *uri, gw_pkcs11_uri *out, char *err, si
         memcpy(name, p, nl);
         name[nl] = '\0';
         if (strcmp(name, "pin-value") == 0) {
-            gw_set_error(err, errlen, "PKCS#11 URI: pin-value is refused (a PIN in clear in the "
-                                      "configuration); put the PIN in a mode 0600 file named by "
-                                      "pinFile= or pin-source=file:PATH");
+            gw_set_error(err, errlen,
+                         "PKCS#11 URI: pin-value is refused (a PIN in clear in the "
+                         "configuration); put the PIN in a mode 0600 file named by "
+                         "pinFile= or pin-source=file:PATH");
             return GW_ERR_CONFIG;
         }
         if (!pct_decode(v, vl, strcmp(name, "id") == 0, value, sizeof value)) {
-            gw_set_error(err, errlen, "PKCS#11 URI: attribute '%s' is not well percent-encoded "
-                                      "(or decodes to a control character)", name);
+            gw_set_error(err, errlen,
+                         "PKCS#11 URI: attribute '%s' is not well percent-encoded "
+                         "(or decodes to a control character)",
+                         name);
             return GW_ERR_CONFIG;
         }
         if (strcmp(name, "pin-source") == 0 || strcmp(name, "module-path") == 0) {
@@ -167,17 +170,21 @@ gw_status gw_pkcs11_uri_parse(const char *uri, gw_pkcs11_uri *out, char *err, si
             }
             strcpy(dst, path);
         } else if (in_query) {
-            gw_set_error(err, errlen, "PKCS#11 URI: query attribute '%s' is not supported "
-                                      "(pin-source, module-path)", name);
+            gw_set_error(err, errlen,
+                         "PKCS#11 URI: query attribute '%s' is not supported "
+                         "(pin-source, module-path)",
+                         name);
             return GW_ERR_CONFIG;
         } else {
             size_t k = 0;
             while (k < N_PATH_ATTRS && strcmp(name, path_attrs[k]) != 0)
                 k++;
             if (k == N_PATH_ATTRS) {
-                gw_set_error(err, errlen, "PKCS#11 URI: attribute '%s' is not supported (token, "
-                                          "manufacturer, serial, model, object, id, type; "
-                                          "pin-source, module-path)", name);
+                gw_set_error(err, errlen,
+                             "PKCS#11 URI: attribute '%s' is not supported (token, "
+                             "manufacturer, serial, model, object, id, type; "
+                             "pin-source, module-path)",
+                             name);
                 return GW_ERR_CONFIG;
             }
             if (seen[k]++) {
@@ -215,8 +222,9 @@ gw_status gw_pkcs11_uri_parse(const char *uri, gw_pkcs11_uri *out, char *err, si
         }
     }
     if (!seen[4] && !seen[5]) { /* object, id */
-        gw_set_error(err, errlen, "PKCS#11 URI: names no key: object= (the label) or id= is "
-                                  "required");
+        gw_set_error(err, errlen,
+                     "PKCS#11 URI: names no key: object= (the label) or id= is "
+                     "required");
         return GW_ERR_CONFIG;
     }
     if (!seen[6]) /* the signing key is the private one, whatever else the token holds */
@@ -227,8 +235,8 @@ gw_status gw_pkcs11_uri_parse(const char *uri, gw_pkcs11_uri *out, char *err, si
 /* ---- the engine -------------------------------------------------------------------------- */
 
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
-static ENGINE *engine;              /* initialised (functional reference), or NULL */
-static char engine_module[4096];    /* the module it was initialised with */
+static ENGINE *engine;           /* initialised (functional reference), or NULL */
+static char engine_module[4096]; /* the module it was initialised with */
 
 /* The first error of the PKCS#11 module library (libp11 reports CKR_* there, e.g. "PIN
  * incorrect"), or of anything, for the message; clears the queue. */
@@ -299,8 +307,10 @@ static gw_status engine_get(const char *module, ENGINE **out, char *err, size_t 
     struct stat sb;
     if (engine != NULL) {
         if (strcmp(engine_module, module) != 0) {
-            gw_set_error(err, errlen, "PKCS#11 module %s: this process already uses module %s "
-                                      "(one module per gateway)", module, engine_module);
+            gw_set_error(err, errlen,
+                         "PKCS#11 module %s: this process already uses module %s "
+                         "(one module per gateway)",
+                         module, engine_module);
             return GW_ERR_CONFIG;
         }
         *out = engine;
@@ -311,23 +321,27 @@ static gw_status engine_get(const char *module, ENGINE **out, char *err, size_t 
         return GW_ERR_CONFIG;
     }
     if (stat(module, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        gw_set_error(err, errlen, "PKCS#11 module %s: %s (Debian: softhsm2 for SoftHSM2, or "
-                                  "the HSM vendor's module)", module,
-                     errno ? strerror(errno) : "not a regular file");
+        gw_set_error(err, errlen,
+                     "PKCS#11 module %s: %s (Debian: softhsm2 for SoftHSM2, or "
+                     "the HSM vendor's module)",
+                     module, errno ? strerror(errno) : "not a regular file");
         return GW_ERR_CONFIG;
     }
     ENGINE_load_builtin_engines();
     ENGINE *e = ENGINE_by_id("pkcs11"); /* loads engines-3/pkcs11.so when not yet loaded */
     if (e == NULL) {
         ERR_clear_error();
-        gw_set_error(err, errlen, "PKCS#11: the OpenSSL pkcs11 engine is not installed (Debian "
-                                  "package libengine-pkcs11-openssl)");
+        gw_set_error(err, errlen,
+                     "PKCS#11: the OpenSSL pkcs11 engine is not installed (Debian "
+                     "package libengine-pkcs11-openssl)");
         return GW_ERR_CONFIG;
     }
     if (!ENGINE_ctrl_cmd_string(e, "MODULE_PATH", module, 0) || !ENGINE_init(e)) {
         take_openssl_reason(p11, sizeof p11, any, sizeof any);
         gw_set_error(err, errlen, "PKCS#11 module %s: cannot initialise it (%s)", module,
-                     p11[0] ? p11 : any[0] ? any : "no detail");
+                     p11[0]   ? p11
+                     : any[0] ? any
+                              : "no detail");
         ENGINE_free(e);
         return GW_ERR_CONFIG;
     }
@@ -403,14 +417,18 @@ static gw_status load_pkcs11(const gw_key_source *src, EVP_PKEY **out, char *err
     const char *pin_path = src->pin_file ? src->pin_file : u->pin_source[0] ? u->pin_source : NULL;
     if (src->pin_file && u->pin_source[0] && strcmp(src->pin_file, u->pin_source) != 0) {
         st = GW_ERR_CONFIG;
-        gw_set_error(err, errlen, "PKCS#11 key %s: both pinFile and pin-source name a PIN file; "
-                                  "give one", u->engine_uri);
+        gw_set_error(err, errlen,
+                     "PKCS#11 key %s: both pinFile and pin-source name a PIN file; "
+                     "give one",
+                     u->engine_uri);
         goto fail;
     }
     if (pin_path == NULL) {
         st = GW_ERR_CONFIG;
-        gw_set_error(err, errlen, "PKCS#11 key %s: no PIN file (pinFile= attribute or the URI's "
-                                  "pin-source=file:PATH)", u->engine_uri);
+        gw_set_error(err, errlen,
+                     "PKCS#11 key %s: no PIN file (pinFile= attribute or the URI's "
+                     "pin-source=file:PATH)",
+                     u->engine_uri);
         goto fail;
     }
     if ((st = gw_read_secret_file(pin_path, &pin, why, sizeof why)) != GW_OK) {
@@ -424,8 +442,9 @@ static gw_status load_pkcs11(const gw_key_source *src, EVP_PKEY **out, char *err
         gw_set_error(err, errlen, "PKCS#11 PIN file %s: is empty", pin_path);
         goto fail;
     }
-    const char *module = src->module ? src->module
-                         : u->module_path[0] ? u->module_path : GW_PKCS11_DEFAULT_MODULE;
+    const char *module = src->module         ? src->module
+                         : u->module_path[0] ? u->module_path
+                                             : GW_PKCS11_DEFAULT_MODULE;
 
     pthread_mutex_lock(&engine_lock);
     ENGINE *e = NULL;
@@ -446,19 +465,21 @@ static gw_status load_pkcs11(const gw_key_source *src, EVP_PKEY **out, char *err
     if (*out == NULL) {
         st = GW_ERR_CONFIG;
         if (p11[0] != '\0' && strstr(p11, "PIN") != NULL)
-            gw_set_error(err, errlen, "PKCS#11 key %s: login to the token refused: %s (PIN file "
-                                      "%s)", u->engine_uri, p11, pin_path);
+            gw_set_error(err, errlen,
+                         "PKCS#11 key %s: login to the token refused: %s (PIN file "
+                         "%s)",
+                         u->engine_uri, p11, pin_path);
         else if (strstr(said, "No matching initialized token") != NULL ||
                  strstr(said, "No tokens found") != NULL)
             gw_set_error(err, errlen, "PKCS#11 key %s: no initialised token %s%s%sin module %s",
-                         u->engine_uri, u->token[0] ? "labelled '" : "matching the URI ",
-                         u->token, u->token[0] ? "' " : "", module);
+                         u->engine_uri, u->token[0] ? "labelled '" : "matching the URI ", u->token,
+                         u->token[0] ? "' " : "", module);
         else if (p11[0] != '\0')
-            gw_set_error(err, errlen, "PKCS#11 key %s: %s (module %s)", u->engine_uri, p11,
-                         module);
+            gw_set_error(err, errlen, "PKCS#11 key %s: %s (module %s)", u->engine_uri, p11, module);
         else if (strstr(any, "object not found") != NULL || strstr(said, "not found") != NULL)
-            gw_set_error(err, errlen, "PKCS#11 key %s: the token has no private key object "
-                                      "matching the URI's object=/id= (module %s)",
+            gw_set_error(err, errlen,
+                         "PKCS#11 key %s: the token has no private key object "
+                         "matching the URI's object=/id= (module %s)",
                          u->engine_uri, module);
         else
             gw_set_error(err, errlen, "PKCS#11 key %s: cannot load it (%s; module %s)",
@@ -509,8 +530,9 @@ gw_status gw_private_key_load(const gw_key_source *src, EVP_PKEY **out, char *er
         return st;
     int type = EVP_PKEY_get_base_id(*out);
     if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC) {
-        gw_set_error(err, errlen, "signing key %s: key type %s is not supported (use RSA or EC "
-                                  "P-256)",
+        gw_set_error(err, errlen,
+                     "signing key %s: key type %s is not supported (use RSA or EC "
+                     "P-256)",
                      gw_key_is_pkcs11(src->key) ? "(PKCS#11)" : src->key,
                      OBJ_nid2sn(type) ? OBJ_nid2sn(type) : "unknown");
         EVP_PKEY_free(*out);

@@ -175,8 +175,8 @@ static gw_status token_self_test(gw_signer *s, char *err, size_t errlen)
     gw_sign_ctx *c = NULL;
     char why[512] = "";
     xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-    xmlNodePtr root = doc ? xmlNewDocNode(doc, NULL, BAD_CAST "selfTest", BAD_CAST "pide-gateway")
-                          : NULL;
+    xmlNodePtr root =
+        doc ? xmlNewDocNode(doc, NULL, BAD_CAST "selfTest", BAD_CAST "pide-gateway") : NULL;
     if (root == NULL || gw_sign_ctx_new(s, &c) != GW_OK) {
         st = GW_ERR_NOMEM;
         gw_set_error(err, errlen, "signing key: out of memory");
@@ -189,11 +189,13 @@ static gw_status token_self_test(gw_signer *s, char *err, size_t errlen)
         goto fail;
     }
     xmlNodePtr sig = xmlSecFindNode(root, xmlSecNodeSignature, xmlSecDSigNs);
-    if (sig == NULL || gw_dsig_verify_with_certificate(sig, gw_sign_ctx_certificate(c),
-                                                       GW_DSIG_ENVELOPED, GW_ERR_CONFIG, why,
-                                                       sizeof why) != GW_OK) {
-        gw_set_error(err, errlen, "signing key in the PKCS#11 token: a test signature does not "
-                                  "verify with the certificate (%s)", why);
+    if (sig == NULL ||
+        gw_dsig_verify_with_certificate(sig, gw_sign_ctx_certificate(c), GW_DSIG_ENVELOPED,
+                                        GW_ERR_CONFIG, why, sizeof why) != GW_OK) {
+        gw_set_error(err, errlen,
+                     "signing key in the PKCS#11 token: a test signature does not "
+                     "verify with the certificate (%s)",
+                     why);
         goto fail;
     }
     st = GW_OK;
@@ -250,7 +252,7 @@ gw_status gw_signer_open_source(const gw_key_source *src, const char *cert_pem_p
     } else {
         st = GW_ERR_CONFIG;
         gw_set_error(err, errlen, "signing key: key type %s is not supported (use RSA or EC P-256)",
-                value ? (const char *)xmlSecKeyDataGetName(value) : "unknown");
+                     value ? (const char *)xmlSecKeyDataGetName(value) : "unknown");
         value = NULL;
         goto fail;
     }
@@ -259,9 +261,10 @@ gw_status gw_signer_open_source(const gw_key_source *src, const char *cert_pem_p
         /* xmlsec 1.2.37 sizes an ECDSA signature from the key's group order, which OpenSSL 3
          * cannot read from an engine key: refuse clearly rather than fail every signature. */
         st = GW_ERR_CONFIG;
-        gw_set_error(err, errlen, "signing key in the PKCS#11 token: an EC key cannot sign XML "
-                                  "here (xmlsec 1.2.37 with OpenSSL 3 engine keys); use an RSA "
-                                  "key in the token");
+        gw_set_error(err, errlen,
+                     "signing key in the PKCS#11 token: an EC key cannot sign XML "
+                     "here (xmlsec 1.2.37 with OpenSSL 3 engine keys); use an RSA "
+                     "key in the token");
         goto fail;
     }
     if (xmlSecCryptoAppKeyCertLoad(s->key, cert_pem_path, xmlSecKeyDataFormatPem) < 0) {
