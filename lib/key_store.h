@@ -34,7 +34,8 @@ int gw_key_is_pkcs11(const char *key);
 
 /* What a checked pkcs11: URI says, as the gateway uses it. */
 typedef struct gw_pkcs11_uri {
-    char engine_uri[GW_PKCS11_URI_MAX + 1];  /* the path attributes only: what the engine gets */
+    /* the path attributes and type=private: what the engine gets */
+    char engine_uri[GW_PKCS11_URI_MAX + 32];
     char pin_source[GW_PKCS11_URI_MAX + 1];  /* a file path from pin-source, or "" */
     char module_path[GW_PKCS11_URI_MAX + 1]; /* from module-path, or "" */
     char token[GW_PKCS11_URI_MAX + 1];       /* the decoded token label, or "" (for messages) */

@@ -111,6 +111,11 @@ START_TEST(test_key_store_uri_refused)
     memset(longuri + strlen(longuri), 'a', GW_PKCS11_URI_MAX);
     longuri[GW_PKCS11_URI_MAX + 20] = '\0';
     refused(longuri, "longer than");
+    /* the longest accepted URI still gets its ";type=private" whole */
+    longuri[GW_PKCS11_URI_MAX] = '\0';
+    ck_assert_int_eq(parse(longuri), GW_OK);
+    ck_assert_uint_eq(strlen(u.engine_uri), GW_PKCS11_URI_MAX + strlen(";type=private"));
+    ck_assert_str_eq(u.engine_uri + GW_PKCS11_URI_MAX, ";type=private");
     ck_assert_int_eq(gw_pkcs11_uri_parse(NULL, &u, err, sizeof err), GW_ERR_INVALID_ARG);
 }
 END_TEST
