@@ -320,11 +320,12 @@ static gw_status engine_get(const char *module, ENGINE **out, char *err, size_t 
         gw_set_error(err, errlen, "PKCS#11 module path is too long");
         return GW_ERR_CONFIG;
     }
-    if (stat(module, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    int found = stat(module, &sb) == 0;
+    if (!found || !S_ISREG(sb.st_mode)) {
         gw_set_error(err, errlen,
                      "PKCS#11 module %s: %s (Debian: softhsm2 for SoftHSM2, or "
                      "the HSM vendor's module)",
-                     module, errno ? strerror(errno) : "not a regular file");
+                     module, found ? "not a regular file" : strerror(errno));
         return GW_ERR_CONFIG;
     }
     ENGINE_load_builtin_engines();
