@@ -19,8 +19,9 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # PostgreSQL + simulators + gateway in the foreground; Ctrl-C stops all of it.
+# HSM=1: the signing key in a SoftHSM2 token (docs/signing.md, "Key custody").
 demo: build
-	@bash scripts/demo --build $(BUILD)
+	@bash scripts/demo --build $(BUILD) $(if $(filter 1,$(HSM)),--hsm)
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 sanitize:

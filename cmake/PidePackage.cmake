@@ -31,6 +31,9 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/pide-gateway/pide-gateway"
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "postgresql-client, xmlsec1, adduser")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql")
+# A signing key in a PKCS#11 token needs OpenSSL's pkcs11 engine, loaded at run time (not a
+# link dependency); SoftHSM2 is the software token (docs/signing.md, "Key custody").
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libengine-pkcs11-openssl, softhsm2")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/packaging/debian/postinst
     ${CMAKE_SOURCE_DIR}/packaging/debian/prerm

@@ -9,6 +9,7 @@
 #include "checkpoint.h"
 
 #include "clock.h"
+#include "key_store.h"
 #include "log.h"
 #include "secret_file.h"
 
@@ -965,21 +966,22 @@ void gw_checkpointer_note_commit(void *arg, int64_t seq, const unsigned char row
 
 static bool load_signing(gw_checkpointer *cp, char *err, size_t errlen)
 {
-    char *pem = NULL;
-    if (gw_read_secret_file(cp->opt.key_path, &pem, err, errlen) != GW_OK) return false;
-    BIO *b = BIO_new_mem_buf(pem, -1);
-    cp->key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    gw_secret_free(pem);
+    /* The same key as the XML signatures: a PEM file or a PKCS#11 token object (key_store.h). */
+    gw_key_source src = {
+        .key = cp->opt.key_path, .pin_file = cp->opt.pin_file, .module = cp->opt.pkcs11_module};
+    if (gw_private_key_load(&src, &cp->key, err, errlen) != GW_OK)
+        return false;
     FILE *f = fopen(cp->opt.cert_path, "r");
     if (f) {
         cp->cert = PEM_read_X509(f, NULL, NULL, NULL);
         fclose(f);
     }
     ERR_clear_error();
-    if (!cp->key || !cp->cert || X509_check_private_key(cp->cert, cp->key) != 1) {
-        gw_set_error(err, errlen, "checkpoint: cannot load the signing key '%s' and certificate '%s'",
-                     cp->opt.key_path, cp->opt.cert_path);
+    if (!cp->cert || X509_check_private_key(cp->cert, cp->key) != 1) {
+        gw_set_error(err, errlen,
+                     "checkpoint: cannot load the signing certificate '%s' or it does "
+                     "not match the signing key",
+                     cp->opt.cert_path);
         return false;
     }
     cp->cert_der_len = i2d_X509(cp->cert, &cp->cert_der);

@@ -91,6 +91,8 @@ typedef struct gw_checkpoint_options {
     const char *node_id;        /* this gateway's name in the statements */
     const char *key_path;       /* the gateway's signing key and certificate (<signing>) */
     const char *cert_path;
+    const char *pin_file;       /* a PKCS#11 key_path: its PIN file and module (key_store.h) */
+    const char *pkcs11_module;
     int every_rows;             /* a checkpoint once this many rows were committed... */
     int every_seconds;          /* ...or this long after the last one, if rows were added */
     const char *timestamp_url;  /* http://host:port/path of an RFC 3161 TSA; NULL: no stamps */

@@ -24,6 +24,7 @@
 #include <libxml/xmlschemas.h>
 
 #include "body_crypt.h"
+#include "key_store.h"
 #include "namespaces.h"
 #include "password_hash.h"
 #include "peru_id.h"
@@ -782,6 +783,50 @@ static gw_status load_spool(loader *ld, const xmlNode *node)
     return GW_OK;
 }
 
+/* <signing key certificate [pinFile] [module]>: key is a PEM file, or a "pkcs11:" URI naming
+ * the key object in a token (key_store.h, docs/signing.md "Key custody"); pinFile and module
+ * apply to a token key only. The URI is checked here (file:line), the token at start-up. */
+static gw_status load_signing(loader *ld, const xmlNode *node)
+{
+    gw_config *cfg = ld->cfg;
+    gw_status st;
+    char *key = NULL;
+    if ((st = attr_string(ld, node, "key", NULL, 1, &key)) != GW_OK)
+        return st;
+    if (key[0] == '\0')
+        st = fail_at(ld, node, "attribute 'key' of 'signing' is empty");
+    else if (gw_key_is_pkcs11(key)) {
+        gw_pkcs11_uri *u = calloc(1, sizeof *u);
+        char why[512];
+        if (!u)
+            st = GW_ERR_NOMEM;
+        else if (gw_pkcs11_uri_parse(key, u, why, sizeof why) != GW_OK)
+            st = fail_at(ld, node, "signing key: %s", why);
+        else if (!xmlHasProp(node, BAD_CAST "pinFile") && u->pin_source[0] == '\0')
+            st = fail_at(ld, node,
+                         "signing key in a PKCS#11 token needs its PIN file: pinFile= "
+                         "(mode 0600) or the URI's pin-source=file:PATH");
+        free(u);
+        if (st == GW_OK) {
+            cfg->signing_key_path = key;
+            key = NULL;
+        }
+    } else {
+        if (xmlHasProp(node, BAD_CAST "pinFile") || xmlHasProp(node, BAD_CAST "module"))
+            st = fail_at(ld, node,
+                         "pinFile and module apply only to a PKCS#11 key "
+                         "(key=\"pkcs11:...\")");
+        else if (!(cfg->signing_key_path = resolve_path(ld->base_dir, key)))
+            st = GW_ERR_NOMEM;
+    }
+    free(key);
+    if (st == GW_OK)
+        st = attr_path(ld, node, "pinFile", 0, &cfg->signing_pin_file);
+    if (st == GW_OK)
+        st = attr_path(ld, node, "module", 0, &cfg->signing_pkcs11_module);
+    return st;
+}
+
 static gw_status load_database(loader *ld, const xmlNode *node)
 {
     gw_config *cfg = ld->cfg;
@@ -1160,7 +1205,7 @@ static gw_status load_tree(loader *ld, const xmlNode *root)
         (st = load_limits(ld, child_named(root, "limits"))) != GW_OK ||
         (st = load_circuit_breaker(ld, child_named(root, "circuitBreaker"))) != GW_OK ||
         (st = attr_path(ld, paths, "adapterDir", 1, &ld->cfg->adapter_dir)) != GW_OK ||
-        (st = attr_path(ld, signing, "key", 1, &ld->cfg->signing_key_path)) != GW_OK ||
+        (st = load_signing(ld, signing)) != GW_OK ||
         (st = attr_path(ld, signing, "certificate", 1, &ld->cfg->signing_cert_path)) != GW_OK ||
         (st = load_database(ld, database)) != GW_OK ||
         (st = load_members(ld, child_named(root, "members"))) != GW_OK ||
@@ -1278,6 +1323,8 @@ void gw_config_free(gw_config *cfg)
     free(cfg->adapter_dir);
     free(cfg->signing_key_path);
     free(cfg->signing_cert_path);
+    free(cfg->signing_pin_file);
+    free(cfg->signing_pkcs11_module);
     free(cfg->db_conninfo);
     free(cfg->db_password_file);
     free(cfg->spool_dir);

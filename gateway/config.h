@@ -159,8 +159,11 @@ typedef struct gw_config {
     char *adapter_dir;
 
     /* <signing> */
-    char *signing_key_path;  /* PEM private key; refused when readable by group/others */
+    char *signing_key_path;  /* PEM private key; refused when readable by group/others; or a
+                                "pkcs11:" URI (kept as written) naming a token's key object */
     char *signing_cert_path; /* PEM certificate, included in KeyInfo */
+    char *signing_pin_file;  /* PKCS#11: the PIN file (mode 0600); NULL: the URI's pin-source */
+    char *signing_pkcs11_module; /* PKCS#11: module= ; NULL: module-path or Debian's SoftHSM2 */
 
     /* <database> */
     char *db_conninfo;       /* libpq conninfo without the password */

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "admin.h"
 #include "config.h"
+#include "key_store.h"
 #include "password_hash.h"
 #include "log.h"
 #include "metrics.h"
@@ -239,6 +240,28 @@ int main(int argc, char **argv)
             fprintf(stderr, "pide-gateway: %s\n", err);
             goto done;
         }
+        /* A key in a token: whether it opens (module, token, PIN, object) and matches the
+         * certificate is only known by trying, so try it here too. A file key is checked at
+         * start-up only (the configuration may be checked where the key is not). */
+        if (gw_key_is_pkcs11(cfg->signing_key_path)) {
+            gw_signer *signer = NULL;
+            gw_key_source key = {.key = cfg->signing_key_path,
+                                 .pin_file = cfg->signing_pin_file,
+                                 .module = cfg->signing_pkcs11_module};
+            if (gw_xmlsec_global_init() != GW_OK) {
+                fprintf(stderr, "pide-gateway: cannot initialise xmlsec\n");
+                goto done;
+            }
+            gw_status kst =
+                gw_signer_open_source(&key, cfg->signing_cert_path, &signer, err, sizeof err);
+            gw_signer_close(signer);
+            if (kst != GW_OK) {
+                fprintf(stderr, "pide-gateway: %s\n", err);
+                goto done;
+            }
+            printf("%s: signing key in the PKCS#11 token opens and matches %s\n", config_path,
+                   cfg->signing_cert_path);
+        }
         printf("%s: configuration OK (%zu services, %zu adapters, %zu members)\n", config_path,
                cfg->service_count, modules, cfg->member_count);
         rc = 0;
@@ -319,6 +342,7 @@ done:
     gw_live_free(live); /* the last snapshot: every exchange and connection is over */
     if (runtime_open)
         gw_runtime_close(&rt);
+    gw_key_store_shutdown(); /* after every key from the token was freed */
     gw_config_free(cfg);
     gw_xmlsec_global_shutdown();
     xmlCleanupParser();

@@ -17,6 +17,7 @@
 #include "credential.h"
 #include "crl.h"
 #include "exchange_log.h"
+#include "key_store.h"
 #include "log.h"
 #include "rate_limit.h"
 #include "replay_guard.h"
@@ -180,7 +181,10 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
     memset(rt, 0, sizeof *rt);
     rt->config = cfg;
 
-    st = gw_signer_open(cfg->signing_key_path, cfg->signing_cert_path, &rt->signer, err, errlen);
+    gw_key_source key = {.key = cfg->signing_key_path,
+                         .pin_file = cfg->signing_pin_file,
+                         .module = cfg->signing_pkcs11_module};
+    st = gw_signer_open_source(&key, cfg->signing_cert_path, &rt->signer, err, errlen);
     if (st != GW_OK)
         goto fail;
     rt->signing_not_after = gw_cert_not_after(cfg->signing_cert_path);
@@ -214,6 +218,8 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
             .node_id = cfg->checkpoint_node_id,
             .key_path = cfg->signing_key_path,
             .cert_path = cfg->signing_cert_path,
+            .pin_file = cfg->signing_pin_file,
+            .pkcs11_module = cfg->signing_pkcs11_module,
             .every_rows = cfg->checkpoint_every_rows,
             .every_seconds = cfg->checkpoint_every_seconds,
             .timestamp_url = cfg->checkpoint_timestamp_url,

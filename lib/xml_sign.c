@@ -6,6 +6,7 @@
 #include "xml_sign.h"
 
 #include "crl.h"
+#include "key_store.h"
 #include "log.h"
 #include "secret_file.h"
 
@@ -162,39 +163,86 @@ static gw_status check_certificate(gw_signer *s, const char *cert_path, char *er
 gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw_signer **out,
                          char *err, size_t errlen)
 {
+    gw_key_source src = {.key = key_pem_path};
+    return gw_signer_open_source(&src, cert_pem_path, out, err, errlen);
+}
+
+/* A key in a token signs through the pkcs11 engine: one signature at start-up, verified with
+ * the certificate's public key, proves that path end to end before any answer depends on it. */
+static gw_status token_self_test(gw_signer *s, char *err, size_t errlen)
+{
+    gw_status st = GW_ERR_CONFIG;
+    gw_sign_ctx *c = NULL;
+    char why[512] = "";
+    xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr root =
+        doc ? xmlNewDocNode(doc, NULL, BAD_CAST "selfTest", BAD_CAST "pide-gateway") : NULL;
+    if (root == NULL || gw_sign_ctx_new(s, &c) != GW_OK) {
+        st = GW_ERR_NOMEM;
+        gw_set_error(err, errlen, "signing key: out of memory");
+        goto fail;
+    }
+    xmlDocSetRootElement(doc, root);
+    if (gw_sign_document(c, doc, root, NULL) != GW_OK) {
+        gw_set_error(err, errlen, "signing key in the PKCS#11 token: a test signature failed (%s)",
+                     xmlsec_reason());
+        goto fail;
+    }
+    xmlNodePtr sig = xmlSecFindNode(root, xmlSecNodeSignature, xmlSecDSigNs);
+    if (sig == NULL ||
+        gw_dsig_verify_with_certificate(sig, gw_sign_ctx_certificate(c), GW_DSIG_ENVELOPED,
+                                        GW_ERR_CONFIG, why, sizeof why) != GW_OK) {
+        gw_set_error(err, errlen,
+                     "signing key in the PKCS#11 token: a test signature does not "
+                     "verify with the certificate (%s)",
+                     why);
+        goto fail;
+    }
+    st = GW_OK;
+fail:
+    gw_sign_ctx_free(c);
+    if (doc != NULL)
+        xmlFreeDoc(doc);
+    return st;
+}
+
+gw_status gw_signer_open_source(const gw_key_source *src, const char *cert_pem_path,
+                                gw_signer **out, char *err, size_t errlen)
+{
     gw_status st;
-    char *pem = NULL;
+    EVP_PKEY *pkey = NULL;
+    xmlSecKeyDataPtr value = NULL;
     gw_signer *s = NULL;
 
-    if (out == NULL || key_pem_path == NULL || cert_pem_path == NULL) {
+    if (out == NULL || src == NULL || src->key == NULL || cert_pem_path == NULL) {
         gw_set_error(err, errlen, "signing key: missing key or certificate path");
         return GW_ERR_INVALID_ARG;
     }
     *out = NULL;
-    /* A regular file, readable by the gateway's user only (secret_file.h). */
-    st = gw_read_secret_file(key_pem_path, &pem, err, errlen);
-    if (st != GW_OK) {
-        if (st != GW_ERR_NOMEM)
-            st = GW_ERR_CONFIG; /* missing, unreadable or exposed: the configuration is wrong */
+    /* A PEM file readable by the gateway's user only, or a key in a PKCS#11 token
+     * (key_store.h): either way an EVP_PKEY, which xmlsec adopts. */
+    st = gw_private_key_load(src, &pkey, err, errlen);
+    if (st != GW_OK)
         goto fail;
-    }
 
     s = calloc(1, sizeof *s);
     if (s == NULL) {
         st = GW_ERR_NOMEM;
-        gw_set_error(err, errlen, "signing key %s: out of memory", key_pem_path);
+        gw_set_error(err, errlen, "signing key: out of memory");
         goto fail;
     }
     last_xmlsec_error[0] = '\0';
-    s->key = xmlSecCryptoAppKeyLoadMemory((const xmlSecByte *)pem, (xmlSecSize)strlen(pem),
-                                          xmlSecKeyDataFormatPem, NULL, NULL, NULL);
-    if (s->key == NULL) {
+    value = xmlSecOpenSSLEvpKeyAdopt(pkey);
+    if (value == NULL || (s->key = xmlSecKeyCreate()) == NULL ||
+        xmlSecKeySetValue(s->key, value) < 0) {
         st = GW_ERR_CONFIG;
-        gw_set_error(err, errlen, "signing key %s: not a usable unencrypted PEM private key (%s)",
-                key_pem_path, xmlsec_reason());
+        gw_set_error(err, errlen, "signing key %s: xmlsec cannot use it (%s)",
+                     gw_key_is_pkcs11(src->key) ? "(PKCS#11)" : src->key, xmlsec_reason());
         goto fail;
     }
-    xmlSecKeyDataPtr value = xmlSecKeyGetValue(s->key);
+    pkey = NULL;  /* owned by value */
+    value = NULL; /* owned by s->key */
+    value = xmlSecKeyGetValue(s->key);
     if (xmlSecKeyDataCheckId(value, xmlSecKeyDataRsaId)) {
         s->signature_method = xmlSecTransformRsaSha256Id;
         s->algorithm = "rsa-sha256";
@@ -203,8 +251,20 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
         s->algorithm = "ecdsa-sha256";
     } else {
         st = GW_ERR_CONFIG;
-        gw_set_error(err, errlen, "signing key %s: key type %s is not supported (use RSA or EC P-256)",
-                key_pem_path, value ? (const char *)xmlSecKeyDataGetName(value) : "unknown");
+        gw_set_error(err, errlen, "signing key: key type %s is not supported (use RSA or EC P-256)",
+                     value ? (const char *)xmlSecKeyDataGetName(value) : "unknown");
+        value = NULL;
+        goto fail;
+    }
+    value = NULL;
+    if (gw_key_is_pkcs11(src->key) && s->signature_method != xmlSecTransformRsaSha256Id) {
+        /* xmlsec 1.2.37 sizes an ECDSA signature from the key's group order, which OpenSSL 3
+         * cannot read from an engine key: refuse clearly rather than fail every signature. */
+        st = GW_ERR_CONFIG;
+        gw_set_error(err, errlen,
+                     "signing key in the PKCS#11 token: an EC key cannot sign XML "
+                     "here (xmlsec 1.2.37 with OpenSSL 3 engine keys); use an RSA "
+                     "key in the token");
         goto fail;
     }
     if (xmlSecCryptoAppKeyCertLoad(s->key, cert_pem_path, xmlSecKeyDataFormatPem) < 0) {
@@ -216,13 +276,17 @@ gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw
     st = check_certificate(s, cert_pem_path, err, errlen);
     if (st != GW_OK)
         goto fail;
+    if (gw_key_is_pkcs11(src->key) && (st = token_self_test(s, err, errlen)) != GW_OK)
+        goto fail;
 
-    gw_secret_free(pem);
     *out = s;
     return GW_OK;
 
 fail:
-    gw_secret_free(pem);
+    if (value != NULL)
+        xmlSecKeyDataDestroy(value); /* frees pkey with it */
+    else
+        EVP_PKEY_free(pkey);
     gw_signer_close(s);
     return st;
 }

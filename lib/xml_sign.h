@@ -31,6 +31,10 @@ void gw_xmlsec_global_shutdown(void);
  * file readable by group or others; err gets the reason. */
 gw_status gw_signer_open(const char *key_pem_path, const char *cert_pem_path, gw_signer **out,
                          char *err, size_t errlen);
+/* The same with the key where src says (key_store.h): a PEM file or a PKCS#11 token object. */
+struct gw_key_source;
+gw_status gw_signer_open_source(const struct gw_key_source *src, const char *cert_pem_path,
+                                gw_signer **out, char *err, size_t errlen);
 void gw_signer_close(gw_signer *s);
 /* "rsa-sha256" or "ecdsa-sha256" */
 const char *gw_signer_algorithm(const gw_signer *s);

@@ -31,7 +31,24 @@ cmd_archive() {
   fi
   [ -n "$OUT" ] && [ -d "$OUT" ] && [ -w "$OUT" ] || bad_args "archive needs --out DIR (an existing writable directory)"
   [ -n "$SIGNING_KEY" ] && [ -n "$SIGNING_CERT" ] || bad_args "archive needs --signing-key KEY and --signing-cert CERT (the manifest is signed)"
-  [ -r "$SIGNING_KEY" ] || bad_args "cannot read the signing key '$SIGNING_KEY'"
+  # The key in a PKCS#11 token (docs/signing.md "Key custody"): openssl's pkcs11 engine, the
+  # module from --signing-module (default Debian's SoftHSM2), the PIN from a mode 0600 file.
+  local key_args=(-inkey "$SIGNING_KEY") engine_conf=""
+  if [[ "${SIGNING_KEY,,}" == pkcs11:* ]]; then
+    [[ "$SIGNING_KEY" != *pin-value=* ]] || bad_args "a PIN in the URI (pin-value) is refused: use --signing-pin-file FILE"
+    [ -n "$SIGNING_PIN_FILE" ] || bad_args "a pkcs11: signing key needs --signing-pin-file FILE (the token PIN, mode 0600)"
+    [ -f "$SIGNING_PIN_FILE" ] && [ -r "$SIGNING_PIN_FILE" ] || bad_args "cannot read the PIN file '$SIGNING_PIN_FILE'"
+    [ $(( 8#$(stat -c %a "$SIGNING_PIN_FILE") & 8#077 )) -eq 0 ] || bad_args "the PIN file '$SIGNING_PIN_FILE' is readable by group or others (chmod 600 it)"
+    local module=${SIGNING_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+    [ -f "$module" ] || bad_args "PKCS#11 module '$module' not found (--signing-module)"
+    [ -f /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so ] || bad_args "the OpenSSL pkcs11 engine is not installed (Debian package libengine-pkcs11-openssl)"
+    engine_conf=$(mktemp)
+    printf 'openssl_conf = c\n[c]\nengines = e\n[e]\npkcs11 = p\n[p]\nengine_id = pkcs11\nMODULE_PATH = %s\n' "$module" >"$engine_conf"
+    key_args=(-engine pkcs11 -keyform engine -inkey "$SIGNING_KEY" -passin "file:$SIGNING_PIN_FILE")
+  else
+    [ -z "$SIGNING_PIN_FILE$SIGNING_MODULE" ] || bad_args "--signing-pin-file and --signing-module apply to a pkcs11: key only"
+    [ -r "$SIGNING_KEY" ] || bad_args "cannot read the signing key '$SIGNING_KEY'"
+  fi
   [ -r "$SIGNING_CERT" ] || bad_args "cannot read the signing certificate '$SIGNING_CERT'"
   local name=pide-log-$MONTH final="$OUT/pide-log-$MONTH.tar.gz"
   local work="$OUT/.pide-log-$MONTH.partial" part="$OUT/.pide-log-$MONTH.tar.gz.partial"
@@ -57,10 +74,15 @@ cmd_archive() {
   counts=$("$h" export --conninfo "$CONNINFO" --month "$MONTH" --dir "$work/$name" \
            ${PIDE_AUDIT_ARCHIVE_BATCH:+--batch "$PIDE_AUDIT_ARCHIVE_BATCH"} "${prev_args[@]}") || rc=$?
   [ "$rc" -eq 0 ] || { rm -rf "$work"; exit "$rc"; }
-  if ! openssl cms -sign -binary -md sha256 -outform DER -in "$work/$name/MANIFEST.json" \
-         -signer "$SIGNING_CERT" -inkey "$SIGNING_KEY" -out "$work/$name/MANIFEST.json.cms" 2>"$ERR"; then
-    echo "$PROG: cannot sign the manifest: $(head -n 3 "$ERR" | tr '\n' ' ')" >&2; rm -rf "$work"; exit 3
+  local env_args=()
+  [ -z "$engine_conf" ] || env_args=("OPENSSL_CONF=$engine_conf")
+  if ! env "${env_args[@]}" openssl cms -sign -binary -md sha256 -outform DER \
+         -in "$work/$name/MANIFEST.json" -signer "$SIGNING_CERT" "${key_args[@]}" \
+         -out "$work/$name/MANIFEST.json.cms" >/dev/null 2>"$ERR" </dev/null; then
+    echo "$PROG: cannot sign the manifest: $(grep -v '^Engine "pkcs11" set' "$ERR" | head -n 3 | tr '\n' ' ')" >&2
+    rm -rf "$work" ${engine_conf:+"$engine_conf"}; exit 3
   fi
+  [ -z "$engine_conf" ] || rm -f "$engine_conf"
   # The archiver checks its own staging directory (rows, links, manifest) before packing it.
   if ! "$h" verify --dir "$work/$name" >"$ERR" 2>&1; then
     echo "$PROG: the archive of $MONTH does not verify; nothing written:" >&2

@@ -447,6 +447,66 @@ START_TEST(test_checkpoint_settings)
 }
 END_TEST
 
+/* <signing key="pkcs11:..." pinFile module>: the URI is kept as written and checked at load
+ * (file:line), pinFile and module resolved like other paths; they are refused with a file key,
+ * and a token key needs a PIN file. A PIN in the URI is refused without being repeated. */
+START_TEST(test_signing_key_in_a_token)
+{
+    static const struct {
+        const char *signing;
+        const char *problem; /* NULL: accepted */
+    } cases[] = {
+        {"<signing key=\"pkcs11:token=pide;object=gateway-sign;type=private\" certificate=\"/c\" "
+         "pinFile=\"pin\" module=\"/usr/lib/softhsm/libsofthsm2.so\"/>",
+         NULL},
+        {"<signing key=\"pkcs11:token=pide;object=s?pin-source=file:/etc/pin\" certificate=\"/c\"/>",
+         NULL},
+        {"<signing key=\"pkcs11:token=pide;object=s\" certificate=\"/c\"/>", "needs its PIN file"},
+        {"<signing key=\"pkcs11:token=pide\" certificate=\"/c\" pinFile=\"/p\"/>",
+         "object= (the label) or id= is required"},
+        {"<signing key=\"pkcs11:object=s?pin-value=24681357\" certificate=\"/c\"/>",
+         "pin-value is refused"},
+        {"<signing key=\"/k\" certificate=\"/c\" pinFile=\"/p\"/>", "apply only to a PKCS#11 key"},
+        {"<signing key=\"/k\" certificate=\"/c\" module=\"/m.so\"/>",
+         "apply only to a PKCS#11 key"},
+        {"<signing key=\"\" certificate=\"/c\"/>", "minLength"},
+    };
+    char fixture[PATH_MAX + 64];
+    in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dir[64], path[128], err[1024] = "", want[256];
+        char *body = config_text(
+            "<gateway xmlns=\"urn:pide-gateway:config:1\">\n<paths adapterDir=\"/opt/adapters\"/>\n"
+            "%s\n<database conninfo=\"dbname=pide\"/>\n<services>\n<service name=\"S\" "
+            "adapter=\"a\" wsdl=\"%s.wsdl\" schema=\"%s.xsd\">\n<endpoint "
+            "url=\"http://127.0.0.1:1/\"/>\n</service>\n</services>\n</gateway>\n",
+            cases[i].signing, fixture, fixture);
+        write_config(dir, sizeof dir, path, sizeof path, body);
+        gw_config *cfg = NULL;
+        gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+        remove_config(dir, path);
+        if (cases[i].problem) {
+            ck_assert_msg(st == GW_ERR_CONFIG, "accepted: %s", cases[i].signing);
+            ck_assert_msg(strstr(err, ":3: "), "%s: no line: %s", cases[i].signing, err);
+            ck_assert_msg(strstr(err, cases[i].problem), "%s: %s", cases[i].signing, err);
+            ck_assert_msg(!strstr(err, "24681357"), "the PIN is repeated: %s", err);
+            continue;
+        }
+        ck_assert_msg(st == GW_OK, "%s: %s", cases[i].signing, err);
+        if (i == 0) {
+            ck_assert_str_eq(cfg->signing_key_path,
+                             "pkcs11:token=pide;object=gateway-sign;type=private");
+            ck_assert_str_eq(cfg->signing_pin_file, in_dir(want, sizeof want, dir, "pin"));
+            ck_assert_str_eq(cfg->signing_pkcs11_module, "/usr/lib/softhsm/libsofthsm2.so");
+        } else {
+            ck_assert_ptr_null(cfg->signing_pin_file);
+            ck_assert_ptr_null(cfg->signing_pkcs11_module);
+        }
+        gw_config_free(cfg);
+    }
+}
+END_TEST
+
 /* <database><spool>: off by default, defaults, values, either order with <checkpoint>, and what
  * the loader refuses (the folder itself is checked by the log at start-up: check_spool.c). */
 START_TEST(test_spool_settings)
@@ -638,6 +698,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_endpoint_url_forms);
     tcase_add_test(tc, test_checkpoint_settings);
     tcase_add_test(tc, test_spool_settings);
+    tcase_add_test(tc, test_signing_key_in_a_token);
     tcase_add_test(tc, test_missing_file_and_schema_are_reported);
     tcase_add_test(tc, test_admin_listener_and_log_format);
     suite_add_tcase(s, tc);
