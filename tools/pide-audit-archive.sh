@@ -192,6 +192,10 @@ cmd_verify_archive() {
 cmd_detach() {
   [ ${#ARGS[@]} -eq 0 ] || bad_args "detach takes no positional arguments (use --month YYYY-MM --archive FILE)"
   [[ "$MONTH" =~ ^[0-9]{4}-(0[1-9]|1[0-2])$ ]] || bad_args "detach needs --month YYYY-MM (e.g. --month 2026-10)"
+  if [[ ! "$MONTH" < "$(date -u +%Y-%m)" ]]; then
+    echo "$PROG: detach refused: month $MONTH is not closed (the current UTC month is $(date -u +%Y-%m))" >&2
+    exit 1
+  fi
   [ -n "$ARCHIVE" ] || bad_args "detach needs --archive FILE (the month's archive made by 'pide-audit archive')"
   [ -f "$ARCHIVE" ] && [ -r "$ARCHIVE" ] || bad_args "cannot read the archive '$ARCHIVE'"
   [ -n "$TRUSTED_PEM" ] || bad_args "detach needs --trusted-pem CA.pem (the archive's signature is checked first)"
