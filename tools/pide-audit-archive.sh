@@ -230,7 +230,7 @@ SQL
     local msg
     msg=$(sed -n 's/^.*ERROR: *//p' "$ERR" | head -n 1)
     if [[ "$msg" == "retention refused:"* ]]; then
-      echo "$PROG: detach ${msg}" >&2; exit 1
+      echo "$PROG: detach refused: ${msg#retention refused: }" >&2; exit 1
     fi
     echo "$PROG: cannot query the exchange log: $(tr '\n\t' '  ' <"$ERR" | tr -s ' ' | sed 's/ *$//')" >&2
     exit 3

@@ -69,7 +69,8 @@ GRANT SELECT ON public.exchange_retention TO pide_gateway;
 -- in one transaction: the month is closed and has a partition of its own; the manifest is the
 -- month's; it continues the last retention record (or starts at seq 1); the database holds
 -- exactly the manifest's rows (count, first prev_hash, last row_hash); no row of the partition
--- lies after the archive; a checkpoint covers the archive's last row. Then the record, DETACH
+-- lies after the archive; a checkpoint covers the archive's last row; a later row stays
+-- attached (the writer continues the chain from the newest row). Then the record, DETACH
 -- and, with p_drop, DROP. Any failed check raises (nothing is recorded or detached).
 CREATE FUNCTION public.exchange_log_retain(p_month text, p_archive_file text,
                                            p_archive_sha256 text, p_manifest bytea,
@@ -153,7 +154,7 @@ BEGIN
         RAISE EXCEPTION 'retention refused: the database holds % row(s) in seq %..%, the archive %', db_count, after_s + 1, last_s, n_rows;
     END IF;
     IF (SELECT COALESCE(pg_catalog.max(seq), 0) FROM public.exchange_log
-        WHERE t_request_in OPERATOR(pg_catalog.<) month_start OPERATOR(pg_catalog.+) interval '1 month')
+        WHERE t_request_in OPERATOR(pg_catalog.<) (month_start OPERATOR(pg_catalog.+) interval '1 month'))
        OPERATOR(pg_catalog.<>) last_s THEN
         RAISE EXCEPTION 'retention refused: the month''s rows in the database end at another seq than the archive''s last (%): archive the month again', last_s;
     END IF;
@@ -174,6 +175,12 @@ BEGIN
     IF last_s OPERATOR(pg_catalog.>) 0 AND NOT EXISTS (
            SELECT 1 FROM public.exchange_checkpoint WHERE head_seq OPERATOR(pg_catalog.>=) last_s) THEN
         RAISE EXCEPTION 'retention refused: no signed checkpoint covers seq % yet (wait for the next checkpoint)', last_s;
+    END IF;
+
+    -- The log's writer continues the chain from the newest attached row (an empty log starts
+    -- again at seq 1): a later row must stay attached, so the chain goes on after the archive.
+    IF NOT EXISTS (SELECT 1 FROM public.exchange_log WHERE seq OPERATOR(pg_catalog.>) last_s) THEN
+        RAISE EXCEPTION 'retention refused: no row after seq % is logged yet, and detaching % would leave the log empty (the writer would start the chain again at seq 1): wait for the next exchange', last_s, p_month;
     END IF;
 
     INSERT INTO public.exchange_retention (id, month, partition_name, dropped, after_seq, last_seq,
