@@ -260,8 +260,9 @@ static void render_text(FILE *o, const citizen_report *r, const char *generated_
         fprintf(o, "Periodo: desde %s hasta %s\n", r->since ? r->since : "el inicio del registro",
                 r->until ? r->until : "hoy");
     if (r->archived_before)
-        fprintf(o, "Las consultas anteriores al %s (UTC) están archivadas fuera de la base de datos "
-                   "y no se muestran en este informe.\n",
+        fprintf(o,
+                "Las consultas anteriores al %s (UTC) están archivadas fuera de la base de datos "
+                "y no se muestran en este informe.\n",
                 r->archived_before);
     if (r->n_entries == 0) {
         fprintf(o, "\nNo se registra ninguna consulta a los datos de %s %s%s.\n", r->type, r->id,
@@ -325,14 +326,12 @@ static json_t *build_json(const citizen_report *r, const char *generated_at)
         }
     }
     if (!list) return NULL;
-    json_t *doc = json_pack("{s:s, s:i, s:s, s:{s:s, s:s}, s:{s:o, s:o}, s:s, s:o, s:I, s:o}",
-                     "report", "pide-citizen-report", "schema_version", 1,
-                     "generated_at", generated_at,
-                     "subject", "type", r->type, "id", r->id,
-                     "period", "since", str_or_null(r->since), "until", str_or_null(r->until),
-                     "time_zone", "America/Lima",
-                     "member_names_source", str_or_null(r->member_source),
-                     "count", (json_int_t)r->n_entries, "consultations", list);
+    json_t *doc = json_pack(
+        "{s:s, s:i, s:s, s:{s:s, s:s}, s:{s:o, s:o}, s:s, s:o, s:I, s:o}", "report",
+        "pide-citizen-report", "schema_version", 1, "generated_at", generated_at, "subject", "type",
+        r->type, "id", r->id, "period", "since", str_or_null(r->since), "until",
+        str_or_null(r->until), "time_zone", "America/Lima", "member_names_source",
+        str_or_null(r->member_source), "count", (json_int_t)r->n_entries, "consultations", list);
     /* Only when months were detached, so a report of a log without retention is unchanged. */
     if (doc && r->archived_before &&
         json_object_set_new(doc, "archived_before", json_string(r->archived_before)) != 0) {

@@ -178,13 +178,16 @@ static bool progress_write(const char *path, const progress_t *p)
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     bundle_hex(p->last_hash, HASH_LEN, hex);
     FILE *f = fopen(tmp, "wb");
-    if (!f) return false;
-    bool ok = fprintf(f, "pide-log-archive-progress v1\nafter_seq %s\nrows %lld\nlast_seq %lld\n"
-                         "last_row_hash %s\noffset %lld\n",
-                      p->lo, (long long)p->rows, (long long)p->last_seq, hex,
-                      (long long)p->offset) > 0;
+    if (!f)
+        return false;
+    bool ok =
+        fprintf(f,
+                "pide-log-archive-progress v1\nafter_seq %s\nrows %lld\nlast_seq %lld\n"
+                "last_row_hash %s\noffset %lld\n",
+                p->lo, (long long)p->rows, (long long)p->last_seq, hex, (long long)p->offset) > 0;
     ok = fflush(f) == 0 && ok && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0) ok = false;
+    if (fclose(f) != 0)
+        ok = false;
     return ok && rename(tmp, path) == 0;
 }
 
@@ -193,9 +196,11 @@ static bool progress_read(const char *path, progress_t *p)
     FILE *f = fopen(path, "rb");
     char hex[2 * HASH_LEN + 2] = "";
     long long rows = -1, last = -1, off = -1;
-    if (!f) return false;
-    int n = fscanf(f, "pide-log-archive-progress v1\nafter_seq %31s\nrows %lld\nlast_seq %lld\n"
-                      "last_row_hash %65s\noffset %lld\n",
+    if (!f)
+        return false;
+    int n = fscanf(f,
+                   "pide-log-archive-progress v1\nafter_seq %31s\nrows %lld\nlast_seq %lld\n"
+                   "last_row_hash %65s\noffset %lld\n",
                    p->lo, &rows, &last, hex, &off);
     fclose(f);
     p->rows = rows;
@@ -212,7 +217,8 @@ static bool row_line_ok(const char *line, size_t len, EVP_MD_CTX *md, archive_ch
     json_error_t err;
     char why[256];
     json_t *row = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
-    json_t *rq = json_object_get(row, "request_base64"), *rs = json_object_get(row, "response_base64");
+    json_t *rq = json_object_get(row, "request_base64"),
+           *rs = json_object_get(row, "response_base64");
     size_t req_len = 0, resp_len = 0;
     unsigned char *req = json_is_string(rq) ? unbase64(rq, &req_len) : NULL;
     unsigned char *resp = json_is_string(rs) ? unbase64(rs, &resp_len) : NULL;
@@ -238,7 +244,8 @@ static const char *resume_check(PGconn *conn, FILE *rows, const progress_t *p, c
                                 const unsigned char start_hash[HASH_LEN], EVP_MD_CTX *file_md)
 {
     static char why[200];
-    if (strcmp(p->lo, lo) != 0) return "the month's range in the database changed";
+    if (strcmp(p->lo, lo) != 0)
+        return "the month's range in the database changed";
     if (fseeko(rows, 0, SEEK_END) != 0 || ftello(rows) < p->offset)
         return "rows.jsonl is shorter than its progress record says";
     if (ftruncate(fileno(rows), (off_t)p->offset) != 0 || fseeko(rows, 0, SEEK_SET) != 0)
@@ -258,7 +265,8 @@ static const char *resume_check(PGconn *conn, FILE *rows, const progress_t *p, c
     }
     free(line);
     EVP_MD_CTX_free(md);
-    if (!ok || at != p->offset) return "a row of the partial file does not verify (damaged)";
+    if (!ok || at != p->offset)
+        return "a row of the partial file does not verify (damaged)";
     if (chain.rows != p->rows || chain.last_seq != p->last_seq ||
         memcmp(chain.last_row, p->last_hash, HASH_LEN) != 0)
         return "the partial file does not end where its progress record says";
@@ -331,7 +339,8 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
     res = NULL;
 
     snprintf(path, sizeof path, "%s/rows.jsonl", dir);
-    if (EVP_DigestInit_ex(file_md, EVP_sha256(), NULL) != 1) goto done;
+    if (EVP_DigestInit_ex(file_md, EVP_sha256(), NULL) != 1)
+        goto done;
     if (resume) {
         const char *why = "its progress record is missing or unreadable";
         rows = fopen(path, "r+b");
@@ -340,25 +349,31 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
         else if (!rows)
             why = "its rows.jsonl is missing";
         if (why) {
-            fprintf(stderr, PROG ": the interrupted archive of %s cannot be resumed (%s); it is "
-                            "discarded and the month restarted\n",
+            fprintf(stderr,
+                    PROG ": the interrupted archive of %s cannot be resumed (%s); it is "
+                         "discarded and the month restarted\n",
                     month, why);
-            if (rows) fclose(rows);
+            if (rows)
+                fclose(rows);
             rows = NULL;
             resume = false;
-            if (EVP_DigestInit_ex(file_md, EVP_sha256(), NULL) != 1) goto done;
+            if (EVP_DigestInit_ex(file_md, EVP_sha256(), NULL) != 1)
+                goto done;
         } else {
-            fprintf(stderr, PROG ": resuming the interrupted archive of %s after seq %lld (%lld "
-                            "row(s) already exported, checked again from the partial file)\n",
+            fprintf(stderr,
+                    PROG ": resuming the interrupted archive of %s after seq %lld (%lld "
+                         "row(s) already exported, checked again from the partial file)\n",
                     month, (long long)prog.last_seq, (long long)prog.rows);
             n_rows = prog.rows;
             first = strtoll(lo, NULL, 10) + 1;
             last = prog.last_seq;
             memcpy(last_hash, prog.last_hash, HASH_LEN);
-            if (fseeko(rows, 0, SEEK_END) != 0) goto done;
+            if (fseeko(rows, 0, SEEK_END) != 0)
+                goto done;
         }
     }
-    if (!resume) rows = fopen(path, "wb");
+    if (!resume)
+        rows = fopen(path, "wb");
     if (!rows) {
         fprintf(stderr, PROG ": cannot create %s: %s\n", path, strerror(errno));
         goto done;
@@ -431,7 +446,8 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
         }
         PQclear(res);
         res = NULL;
-        if (fflush(rows) != 0 || fsync(fileno(rows)) != 0) goto done;
+        if (fflush(rows) != 0 || fsync(fileno(rows)) != 0)
+            goto done;
         prog.rows = n_rows;
         prog.last_seq = last;
         memcpy(prog.last_hash, last_hash, HASH_LEN);
@@ -862,7 +878,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--previous-sha256") == 0) prev_sha = next;
         else if (strcmp(a, "--prev-manifest") == 0) prev_manifest = next;
         else if (strcmp(a, "--prev-digest") == 0) prev_digest = next;
-        else if (strcmp(a, "--progress") == 0) progress = next;
+        else if (strcmp(a, "--progress") == 0)
+            progress = next;
         else return usage();
         i++;
     }

@@ -565,10 +565,12 @@ static void check_checkpoint_heads(verifier *v)
 
 static bool unhex32(const char *hex, unsigned char out[HASH_LEN])
 {
-    if (!hex || strlen(hex) != 2 * HASH_LEN) return false;
+    if (!hex || strlen(hex) != 2 * HASH_LEN)
+        return false;
     for (int i = 0; i < HASH_LEN; i++) {
         int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) return false;
+        if (hi < 0 || lo < 0)
+            return false;
         out[i] = (unsigned char)(hi << 4 | lo);
     }
     return true;
@@ -631,7 +633,8 @@ static int check_retention(PGconn *conn, verifier *v, void *signer_store, int64_
     PQclear(res);
     *anchor_seq = 0;
     memset(anchor_hash, 0, HASH_LEN);
-    if (!present) return 0;
+    if (!present)
+        return 0;
     res = PQexecParams(conn,
                        "SELECT id, month, after_seq, last_seq, row_count, prev_hash, "
                        "last_row_hash, archive_file, archive_sha256, "
@@ -659,18 +662,25 @@ static int check_retention(PGconn *conn, verifier *v, void *signer_store, int64_
         int man_len = PQgetlength(res, r, 10), cms_len = PQgetlength(res, r, 11);
         bool hashes = PQgetlength(res, r, 5) == HASH_LEN && PQgetlength(res, r, 6) == HASH_LEN;
         manifest_claims m;
-        if (id != r + 1) rt_problem(v, id, "retention records must be numbered 1, 2, 3... without gaps");
+        if (id != r + 1)
+            rt_problem(v, id, "retention records must be numbered 1, 2, 3... without gaps");
         if (!hashes || !manifest_parse(man, (size_t)man_len, &m)) {
             rt_problem(v, id, "its manifest is not an archive manifest");
             continue;
         }
         const char *differs = NULL;
-        if (strcmp(m.month, month) != 0) differs = "month";
-        else if (m.after_seq != after) differs = "after_seq";
-        else if (m.to_seq != last) differs = "last_seq";
-        else if (m.row_count != count) differs = "row_count";
-        else if (memcmp(m.prev_hash, prev, HASH_LEN) != 0) differs = "prev_hash";
-        else if (memcmp(m.last_hash, lasth, HASH_LEN) != 0) differs = "last_row_hash";
+        if (strcmp(m.month, month) != 0)
+            differs = "month";
+        else if (m.after_seq != after)
+            differs = "after_seq";
+        else if (m.to_seq != last)
+            differs = "last_seq";
+        else if (m.row_count != count)
+            differs = "row_count";
+        else if (memcmp(m.prev_hash, prev, HASH_LEN) != 0)
+            differs = "prev_hash";
+        else if (memcmp(m.last_hash, lasth, HASH_LEN) != 0)
+            differs = "last_row_hash";
         if (differs) {
             snprintf(text, sizeof text, "column %s differs from the archive's signed manifest",
                      differs);
@@ -687,14 +697,15 @@ static int check_retention(PGconn *conn, verifier *v, void *signer_store, int64_
         if (r > 0 && strcmp(m.previous_sha, prev_sha) != 0)
             rt_problem(v, id, "its archive does not name the previous detached archive's digest");
         if (signer_store &&
-            gw_checkpoint_verify_signature(signer_store, cms, (size_t)cms_len, man,
-                                           (size_t)man_len, NULL, 0, err, sizeof err) != GW_OK) {
+            gw_checkpoint_verify_signature(signer_store, cms, (size_t)cms_len, man, (size_t)man_len,
+                                           NULL, 0, err, sizeof err) != GW_OK) {
             snprintf(text, sizeof text, "its archive's manifest signature refused: %s", err);
             rt_problem(v, id, text);
         }
         if (count > 0)
-            printf("rows %lld..%lld are in archive %s (month %s, sha256 %.16s..., detached on %s)\n",
-                   (long long)after + 1, (long long)last, file, month, sha, when);
+            printf(
+                "rows %lld..%lld are in archive %s (month %s, sha256 %.16s..., detached on %s)\n",
+                (long long)after + 1, (long long)last, file, month, sha, when);
         else
             printf("month %s had no rows; archive %s (sha256 %.16s..., detached on %s)\n", month,
                    file, sha, when);
@@ -720,7 +731,8 @@ static int64_t rows_before(PGconn *conn, int64_t anchor_seq)
              (long long)anchor_seq);
     PGresult *res = PQexec(conn, sql);
     int64_t n = PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
-    if (n < 0) audit_db_error(PROG, "counting the archived rows still attached", PQerrorMessage(conn));
+    if (n < 0)
+        audit_db_error(PROG, "counting the archived rows still attached", PQerrorMessage(conn));
     PQclear(res);
     return n;
 }
@@ -731,7 +743,8 @@ static unsigned char *read_all(const char *path, size_t *len)
     FILE *f = fopen(path, "rb");
     unsigned char *buf = f ? malloc(1 << 20) : NULL;
     *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    if (f) fclose(f);
+    if (f)
+        fclose(f);
     if (buf && *len == 1 << 20) {
         free(buf);
         return NULL;
@@ -786,7 +799,8 @@ int main(int argc, char **argv)
         else
             return usage();
     }
-    if (!conninfo || !from_manifest != !from_signature || (from && from_manifest)) return usage();
+    if (!conninfo || !from_manifest != !from_signature || (from && from_manifest))
+        return usage();
     if (from) {
         char *end = NULL;
         long long id = strtoll(from, &end, 10);
@@ -811,7 +825,7 @@ int main(int argc, char **argv)
         fs = read_all(from_signature, &sl);
         if (!signer_store) {
             fprintf(stderr, PROG ": --from ARCHIVE needs --trust-signer (the archive's signed end "
-                            "is the anchor)\n");
+                                 "is the anchor)\n");
             rc = EXIT_USAGE;
             goto done;
         }
@@ -854,7 +868,8 @@ int main(int argc, char **argv)
     /* Months detached after their archive (migration 0009): the walk starts where the last
      * retention record's signed archive ends. */
     have_retention = check_retention(conn, &v, signer_store, &anchor_seq, anchor_hash);
-    if (have_retention < 0) goto done;
+    if (have_retention < 0)
+        goto done;
     if (from_manifest) {
         printf("starting from the archive of %s given with --from: its signed end is seq %lld\n",
                from_archive.month, (long long)from_archive.to_seq);
@@ -891,15 +906,17 @@ int main(int argc, char **argv)
             archived_cps++;
             if (v.cps[i].head_seq == anchor_seq &&
                 memcmp(v.cps[i].head_row_hash, anchor_hash, HASH_LEN) != 0)
-                cp_problem(&v, v.cps[i].id, "its signed head differs from the archive's signed "
-                                            "last row_hash at the same seq");
+                cp_problem(&v, v.cps[i].id,
+                           "its signed head differs from the archive's signed "
+                           "last row_hash at the same seq");
             v.cp_next = i + 1;
         }
         if (archived_cps)
             printf("checkpoints over archived rows: %d (their heads are checked by "
                    "verify-archive)\n",
                    archived_cps);
-        if ((attached_before = rows_before(conn, anchor_seq)) < 0) goto done;
+        if ((attached_before = rows_before(conn, anchor_seq)) < 0)
+            goto done;
         if (attached_before > 0)
             printf("note: %lld attached row(s) at or before seq %lld (logged late, after their "
                    "month's partition) are in the archives; not checked here\n",
@@ -999,10 +1016,10 @@ int main(int argc, char **argv)
     }
     printf("chain intact: %lld rows (v1=%lld v2=%lld v3=%lld)%s\n", (long long)v.rows,
            (long long)v.versions[1], (long long)v.versions[2], (long long)v.versions[3],
-           from_id                            ? " after the checkpoint given with --from"
-           : from_manifest                    ? " after the archive given with --from"
-           : have_retention > 0               ? " after the detached months' archives"
-                                              : "");
+           from_id              ? " after the checkpoint given with --from"
+           : from_manifest      ? " after the archive given with --from"
+           : have_retention > 0 ? " after the detached months' archives"
+                                : "");
     if (v.rows > 0 || from_id || anchor_seq > 0) {
         hex_of(v.prev_hash, HASH_LEN, hex);
         printf("head: %lld:%s\n", (long long)v.prev_seq, hex);

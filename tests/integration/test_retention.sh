@@ -9,7 +9,7 @@
 # - an archiver killed with -9 mid-way is resumed by the re-run (it says from which seq, reads
 #   only the remaining rows from the database); the archive verifies and holds each row once;
 #   a partial file damaged before the re-run is discarded and the month restarted, and the
-#   result verifies;
+#   result verifies; the signing key and certificate can come from the gateway's configuration;
 # - detach refused (exit 1 or 2, nothing recorded, the partition still attached): no archive,
 #   another month's archive, a tampered archive, an archive signed by a foreign key, the open
 #   month, a later month before an earlier one, a month no checkpoint covers yet;
@@ -169,7 +169,20 @@ kill -9 -- -"$apid" 2>/dev/null || true; wait "$apid" 2>/dev/null || true
 R2=$A/.pide-log-$M2.partial/pide-log-$M2/rows.jsonl
 [ -f "$R2" ] && [ -f "$PROGRESS2" ] && pass "second archiver killed with a partial file" || fail "no partial file for $M2"
 sed -i '3s/"client_user":"1111\([0-9]\)/"client_user":"9999\1/' "$R2"
-expect_status 0 "archive $M2 after its partial file was damaged" audit archive --month "$M2" --out "$A" "${SIGN[@]}"
+# This re-run takes its signing key and certificate from a gateway configuration (--config):
+# the <signing> element, relative paths resolved against the file's folder.
+mkdir -p "$T/conf/pki"; cp "$PKI/gateway-sign.key" "$PKI/gateway-sign.pem" "$T/conf/pki/"
+cat >"$T/conf/gw.xml" <<'XML'
+<?xml version="1.0" encoding="UTF-8"?>
+<gateway xmlns="urn:pide:gateway:config:1">
+  <paths adapterDir="."/>
+  <signing key="pki/gateway-sign.key" certificate="pki/gateway-sign.pem"/>
+</gateway>
+XML
+printf '<gateway><paths adapterDir="."/></gateway>\n' >"$T/conf/nosign.xml"
+expect_status 2 "archive --config without a <signing> element" audit archive --month "$M2" --out "$A" --config "$T/conf/nosign.xml"
+assert_contains "$T/err" "has no <signing key=... certificate=...> element" "a configuration without <signing> named"
+expect_status 0 "archive $M2 after its partial file was damaged (--config)" audit archive --month "$M2" --out "$A" --config "$T/conf/gw.xml"
 assert_contains "$T/err" "the interrupted archive of $M2 cannot be resumed (a row of the partial file does not verify" \
   "a damaged partial file is named and not resumed"
 assert_contains "$T/err" "discarded and the month restarted" "the month restarts"
