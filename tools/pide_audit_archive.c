@@ -266,7 +266,7 @@ static const char *resume_check(PGconn *conn, FILE *rows, const progress_t *p, c
     free(line);
     EVP_MD_CTX_free(md);
     if (!ok || at != p->offset)
-        return "a row of the partial file does not verify (damaged)";
+        return "a row of the partial file does not verify: it was damaged";
     if (chain.rows != p->rows || chain.last_seq != p->last_seq ||
         memcmp(chain.last_row, p->last_hash, HASH_LEN) != 0)
         return "the partial file does not end where its progress record says";
