@@ -200,12 +200,17 @@ cmd_detach() {
   [ -f "$ARCHIVE" ] && [ -r "$ARCHIVE" ] || bad_args "cannot read the archive '$ARCHIVE'"
   [ -n "$TRUSTED_PEM" ] || bad_args "detach needs --trusted-pem CA.pem (the archive's signature is checked first)"
   [ -r "$TRUSTED_PEM" ] || bad_args "cannot read '$TRUSTED_PEM' (--trusted-pem)"
+  [ -z "$OS_USER" ] || [[ "$OS_USER" =~ ^[A-Za-z0-9._@-]{1,64}$ ]] \
+    || bad_args "--os-user wants a user name (letters, digits, . _ @ -; at most 64)"
   local tmp vrc=0 dir signer sha os_user=${OS_USER:-$(id -un 2>/dev/null || echo unknown)} out
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"; rm -f "$ERR"' EXIT
   # 1. Offline: the archive verifies on its own (a subshell: verify-archive exits).
   ( ARGS=("$ARCHIVE"); cmd_verify_archive ) >"$tmp/verify.out" 2>&1 || vrc=$?
-  if [ "$vrc" -ne 0 ]; then
+  if [ "$vrc" -eq 2 ]; then
+    echo "$PROG: detach refused: $(grep -m1 'not a readable\|cannot' "$tmp/verify.out" | sed "s/^$PROG: //")" >&2
+    exit 2
+  elif [ "$vrc" -ne 0 ]; then
     echo "$PROG: detach refused: the archive does not verify (pide-audit verify-archive):" >&2
     grep -E 'FAILED|not a readable|cannot' "$tmp/verify.out" | head -n 8 >&2
     exit 1

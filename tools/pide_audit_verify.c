@@ -886,6 +886,14 @@ int main(int argc, char **argv)
             rc = EXIT_USAGE;
             goto done;
         }
+        if (have_retention > 0 && v.cps[0].head_seq < anchor_seq) {
+            fprintf(stderr,
+                    PROG ": --from: checkpoint %lld's head (seq %lld) is in a detached month "
+                         "(rows up to seq %lld are archived): use --from ARCHIVE, or no --from\n",
+                    (long long)from_id, (long long)v.cps[0].head_seq, (long long)anchor_seq);
+            rc = EXIT_USAGE;
+            goto done;
+        }
         /* The walk starts on checkpoint K's signed head, so K is verified like every other
          * checkpoint (signature, token) before anything is trusted from it. */
         after_seq = v.cps[0].head_seq;

@@ -168,6 +168,12 @@ BEGIN
             RAISE EXCEPTION 'retention refused: the prev_hash of seq % in the database is not the archive''s prev_hash', after_s + 1;
         END IF;
     END IF;
+    -- From here on no row can be added (DETACH takes this lock anyway; taken first, so the
+    -- gateway's inserts, which lock the parent before the partition, cannot deadlock with us).
+    -- New rows only ever get a seq after the head, so the one thing that can have changed since
+    -- the checks above is a late row of this month logged meanwhile: checked again under the
+    -- lock, through the partition's primary key index.
+    LOCK TABLE public.exchange_log IN ACCESS EXCLUSIVE MODE;
     EXECUTE pg_catalog.format('SELECT pg_catalog.max(seq) FROM public.%I', part) INTO part_max;
     IF part_max OPERATOR(pg_catalog.>) last_s THEN
         RAISE EXCEPTION 'retention refused: partition % holds seq %, after the archive''s last seq %', part, part_max, last_s;

@@ -198,6 +198,11 @@ nothing_detached() {
 }
 expect_status 2 "detach without --archive" keeper detach --month "$M1" --trusted-pem "$PKI/ca.pem"
 expect_status 2 "detach without --trusted-pem" keeper detach --month "$M1" --archive "$F1"
+echo "not an archive" >"$T/garbage.tar.gz"
+expect_status 2 "detach with garbage for an archive" keeper detach --month "$M1" --archive "$T/garbage.tar.gz" --trusted-pem "$PKI/ca.pem"
+assert_contains "$T/err" "not a readable archive" "garbage named"
+expect_status 2 "detach with a hostile --os-user" keeper detach --month "$M1" --archive "$F1" --trusted-pem "$PKI/ca.pem" --os-user "x'); DROP TABLE exchange_log; --"
+expect_status 2 "detach --month garbage" keeper detach --month "2026-13" --archive "$F1" --trusted-pem "$PKI/ca.pem"
 expect_status 2 "detach with a missing archive" keeper detach --month "$M1" --archive "$T/nope.tar.gz" --trusted-pem "$PKI/ca.pem"
 expect_status 1 "detach of $M1 with $M2's archive" keeper detach --month "$M1" --archive "$F2" --trusted-pem "$PKI/ca.pem"
 assert_contains "$T/err" "is the archive of $M2, not of $M1" "another month's archive named"
@@ -264,6 +269,9 @@ expect_status 0 "verify --from the archive" audit verify --trust-signer "$PKI/ca
 assert_contains "$T/out" "starting from the archive of $M1 given with --from: its signed end is seq $N1" "verify --from ARCHIVE"
 expect_status 1 "verify --from an archive signed by a foreign key" audit verify --trust-signer "$PKI/ca.pem" --from "$T/foreign/pide-log-$M1.tar.gz"
 expect_status 2 "verify --from ARCHIVE without --trust-signer" audit verify --from "$F1"
+expect_status 2 "verify --from a checkpoint inside the detached month" audit verify --trust-signer "$PKI/ca.pem" --from 1
+assert_contains "$T/err" "is in a detached month" "--from an archived checkpoint explained"
+expect_status 0 "verify --from the checkpoint at the archive's end" audit verify --trust-signer "$PKI/ca.pem" --from 2
 expect_status 0 "verify without --trust-signer" audit verify
 assert_contains "$T/out" "WARNING: without --trust-signer the retention records prove nothing" "the warning without a trust anchor"
 
