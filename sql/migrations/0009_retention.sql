@@ -202,9 +202,11 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION public.exchange_log_retain(text, text, text, bytea, bytea, text, text, boolean) FROM PUBLIC;
 
--- Detaching or dropping a month partition any other way is refused: at the end of an ALTER
--- TABLE or DROP, a month table (public.exchange_log_yYYYYmMM) that is no longer a partition of
--- exchange_log, or was dropped, must be named by a retention record. Created as in 0004: only
+-- Detaching or dropping a partition any other way is refused: at the end of an ALTER TABLE on
+-- the log or a partition, a table carrying 0004's exchange_log_no_truncate trigger (every
+-- partition has it) that is no longer a partition must be named by a retention record, and a
+-- partition may not be renamed; a DROP that takes such a table with it (the log itself
+-- included) must be of a table a retention record names. Created as in 0004: only
 -- in a superuser's session (so pide_owner cannot change it), else a NOTICE.
 DO $migration$
 DECLARE
@@ -220,16 +222,42 @@ CREATE FUNCTION public.exchange_log_refuse_unrecorded_detach() RETURNS event_tri
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     name text;
+    relevant boolean := false;
 BEGIN
     IF pg_catalog.to_regclass('public.exchange_log') IS NULL
        OR pg_catalog.to_regclass('public.exchange_retention') IS NULL THEN
         RETURN;
     END IF;
+    -- Only commands on the log or on one of its (former) partitions, which all carry the
+    -- exchange_log_no_truncate trigger of 0004.
+    SELECT true INTO relevant FROM pg_catalog.pg_event_trigger_ddl_commands() c
+    WHERE c.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND (c.objid OPERATOR(pg_catalog.=) 'public.exchange_log'::pg_catalog.regclass
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                      WHERE t.tgrelid OPERATOR(pg_catalog.=) c.objid
+                        AND t.tgname OPERATOR(pg_catalog.=) 'exchange_log_no_truncate'))
+    LIMIT 1;
+    IF NOT COALESCE(relevant, false) THEN
+        RETURN;
+    END IF;
+    -- A partition keeps its name (the retention record names it): no renaming a month away.
     FOR name IN
-        SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_class c
-        WHERE c.relnamespace OPERATOR(pg_catalog.=) 'public'::pg_catalog.regnamespace
-          AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::"char"[])
-          AND c.relname::pg_catalog.text OPERATOR(pg_catalog.~) '^exchange_log_y[0-9]{4}m[0-9]{2}$'
+        SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_inherits i
+        JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+        WHERE i.inhparent OPERATOR(pg_catalog.=) 'public.exchange_log'::pg_catalog.regclass
+          AND c.relname::pg_catalog.text OPERATOR(pg_catalog.!~) '^exchange_log_(y[0-9]{4}m[0-9]{2}|default)$'
+          AND c.oid OPERATOR(pg_catalog.=) ANY (SELECT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d)
+    LOOP
+        RAISE EXCEPTION 'exchange_log: partition % must keep its name exchange_log_yYYYYmMM (retention records name partitions)', name
+            USING ERRCODE = 'insufficient_privilege';
+    END LOOP;
+    -- A table that was a partition (it carries the guard trigger) and is one no longer must be
+    -- named by a retention record.
+    FOR name IN
+        SELECT c.relname::pg_catalog.text FROM pg_catalog.pg_trigger t
+        JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid
+        WHERE t.tgname OPERATOR(pg_catalog.=) 'exchange_log_no_truncate'
+          AND c.oid OPERATOR(pg_catalog.<>) 'public.exchange_log'::pg_catalog.regclass
           AND NOT c.relispartition
           AND NOT EXISTS (SELECT 1 FROM public.exchange_retention r
                           WHERE r.partition_name OPERATOR(pg_catalog.=) c.relname::pg_catalog.text)
@@ -244,17 +272,23 @@ CREATE FUNCTION public.exchange_log_refuse_unrecorded_drop() RETURNS event_trigg
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     d record;
+    tbl text;
 BEGIN
     IF pg_catalog.to_regclass('public.exchange_retention') IS NULL THEN
         RETURN;
     END IF;
+    -- A table of the log (the parent or a partition, detached or not) goes with its
+    -- exchange_log_no_truncate trigger: refused unless a retention record names it. Dropping
+    -- the trigger alone is 0004's business (it is put back).
     FOR d IN SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects() LOOP
-        IF d.object_type OPERATOR(pg_catalog.=) 'table' AND d.schema_name OPERATOR(pg_catalog.=) 'public'
-           AND d.object_name OPERATOR(pg_catalog.~) '^exchange_log_y[0-9]{4}m[0-9]{2}$'
-           AND NOT EXISTS (SELECT 1 FROM public.exchange_retention r
-                           WHERE r.partition_name OPERATOR(pg_catalog.=) d.object_name) THEN
-            RAISE EXCEPTION 'exchange_log: partition % may be dropped only through the retention procedure (pide-audit detach --drop)', d.object_name
-                USING ERRCODE = 'insufficient_privilege';
+        IF d.object_type OPERATOR(pg_catalog.=) 'trigger' AND NOT d.original
+           AND d.object_identity OPERATOR(pg_catalog.~~) 'exchange_log_no_truncate on %' THEN
+            tbl := pg_catalog.substr(d.object_identity, pg_catalog.length('exchange_log_no_truncate on ') + 1);
+            IF NOT EXISTS (SELECT 1 FROM public.exchange_retention r
+                           WHERE 'public.' OPERATOR(pg_catalog.||) r.partition_name OPERATOR(pg_catalog.=) tbl) THEN
+                RAISE EXCEPTION 'exchange_log: % may be dropped only through the retention procedure (pide-audit detach --drop)', tbl
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
         END IF;
     END LOOP;
 END $$;

@@ -241,6 +241,18 @@ owner <<<"DROP TABLE $(part "$M1");" >"$T/out" 2>&1 \
   && fail "the owner dropped a month partition by hand" || pass "DROP of a partition by hand refused"
 assert_contains "$T/out" "may be dropped only through the retention procedure" "DROP refused with the reason"
 owner <<<"TRUNCATE $(part "$M1");" >"$T/out" 2>&1 && fail "TRUNCATE of a partition" || pass "TRUNCATE of a partition still refused"
+owner <<<"ALTER TABLE $(part "$M1") RENAME TO hidden;" >"$T/out" 2>&1 \
+  && fail "the owner renamed a month partition" || pass "renaming a partition (to detach it under another name) refused"
+assert_contains "$T/out" "must keep its name" "rename refused with the reason"
+M0=$(date -u -d "$(date -u +%Y-%m-01) -5 month" +%Y-%m)
+owner <<SQL >"$T/out" 2>&1 || fail "a partition made by hand: $(cat "$T/out")"
+CREATE TABLE public.exchange_log_y${M0%-*}m${M0#*-} PARTITION OF public.exchange_log
+  FOR VALUES FROM ('$M0-01 00:00:00+00') TO ('$(date -u -d "$M0-01 +1 month" +%Y-%m-%d) 00:00:00+00');
+SQL
+owner <<<"DROP TABLE exchange_log_y${M0%-*}m${M0#*-};" >"$T/out" 2>&1 \
+  && fail "the owner dropped an (empty) month partition" || pass "DROP of an empty partition refused too"
+owner <<<"DROP TABLE exchange_log CASCADE;" >"$T/out" 2>&1 && fail "the owner dropped the whole log" || pass "DROP TABLE exchange_log CASCADE refused"
+assert_contains "$T/out" "may be dropped only through the retention procedure" "the whole log's DROP refused with the reason"
 nothing_detached "by hand"
 
 # --- detach M1 -----------------------------------------------------------------------------------
