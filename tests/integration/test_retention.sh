@@ -11,10 +11,11 @@
 #   a partial file damaged before the re-run is discarded and the month restarted, and the
 #   result verifies; the signing key and certificate can come from the gateway's configuration;
 # - detach refused (exit 1 or 2, nothing recorded, the partition still attached): no archive,
-#   another month's archive, a tampered archive, an archive signed by a foreign key, the open
-#   month, a later month before an earlier one, a month no checkpoint covers yet;
-# - DETACH / DROP of a month partition by hand refused for the owner; the retention table
-#   refuses UPDATE, DELETE, TRUNCATE;
+#   another month's archive, a tampered archive, an archive signed by a foreign key, garbage,
+#   the open month, a later month before an earlier one, a month no checkpoint covers yet, a
+#   month holding the log's newest row, the read-only role, hostile --month / --os-user;
+# - DETACH / DROP / rename of a month partition by hand, DROP of a partition made by hand and of
+#   the whole log refused for the owner; the retention table refuses UPDATE, DELETE, TRUNCATE;
 # - detach of both months (the second with --drop), verify passes from the retention records
 #   (and with --from ARCHIVE), the citizen report says what is archived;
 # - rows deleted and a retention record forged by the owner (manifest signed by a foreign key):
