@@ -224,12 +224,16 @@ cmd_detach() {
     || { echo "$PROG: detach refused: cannot read the archive's signer" >&2; exit 1; }
   sha=$(sha256sum "$ARCHIVE" | cut -c1-64)
   # 2. In the database, one transaction: checks, the record, DETACH (and DROP).
-  if ! out=$({ echo "SET search_path = pg_catalog, pg_temp;"; cat <<'SQL'; } \
+  # The manifest and its signature go inline on stdin as base64 literals (only A-Z a-z 0-9 + / =):
+  # a month with many checkpoints has a manifest larger than one command-line argument may be.
+  if ! out=$({ echo "SET search_path = pg_catalog, pg_temp;"; cat <<SQL; } \
       | psql "$CONNINFO" -X -q -At -v ON_ERROR_STOP=1 -v month="$MONTH" -v file="$(basename "$ARCHIVE")" \
-          -v sha="$sha" -v man="$(base64 -w0 "$dir/MANIFEST.json")" -v cms="$(base64 -w0 "$dir/MANIFEST.json.cms")" \
-          -v signer="$signer" -v os_user="$os_user" -v drop="$([ "$DROP" = 1 ] && echo true || echo false)" 2>"$ERR"
-SELECT public.exchange_log_retain(:'month', :'file', :'sha', pg_catalog.decode(:'man', 'base64'),
-       pg_catalog.decode(:'cms', 'base64'), :'signer', :'os_user', :'drop'::pg_catalog.bool);
+          -v sha="$sha" -v signer="$signer" -v os_user="$os_user" \
+          -v drop="$([ "$DROP" = 1 ] && echo true || echo false)" 2>"$ERR"
+SELECT public.exchange_log_retain(:'month', :'file', :'sha',
+       pg_catalog.decode('$(base64 -w0 "$dir/MANIFEST.json")', 'base64'),
+       pg_catalog.decode('$(base64 -w0 "$dir/MANIFEST.json.cms")', 'base64'),
+       :'signer', :'os_user', :'drop'::pg_catalog.bool);
 SQL
   ); then
     local msg

@@ -741,14 +741,32 @@ static int64_t rows_before(PGconn *conn, int64_t anchor_seq)
 static unsigned char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    unsigned char *buf = f ? malloc(1 << 20) : NULL;
-    *len = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    if (f)
-        fclose(f);
-    if (buf && *len == 1 << 20) {
+    unsigned char *buf = NULL;
+    size_t cap = 0, n = 0, got = 1;
+    *len = 0;
+    if (!f)
+        return NULL;
+    while (got > 0) {
+        if (n == cap) {
+            unsigned char *more = cap < (256u << 20) ? realloc(buf, cap ? cap * 2 : 65536) : NULL;
+            if (!more) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = more;
+            cap = cap ? cap * 2 : 65536;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+    }
+    bool ok = !ferror(f);
+    fclose(f);
+    if (!ok) {
         free(buf);
         return NULL;
     }
+    *len = n;
     return buf;
 }
 
