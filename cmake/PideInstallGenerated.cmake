@@ -34,7 +34,9 @@ foreach(pair
     "../schemas/|${datadir}/schemas/"
     "../var/pki/|keys/"
     "../var/pg/gateway.password|db.password"
-    "host=127.0.0.1 port=54329 dbname=pide user=pide_gateway|host=localhost port=5432 dbname=pide user=pide_gateway")
+    "host=127.0.0.1 port=54329 dbname=pide user=pide_gateway|host=localhost port=5432 dbname=pide user=pide_gateway"
+    "../var/pg/auditor.password|auditor.password"
+    "host=127.0.0.1 port=54329 dbname=pide user=pide_auditor|host=localhost port=5432 dbname=pide user=pide_auditor")
   string(REPLACE "|" ";" pair "${pair}")
   list(GET pair 0 from)
   list(GET pair 1 to)

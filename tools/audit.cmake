@@ -20,7 +20,8 @@ set_target_properties(pide-log-append PROPERTIES
 # the build tree and installed.
 add_executable(pide-audit-verify ${CMAKE_SOURCE_DIR}/tools/pide_audit_verify.c
                                  ${CMAKE_SOURCE_DIR}/tools/audit_db.c)
-target_link_libraries(pide-audit-verify PRIVATE pidegw_core PostgreSQL::PostgreSQL)
+target_link_libraries(pide-audit-verify PRIVATE pidegw_core PostgreSQL::PostgreSQL
+                                                PkgConfig::JANSSON)
 target_include_directories(pide-audit-verify PRIVATE ${CMAKE_SOURCE_DIR}/gateway
                                                      ${CMAKE_SOURCE_DIR}/tools)
 set_target_properties(pide-audit-verify PROPERTIES

@@ -29,6 +29,7 @@ enum { E_SEQ, E_ID, E_LIMA, E_UTC, E_MEMBER, E_OFFICIAL, E_SERVICE, E_OPERATION,
 
 struct citizen_report {
     char *type, *id, *since, *until, *member_source;
+    char *archived_before; /* YYYY-MM-DD: consultations before it were archived and detached */
     member_name *members;
     size_t n_members, cap_members;
     entry *entries;
@@ -129,6 +130,7 @@ void citizen_report_free(citizen_report *r)
     free(r->since);
     free(r->until);
     free(r->member_source);
+    free(r->archived_before);
     free(r);
 }
 
@@ -157,6 +159,12 @@ void citizen_report_set_member_source(citizen_report *r, const char *source)
 {
     free(r->member_source);
     r->member_source = dup_or_null(source);
+}
+
+void citizen_report_set_archived_before(citizen_report *r, const char *date)
+{
+    free(r->archived_before);
+    r->archived_before = dup_or_null(date);
 }
 
 static const char *member_name_of(const citizen_report *r, const char *ruc)
@@ -251,6 +259,11 @@ static void render_text(FILE *o, const citizen_report *r, const char *generated_
     if (r->since || r->until)
         fprintf(o, "Periodo: desde %s hasta %s\n", r->since ? r->since : "el inicio del registro",
                 r->until ? r->until : "hoy");
+    if (r->archived_before)
+        fprintf(o,
+                "Las consultas anteriores al %s (UTC) están archivadas fuera de la base de datos "
+                "y no se muestran en este informe.\n",
+                r->archived_before);
     if (r->n_entries == 0) {
         fprintf(o, "\nNo se registra ninguna consulta a los datos de %s %s%s.\n", r->type, r->id,
                 r->since || r->until ? " en este periodo" : "");
@@ -313,14 +326,19 @@ static json_t *build_json(const citizen_report *r, const char *generated_at)
         }
     }
     if (!list) return NULL;
-    return json_pack("{s:s, s:i, s:s, s:{s:s, s:s}, s:{s:o, s:o}, s:s, s:o, s:I, s:o}",
-                     "report", "pide-citizen-report", "schema_version", 1,
-                     "generated_at", generated_at,
-                     "subject", "type", r->type, "id", r->id,
-                     "period", "since", str_or_null(r->since), "until", str_or_null(r->until),
-                     "time_zone", "America/Lima",
-                     "member_names_source", str_or_null(r->member_source),
-                     "count", (json_int_t)r->n_entries, "consultations", list);
+    json_t *doc = json_pack(
+        "{s:s, s:i, s:s, s:{s:s, s:s}, s:{s:o, s:o}, s:s, s:o, s:I, s:o}", "report",
+        "pide-citizen-report", "schema_version", 1, "generated_at", generated_at, "subject", "type",
+        r->type, "id", r->id, "period", "since", str_or_null(r->since), "until",
+        str_or_null(r->until), "time_zone", "America/Lima", "member_names_source",
+        str_or_null(r->member_source), "count", (json_int_t)r->n_entries, "consultations", list);
+    /* Only when months were detached, so a report of a log without retention is unchanged. */
+    if (doc && r->archived_before &&
+        json_object_set_new(doc, "archived_before", json_string(r->archived_before)) != 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
 }
 
 /* ---- HTML ----------------------------------------------------------------------------------- */
@@ -395,7 +413,15 @@ static void render_html(FILE *o, const citizen_report *r, const char *generated_
     }
     fputs("<br>\nEmitido el ", o);
     html_escape(o, generated_at);
-    fputs(" (hora universal, UTC)</p>\n</header>\n", o);
+    fputs(" (hora universal, UTC)", o);
+    if (r->archived_before) {
+        fputs("<br>\nLas consultas anteriores al ", o);
+        html_escape(o, r->archived_before);
+        fputs(" (UTC) están archivadas fuera de la base de datos y no se muestran en este "
+              "informe.",
+              o);
+    }
+    fputs("</p>\n</header>\n", o);
 
     fputs("<section>\n<h2>¿Qué es este informe?</h2>\n"
           "<p>Las entidades del Estado consultan datos de las personas a través de la Plataforma de "

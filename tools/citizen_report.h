@@ -34,6 +34,9 @@ citizen_report *citizen_report_new(const char *type, const char *id, const char 
 void citizen_report_free(citizen_report *r);
 bool citizen_report_add_member(citizen_report *r, const char *ruc, const char *name);
 void citizen_report_set_member_source(citizen_report *r, const char *source);
+/* Months detached after their archive (pide-audit detach): consultations before `date`
+ * (YYYY-MM-DD, UTC) are not in the database; the report says so. */
+void citizen_report_set_archived_before(citizen_report *r, const char *date);
 bool citizen_report_add(citizen_report *r, const citizen_entry *e);
 size_t citizen_report_count(const citizen_report *r);
 /* The whole report, NUL-terminated, malloc'd; NULL when out of memory. generated_at is an ISO

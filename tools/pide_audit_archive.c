@@ -161,8 +161,141 @@ static bool export_checkpoints(PGconn *conn, const char *dir, const char *lo, co
     return ok;
 }
 
+static unsigned char *unbase64(const json_t *v, size_t *len);
+
+/* ---- resuming an interrupted export ---------------------------------------------------- */
+
+/* The progress record, DIR/../progress: written (tmp, fsync, rename) after every batch whose
+ * rows are on disk (fsync), so it never names more than rows.jsonl holds. */
+typedef struct progress_t {
+    char lo[32];
+    int64_t rows, last_seq, offset;
+    unsigned char last_hash[HASH_LEN];
+} progress_t;
+
+static bool progress_write(const char *path, const progress_t *p)
+{
+    char tmp[4200], hex[2 * HASH_LEN + 1];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    bundle_hex(p->last_hash, HASH_LEN, hex);
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return false;
+    bool ok =
+        fprintf(f,
+                "pide-log-archive-progress v1\nafter_seq %s\nrows %lld\nlast_seq %lld\n"
+                "last_row_hash %s\noffset %lld\n",
+                p->lo, (long long)p->rows, (long long)p->last_seq, hex, (long long)p->offset) > 0;
+    ok = fflush(f) == 0 && ok && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0)
+        ok = false;
+    return ok && rename(tmp, path) == 0;
+}
+
+static bool progress_read(const char *path, progress_t *p)
+{
+    FILE *f = fopen(path, "rb");
+    char hex[2 * HASH_LEN + 2] = "";
+    long long rows = -1, last = -1, off = -1;
+    if (!f)
+        return false;
+    int n = fscanf(f,
+                   "pide-log-archive-progress v1\nafter_seq %31s\nrows %lld\nlast_seq %lld\n"
+                   "last_row_hash %65s\noffset %lld\n",
+                   p->lo, &rows, &last, hex, &off);
+    fclose(f);
+    p->rows = rows;
+    p->last_seq = last;
+    p->offset = off;
+    return n == 5 && rows > 0 && last > 0 && off > 0 && strlen(hex) == 2 * HASH_LEN &&
+           bundle_unhex(hex, p->last_hash, HASH_LEN);
+}
+
+/* One line of rows.jsonl into the chain check: false when it is not a row whose hash can be
+ * recomputed or it breaks the chain. */
+static bool row_line_ok(const char *line, size_t len, EVP_MD_CTX *md, archive_chain *chain)
+{
+    json_error_t err;
+    char why[256];
+    json_t *row = json_loadb(line, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *rq = json_object_get(row, "request_base64"),
+           *rs = json_object_get(row, "response_base64");
+    size_t req_len = 0, resp_len = 0;
+    unsigned char *req = json_is_string(rq) ? unbase64(rq, &req_len) : NULL;
+    unsigned char *resp = json_is_string(rs) ? unbase64(rs, &resp_len) : NULL;
+    bundle_row br;
+    unsigned char computed[HASH_LEN];
+    bool ok = row && json_is_string(rq) == !!req && json_is_string(rs) == !!resp &&
+              bundle_row_from_json(row, req, req_len, resp, resp_len, &br, why, sizeof why);
+    int count = ok ? gw_log_hash_field_count(br.version) : 0;
+    ok = ok && count && gw_log_row_hash(md, br.prev_hash, br.f, count, computed) &&
+         archive_chain_add(chain, br.seq, br.prev_hash, br.row_hash, computed) == NULL;
+    json_decref(row);
+    free(req);
+    free(resp);
+    return ok;
+}
+
+/* Checks the partial rows.jsonl against its progress record and the database: its first
+ * `offset` bytes must be exactly `rows` rows that chain from the head before the month
+ * (`start_hash`, after seq `lo`) to the recorded last row, whose row_hash must still be the one
+ * the database holds for that seq. Feeds those bytes to file_md. NULL when it can be resumed,
+ * else why not. */
+static const char *resume_check(PGconn *conn, FILE *rows, const progress_t *p, const char *lo,
+                                const unsigned char start_hash[HASH_LEN], EVP_MD_CTX *file_md)
+{
+    static char why[200];
+    if (strcmp(p->lo, lo) != 0)
+        return "the month's range in the database changed";
+    if (fseeko(rows, 0, SEEK_END) != 0 || ftello(rows) < p->offset)
+        return "rows.jsonl is shorter than its progress record says";
+    if (ftruncate(fileno(rows), (off_t)p->offset) != 0 || fseeko(rows, 0, SEEK_SET) != 0)
+        return "rows.jsonl cannot be truncated to its last complete batch";
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    archive_chain chain;
+    archive_chain_init(&chain);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int64_t at = 0;
+    bool ok = md != NULL;
+    while (ok && at < p->offset && (got = getline(&line, &cap, rows)) > 0) {
+        at += got;
+        ok = line[got - 1] == '\n' && row_line_ok(line, (size_t)got - 1, md, &chain) &&
+             EVP_DigestUpdate(file_md, line, (size_t)got) == 1;
+    }
+    free(line);
+    EVP_MD_CTX_free(md);
+    if (!ok || at != p->offset)
+        return "a row of the partial file does not verify: it was damaged";
+    if (chain.rows != p->rows || chain.last_seq != p->last_seq ||
+        memcmp(chain.last_row, p->last_hash, HASH_LEN) != 0)
+        return "the partial file does not end where its progress record says";
+    if (chain.first_seq != strtoll(lo, NULL, 10) + 1 ||
+        memcmp(chain.first_prev, start_hash, HASH_LEN) != 0)
+        return "the partial file does not start at the month's first row";
+    char seq[32];
+    snprintf(seq, sizeof seq, "%lld", (long long)p->last_seq);
+    const char *params[1] = {seq};
+    PGresult *res = PQexecParams(conn,
+                                 "SELECT row_hash FROM public.exchange_log WHERE seq "
+                                 "OPERATOR(pg_catalog.=) $1::pg_catalog.int8",
+                                 1, NULL, params, NULL, NULL, 1);
+    bool same = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                PQgetlength(res, 0, 0) == HASH_LEN &&
+                memcmp(PQgetvalue(res, 0, 0), p->last_hash, HASH_LEN) == 0;
+    PQclear(res);
+    if (!same) {
+        snprintf(why, sizeof why, "the database's row_hash of seq %lld is not the partial file's",
+                 (long long)p->last_seq);
+        return why;
+    }
+    return NULL;
+}
+
 static int cmd_export(const char *conninfo, const char *month, const char *dir, long batch,
-                      const char *prev_name, const char *prev_sha)
+                      const char *prev_name, const char *prev_sha, const char *progress_path,
+                      bool resume)
 {
     PGconn *conn = NULL;
     PGresult *res = NULL;
@@ -172,7 +305,8 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
     int rc = EXIT_DATABASE;
     char path[4096], lo[32], hi[32], start[32], hex[2 * HASH_LEN + 1];
     unsigned char prev_hash[HASH_LEN] = {0}, last_hash[HASH_LEN] = {0}, d[HASH_LEN];
-    int64_t n_rows = 0, first = -1, last = -1;
+    int64_t n_rows = 0, first = -1, last = -1, fetched = 0;
+    progress_t prog = {0};
     long delay_ms = 0;
     const char *delay = getenv("PIDE_AUDIT_ARCHIVE_TEST_DELAY_MS"); /* tests: kill -9 mid-way */
     if (delay) delay_ms = strtol(delay, NULL, 10);
@@ -206,12 +340,49 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
     res = NULL;
 
     snprintf(path, sizeof path, "%s/rows.jsonl", dir);
-    rows = fopen(path, "wbx");
-    if (!rows || EVP_DigestInit_ex(file_md, EVP_sha256(), NULL) != 1) {
+    if (EVP_DigestInit_ex(file_md, EVP_sha256(), NULL) != 1)
+        goto done;
+    if (resume) {
+        const char *why = "its progress record is missing or unreadable";
+        rows = fopen(path, "r+b");
+        if (rows && progress_read(progress_path, &prog))
+            why = resume_check(conn, rows, &prog, lo, prev_hash, file_md);
+        else if (!rows)
+            why = "its rows.jsonl is missing";
+        if (why) {
+            fprintf(stderr,
+                    PROG ": the interrupted archive of %s cannot be resumed (%s); it is "
+                         "discarded and the month restarted\n",
+                    month, why);
+            if (rows)
+                fclose(rows);
+            rows = NULL;
+            resume = false;
+            if (EVP_DigestInit_ex(file_md, EVP_sha256(), NULL) != 1)
+                goto done;
+        } else {
+            fprintf(stderr,
+                    PROG ": resuming the interrupted archive of %s after seq %lld (%lld "
+                         "row(s) already exported, checked again from the partial file)\n",
+                    month, (long long)prog.last_seq, (long long)prog.rows);
+            n_rows = prog.rows;
+            first = strtoll(lo, NULL, 10) + 1;
+            last = prog.last_seq;
+            memcpy(last_hash, prog.last_hash, HASH_LEN);
+            if (fseeko(rows, 0, SEEK_END) != 0)
+                goto done;
+        }
+    }
+    if (!resume)
+        rows = fopen(path, "wb");
+    if (!rows) {
         fprintf(stderr, PROG ": cannot create %s: %s\n", path, strerror(errno));
         goto done;
     }
-    const char *p2[2] = {lo, hi};
+    snprintf(prog.lo, sizeof prog.lo, "%s", lo);
+    char from[32];
+    snprintf(from, sizeof from, "%lld", (long long)(n_rows > 0 ? last : strtoll(lo, NULL, 10)));
+    const char *p2[2] = {from, hi};
     if (!params_query(conn, "opening the cursor",
                       "DECLARE pide_archive NO SCROLL CURSOR FOR " ROW_SQL
                       "WHERE seq OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND seq "
@@ -275,10 +446,20 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
             last = seq;
             memcpy(last_hash, stored, HASH_LEN);
             n_rows++;
+            fetched++;
         }
         PQclear(res);
         res = NULL;
-        if (fflush(rows) != 0) goto done;
+        if (fflush(rows) != 0 || fsync(fileno(rows)) != 0)
+            goto done;
+        prog.rows = n_rows;
+        prog.last_seq = last;
+        memcpy(prog.last_hash, last_hash, HASH_LEN);
+        prog.offset = (int64_t)ftello(rows);
+        if (!progress_write(progress_path, &prog)) {
+            fprintf(stderr, PROG ": cannot write the progress record %s\n", progress_path);
+            goto done;
+        }
         if (delay_ms > 0) usleep((useconds_t)delay_ms * 1000);
     }
     PQclear(res);
@@ -325,7 +506,8 @@ static int cmd_export(const char *conninfo, const char *month, const char *dir, 
         fprintf(stderr, PROG ": cannot write %s\n", path);
         goto done;
     }
-    printf("%lld %lld %lld\n", (long long)n_rows, (long long)first, (long long)last);
+    printf("%lld %lld %lld %lld\n", (long long)n_rows, (long long)first, (long long)last,
+           (long long)fetched);
     rc = EXIT_OK;
 done:
     if (rows) fclose(rows);
@@ -671,7 +853,8 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: pide-audit-archive export --conninfo CONNINFO --month YYYY-MM --dir DIR "
-            "[--batch N] [--previous-name NAME --previous-sha256 HEX]\n"
+            "--progress FILE [--resume] [--batch N] [--previous-name NAME --previous-sha256 "
+            "HEX]\n"
             "       pide-audit-archive verify --dir DIR [--prev-manifest FILE --prev-digest HEX]\n"
             "(normally run as 'pide-audit archive' / 'pide-audit verify-archive')\n");
     return EXIT_USAGE;
@@ -680,11 +863,16 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     const char *conninfo = NULL, *dir = NULL, *month = NULL, *prev_name = NULL, *prev_sha = NULL;
-    const char *prev_manifest = NULL, *prev_digest = NULL;
+    const char *prev_manifest = NULL, *prev_digest = NULL, *progress = NULL;
+    bool resume = false;
     long batch = 1000;
     if (argc < 2) return usage();
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--resume") == 0) {
+            resume = true;
+            continue;
+        }
         if (!next) return usage();
         if (strcmp(a, "--conninfo") == 0) conninfo = next;
         else if (strcmp(a, "--dir") == 0) dir = next;
@@ -694,12 +882,14 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--previous-sha256") == 0) prev_sha = next;
         else if (strcmp(a, "--prev-manifest") == 0) prev_manifest = next;
         else if (strcmp(a, "--prev-digest") == 0) prev_digest = next;
+        else if (strcmp(a, "--progress") == 0)
+            progress = next;
         else return usage();
         i++;
     }
     if (strcmp(argv[1], "export") == 0 && conninfo && dir && month_ok(month) && batch > 0 &&
-        batch <= 100000 && !prev_name == !prev_sha)
-        return cmd_export(conninfo, month, dir, batch, prev_name, prev_sha);
+        batch <= 100000 && !prev_name == !prev_sha && progress)
+        return cmd_export(conninfo, month, dir, batch, prev_name, prev_sha, progress, resume);
     if (strcmp(argv[1], "verify") == 0 && dir && !prev_manifest == !prev_digest)
         return cmd_verify(dir, prev_manifest, prev_digest);
     return usage();

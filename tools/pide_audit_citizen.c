@@ -222,6 +222,17 @@ int main(int argc, char **argv)
         goto done;
     }
     t_queried = gw_monotonic_us();
+    {
+        /* Detached months (migration 0009): their consultations are in archives only. */
+        PGresult *ar =
+            PQexec(conn, "SELECT pg_catalog.to_char(pg_catalog.max(pg_catalog.to_date("
+                         "month, 'YYYY-MM')) OPERATOR(pg_catalog.+) '1 month'::pg_catalog."
+                         "interval, 'YYYY-MM-DD') FROM public.exchange_retention WHERE "
+                         "pg_catalog.to_regclass('public.exchange_retention') IS NOT NULL");
+        if (PQresultStatus(ar) == PGRES_TUPLES_OK && PQntuples(ar) == 1 && !PQgetisnull(ar, 0, 0))
+            citizen_report_set_archived_before(r, PQgetvalue(ar, 0, 0));
+        PQclear(ar);
+    }
     if (PQnfields(res) != C_COUNT) goto done;
     for (int row = 0; row < PQntuples(res); row++) {
         citizen_entry e = {

@@ -24,6 +24,7 @@
  * exit status are those of `pide-audit verify` (docs/auditor-guide.md): 0 intact, 1 broken,
  * 2 bad arguments, 3 database error.
  */
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
@@ -551,10 +552,220 @@ static void check_checkpoint_heads(verifier *v)
     }
 }
 
+/* ---- retention: months detached after their archive (migration 0009) --------------------- */
+
+static bool unhex32(const char *hex, unsigned char out[HASH_LEN])
+{
+    if (!hex || strlen(hex) != 2 * HASH_LEN)
+        return false;
+    for (int i = 0; i < HASH_LEN; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return true;
+}
+
+/* A signed archive manifest's end: its to_seq and last_row_hash (and more, for the records). */
+typedef struct manifest_claims {
+    char month[16], previous_sha[80];
+    int64_t after_seq, to_seq, row_count;
+    unsigned char prev_hash[HASH_LEN], last_hash[HASH_LEN];
+} manifest_claims;
+
+static bool manifest_parse(const unsigned char *text, size_t len, manifest_claims *m)
+{
+    json_error_t err;
+    json_t *j = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &err);
+    const char *month = json_string_value(json_object_get(j, "month"));
+    const char *kind = json_string_value(json_object_get(j, "archive"));
+    const char *prev_sha =
+        json_string_value(json_object_get(json_object_get(j, "previous_archive"), "sha256"));
+    bool ok = j && kind && strcmp(kind, "pide-log-archive") == 0 && month && strlen(month) == 7 &&
+              json_is_integer(json_object_get(j, "after_seq")) &&
+              json_is_integer(json_object_get(j, "to_seq")) &&
+              json_is_integer(json_object_get(j, "row_count")) &&
+              unhex32(json_string_value(json_object_get(j, "prev_hash")), m->prev_hash) &&
+              unhex32(json_string_value(json_object_get(j, "last_row_hash")), m->last_hash);
+    if (ok) {
+        snprintf(m->month, sizeof m->month, "%s", month);
+        snprintf(m->previous_sha, sizeof m->previous_sha, "%s", prev_sha ? prev_sha : "");
+        m->after_seq = json_integer_value(json_object_get(j, "after_seq"));
+        m->to_seq = json_integer_value(json_object_get(j, "to_seq"));
+        m->row_count = json_integer_value(json_object_get(j, "row_count"));
+    }
+    json_decref(j);
+    return ok;
+}
+
+static void rt_problem(verifier *v, int64_t id, const char *text)
+{
+    printf("BROKEN retention record %lld: %s\n", (long long)id, text);
+    v->problems++;
+}
+
+/* The retention records: gapless, each continuing the one before from seq 0, each stating
+ * exactly what its archive's manifest says, whose signature (with --trust-signer) must verify —
+ * so a record written by whoever can write the database, over rows deleted, does not pass.
+ * *anchor_seq / anchor_hash: where the last one ends (0 / zeros without records). -1 database
+ * error, 0 no table or no record, 1 records read. */
+static int check_retention(PGconn *conn, verifier *v, void *signer_store, int64_t *anchor_seq,
+                           unsigned char anchor_hash[HASH_LEN])
+{
+    PGresult *res = PQexec(conn, "SELECT pg_catalog.to_regclass('public.exchange_retention') IS "
+                                 "NOT NULL");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        audit_db_error(PROG, "looking for exchange_retention", PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    bool present = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    *anchor_seq = 0;
+    memset(anchor_hash, 0, HASH_LEN);
+    if (!present)
+        return 0;
+    res = PQexecParams(conn,
+                       "SELECT id, month, after_seq, last_seq, row_count, prev_hash, "
+                       "last_row_hash, archive_file, archive_sha256, "
+                       "pg_catalog.to_char(detached_at AT TIME ZONE 'UTC', "
+                       "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), manifest, manifest_signature, "
+                       "archive_signer FROM public.exchange_retention ORDER BY id",
+                       0, NULL, NULL, NULL, NULL, 1);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        audit_db_error(PROG, "reading the retention records", PQerrorMessage(conn));
+        PQclear(res);
+        return -1;
+    }
+    int n = PQntuples(res);
+    char text[600], err[400];
+    char prev_sha[80] = "";
+    for (int r = 0; r < n; r++) {
+        int64_t id = be64_at(res, r, 0), after = be64_at(res, r, 2), last = be64_at(res, r, 3);
+        int64_t count = be64_at(res, r, 4);
+        const char *month = PQgetvalue(res, r, 1), *file = PQgetvalue(res, r, 7);
+        const char *sha = PQgetvalue(res, r, 8), *when = PQgetvalue(res, r, 9);
+        const unsigned char *prev = (const unsigned char *)PQgetvalue(res, r, 5);
+        const unsigned char *lasth = (const unsigned char *)PQgetvalue(res, r, 6);
+        const unsigned char *man = (const unsigned char *)PQgetvalue(res, r, 10);
+        const unsigned char *cms = (const unsigned char *)PQgetvalue(res, r, 11);
+        int man_len = PQgetlength(res, r, 10), cms_len = PQgetlength(res, r, 11);
+        bool hashes = PQgetlength(res, r, 5) == HASH_LEN && PQgetlength(res, r, 6) == HASH_LEN;
+        manifest_claims m;
+        if (id != r + 1)
+            rt_problem(v, id, "retention records must be numbered 1, 2, 3... without gaps");
+        if (!hashes || !manifest_parse(man, (size_t)man_len, &m)) {
+            rt_problem(v, id, "its manifest is not an archive manifest");
+            continue;
+        }
+        const char *differs = NULL;
+        if (strcmp(m.month, month) != 0)
+            differs = "month";
+        else if (m.after_seq != after)
+            differs = "after_seq";
+        else if (m.to_seq != last)
+            differs = "last_seq";
+        else if (m.row_count != count)
+            differs = "row_count";
+        else if (memcmp(m.prev_hash, prev, HASH_LEN) != 0)
+            differs = "prev_hash";
+        else if (memcmp(m.last_hash, lasth, HASH_LEN) != 0)
+            differs = "last_row_hash";
+        if (differs) {
+            snprintf(text, sizeof text, "column %s differs from the archive's signed manifest",
+                     differs);
+            rt_problem(v, id, text);
+        }
+        /* The records chain: from seq 0 (the zero hash), each where the one before ended. */
+        if (after != *anchor_seq || memcmp(prev, anchor_hash, HASH_LEN) != 0) {
+            snprintf(text, sizeof text,
+                     "its archive starts after seq %lld, but the chain %s at seq %lld: rows were "
+                     "removed without an archive, or a record is forged",
+                     (long long)after, r ? "of archives ends" : "starts", (long long)*anchor_seq);
+            rt_problem(v, id, text);
+        }
+        if (r > 0 && strcmp(m.previous_sha, prev_sha) != 0)
+            rt_problem(v, id, "its archive does not name the previous detached archive's digest");
+        if (signer_store &&
+            gw_checkpoint_verify_signature(signer_store, cms, (size_t)cms_len, man, (size_t)man_len,
+                                           NULL, 0, err, sizeof err) != GW_OK) {
+            snprintf(text, sizeof text, "its archive's manifest signature refused: %s", err);
+            rt_problem(v, id, text);
+        }
+        if (count > 0)
+            printf(
+                "rows %lld..%lld are in archive %s (month %s, sha256 %.16s..., detached on %s)\n",
+                (long long)after + 1, (long long)last, file, month, sha, when);
+        else
+            printf("month %s had no rows; archive %s (sha256 %.16s..., detached on %s)\n", month,
+                   file, sha, when);
+        *anchor_seq = last;
+        memcpy(anchor_hash, lasth, HASH_LEN);
+        snprintf(prev_sha, sizeof prev_sha, "%s", sha);
+    }
+    if (n > 0 && !signer_store)
+        printf("WARNING: without --trust-signer the retention records prove nothing: whoever can "
+               "write the database can delete rows and write a record\n");
+    PQclear(res);
+    return n > 0;
+}
+
+/* Attached rows at or before the anchor: a month's late stragglers, archived with the month
+ * they were logged in (their seq), still sitting in the next month's partition. */
+static int64_t rows_before(PGconn *conn, int64_t anchor_seq)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT pg_catalog.count(*) FROM public.exchange_log WHERE seq "
+             "OPERATOR(pg_catalog.<=) %lld::pg_catalog.int8",
+             (long long)anchor_seq);
+    PGresult *res = PQexec(conn, sql);
+    int64_t n = PQresultStatus(res) == PGRES_TUPLES_OK ? atoll(PQgetvalue(res, 0, 0)) : -1;
+    if (n < 0)
+        audit_db_error(PROG, "counting the archived rows still attached", PQerrorMessage(conn));
+    PQclear(res);
+    return n;
+}
+
+/* A manifest and its signature given with --from ARCHIVE: the walk starts at its signed end. */
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf = NULL;
+    size_t cap = 0, n = 0, got = 1;
+    *len = 0;
+    if (!f)
+        return NULL;
+    while (got > 0) {
+        if (n == cap) {
+            unsigned char *more = cap < (256u << 20) ? realloc(buf, cap ? cap * 2 : 65536) : NULL;
+            if (!more) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = more;
+            cap = cap ? cap * 2 : 65536;
+        }
+        got = fread(buf + n, 1, cap - n, f);
+        n += got;
+    }
+    bool ok = !ferror(f);
+    fclose(f);
+    if (!ok) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: pide-audit-verify --conninfo CONNINFO [--expect-head SEQ:HEX]\n"
                     "         [--trust-signer PEM] [--trust-tsa PEM] [--from CHECKPOINT_ID]\n"
+                    "         [--from-manifest MANIFEST.json --from-signature MANIFEST.json.cms]\n"
                     "(normally run as 'pide-audit verify')\n");
     return EXIT_USAGE;
 }
@@ -562,7 +773,12 @@ static int usage(void)
 int main(int argc, char **argv)
 {
     const char *conninfo = NULL, *expect = NULL, *trust_signer = NULL, *trust_tsa = NULL;
-    const char *from = NULL;
+    const char *from = NULL, *from_manifest = NULL, *from_signature = NULL;
+    unsigned char *fm = NULL, *fs = NULL;
+    manifest_claims from_archive;
+    int64_t anchor_seq = 0, attached_before = 0;
+    unsigned char anchor_hash[HASH_LEN];
+    int have_retention = 0;
     verifier v = {.head_seq = -1};
     stream s = {0};
     PGconn *conn = NULL;
@@ -585,10 +801,15 @@ int main(int argc, char **argv)
             trust_tsa = argv[++i];
         else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
             from = argv[++i];
+        else if (strcmp(argv[i], "--from-manifest") == 0 && i + 1 < argc)
+            from_manifest = argv[++i];
+        else if (strcmp(argv[i], "--from-signature") == 0 && i + 1 < argc)
+            from_signature = argv[++i];
         else
             return usage();
     }
-    if (!conninfo) return usage();
+    if (!conninfo || !from_manifest != !from_signature || (from && from_manifest))
+        return usage();
     if (from) {
         char *end = NULL;
         long long id = strtoll(from, &end, 10);
@@ -606,6 +827,30 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": --trust-tsa: %s\n", why);
         gw_checkpoint_free_store(signer_store);
         return EXIT_USAGE;
+    }
+    if (from_manifest) {
+        size_t ml = 0, sl = 0;
+        fm = read_all(from_manifest, &ml);
+        fs = read_all(from_signature, &sl);
+        if (!signer_store) {
+            fprintf(stderr, PROG ": --from ARCHIVE needs --trust-signer (the archive's signed end "
+                                 "is the anchor)\n");
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (!fm || !fs || !manifest_parse(fm, ml, &from_archive)) {
+            fprintf(stderr, PROG ": --from: not a readable archive manifest\n");
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (gw_checkpoint_verify_signature(signer_store, fs, sl, fm, ml, NULL, 0, why,
+                                           sizeof why) != GW_OK) {
+            printf("BROKEN --from archive: its manifest signature refused: %s\n", why);
+            printf("chain verification FAILED: the archive given with --from is not signed by a "
+                   "trusted signer\n");
+            rc = EXIT_BROKEN;
+            goto done;
+        }
     }
     if (expect) {
         if (!parse_head(expect, &v.head_seq, v.head_hash)) {
@@ -629,9 +874,32 @@ int main(int argc, char **argv)
     have_checkpoints = load_checkpoints(conn, &v, from_id ? from_id : 1, &cp_res);
     if (have_checkpoints < 0) goto done;
     int64_t after_seq = 0;
+    /* Months detached after their archive (migration 0009): the walk starts where the last
+     * retention record's signed archive ends. */
+    have_retention = check_retention(conn, &v, signer_store, &anchor_seq, anchor_hash);
+    if (have_retention < 0)
+        goto done;
+    if (from_manifest) {
+        printf("starting from the archive of %s given with --from: its signed end is seq %lld\n",
+               from_archive.month, (long long)from_archive.to_seq);
+        if (have_retention > 0 && (from_archive.to_seq != anchor_seq ||
+                                   memcmp(from_archive.last_hash, anchor_hash, HASH_LEN) != 0))
+            printf("note: the retention records end at seq %lld, not at this archive's end\n",
+                   (long long)anchor_seq);
+        anchor_seq = from_archive.to_seq;
+        memcpy(anchor_hash, from_archive.last_hash, HASH_LEN);
+    }
     if (from_id) {
         if (v.cp_count == 0 || v.cps[0].id != from_id) {
             fprintf(stderr, PROG ": --from: there is no checkpoint %lld\n", (long long)from_id);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (have_retention > 0 && v.cps[0].head_seq < anchor_seq) {
+            fprintf(stderr,
+                    PROG ": --from: checkpoint %lld's head (seq %lld) is in a detached month "
+                         "(rows up to seq %lld are archived): use --from ARCHIVE, or no --from\n",
+                    (long long)from_id, (long long)v.cps[0].head_seq, (long long)anchor_seq);
             rc = EXIT_USAGE;
             goto done;
         }
@@ -642,6 +910,34 @@ int main(int argc, char **argv)
         memcpy(v.prev_hash, v.cps[0].head_row_hash, HASH_LEN);
         v.cps[0].found = true;
         v.cp_next = 1;
+    }
+    if (!from_id && (have_retention > 0 || from_manifest)) {
+        after_seq = anchor_seq;
+        v.prev_seq = anchor_seq;
+        memcpy(v.prev_hash, anchor_hash, HASH_LEN);
+        /* Checkpoints over archived rows: verify-archive checks their heads against the rows;
+         * one whose head is the anchor itself must name the anchor's hash. */
+        int archived_cps = 0;
+        for (int i = 0; i < v.cp_count && v.cps[i].head_seq <= anchor_seq; i++) {
+            v.cps[i].found = true;
+            archived_cps++;
+            if (v.cps[i].head_seq == anchor_seq &&
+                memcmp(v.cps[i].head_row_hash, anchor_hash, HASH_LEN) != 0)
+                cp_problem(&v, v.cps[i].id,
+                           "its signed head differs from the archive's signed "
+                           "last row_hash at the same seq");
+            v.cp_next = i + 1;
+        }
+        if (archived_cps)
+            printf("checkpoints over archived rows: %d (their heads are checked by "
+                   "verify-archive)\n",
+                   archived_cps);
+        if ((attached_before = rows_before(conn, anchor_seq)) < 0)
+            goto done;
+        if (attached_before > 0)
+            printf("note: %lld attached row(s) at or before seq %lld (logged late, after their "
+                   "month's partition) are in the archives; not checked here\n",
+                   (long long)attached_before, (long long)anchor_seq);
     }
     check_checkpoints(&v, signer_store, tsa_store, from_id, &unstamped);
     if (!(sql = build_select(conn, after_seq))) goto done;
@@ -737,8 +1033,12 @@ int main(int argc, char **argv)
     }
     printf("chain intact: %lld rows (v1=%lld v2=%lld v3=%lld v4=%lld)%s\n", (long long)v.rows,
            (long long)v.versions[1], (long long)v.versions[2], (long long)v.versions[3],
-           (long long)v.versions[4], from_id ? " after the checkpoint given with --from" : "");
-    if (v.rows > 0 || from_id) {
+           (long long)v.versions[4],
+           from_id              ? " after the checkpoint given with --from"
+           : from_manifest      ? " after the archive given with --from"
+           : have_retention > 0 ? " after the detached months' archives"
+                                : "");
+    if (v.rows > 0 || from_id || anchor_seq > 0) {
         hex_of(v.prev_hash, HASH_LEN, hex);
         printf("head: %lld:%s\n", (long long)v.prev_seq, hex);
     } else {
@@ -746,6 +1046,8 @@ int main(int argc, char **argv)
     }
     rc = EXIT_INTACT;
 done:
+    free(fm);
+    free(fs);
     PQclear(cp_res);
     free(v.cps);
     gw_checkpoint_free_store(signer_store);

@@ -11,8 +11,8 @@
 # - archive → verify-archive round trip; two consecutive months chained; a changed row byte,
 #   a removed row, a manifest re-signed with the foreign CA's key, swapped month order, files
 #   added to the archive, a token over another document and a path-escaping tar: refused;
-# - an archiver killed with -9 mid-way leaves only .partial files; the re-run restarts and the
-#   result verifies; the current and a future month are refused (exit 2).
+# - an archiver killed with -9 mid-way leaves only .partial files; the re-run resumes and the
+#   result verifies (resume in detail: test_retention.sh); the current and a future month are refused (exit 2).
 # ctest-fixtures: postgres pki
 . "$(dirname "$0")/lib.sh"
 AUDIT="$PIDE_BUILD_DIR/tools/pide-audit"
@@ -101,7 +101,7 @@ expect_status 2 "archive without a signing key" audit archive --month "$M1" --ou
 expect_status 2 "archive to a missing directory" audit archive --month "$M1" --out "$T/nope" "${SIGN[@]}"
 expect_status 2 "verify-archive without --trusted-pem" audit verify-archive "$T/nope.tar.gz"
 
-# --- interrupted, then restarted -----------------------------------------------------------------
+# --- interrupted, then resumed -------------------------------------------------------------------
 # In a session of its own (setsid), so that kill -9 reaches the script and its C helper at once.
 PIDE_AUDIT_ARCHIVE_BATCH=10 PIDE_AUDIT_ARCHIVE_TEST_DELAY_MS=100 \
   setsid "$AUDIT" --conninfo "$(sed 's/user=pide_gateway/user=pide_auditor/' "$PG/conninfo")" \
@@ -117,7 +117,7 @@ assert_eq "" "$(ls "$A"/*.tar.gz 2>/dev/null)" "an interrupted archive leaves no
 [ -d "$A/.pide-log-$M1.partial" ] && pass "the interrupted run left its .partial staging directory" \
   || fail "no .partial directory after kill -9 (was it killed mid-way?)"
 expect_status 0 "archive $M1 after the interruption" audit archive --month "$M1" --out "$A" "${SIGN[@]}"
-assert_contains "$T/err" "interrupted archive of $M1 was found" "the re-run says it restarts the month"
+assert_contains "$T/err" "resuming the interrupted archive of $M1 after seq" "the re-run resumes the month (tests/integration/test_retention.sh checks how)"
 assert_contains "$T/out" "archived $M1: 302 row(s), seq 1..302" "the month's rows archived"
 cp "$T/err" "$T/archive1.out"; cat "$T/out" >>"$T/archive1.out"
 assert_eq "" "$(ls -A "$A" | grep partial || true)" "no partial file left after the re-run"

@@ -107,6 +107,32 @@ START_TEST(empty_report_says_so)
 }
 END_TEST
 
+/* Months detached after their archive: every format says which consultations are not shown;
+ * without detached months the JSON has no archived_before key. */
+START_TEST(archived_months_are_named)
+{
+    citizen_report *r = citizen_report_new("DNI", "45678912", NULL, NULL);
+    char *json = citizen_report_render(r, CITIZEN_JSON, "2026-03-05T14:08:00Z");
+    ck_assert_ptr_null(strstr(json, "archived_before"));
+    free(json);
+    citizen_report_set_archived_before(r, "2026-01-01");
+    char *text = citizen_report_render(r, CITIZEN_TEXT, "2026-03-05T14:08:00Z");
+    ck_assert_ptr_nonnull(
+        strstr(text, "Las consultas anteriores al 2026-01-01 (UTC) están archivadas"));
+    free(text);
+    char *html = citizen_report_render(r, CITIZEN_HTML, "2026-03-05T14:08:00Z");
+    ck_assert_ptr_nonnull(
+        strstr(html, "Las consultas anteriores al 2026-01-01 (UTC) están archivadas"));
+    free(html);
+    json = citizen_report_render(r, CITIZEN_JSON, "2026-03-05T14:08:00Z");
+    json_t *doc = json_loads(json, 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "archived_before")), "2026-01-01");
+    json_decref(doc);
+    free(json);
+    citizen_report_free(r);
+}
+END_TEST
+
 START_TEST(unknown_service_and_nulls)
 {
     citizen_report *r = citizen_report_new("DNI", "45678912", NULL, NULL);
@@ -136,6 +162,7 @@ int main(void)
     tcase_add_test(tc, json_keeps_values);
     tcase_add_test(tc, empty_report_says_so);
     tcase_add_test(tc, unknown_service_and_nulls);
+    tcase_add_test(tc, archived_months_are_named);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
