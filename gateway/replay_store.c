@@ -20,7 +20,7 @@
 #define DIGEST_LEN 32
 #define MAX_MEMBER_BYTES 256
 #define DEFAULT_TIMEOUT_MS 5000
-#define DEFAULT_MAX_IDLE 8
+#define DEFAULT_MAX_SESSIONS 8
 #define CHECK_STMT "pide_replay_check"
 
 /* One row back: first sighting (or an expired row reused). None: a live row is there. The
@@ -49,10 +49,12 @@ struct gw_replay_store {
     char *password;
     unsigned window_s;
     int timeout_ms;
-    size_t max_idle;
+    size_t max_sessions;
     pthread_mutex_t lock;
-    PGconn **idle;
+    pthread_cond_t given_back;
+    PGconn **idle; /* max_sessions slots */
     size_t idle_count;
+    size_t open_count; /* sessions existing (idle or in use) or being opened */
     atomic_int_fast64_t next_purge_us;
     atomic_uint_fast64_t accepted, replayed, failures, purged, connects;
 };
@@ -62,6 +64,15 @@ static void copy_db_error(PGconn *conn, const char *what, char *err, size_t errl
     const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
     size_t n = strcspn(msg, "\n");
     gw_set_error(err, errlen, "replay store: %s: %.*s", what, (int)n, *msg ? msg : "no detail");
+}
+
+/* A session was closed or never opened: room for another. */
+static void session_lost(gw_replay_store *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->open_count--;
+    pthread_cond_signal(&s->given_back);
+    pthread_mutex_unlock(&s->lock);
 }
 
 /* A new session: pinned search_path, asynchronous commit, bounded statements, CHECK_STMT ready. */
@@ -107,30 +118,50 @@ fail:
     return NULL;
 }
 
+/* An idle session, or a new one while fewer than max_sessions exist, or the next one given
+ * back within the timeout; NULL (err set) otherwise. */
 static PGconn *session_take(gw_replay_store *s, char *err, size_t errlen)
 {
     PGconn *conn = NULL;
+    int open_new = 0;
+    struct timespec deadline = gw_monotonic_deadline_ms(s->timeout_ms);
     pthread_mutex_lock(&s->lock);
-    if (s->idle_count > 0)
-        conn = s->idle[--s->idle_count];
+    for (;;) {
+        if (s->idle_count > 0) {
+            conn = s->idle[--s->idle_count];
+            break;
+        }
+        if (s->open_count < s->max_sessions) {
+            s->open_count++;
+            open_new = 1;
+            break;
+        }
+        if (pthread_cond_timedwait(&s->given_back, &s->lock, &deadline) != 0)
+            break;
+    }
     pthread_mutex_unlock(&s->lock);
-    return conn ? conn : session_open(s, err, errlen);
+    if (open_new && !(conn = session_open(s, err, errlen)))
+        session_lost(s);
+    else if (!conn && !open_new)
+        gw_set_error(err, errlen, "replay store: all %zu sessions busy for %d ms", s->max_sessions,
+                     s->timeout_ms);
+    return conn;
 }
 
-/* Back to the pool when healthy and there is room, closed otherwise. */
+/* Back to the pool when healthy, closed (making room for a new one) otherwise. */
 static void session_give(gw_replay_store *s, PGconn *conn)
 {
     if (!conn)
         return;
     if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) == PQTRANS_IDLE) {
         pthread_mutex_lock(&s->lock);
-        if (s->idle_count < s->max_idle) {
-            s->idle[s->idle_count++] = conn;
-            conn = NULL;
-        }
+        s->idle[s->idle_count++] = conn;
+        pthread_cond_signal(&s->given_back);
         pthread_mutex_unlock(&s->lock);
+        return;
     }
     PQfinish(conn);
+    session_lost(s);
 }
 
 gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_store **out,
@@ -150,19 +181,24 @@ gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_sto
         return GW_ERR_NOMEM;
     }
     pthread_mutex_init(&s->lock, NULL);
+    pthread_condattr_t mono; /* waits time out on the monotonic clock (clock.h) */
+    pthread_condattr_init(&mono);
+    pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->given_back, &mono);
+    pthread_condattr_destroy(&mono);
     s->window_s = opt->window_s;
     s->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : DEFAULT_TIMEOUT_MS;
-    s->max_idle = opt->max_idle > 0 ? opt->max_idle : DEFAULT_MAX_IDLE;
+    s->max_sessions = opt->max_sessions > 0 ? opt->max_sessions : DEFAULT_MAX_SESSIONS;
     s->conninfo = strdup(opt->conninfo);
     s->password = opt->password ? strdup(opt->password) : NULL;
-    s->idle = calloc(s->max_idle, sizeof *s->idle);
+    s->idle = calloc(s->max_sessions, sizeof *s->idle);
     if (!s->conninfo || (opt->password && !s->password) || !s->idle) {
         st = GW_ERR_NOMEM;
         gw_set_error(err, errlen, "replay store: out of memory");
         goto fail;
     }
     atomic_init(&s->next_purge_us, 0);
-    if (!(conn = session_open(s, err, errlen))) {
+    if (!(conn = session_take(s, err, errlen))) {
         st = GW_ERR_DATABASE;
         goto fail;
     }
@@ -180,7 +216,10 @@ gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_sto
     return GW_OK;
 fail:
     PQclear(res);
-    PQfinish(conn);
+    if (conn) {
+        PQfinish(conn);
+        session_lost(s);
+    }
     gw_replay_store_close(s);
     return st;
 }
@@ -197,6 +236,7 @@ void gw_replay_store_close(gw_replay_store *s)
         OPENSSL_cleanse(s->password, strlen(s->password));
         free(s->password);
     }
+    pthread_cond_destroy(&s->given_back);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -283,6 +323,7 @@ gw_status gw_replay_store_check(gw_replay_store *s, const char *member, const ch
         copy_db_error(conn, "check failed", err, errlen);
         int broken = PQstatus(conn) != CONNECTION_OK;
         PQfinish(conn);
+        session_lost(s);
         if (!broken)
             break; /* the statement itself failed (timeout, privileges): no blind retry */
     }

@@ -9,8 +9,10 @@
  * one passes). Only the SHA-256 of the message id is stored. Expiries use the database's clock,
  * so every node counts the window on the same clock; a row whose window has passed is reused.
  *
- * Connections: a small pool, one connection per concurrently checking worker at most (lazy, made
- * on first need), each with search_path pinned and the statement prepared. A broken connection
+ * Connections: a small pool of at most max_sessions sessions (opened on first need), each with
+ * search_path pinned and the statement prepared; a check waits for a free session (up to the
+ * timeout) rather than opening more, so N nodes hold at most N x max_sessions connections
+ * however many workers they run. One round trip takes a session for well under a millisecond. A broken connection
  * is dropped and the check retried once on a fresh one; if no answer can be had, the check fails
  * (GW_ERR_DATABASE): the caller must refuse the exchange, never accept it unchecked.
  *
@@ -38,7 +40,7 @@ typedef struct gw_replay_store_options {
     const char *password;      /* may be NULL; copied, wiped on close */
     unsigned window_s;         /* 1..GW_REPLAY_MAX_WINDOW_S */
     int timeout_ms;            /* connect and statement timeout; 0: 5000 */
-    size_t max_idle;           /* connections kept open between checks; 0: 8 */
+    size_t max_sessions;       /* database sessions at most; 0: 8 */
 } gw_replay_store_options;
 
 typedef struct gw_replay_store_stats {

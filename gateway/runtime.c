@@ -148,7 +148,7 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
             .password = db_password,
             .window_s = (unsigned)cfg->replay_window_s,
             .timeout_ms = cfg->log_commit_timeout_ms,
-            .max_idle = cfg->workers > 0 ? (size_t)cfg->workers : 0,
+            .max_sessions = cfg->workers > 0 && cfg->workers < 8 ? (size_t)cfg->workers : 8,
         };
         if ((st = gw_replay_store_open(&ro, &rt->replay_store, err, errlen)) != GW_OK)
             goto fail;

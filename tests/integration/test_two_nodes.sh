@@ -140,6 +140,23 @@ assert_eq 200 "$(post "$NODE2_URL" ReniecConsultaDni "$(reniec_with_id cross-1)"
 post "$NODE1_URL" ReniecConsultaDni "$(reniec_with_id cross-1)" "$T/c9.xml" >/dev/null
 assert_eq soap:Client.Replay "$(faultcode "$T/c9.xml")" "and a new window began: via node 1 Client.Replay"
 
+# --- the shared check cannot be made: fail closed ---------------------------------------------------
+superuser() { bash "$PG_LOCAL" psql --dir "$PIDE_TEST_PG_DIR" -X -q -v ON_ERROR_STOP=1 -At -c "$1"; }
+superuser "REVOKE INSERT ON public.replay_seen FROM pide_gateway"
+s=$(post "$NODE1_URL" ReniecConsultaDni "$(reniec_with_id closed-1)" "$T/f1.xml")
+assert_eq "503 soap:Server.LogUnavailable" "$s $(faultcode "$T/f1.xml")" \
+  "replay table unusable: Server.LogUnavailable (503), not an unchecked answer"
+id=$(exchange_id_of "$T/f1.xml")
+assert_eq "fault|Server.LogUnavailable" \
+  "$(log_sql "select outcome, fault_code from exchange_log where exchange_id = '$id'")" \
+  "the refusal is logged (the log itself still works)"
+assert_contains "$T/node1.log" "the shared replay window cannot be checked" "node 1 says why in its log"
+superuser "GRANT INSERT ON public.replay_seen TO pide_gateway"
+assert_eq 200 "$(post "$NODE1_URL" ReniecConsultaDni "$(reniec_with_id closed-1)" "$T/f2.xml")" \
+  "table usable again: the same id is accepted (node 1 forgot the unchecked id)"
+post "$NODE2_URL" ReniecConsultaDni "$(reniec_with_id closed-1)" "$T/f3.xml" >/dev/null
+assert_eq soap:Client.Replay "$(faultcode "$T/f3.xml")" "and is then a replay on node 2"
+
 # --- rate limits split by node count --------------------------------------------------------------
 # 20000000004: ratePerSecond 1, burst 4 for the cluster: 2 (refilling at 0.5/s) on each node.
 count_ok() { # URL: 4 quick requests; prints how many were not rate limited

@@ -5,7 +5,8 @@
  * id of the maximal length (128 characters) and one far longer are told apart from their
  * prefixes; an expired id is accepted again (its row reused, not duplicated); identical ids
  * sent at once from many threads through both stores pass exactly once; expired rows are
- * purged; a backend killed under the pool is replaced transparently; no database gives
+ * purged; many threads share a bounded pool of sessions; a backend killed under the pool is
+ * replaced transparently; no database gives
  * GW_ERR_DATABASE with a clear message and no password; bad arguments are refused.
  * ctest-fixtures: postgres
  *
@@ -76,8 +77,11 @@ static gw_replay_store *open_store(unsigned window_s, const char *extra)
 {
     char ci[2048], err[512];
     snprintf(ci, sizeof ci, "%s %s", conninfo, extra ? extra : "");
-    gw_replay_store_options o = {.conninfo = ci, .password = password, .window_s = window_s,
-                                 .timeout_ms = 5000, .max_idle = 4};
+    gw_replay_store_options o = {.conninfo = ci,
+                                 .password = password,
+                                 .window_s = window_s,
+                                 .timeout_ms = 5000,
+                                 .max_sessions = 4};
     gw_replay_store *s = NULL;
     gw_status st = gw_replay_store_open(&o, &s, err, sizeof err);
     ck_assert_msg(st == GW_OK, "open: %s", err);
@@ -254,6 +258,13 @@ START_TEST(test_identical_ids_at_once_on_both_nodes_pass_exactly_once)
         ck_assert_int_eq(passed, 1);
         ck_assert_int_eq(refused, RACERS - 1);
         ck_assert_int_eq(rows_of(m), 1);
+    }
+    /* 8 threads per store at once, yet no more sessions than the pool's bound (4). */
+    for (int n = 0; n < 2; n++) {
+        gw_replay_store_stats st;
+        gw_replay_store_stats_get(nodes[n], &st);
+        ck_assert_uint_le(st.connects, 4);
+        ck_assert_uint_eq(st.failures, 0);
     }
     gw_replay_store_close(nodes[0]);
     gw_replay_store_close(nodes[1]);
