@@ -83,11 +83,13 @@ static PGconn *session_open(gw_replay_store *s, char *err, size_t errlen)
     snprintf(user_timeout_ms, sizeof user_timeout_ms, "%d", s->timeout_ms);
     /* As exchange_log.c: our defaults first, the operator's conninfo may override them, the
      * password file's password wins. */
-    const char *keys[] = {"application_name", "connect_timeout", "keepalives_idle",
-                          "keepalives_interval", "keepalives_count", "tcp_user_timeout",
-                          "dbname", "client_encoding", "password", NULL};
-    const char *values[] = {"pide-gateway-replay", connect_s, "5", "2", "3", user_timeout_ms,
-                            s->conninfo, "UTF8", s->password, NULL};
+    const char *keys[] = {"application_name", "connect_timeout",
+                          "keepalives_idle",  "keepalives_interval",
+                          "keepalives_count", "tcp_user_timeout",
+                          "dbname",           "client_encoding",
+                          "password",         NULL};
+    const char *values[] = {"pide-gateway-replay", connect_s,   "5",    "2",         "3",
+                            user_timeout_ms,       s->conninfo, "UTF8", s->password, NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
         copy_db_error(conn, "cannot connect", err, errlen);
@@ -95,7 +97,8 @@ static PGconn *session_open(gw_replay_store *s, char *err, size_t errlen)
     }
     char setup[256];
     snprintf(setup, sizeof setup,
-             GW_LOG_PIN_SEARCH_PATH_SQL "; SET synchronous_commit = off; SET statement_timeout = %d",
+             GW_LOG_PIN_SEARCH_PATH_SQL
+             "; SET synchronous_commit = off; SET statement_timeout = %d",
              s->timeout_ms);
     PGresult *res = PQexec(conn, setup);
     int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
@@ -164,8 +167,8 @@ static void session_give(gw_replay_store *s, PGconn *conn)
     session_lost(s);
 }
 
-gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_store **out,
-                               char *err, size_t errlen)
+gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_store **out, char *err,
+                               size_t errlen)
 {
     gw_status st = GW_ERR_INVALID_ARG;
     PGconn *conn = NULL;
@@ -206,8 +209,9 @@ gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_sto
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
         strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
         st = GW_ERR_DATABASE;
-        gw_set_error(err, errlen, "replay store: this role may not insert, update (expires) and "
-                                  "delete public.replay_seen (migration 0010)");
+        gw_set_error(err, errlen,
+                     "replay store: this role may not insert, update (expires) and "
+                     "delete public.replay_seen (migration 0010)");
         goto fail;
     }
     PQclear(res);
@@ -281,9 +285,8 @@ static void maybe_purge(gw_replay_store *s, PGconn *conn)
 {
     int64_t now = gw_monotonic_us();
     int_fast64_t due = atomic_load(&s->next_purge_us);
-    if (now < due ||
-        !atomic_compare_exchange_strong(&s->next_purge_us, &due,
-                                        now + GW_REPLAY_STORE_PURGE_INTERVAL_US))
+    if (now < due || !atomic_compare_exchange_strong(&s->next_purge_us, &due,
+                                                     now + GW_REPLAY_STORE_PURGE_INTERVAL_US))
         return;
     unsigned deleted = 0;
     char ignored[8];
@@ -327,7 +330,9 @@ gw_status gw_replay_store_check(gw_replay_store *s, const char *member, const ch
         if (!broken)
             break; /* the statement itself failed (timeout, privileges): no blind retry */
     }
-    atomic_fetch_add(st == GW_OK ? &s->accepted : st == GW_ERR_REPLAY ? &s->replayed : &s->failures,
+    atomic_fetch_add(st == GW_OK           ? &s->accepted
+                     : st == GW_ERR_REPLAY ? &s->replayed
+                                           : &s->failures,
                      1);
     return st;
 }

@@ -36,25 +36,25 @@
 typedef struct gw_replay_store gw_replay_store;
 
 typedef struct gw_replay_store_options {
-    const char *conninfo;      /* libpq conninfo (no password in it) */
-    const char *password;      /* may be NULL; copied, wiped on close */
-    unsigned window_s;         /* 1..GW_REPLAY_MAX_WINDOW_S */
-    int timeout_ms;            /* connect and statement timeout; 0: 5000 */
-    size_t max_sessions;       /* database sessions at most; 0: 8 */
+    const char *conninfo; /* libpq conninfo (no password in it) */
+    const char *password; /* may be NULL; copied, wiped on close */
+    unsigned window_s;    /* 1..GW_REPLAY_MAX_WINDOW_S */
+    int timeout_ms;       /* connect and statement timeout; 0: 5000 */
+    size_t max_sessions;  /* database sessions at most; 0: 8 */
 } gw_replay_store_options;
 
 typedef struct gw_replay_store_stats {
-    uint64_t accepted;   /* first sightings recorded (or expired rows reused) */
-    uint64_t replayed;   /* live pair already there: GW_ERR_REPLAY */
-    uint64_t failures;   /* checks that got no answer from the database */
-    uint64_t purged;     /* expired rows deleted */
-    uint64_t connects;   /* connections opened */
+    uint64_t accepted; /* first sightings recorded (or expired rows reused) */
+    uint64_t replayed; /* live pair already there: GW_ERR_REPLAY */
+    uint64_t failures; /* checks that got no answer from the database */
+    uint64_t purged;   /* expired rows deleted */
+    uint64_t connects; /* connections opened */
 } gw_replay_store_stats;
 
 /* Connects once to check the table is there and usable (migration 0010 applied, privileges
  * granted), so a missing migration stops the start rather than every exchange. */
-gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_store **out,
-                               char *err, size_t errlen);
+gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_store **out, char *err,
+                               size_t errlen);
 void gw_replay_store_close(gw_replay_store *s);
 
 /* GW_OK: first sighting within the window, recorded. GW_ERR_REPLAY: already recorded by some

@@ -339,8 +339,8 @@ START_TEST(test_no_database_fails_clearly_without_the_password)
 {
     char ci[2048], err[512];
     snprintf(ci, sizeof ci, "%s port=%d", conninfo, unused_port());
-    gw_replay_store_options o = {.conninfo = ci, .password = password, .window_s = 600,
-                                 .timeout_ms = 2000};
+    gw_replay_store_options o = {
+        .conninfo = ci, .password = password, .window_s = 600, .timeout_ms = 2000};
     gw_replay_store *s = (gw_replay_store *)&o;
     ck_assert_int_eq(gw_replay_store_open(&o, &s, err, sizeof err), GW_ERR_DATABASE);
     ck_assert_ptr_null(s);
@@ -368,7 +368,4 @@ static Suite *replay_store_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return check_run_suite(replay_store_suite());
-}
+int main(void) { return check_run_suite(replay_store_suite()); }
