@@ -623,6 +623,35 @@ static gw_status load_circuit_breaker(loader *ld, const xmlNode *node)
     return GW_OK;
 }
 
+/* <limits replayScope="cluster|node">: whether a message id is checked against every node's
+ * (replay_seen, docs/scaling.md) or only this process's. Cluster unless told otherwise: the
+ * safe default whatever the number of nodes. */
+static gw_status load_replay_scope(loader *ld, const xmlNode *node)
+{
+    char *scope = NULL;
+    gw_status st = attr_string(ld, node, "replayScope", "cluster", 0, &scope);
+    if (st != GW_OK)
+        return st;
+    if (strcmp(scope, "cluster") == 0)
+        ld->cfg->replay_cluster = 1;
+    else if (strcmp(scope, "node") == 0)
+        ld->cfg->replay_cluster = 0;
+    else
+        st = fail_at(ld, node, "limits replayScope must be cluster or node, not '%s'", scope);
+    free(scope);
+    return st;
+}
+
+/* <cluster nodes="N">: how many gateway nodes share the load; each enforces 1/N of every rate
+ * limit (docs/scaling.md). Absent: 1. */
+static gw_status load_cluster(loader *ld, const xmlNode *node)
+{
+    ld->cfg->cluster_nodes = 1;
+    if (!node)
+        return GW_OK;
+    return attr_int(ld, node, "nodes", 1, 1, 1024, &ld->cfg->cluster_nodes);
+}
+
 static gw_status load_limits(loader *ld, const xmlNode *node)
 {
     gw_config *cfg = ld->cfg;
@@ -634,6 +663,7 @@ static gw_status load_limits(loader *ld, const xmlNode *node)
     cfg->keepalive_idle_s = DEFAULT_KEEPALIVE_IDLE_S;
     cfg->replay_window_s = 600;
     cfg->replay_max_entries = 1000000;
+    cfg->replay_cluster = 1;
     cfg->rate_per_s = 0;
     cfg->rate_burst = 100;
     cfg->rate_max_clients = 10000;
@@ -682,6 +712,8 @@ static gw_status load_limits(loader *ld, const xmlNode *node)
     cfg->max_xml_nodes = (size_t)nodes;
     cfg->replay_max_entries = (size_t)replay_entries;
     cfg->rate_max_clients = (size_t)rate_clients;
+    if ((st = load_replay_scope(ld, node)) != GW_OK)
+        return st;
     /* A message whose timestamp is still acceptable must still be remembered as seen. */
     if (cfg->replay_window_s < cfg->timestamp_max_age_s + 2 * cfg->timestamp_max_skew_s)
         return fail_at(ld, node,
@@ -1204,6 +1236,7 @@ static gw_status load_tree(loader *ld, const xmlNode *root)
         (st = load_ws_security(ld, child_named(root, "wsSecurity"))) != GW_OK ||
         (st = load_limits(ld, child_named(root, "limits"))) != GW_OK ||
         (st = load_circuit_breaker(ld, child_named(root, "circuitBreaker"))) != GW_OK ||
+        (st = load_cluster(ld, child_named(root, "cluster"))) != GW_OK ||
         (st = attr_path(ld, paths, "adapterDir", 1, &ld->cfg->adapter_dir)) != GW_OK ||
         (st = load_signing(ld, signing)) != GW_OK ||
         (st = attr_path(ld, signing, "certificate", 1, &ld->cfg->signing_cert_path)) != GW_OK ||

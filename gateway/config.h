@@ -129,6 +129,8 @@ typedef struct gw_config {
     int breaker_open_s;      /* <circuitBreaker openSeconds> */
     int replay_window_s;     /* a client's message id may not repeat within this window */
     size_t replay_max_entries;
+    int replay_cluster; /* <limits replayScope>: 1 cluster (replay_store.h, default), 0 node */
+    int cluster_nodes;  /* <cluster nodes>: gateway nodes sharing the load; rates split by it */
     int rate_per_s;          /* per-member token bucket: refill rate; 0 = no rate limit */
     int rate_burst;          /* bucket size */
     size_t rate_max_clients;

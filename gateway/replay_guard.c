@@ -316,6 +316,24 @@ gw_status gw_replay_guard_check(gw_replay_guard *g, const char *client_id, const
     return st;
 }
 
+gw_status gw_replay_guard_forget(gw_replay_guard *g, const char *client_id, const char *message_id)
+{
+    if (!g || !client_id || !*client_id || !message_id || !*message_id)
+        return GW_ERR_INVALID_ARG;
+    replay_partition *s = partition_of(g, client_id);
+    if (!s)
+        return GW_ERR_NOMEM;
+    uint64_t digest = gw_keyed_hash_strings(&g->key, client_id, message_id);
+    pthread_mutex_lock(&s->lock);
+    /* Expired in place (0 is before any monotonic now): lookups skip it, and the purge drops it
+     * when it reaches the ring's head, so the ring stays in arrival order. */
+    for (uint32_t i = s->buckets[digest & s->bucket_mask]; i != NO_ENTRY; i = s->ring[i].chain_next)
+        if (s->ring[i].digest == digest)
+            s->ring[i].expires_us = 0;
+    pthread_mutex_unlock(&s->lock);
+    return GW_OK;
+}
+
 static void add_stats(replay_partition *s, gw_replay_guard_stats *out, int *have_eviction,
                       int64_t *latest_eviction_us)
 {

@@ -68,6 +68,11 @@ void gw_replay_guard_free(gw_replay_guard *g);
 gw_status gw_replay_guard_check(gw_replay_guard *g, const char *client_id, const char *message_id,
                                 int64_t now_us);
 
+/* Forgets a pair accepted by gw_replay_guard_check whose exchange could not go on (the shared
+ * replay store, replay_store.h, gave no answer): the client's retry must not be taken for a
+ * replay. GW_OK, or GW_ERR_INVALID_ARG as for check; a pair not held is no error. */
+gw_status gw_replay_guard_forget(gw_replay_guard *g, const char *client_id, const char *message_id);
+
 /* A consistent-enough snapshot: partitions are read one after the other. */
 void gw_replay_guard_stats_get(gw_replay_guard *g, gw_replay_guard_stats *out);
 

@@ -21,12 +21,23 @@
 #include "log.h"
 #include "rate_limit.h"
 #include "replay_guard.h"
+#include "replay_store.h"
 #include "secret_file.h"
 #include "service_page.h"
 #include "tls.h"
 #include "xml_sign.h"
 
-/* Per-member token buckets, when <limits ratePerSecond> or a member's own rate asks for them. */
+/* This node's share of a configured rate or burst: 1/<cluster nodes> of it (docs/scaling.md),
+ * a burst never below one request. */
+static double node_share(const gw_config *cfg, double value, double floor)
+{
+    int nodes = cfg->cluster_nodes > 1 ? cfg->cluster_nodes : 1;
+    double share = value / nodes;
+    return share < floor ? floor : share;
+}
+
+/* Per-member token buckets, when <limits ratePerSecond> or a member's own rate asks for them;
+ * with <cluster nodes="N">, each node enforces 1/N of every configured rate and burst. */
 static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, char *err,
                                    size_t errlen)
 {
@@ -37,8 +48,8 @@ static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, 
     if (!any)
         return GW_OK;
     /* Members without a rate of their own when there is no default: unlimited in effect. */
-    double rate = cfg->rate_per_s > 0 ? cfg->rate_per_s : GW_RATE_MAX_PER_S;
-    double burst = cfg->rate_per_s > 0 ? cfg->rate_burst : GW_RATE_MAX_BURST;
+    double rate = cfg->rate_per_s > 0 ? node_share(cfg, cfg->rate_per_s, 0) : GW_RATE_MAX_PER_S;
+    double burst = cfg->rate_per_s > 0 ? node_share(cfg, cfg->rate_burst, 1) : GW_RATE_MAX_BURST;
     gw_rate_limiter *l = gw_rate_limiter_new(rate, burst, cfg->rate_max_clients);
     if (!l) {
         gw_set_error(err, errlen, "cannot create the rate limiter");
@@ -49,7 +60,8 @@ static gw_status rate_limiter_open(const gw_config *cfg, gw_rate_limiter **out, 
         if (m->rate_per_s <= 0)
             continue;
         double mburst = m->rate_burst > 0 ? m->rate_burst : 2.0 * m->rate_per_s;
-        if (gw_rate_limiter_set_client(l, m->id, m->rate_per_s, mburst) != GW_OK) {
+        if (gw_rate_limiter_set_client(l, m->id, node_share(cfg, m->rate_per_s, 0),
+                                       node_share(cfg, mburst, 1)) != GW_OK) {
             gw_set_error(err, errlen, "member %s: cannot set its rate limit", m->id);
             gw_rate_limiter_free(l);
             return GW_ERR_CONFIG;
@@ -161,6 +173,7 @@ gw_status gw_runtime_derive(const gw_runtime *base, gw_config *cfg, gw_runtime *
     rt->checkpointer = base->checkpointer;
     rt->credentials = base->credentials;
     rt->replay = base->replay;
+    rt->replay_store = base->replay_store; /* opened at start: replayScope needs a restart */
     rt->signing_not_after = base->signing_not_after; /* the key in use is the one read at start */
     if ((st = parts_open_early(cfg, rt, err, errlen)) != GW_OK ||
         (st = parts_open_late(cfg, rt, err, errlen)) != GW_OK)
@@ -235,6 +248,17 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
             gw_log(PIDE_LOG_WARN, "checkpoints are signed but not time-stamped (no <checkpoint "
                                   "timestampUrl>)");
     }
+    if (cfg->replay_cluster) {
+        gw_replay_store_options ro = {
+            .conninfo = cfg->db_conninfo,
+            .password = db_password,
+            .window_s = (unsigned)cfg->replay_window_s,
+            .timeout_ms = cfg->log_commit_timeout_ms,
+            .max_sessions = cfg->workers > 0 && cfg->workers < 8 ? (size_t)cfg->workers : 8,
+        };
+        if ((st = gw_replay_store_open(&ro, &rt->replay_store, err, errlen)) != GW_OK)
+            goto fail;
+    }
     exchange_log_options lo = {
         .conninfo = cfg->db_conninfo,
         .password = db_password,
@@ -279,6 +303,7 @@ void gw_runtime_close(gw_runtime *rt)
         gw_signer_close(rt->signer);
     if (rt->replay)
         gw_replay_guard_free(rt->replay);
+    gw_replay_store_close(rt->replay_store);
     memset(rt, 0, sizeof *rt);
 }
 

@@ -25,6 +25,7 @@ struct exchange_log;
 struct gw_credential_cache;
 struct gw_tls;
 struct gw_replay_guard;
+struct gw_replay_store;
 struct gw_rate_limiter;
 struct gw_trust_store;
 struct gw_crl_set;
@@ -42,6 +43,7 @@ typedef struct gw_runtime {
     struct gw_credential_cache *credentials;
     struct gw_tls *tls;                       /* the member listener's context, or NULL */
     struct gw_replay_guard *replay;           /* message ids seen per member */
+    struct gw_replay_store *replay_store;     /* the same, shared by every node; NULL: node scope */
     struct gw_rate_limiter *rate;             /* per-member token buckets; NULL: no limit */
     struct gw_trust_store *wss_trust;         /* signers' CA for WS-Security; NULL: not accepted */
     struct gw_breakers *breakers;             /* per provider endpoint; NULL: turned off */

@@ -317,6 +317,49 @@ START_TEST(test_max_in_flight)
 }
 END_TEST
 
+/* <limits replayScope> (cluster by default) and <cluster nodes> (1 by default): docs/scaling.md. */
+START_TEST(test_replay_scope_and_cluster_nodes)
+{
+    static const struct {
+        const char *element;
+        int want_cluster, want_nodes; /* want_nodes 0: refused, err names `needle` */
+        const char *needle;
+    } cases[] = {
+        {"", 1, 1, NULL},
+        {"<limits replayScope=\"cluster\"/>\n", 1, 1, NULL},
+        {"<limits replayScope=\"node\"/>\n", 0, 1, NULL},
+        {"<cluster nodes=\"3\"/>\n", 1, 3, NULL},
+        {"<limits replayScope=\"global\"/>\n", 0, 0, "replayScope"},
+        {"<limits replayScope=\"\"/>\n", 0, 0, "replayScope"},
+        {"<cluster nodes=\"0\"/>\n", 0, 0, "nodes"},
+        {"<cluster nodes=\"1025\"/>\n", 0, 0, "nodes"},
+        {"<cluster nodes=\"two\"/>\n", 0, 0, "nodes"},
+        {"<cluster/>\n<cluster nodes=\"2\"/>\n", 0, 0, "cluster"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char dir[64], path[128], err[1024] = "", fixture[PATH_MAX + 64];
+        in_dir(fixture, sizeof fixture, fixture_dir, "placeholder");
+        char *body = config_text(CONFIG_TEMPLATE("%s", "<database conninfo=\"dbname=pide\"/>\n",
+                                                 "wsdl=\"%s.wsdl\" schema=\"%s.xsd\"",
+                                                 "<endpoint url=\"https://[::1]:8443/x\"/>\n"),
+                                 cases[i].element, fixture, fixture);
+        write_config(dir, sizeof dir, path, sizeof path, body);
+        gw_config *cfg = NULL;
+        gw_status st = gw_config_load(path, schema_dir, &cfg, err, sizeof err);
+        remove_config(dir, path);
+        if (cases[i].want_nodes) {
+            ck_assert_msg(st == GW_OK, "%s: %s", cases[i].element, err);
+            ck_assert_int_eq(cfg->replay_cluster, cases[i].want_cluster);
+            ck_assert_int_eq(cfg->cluster_nodes, cases[i].want_nodes);
+            gw_config_free(cfg);
+        } else {
+            ck_assert_msg(st == GW_ERR_CONFIG, "%s accepted", cases[i].element);
+            ck_assert_msg(strstr(err, cases[i].needle), "%s: %s", cases[i].element, err);
+        }
+    }
+}
+END_TEST
+
 START_TEST(test_absolute_paths_and_explicit_values_are_kept)
 {
     char dir[64], path[128], err[1024] = "", fixture[PATH_MAX + 64];
@@ -695,6 +738,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, test_encrypt_at_rest);
     tcase_add_test(tc, test_absolute_paths_and_explicit_values_are_kept);
     tcase_add_test(tc, test_max_in_flight);
+    tcase_add_test(tc, test_replay_scope_and_cluster_nodes);
     tcase_add_test(tc, test_endpoint_url_forms);
     tcase_add_test(tc, test_checkpoint_settings);
     tcase_add_test(tc, test_spool_settings);

@@ -40,6 +40,32 @@ START_TEST(second_use_within_window_is_a_replay_until_the_window_ends)
 }
 END_TEST
 
+/* An id whose shared check gave no answer is forgotten, so the retry is not a replay; other ids,
+ * and the same id of another client, stay remembered; the ring still purges in order. */
+START_TEST(forgotten_id_is_accepted_again)
+{
+    gw_replay_guard *g = gw_replay_guard_new(60, 1000);
+    ck_assert_ptr_nonnull(g);
+    int64_t t0 = 1000 * SEC;
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-1", t0), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-2", t0 + 1), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_B, "msg-1", t0 + 2), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_forget(g, CLIENT_A, "msg-1"), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_forget(g, CLIENT_A, "never-seen"), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_forget(g, CLIENT_A, ""), GW_ERR_INVALID_ARG);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-2", t0 + 3), GW_ERR_REPLAY);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_B, "msg-1", t0 + 4), GW_ERR_REPLAY);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-1", t0 + 5), GW_OK);
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-1", t0 + 6), GW_ERR_REPLAY);
+    /* Past every window all entries go, the forgotten one included. */
+    ck_assert_int_eq(gw_replay_guard_check(g, CLIENT_A, "msg-3", t0 + 120 * SEC), GW_OK);
+    gw_replay_guard_stats st;
+    gw_replay_guard_stats_get(g, &st);
+    ck_assert_uint_eq(st.entries, 2); /* msg-3 of A, and B's partition still holds its msg-1 */
+    gw_replay_guard_free(g);
+}
+END_TEST
+
 START_TEST(client_and_id_boundary_is_not_ambiguous)
 {
     gw_replay_guard *g = gw_replay_guard_new(60, 1000);
@@ -285,6 +311,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, second_use_within_window_is_a_replay_until_the_window_ends);
     tcase_add_test(tc, client_and_id_boundary_is_not_ambiguous);
+    tcase_add_test(tc, forgotten_id_is_accepted_again);
     tcase_add_test(tc, bad_arguments_are_refused);
     tcase_add_test(tc, full_table_evicts_the_oldest_and_counts_it);
     tcase_add_test(tc, expired_entries_make_room_before_any_eviction);
