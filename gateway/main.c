@@ -26,6 +26,7 @@
 #include "reload.h"
 #include "runtime.h"
 #include "server.h"
+#include "xml_parse.h"
 #include "xml_sign.h"
 
 #ifndef PIDE_DEFAULT_SCHEMA_DIR
@@ -225,6 +226,7 @@ int main(int argc, char **argv)
     int runtime_open = 0;
 
     xmlInitParser();
+    gw_xml_forbid_network(); /* schemas and stylesheets never load from the network */
     /* libxml2's own reports go through the operational log, in every thread started later */
     gw_log_route_library_errors();
     if (gw_config_load(config_path, schema_dir, &cfg, err, sizeof err) != GW_OK) {

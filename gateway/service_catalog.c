@@ -67,6 +67,15 @@ static gw_status load_schema(gw_service *svc, char *err, size_t errlen)
             gw_set_error(err, errlen, "%s: not a valid XML schema", svc->config->schema_path);
         return GW_ERR_CONFIG;
     }
+    /* A warning too: libxml2 only warns when an xs:import or xs:include cannot be loaded (one
+     * naming the network never is: gw_xml_forbid_network), and a schema missing a part would
+     * validate less than its author wrote. */
+    if (fe.seen) {
+        gw_set_error(err, errlen, "%s (the schema must load whole, without warnings)", fe.text);
+        xmlSchemaFree(svc->schema);
+        svc->schema = NULL;
+        return GW_ERR_CONFIG;
+    }
     /* The XSD's own document records its targetNamespace on the root element. */
     xmlDocPtr doc = xmlReadFile(svc->config->schema_path, NULL, XML_PARSE_NONET);
     xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;

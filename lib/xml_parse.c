@@ -6,6 +6,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
+#include <libxml/xmlIO.h>
 
 /* SAX hooks that stop the parser the moment a DTD appears: refusing DTDs outright is simpler
  * and safer than trying to make entity expansion harmless. */
@@ -210,4 +211,9 @@ int gw_xml_is(xmlNodePtr node, const char *ns_uri, const char *local_name)
     return node && node->type == XML_ELEMENT_NODE &&
            strcmp((const char *)node->name, local_name) == 0 && node->ns && node->ns->href &&
            strcmp((const char *)node->ns->href, ns_uri) == 0;
+}
+
+void gw_xml_forbid_network(void)
+{
+    xmlSetExternalEntityLoader(xmlNoNetExternalEntityLoader);
 }

@@ -19,6 +19,11 @@ typedef struct gw_xml_limits {
     size_t max_nodes;  /* elements + attributes */
 } gw_xml_limits;
 
+/* Process-wide, once at start: nothing libxml2 loads on the process's behalf (an xs:import or
+ * xs:include of a schema, a WSDL, a stylesheet's or a provider XSD's external entity) may come
+ * from the network; such a load fails and the file that asked for it is refused. */
+void gw_xml_forbid_network(void);
+
 /* Parses buf. On failure returns GW_ERR_MALFORMED_XML or GW_ERR_XML_LIMIT and writes a
  * message with the line number into err. */
 gw_status gw_xml_parse(const char *buf, size_t len, const gw_xml_limits *limits, xmlDocPtr *out,

@@ -26,6 +26,7 @@
 #include "elf_exports.h"
 #include "log.h"
 #include "standalone_exchange.h"
+#include "xml_parse.h"
 #include "xml_sign.h"
 
 #define EXIT_CHECKS_FAILED 1
@@ -655,6 +656,7 @@ int main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
 
     xmlInitParser();
+    gw_xml_forbid_network(); /* schemas and stylesheets never load from the network */
     gw_log_set_level(opts.verbose ? PIDE_LOG_DEBUG : PIDE_LOG_WARN);
     if (opts.list_only)
         return list_adapter(opts.adapter_path);

@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,26 +93,6 @@ static void global_setup(void)
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 
-/* ---- compile-time error capture (init runs on one thread) ------------------------------------ */
-
-typedef struct compile_errors {
-    char text[512];
-    size_t len;
-} compile_errors;
-
-static void capture_error(void *ctx, const char *fmt, ...)
-{
-    compile_errors *e = ctx;
-    if (e->len >= sizeof e->text - 1)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(e->text + e->len, sizeof e->text - e->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        e->len += (size_t)n < sizeof e->text - e->len ? (size_t)n : sizeof e->text - 1 - e->len;
-}
-
 static void trim_newlines(char *s)
 {
     for (char *p = s; *p; p++)
@@ -120,6 +101,52 @@ static void trim_newlines(char *s)
     size_t n = strlen(s);
     while (n && s[n - 1] == ' ')
         s[--n] = '\0';
+}
+
+/* ---- error text: libxslt's messages, at compile time and at run time ------------------------- */
+
+typedef struct error_text {
+    char text[512];
+    size_t len;
+} error_text;
+
+/* Appends one libxslt message to e (cut at its size). */
+static void error_text_add(error_text *e, const char *fmt, va_list ap)
+{
+    if (e->len >= sizeof e->text - 1)
+        return;
+    int n = vsnprintf(e->text + e->len, sizeof e->text - e->len, fmt, ap);
+    if (n > 0)
+        e->len += (size_t)n < sizeof e->text - e->len ? (size_t)n : sizeof e->text - 1 - e->len;
+}
+
+/* libxslt reports compile errors through its generic error function, which is process-wide. It
+ * is set once, to capture_error, which writes to the calling thread's capture (none: the message goes to the host's log).
+ * A reload compiles stylesheets on one thread while transforms run on others: no thread ever
+ * writes into another's capture, and the global is never swapped under a running transform. */
+static _Thread_local error_text *compile_capture;
+static pthread_once_t capture_installed = PTHREAD_ONCE_INIT;
+/* the host's log, for messages outside a compile (one host API per process) */
+static _Atomic(const pide_host_api *) capture_host;
+
+static void capture_error(void *ctx, const char *fmt, ...)
+{
+    (void)ctx;
+    error_text other = {.len = 0};
+    va_list ap;
+    va_start(ap, fmt);
+    error_text_add(compile_capture ? compile_capture : &other, fmt, ap);
+    va_end(ap);
+    const pide_host_api *host = atomic_load(&capture_host);
+    if (!compile_capture && other.len && host) {
+        trim_newlines(other.text);
+        host->log(NULL, PIDE_LOG_WARN, "libxslt: %s", other.text);
+    }
+}
+
+static void install_capture(void)
+{
+    xsltSetGenericErrorFunc(NULL, capture_error);
 }
 
 /* ---- the static checks of a stylesheet ------------------------------------------------------ */
@@ -236,7 +263,7 @@ static xsltStylesheetPtr compile_stylesheet(const pide_host_api *host, const cha
     char why[640] = "";
     xsltStylesheetPtr style = NULL;
     xmlDocPtr doc = NULL;
-    compile_errors errs = {.len = 0};
+    error_text errs = {.len = 0};
     xmlParserCtxtPtr pctxt = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -276,11 +303,13 @@ static xsltStylesheetPtr compile_stylesheet(const pide_host_api *host, const cha
     if (!check_tree(root, why, sizeof why))
         goto fail;
 
-    /* libxslt reports compile errors through its generic error function: captured here so the
-     * operator sees them in the gateway's own message. */
-    xsltSetGenericErrorFunc(&errs, capture_error);
+    /* Compile errors are captured (capture_error) so the operator sees them in the gateway's
+     * own message. */
+    atomic_store(&capture_host, host);
+    pthread_once(&capture_installed, install_capture);
+    compile_capture = &errs;
     style = xsltParseStylesheetDoc(doc);
-    xsltSetGenericErrorFunc(NULL, NULL);
+    compile_capture = NULL;
     /* Warnings too: an unknown xsl: instruction is only a warning to libxslt, and would fail
      * (or be skipped) at run time instead of at start. */
     if (!style || style->errors > 0 || style->warnings > 0) {
@@ -428,21 +457,16 @@ typedef struct run_errors {
     const pide_host_api *host;
     pide_exchange *ex;
     const char *which;
-    char text[256];
-    size_t len;
+    error_text err;
 } run_errors;
 
 static void run_error(void *ctx, const char *fmt, ...)
 {
     run_errors *e = ctx;
-    if (e->len >= sizeof e->text - 1)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(e->text + e->len, sizeof e->text - e->len, fmt, ap);
+    error_text_add(&e->err, fmt, ap);
     va_end(ap);
-    if (n > 0)
-        e->len += (size_t)n < sizeof e->text - e->len ? (size_t)n : sizeof e->text - 1 - e->len;
 }
 
 /* Applies `style` to `in_doc` with its own transform context (forbidding all I/O) and the
@@ -452,7 +476,7 @@ static xmlDocPtr transform(const xslt_instance *in, pide_exchange *ex, xsltStyle
 {
     const pide_host_api *host = in->base.host;
     xmlDocPtr out = NULL;
-    run_errors errs = {.host = host, .ex = ex, .which = which, .len = 0};
+    run_errors errs = {.host = host, .ex = ex, .which = which, .err = {.len = 0}};
     xsltSecurityPrefsPtr sec = xsltNewSecurityPrefs();
     xsltTransformContextPtr ctxt = xsltNewTransformContext(style, in_doc);
     if (!sec || !ctxt)
@@ -486,9 +510,9 @@ static xmlDocPtr transform(const xslt_instance *in, pide_exchange *ex, xsltStyle
     }
 done:
     if (!out) {
-        trim_newlines(errs.text);
+        trim_newlines(errs.err.text);
         host->log(ex, PIDE_LOG_WARN, "xslt: %s stylesheet failed: %.200s", which,
-                  errs.len ? errs.text : "(no message)");
+                  errs.err.len ? errs.err.text : "(no message)");
     }
     if (ctxt)
         xsltFreeTransformContext(ctxt);

@@ -61,4 +61,27 @@ assert_contains "$T/out.txt" "open.key" "world-readable signing key: names the f
 hash=$(echo 'a secret' | "$GATEWAY_BIN" --hash-password)
 [[ "$hash" == pbkdf2-sha256\$* ]] && pass "--hash-password prints a pbkdf2-sha256 hash" || fail "hash: $hash"
 
+# No schema the gateway loads may pull anything from the network: a service XSD that imports
+# one over http:// is refused at start-up, and the server it names never hears a request.
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$T" >"$T/http.log" 2>&1 &
+http_pid=$!
+for _ in $(seq 50); do grep -q "port" "$T/http.log" && break; sleep 0.1; done
+http_port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$T/http.log" | head -1)
+echo '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:evil"/>' >"$T/evil.xsd"
+reniec_xsd=$PIDE_SOURCE_DIR/schemas/reniec-consulta.xsd
+python3 - "$reniec_xsd" "$T/netimport.xsd" "http://127.0.0.1:$http_port/evil.xsd" <<'PY'
+import re, sys
+s = open(sys.argv[1]).read()
+m = re.search(r'<(\w+):schema\b[^>]*>', s)
+imp = '<%s:import namespace="urn:evil" schemaLocation="%s"/>' % (m.group(1), sys.argv[3])
+open(sys.argv[2], 'w').write(s[:m.end()] + imp + s[m.end():])
+PY
+grep -q "127.0.0.1:$http_port/evil.xsd" "$T/netimport.xsd" || fail "the test could not plant the import"
+write_config
+sed -i "s|schema=\"[^\"]*reniec[^\"]*\"|schema=\"$T/netimport.xsd\"|" "$CONFIG"
+expect_exit 1 "a service schema importing over http://" timeout 30 "$GATEWAY_BIN" --config "$CONFIG"
+kill "$http_pid" 2>/dev/null; wait "$http_pid" 2>/dev/null || true
+assert_contains "$T/out.txt" "netimport.xsd" "a service schema importing over http://: names the schema"
+assert_not_contains "$T/http.log" "evil.xsd" "the network import was never fetched"
+
 finish
