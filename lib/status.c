@@ -51,7 +51,7 @@ static const struct status_info status_table[GW_STATUS_COUNT] = {
     [GW_ERR_RATE_LIMITED] = {"GW_ERR_RATE_LIMITED", "Client.RateLimited", 429,
                              "too many requests from this client; retry later"},
     [GW_ERR_BAD_REQUEST] = {"GW_ERR_BAD_REQUEST", "Client.BadRequest", 500,
-                            "the request cannot be translated for the provider"},
+                            "the request is not one this service can accept"},
     [GW_ERR_PROVIDER_TIMEOUT] = {"GW_ERR_PROVIDER_TIMEOUT", "Server.Provider.Timeout", 500,
                                  "the provider did not answer in time"},
     [GW_ERR_PROVIDER_UNAVAILABLE] = {"GW_ERR_PROVIDER_UNAVAILABLE",
