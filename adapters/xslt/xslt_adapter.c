@@ -12,6 +12,10 @@
  *                       response element, or a pgx:fault element (urn:pide-gateway:xslt:1)
  *                       naming a gateway failure. JSON is seen in the W3C's XML form of JSON.
  *
+ * Relative file paths (the stylesheets, responseSchema) are resolved against the configuration
+ * file's folder when the host tells it (pide_host_api.config_dir), else against the working
+ * directory (pide-adapter-check).
+ *
  * Optional XPath parameters name what the exchange log records as columns: subjectXPath +
  * subjectType and purposeXPath on the request, resultCodeXPath on the translated response.
  * responseSchema (the contract's XSD) validates the translated response: an answer whose data
@@ -400,6 +404,17 @@ static char *opt_param(const pide_host_api *host, const pide_service_config *cfg
     return c;
 }
 
+/* A file parameter's path: relative ones against the configuration file's folder when the host
+ * tells it (pide_host_api.config_dir), else as given (the working directory's). Written to buf;
+ * NULL when it does not fit. */
+static const char *file_path(const pide_host_api *host, const char *path, char *buf, size_t cap)
+{
+    const char *dir = PIDE_HOST_HAS(host, config_dir) ? host->config_dir(host) : NULL;
+    int n = path[0] == '/' || !dir || !*dir ? snprintf(buf, cap, "%s", path)
+                                            : snprintf(buf, cap, "%s/%s", dir, path);
+    return n >= 0 && (size_t)n < cap ? buf : NULL;
+}
+
 static pide_result xslt_init(const pide_host_api *host, const pide_service_config *cfg,
                              void **instance)
 {
@@ -440,8 +455,17 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
                   "responseStylesheet are required", svc);
         goto fail;
     }
-    if (!(in->request_style = compile_stylesheet(host, svc, "requestStylesheet", req_path)) ||
-        !(in->response_style = compile_stylesheet(host, svc, "responseStylesheet", resp_path)))
+    char req_file[PATH_MAX], resp_file[PATH_MAX];
+    if (!file_path(host, req_path, req_file, sizeof req_file) ||
+        !file_path(host, resp_path, resp_file, sizeof resp_file)) {
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "xslt adapter, service %s: a stylesheet path is too "
+                  "long",
+                  svc);
+        goto fail;
+    }
+    if (!(in->request_style = compile_stylesheet(host, svc, "requestStylesheet", req_file)) ||
+        !(in->response_style = compile_stylesheet(host, svc, "responseStylesheet", resp_file)))
         goto fail;
 
     bool ok = true;
@@ -466,7 +490,10 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
          !xpath_ok(host, svc, "resultCodeXPath", in->result_code_xpath)))
         goto fail;
     const char *schema_path = host->config_param(cfg, "responseSchema");
-    if (schema_path && *schema_path && !(in->response_schema = load_schema(host, svc, schema_path)))
+    char schema_file[PATH_MAX];
+    if (schema_path && *schema_path &&
+        (!file_path(host, schema_path, schema_file, sizeof schema_file) ||
+         !(in->response_schema = load_schema(host, svc, schema_file))))
         goto fail;
     /* jansson seeds its hash function on first use: here, before any worker thread. */
     json_object_seed(0);

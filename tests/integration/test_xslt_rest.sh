@@ -203,6 +203,28 @@ else
   fail "pide-adapter-check: $(cat "$T/check.out")"
 fi
 
+# --- relative stylesheet and schema paths: the configuration file's folder, not the working
+# directory (pide_host_api.config_dir). The working directory holds same-named files that would
+# be refused, so the gateway starting and answering proves which folder was read.
+mkdir -p "$T/cfg/rest" "$T/elsewhere/rest"
+cp "$PIDE_SOURCE_DIR"/conf/migraciones-rest/carne-*.xsl "$XSD" "$T/cfg/rest/"
+cp "$PIDE_SOURCE_DIR/tests/fixtures/xslt/document-passwd.xsl" "$T/elsewhere/rest/carne-response.xsl"
+cp "$PIDE_SOURCE_DIR/tests/fixtures/xslt/document-passwd.xsl" "$T/elsewhere/rest/carne-request.xsl"
+echo 'not a schema' > "$T/elsewhere/rest/migraciones-carne-rest.xsd"
+sed -e "s|value=\"$PIDE_SOURCE_DIR/conf/migraciones-rest/|value=\"rest/|g" \
+    -e "s|value=\"$PIDE_SOURCE_DIR/schemas/migraciones-carne-rest.xsd\"|value=\"rest/migraciones-carne-rest.xsd\"|" \
+    "$CONFIG" > "$T/cfg/gateway.xml"
+grep -q 'value="rest/carne-request.xsl"' "$T/cfg/gateway.xml" && grep -q 'value="rest/migraciones-carne-rest.xsd"' "$T/cfg/gateway.xml" \
+  || fail "could not write the configuration with relative paths"
+kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
+CONFIG="$T/cfg/gateway.xml"
+cd "$T/elsewhere"   # (the whole test runs from here)
+start_gateway
+status=$(soap_post $SERVICE "$REQ" "$T/relative.xml")
+assert_eq "200 0000" "$status $(xml_value "$T/relative.xml" strNumRespuesta)" \
+  "relative paths: read from the configuration's folder while the gateway runs elsewhere"
+CONFIG="$T/gateway.xml"
+
 # --- a responseSchema that is not an XSD: refused at start, naming service and file -------------
 sed "s|value=\"$PIDE_SOURCE_DIR/schemas/migraciones-carne-rest.xsd\"|value=\"$PIDE_SOURCE_DIR/conf/migraciones-rest/carne-request.xsl\"|" "$CONFIG" > "$T/badschema.xml"
 set +e
