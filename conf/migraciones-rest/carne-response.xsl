@@ -23,7 +23,7 @@
     xmlns:fn="http://www.w3.org/2005/xpath-functions"
     xmlns:pgx="urn:pide-gateway:xslt:1"
     xmlns:tns="http://ws.pide-gateway.org/migraciones-rest/"
-    exclude-result-prefixes="fn">
+    exclude-result-prefixes="fn pgx">
   <xsl:output method="xml" encoding="UTF-8"/>
 
   <xsl:variable name="status" select="string(/pgx:response/@status)"/>
