@@ -1263,7 +1263,8 @@ gw_status gw_config_load(const char *path, const char *schema_dir, gw_config **o
         st = GW_ERR_CONFIG;
         goto fail;
     }
-    if (!(ld.cfg = calloc(1, sizeof *ld.cfg)) || !(ld.cfg->path = strdup(path))) {
+    if (!(ld.cfg = calloc(1, sizeof *ld.cfg)) || !(ld.cfg->path = strdup(path)) ||
+        !(ld.cfg->base_dir = strdup(ld.base_dir))) {
         st = GW_ERR_NOMEM;
         goto fail;
     }
@@ -1341,6 +1342,7 @@ void gw_config_free(gw_config *cfg)
     free(cfg->audit_conninfo);
     free(cfg->audit_password_file);
     free(cfg->path);
+    free(cfg->base_dir);
     free(cfg->listen_address);
     free(cfg->tls_address);
     free(cfg->admin_address);

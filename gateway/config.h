@@ -87,6 +87,7 @@ typedef struct gw_service_config {
 
 typedef struct gw_config {
     char *path;              /* the file it came from */
+    char *base_dir; /* its absolute folder (relative paths resolve against it); may be NULL */
 
     /* <listen> */
     char *listen_address;    /* "127.0.0.1" */

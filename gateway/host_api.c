@@ -1,5 +1,6 @@
 /* host_api.c — the services the gateway lends adapters (pide_host_api), bound to an exchange. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,17 @@ static void host_wss_signer_close(pide_wss_signer *w)
     gw_signer_close(w->signer);
     free(w);
 }
+
+/* Only in the table a gw_runtime holds (gw_runtime_host_config_dir sets it): `host` is then
+ * that runtime's own member. */
+static const char *host_config_dir(const pide_host_api *host)
+{
+    const gw_runtime *rt =
+        (const gw_runtime *)(const void *)((const char *)host - offsetof(gw_runtime, host));
+    return rt->config ? rt->config->base_dir : NULL;
+}
+
+void gw_host_api_set_config_dir(pide_host_api *api) { api->config_dir = host_config_dir; }
 
 void gw_host_api_init(pide_host_api *api)
 {

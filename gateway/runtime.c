@@ -79,6 +79,7 @@ static gw_status parts_open_early(const gw_config *cfg, gw_runtime *rt, char *er
     rt->xml_limits.max_depth = cfg->max_xml_depth;
     rt->xml_limits.max_nodes = cfg->max_xml_nodes;
     gw_host_api_init(&rt->host);
+    gw_host_api_set_config_dir(&rt->host);
 
     /* One set of revocation lists judges members on both paths: the TLS handshake and the
      * WS-Security signer check. */

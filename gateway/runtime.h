@@ -75,5 +75,8 @@ double gw_cert_not_after(const char *path);
 
 /* Fills the host function table adapters receive (host_api.c). */
 void gw_host_api_init(pide_host_api *api);
+/* Adds config_dir to a table gw_host_api_init filled: only for the `host` member of a
+ * gw_runtime, whose config's folder it answers. */
+void gw_host_api_set_config_dir(pide_host_api *api);
 
 #endif

@@ -186,6 +186,13 @@ typedef struct pide_host_api {
     pide_result (*wss_sign)(pide_exchange *ex, pide_wss_signer *signer, xmlDocPtr envelope,
                             int ttl_seconds);
     void (*wss_signer_close)(pide_wss_signer *signer);
+
+    /* Added after version 1 (check with PIDE_HOST_HAS): the absolute folder of the configuration
+     * file the services come from, without a trailing '/'. Resolve a relative path a parameter
+     * names (a stylesheet, a schema) against it, as the gateway resolves its own paths; `host` is
+     * the table init() received. NULL when the host has no configuration file (pide-adapter-check:
+     * relative paths are then the working directory's). Valid until fini(). */
+    const char *(*config_dir)(const struct pide_host_api *host);
 } pide_host_api;
 
 /* True when `host` (a const pide_host_api *) has member `m` set: members appended after

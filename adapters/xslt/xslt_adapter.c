@@ -5,14 +5,21 @@
  *   requestStylesheet   the consumer's operation element (document/literal, already validated
  *                       against the service's XSD) -> the provider's whole request document
  *                       (providerStyle soap11: a SOAP 1.1 Envelope, e.g. RPC/encoded;
- *                       rest-json: <pgx:http method= path=> with an optional JSON body);
+ *                       rest-json: <pgx:http method= path=> with an optional JSON body), or a
+ *                       pgx:fault refusing the request before the provider hears it;
  *   responseStylesheet  the provider's whole answer (its Envelope, a SOAP Fault included; for
  *                       rest-json <pgx:response status=> holding the JSON) -> the contract's
  *                       response element, or a pgx:fault element (urn:pide-gateway:xslt:1)
  *                       naming a gateway failure. JSON is seen in the W3C's XML form of JSON.
  *
+ * Relative file paths (the stylesheets, responseSchema) are resolved against the configuration
+ * file's folder when the host tells it (pide_host_api.config_dir), else against the working
+ * directory (pide-adapter-check).
+ *
  * Optional XPath parameters name what the exchange log records as columns: subjectXPath +
  * subjectType and purposeXPath on the request, resultCodeXPath on the translated response.
+ * responseSchema (the contract's XSD) validates the translated response: an answer whose data
+ * do not fit the contract is Server.Provider.BadResponse, never sent to the consumer.
  * docs/configuration.md lists the parameters, docs/integrator-guide.md walks through SUNAT.
  *
  * Hardening: a stylesheet is untrusted configuration. It is parsed without network, DTD or
@@ -42,6 +49,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
+#include <libxml/xmlschemas.h>
 #include <libxml/xpathInternals.h>
 #include <jansson.h>
 #include <libxslt/documents.h>
@@ -74,6 +82,7 @@ typedef struct xslt_instance {
     char *result_code_xpath;
     char *unavailable_code;     /* result code declared on provider failures; NULL: none */
     bool rest_json;             /* providerStyle rest-json, else soap11 */
+    xmlSchemaPtr response_schema; /* responseSchema: the translated answer must be valid by it */
 } xslt_instance;
 
 /* ---- process-wide libxslt set-up --------------------------------------------------------- */
@@ -347,6 +356,49 @@ static bool xpath_ok(const pide_host_api *host, const char *service, const char 
     return adapter_xpath_ok(host, "xslt", service, param, expr, NULL);
 }
 
+/* ---- responseSchema ------------------------------------------------------------------------- */
+
+typedef struct schema_errors {
+    char text[256];
+} schema_errors;
+
+static void keep_schema_error(void *ctx, xmlErrorPtr e)
+{
+    schema_errors *s = ctx;
+    if (s->text[0] || !e || !e->message)
+        return;
+    snprintf(s->text, sizeof s->text, "line %d: %s", e->line, e->message);
+    trim_newlines(s->text);
+}
+
+/* The contract's XSD the translated answer must satisfy; NULL after logging why. */
+static xmlSchemaPtr load_schema(const pide_host_api *host, const char *svc, const char *path)
+{
+    schema_errors errs = {.text = ""};
+    xmlSchemaPtr schema = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "xslt adapter, service %s: responseSchema %s: cannot "
+                  "read it: %s",
+                  svc, path, strerror(errno));
+        return NULL;
+    }
+    fclose(f);
+    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
+    if (pc) {
+        xmlSchemaSetParserStructuredErrors(pc, keep_schema_error, &errs);
+        schema = xmlSchemaParse(pc);
+        xmlSchemaFreeParserCtxt(pc);
+    }
+    if (!schema)
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "xslt adapter, service %s: responseSchema %s is not a "
+                  "usable XSD (%s)",
+                  svc, path, errs.text[0] ? errs.text : "out of memory");
+    return schema;
+}
+
 static void xslt_fini(void *instance)
 {
     xslt_instance *in = instance;
@@ -356,6 +408,8 @@ static void xslt_fini(void *instance)
         xsltFreeStylesheet(in->request_style);
     if (in->response_style)
         xsltFreeStylesheet(in->response_style);
+    if (in->response_schema)
+        xmlSchemaFree(in->response_schema);
     free(in->operations);
     free(in->soap_action);
     free(in->subject_xpath);
@@ -377,6 +431,17 @@ static char *opt_param(const pide_host_api *host, const pide_service_config *cfg
     if (!c)
         *ok = false;
     return c;
+}
+
+/* A file parameter's path: relative ones against the configuration file's folder when the host
+ * tells it (pide_host_api.config_dir), else as given (the working directory's). Written to buf;
+ * NULL when it does not fit. */
+static const char *file_path(const pide_host_api *host, const char *path, char *buf, size_t cap)
+{
+    const char *dir = PIDE_HOST_HAS(host, config_dir) ? host->config_dir(host) : NULL;
+    int n = path[0] == '/' || !dir || !*dir ? snprintf(buf, cap, "%s", path)
+                                            : snprintf(buf, cap, "%s/%s", dir, path);
+    return n >= 0 && (size_t)n < cap ? buf : NULL;
 }
 
 static pide_result xslt_init(const pide_host_api *host, const pide_service_config *cfg,
@@ -419,8 +484,17 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
                   "responseStylesheet are required", svc);
         goto fail;
     }
-    if (!(in->request_style = compile_stylesheet(host, svc, "requestStylesheet", req_path)) ||
-        !(in->response_style = compile_stylesheet(host, svc, "responseStylesheet", resp_path)))
+    char req_file[PATH_MAX], resp_file[PATH_MAX];
+    if (!file_path(host, req_path, req_file, sizeof req_file) ||
+        !file_path(host, resp_path, resp_file, sizeof resp_file)) {
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "xslt adapter, service %s: a stylesheet path is too "
+                  "long",
+                  svc);
+        goto fail;
+    }
+    if (!(in->request_style = compile_stylesheet(host, svc, "requestStylesheet", req_file)) ||
+        !(in->response_style = compile_stylesheet(host, svc, "responseStylesheet", resp_file)))
         goto fail;
 
     bool ok = true;
@@ -444,6 +518,14 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
         (in->result_code_xpath &&
          !xpath_ok(host, svc, "resultCodeXPath", in->result_code_xpath)))
         goto fail;
+    const char *schema_path = host->config_param(cfg, "responseSchema");
+    char schema_file[PATH_MAX];
+    if (schema_path && *schema_path &&
+        (!file_path(host, schema_path, schema_file, sizeof schema_file) ||
+         !(in->response_schema = load_schema(host, svc, schema_file))))
+        goto fail;
+    /* jansson seeds its hash function on first use: here, before any worker thread. */
+    json_object_seed(0);
     *instance = in;
     return PIDE_OK;
 fail:
@@ -824,6 +906,43 @@ fail:
     return rc;
 }
 
+/* A stylesheet's <pgx:fault code=>why</pgx:fault> as the pide_result its code names (an unknown
+ * or missing code: bad response from the response stylesheet, internal from the request one). */
+static pide_result fault_result(const pide_host_api *host, pide_exchange *ex, xmlNodePtr fault,
+                                const char *which)
+{
+    const char *code = adapter_attr_of(host, ex, fault, "code");
+    const char *why = adapter_text_of(host, ex, fault);
+    pide_result rc =
+        strcmp(which, "request") == 0 ? PIDE_ERR_INTERNAL : PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    for (size_t i = 0; i < sizeof FAULT_CODES / sizeof FAULT_CODES[0]; i++)
+        if (code && strcmp(code, FAULT_CODES[i].code) == 0)
+            rc = FAULT_CODES[i].rc;
+    host->log(ex, PIDE_LOG_WARN, "xslt: the %s stylesheet says %.40s: %.200s", which,
+              code ? code : "(no code)", why ? why : "");
+    return rc;
+}
+
+/* The translated answer (out's root) must be valid by responseSchema, the contract's XSD: a
+ * provider answer whose data do not fit the contract never reaches the consumer. */
+static pide_result valid_by_contract(const xslt_instance *in, pide_exchange *ex, xmlDocPtr out)
+{
+    schema_errors errs = {.text = ""};
+    xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(in->response_schema);
+    if (!vc)
+        return PIDE_ERR_NOMEM;
+    xmlSchemaSetValidStructuredErrors(vc, keep_schema_error, &errs);
+    int v = xmlSchemaValidateDoc(vc, out);
+    xmlSchemaFreeValidCtxt(vc);
+    if (v == 0)
+        return PIDE_OK;
+    in->base.host->log(ex, PIDE_LOG_WARN,
+                       "xslt: the translated answer is not valid by "
+                       "responseSchema: %s",
+                       errs.text[0] ? errs.text : "(no detail)");
+    return v < 0 ? PIDE_ERR_INTERNAL : PIDE_ERR_PROVIDER_BAD_RESPONSE;
+}
+
 static pide_result exchange(const xslt_instance *in, pide_exchange *ex, const pide_call *call)
 {
     const pide_host_api *host = in->base.host;
@@ -852,6 +971,13 @@ static pide_result exchange(const xslt_instance *in, pide_exchange *ex, const pi
     rc = PIDE_ERR_INTERNAL;
     if (!(provider_req = transform(in, ex, in->request_style, req_doc, "request", call)))
         goto done;
+    /* The request stylesheet may refuse the request itself (e.g. a value the provider does not
+     * serve) with a pgx:fault: the provider then hears nothing. */
+    xmlNodePtr refused = xmlDocGetRootElement(provider_req);
+    if (adapter_element_is(refused, PGX_NS, "fault")) {
+        rc = fault_result(host, ex, refused, "request");
+        goto done;
+    }
     rc = in->rest_json ? rest_json_call(in, ex, provider_req, &answer)
                        : soap11_call(in, ex, provider_req, &answer);
     if (rc != PIDE_OK)
@@ -867,16 +993,11 @@ static pide_result exchange(const xslt_instance *in, pide_exchange *ex, const pi
         goto done;
     }
     if (adapter_element_is(result, PGX_NS, "fault")) {
-        const char *code = adapter_attr_of(host, ex, result, "code");
-        const char *why = adapter_text_of(host, ex, result);
-        rc = PIDE_ERR_PROVIDER_BAD_RESPONSE;
-        for (size_t i = 0; i < sizeof FAULT_CODES / sizeof FAULT_CODES[0]; i++)
-            if (code && strcmp(code, FAULT_CODES[i].code) == 0)
-                rc = FAULT_CODES[i].rc;
-        host->log(ex, PIDE_LOG_WARN, "xslt: the response stylesheet says %.40s: %.200s",
-                  code ? code : "(no code)", why ? why : "");
+        rc = fault_result(host, ex, result, "response");
         goto done;
     }
+    if (in->response_schema && (rc = valid_by_contract(in, ex, out)) != PIDE_OK)
+        goto done;
     /* An HTTP 500 carries SOAP 1.1 Faults: the stylesheet has read the Fault and decided (a
      * business answer, e.g. SUNAT's RucInvalidoException, or a pgx:fault). */
     const char *code = in->result_code_xpath
@@ -931,7 +1052,8 @@ static const pide_param_decl PARAMS[] = {
      "XSLT 1.0 file: operation element -> the provider's request document"},
     {"responseStylesheet", PIDE_PARAM_STRING, 1, NULL,
      "XSLT 1.0 file: the provider's answer -> the contract's response (or pgx:fault)"},
-    {"providerStyle", PIDE_PARAM_STRING, 0, "soap11", "how the provider is spoken to: soap11 or rest-json"},
+    {"providerStyle", PIDE_PARAM_STRING, 0, "soap11",
+     "how the provider is spoken to: soap11 or rest-json"},
     {"soapAction", PIDE_PARAM_STRING, 0, "", "SOAPAction sent to the provider"},
     {"subjectXPath", PIDE_PARAM_STRING, 0, NULL,
      "XPath on the operation element: whom the exchange is about (logged)"},
@@ -942,6 +1064,8 @@ static const pide_param_decl PARAMS[] = {
      "XPath on the translated response: the contract's result code (logged)"},
     {"unavailableResultCode", PIDE_PARAM_STRING, 0, NULL,
      "result code logged when the provider gives no usable answer"},
+    {"responseSchema", PIDE_PARAM_STRING, 0, NULL,
+     "XSD (the contract's): the translated answer must be valid by it, else BadResponse"},
     {NULL, PIDE_PARAM_STRING, 0, NULL, NULL},
 };
 

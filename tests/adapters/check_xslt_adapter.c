@@ -371,6 +371,65 @@ START_TEST(rest_json_provider)
 }
 END_TEST
 
+/* The shipped MigraCarneRest stylesheets (conf/migraciones-rest) with responseSchema: JSON whose
+ * translation fails the contract's XSD is a bad response, a document type the request
+ * stylesheet refuses (pgx:fault) never reaches the provider, and an unusable schema stops init. */
+START_TEST(response_schema_and_request_fault)
+{
+    static const char *names[] = {"operations",           "requestStylesheet", "responseStylesheet",
+                                  "providerStyle",        "responseSchema",    "resultCodeXPath",
+                                  "unavailableResultCode"};
+    static const char *values[] = {"consultarDocumento",
+                                   MIGRA_REST_CONF_DIR "/carne-request.xsl",
+                                   MIGRA_REST_CONF_DIR "/carne-response.xsl",
+                                   "rest-json",
+                                   MIGRA_REST_XSD,
+                                   "/*/return/strNumRespuesta",
+                                   "0002"};
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/api/v1/carnes", sim_migra.port);
+    ath_service s;
+    ck_assert_int_eq(ath_service_init(&s, adapter, "MigraCarneRest", url, 1500, 7, names, values),
+                     PIDE_OK);
+    const char *fmt =
+        "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+        "xmlns:mig=\"http://ws.pide-gateway.org/migraciones-rest/\"><soapenv:Body>"
+        "<mig:consultarDocumento><solicitud><strCodInstitucion>20000000001</strCodInstitucion>"
+        "<strMac>00:1A:2B:3C:4D:5E</strMac><strNroIp>192.168.10.25</strNroIp>"
+        "<strNumDocumento>%s</strNumDocumento><strTipoDocumento>%s</strTipoDocumento>"
+        "</solicitud></mig:consultarDocumento></soapenv:Body></soapenv:Envelope>";
+    char request[1024];
+    ath_outcome o;
+
+    snprintf(request, sizeof request, fmt, "001234567", "CE");
+    ath_run(&s, request, &o);
+    ck_assert_msg(o.rc == PIDE_OK, "rc %d, log %s", o.rc, o.ex.log);
+    ck_assert_str_eq(o.ex.result_code, "0000");
+    ath_outcome_free(&o);
+
+    snprintf(request, sizeof request, fmt, "777777777", "CE"); /* no fechaVencimiento */
+    ath_run(&s, request, &o);
+    ck_assert_msg(o.rc == PIDE_ERR_PROVIDER_BAD_RESPONSE, "rc %d, log %s", o.rc, o.ex.log);
+    ck_assert_ptr_nonnull(strstr(o.ex.log, "not valid by responseSchema"));
+    ck_assert_str_eq(o.ex.result_code, "0002");
+    ath_outcome_free(&o);
+
+    snprintf(request, sizeof request, fmt, "001234567", "DNI");
+    ath_run(&s, request, &o);
+    ck_assert_msg(o.rc == PIDE_ERR_BAD_REQUEST, "rc %d, log %s", o.rc, o.ex.log);
+    ck_assert_msg(o.ex.sent_url[0] == '\0', "the provider was called: %s", o.ex.sent_url);
+    ath_outcome_free(&o);
+    ath_service_fini(&s);
+
+    /* a stylesheet given as responseSchema: refused by init() */
+    static const char *bad[7];
+    memcpy(bad, values, sizeof bad);
+    bad[4] = MIGRA_REST_CONF_DIR "/carne-request.xsl";
+    ck_assert_int_eq(ath_service_init(&s, adapter, "MigraCarneRest", url, 1500, 7, names, bad),
+                     PIDE_ERR_CONFIG);
+}
+END_TEST
+
 /* The W3C JSON form both ways: what the request stylesheet writes as a body is the JSON sent. */
 START_TEST(rest_json_body_mapping)
 {
@@ -460,6 +519,7 @@ static Suite *xslt_adapter_suite(void)
     tcase_add_test(tc, shared_stylesheets_across_threads);
     tcase_add_test(tc, rest_json_provider);
     tcase_add_test(tc, rest_json_body_mapping);
+    tcase_add_test(tc, response_schema_and_request_fault);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -102,7 +102,8 @@ write_config() {
       -e "s|http://127.0.0.1:8093/|http://127.0.0.1:${PJ_PORT:-8093}/|" \
       -e "s|http://127.0.0.1:8094/|http://127.0.0.1:${TSA_PORT:-8094}/|" \
       -e "s|http://127.0.0.1:8095/|http://127.0.0.1:${SUNAT_PORT:-8095}/|" \
-      -e "s|value=\"conf/sunat/|value=\"$PIDE_SOURCE_DIR/conf/sunat/|g" \
+      -e "s|value=\"sunat/|value=\"$PIDE_SOURCE_DIR/conf/sunat/|g" \
+      -e "s|value=\"migraciones-rest/|value=\"$PIDE_SOURCE_DIR/conf/migraciones-rest/|g" \
       -e "s|http://127.0.0.1:8096/|http://127.0.0.1:${JNE_PORT:-8096}/|" \
       -e "s|value=\"schemas/|value=\"$PIDE_SOURCE_DIR/schemas/|g" \
       "$PIDE_SOURCE_DIR/conf/demo.xml" > "$T/gateway.xml"
