@@ -5,6 +5,7 @@
 #include "adapter_kit.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -314,4 +315,83 @@ const char *adapter_xpath_string(const pide_host_api *host, pide_exchange *ex, x
     xmlXPathFreeObject(o);
     xmlXPathFreeContext(x);
     return res;
+}
+
+/* ---- file parameters and XSDs ---------------------------------------------------------------- */
+
+const char *adapter_file_path(const pide_host_api *host, const char *path, char *buf, size_t cap)
+{
+    const char *dir = PIDE_HOST_HAS(host, config_dir) ? host->config_dir(host) : NULL;
+    int n = path[0] == '/' || !dir || !*dir ? snprintf(buf, cap, "%s", path)
+                                            : snprintf(buf, cap, "%s/%s", dir, path);
+    return n >= 0 && (size_t)n < cap ? buf : NULL;
+}
+
+typedef struct schema_errors {
+    char text[320];
+    int seen;
+} schema_errors;
+
+/* Keeps the first message libxml2 reports (warnings included), on one line. */
+static void keep_schema_error(void *ctx, xmlErrorPtr e)
+{
+    schema_errors *s = ctx;
+    if (s->seen++ || !e || !e->message)
+        return;
+    snprintf(s->text, sizeof s->text, "line %d: %s", e->line, e->message);
+    for (char *c = s->text; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+}
+
+xmlSchemaPtr adapter_load_schema(const pide_host_api *host, const char *adapter,
+                                 const char *service, const char *param, const char *path)
+{
+    char file[PATH_MAX];
+    schema_errors errs = {.text = "", .seen = 0};
+    xmlSchemaPtr schema = NULL;
+    if (!adapter_file_path(host, path, file, sizeof file)) {
+        host->log(NULL, PIDE_LOG_ERROR, "%s adapter, service %s: %s %s: the path is too long",
+                  adapter, service, param, path);
+        return NULL;
+    }
+    FILE *f = fopen(file, "rb");
+    if (!f) {
+        host->log(NULL, PIDE_LOG_ERROR, "%s adapter, service %s: %s %s: cannot read it: %s",
+                  adapter, service, param, file, strerror(errno));
+        return NULL;
+    }
+    fclose(f);
+    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(file);
+    if (pc) {
+        xmlSchemaSetParserStructuredErrors(pc, keep_schema_error, &errs);
+        schema = xmlSchemaParse(pc);
+        xmlSchemaFreeParserCtxt(pc);
+    }
+    if (schema && errs.seen) {
+        xmlSchemaFree(schema);
+        schema = NULL;
+    }
+    if (!schema)
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "%s adapter, service %s: %s %s is not a usable XSD, loaded whole (%s)", adapter,
+                  service, param, file, errs.text[0] ? errs.text : "out of memory");
+    return schema;
+}
+
+pide_result adapter_validate(const pide_host_api *host, pide_exchange *ex, xmlSchemaPtr schema,
+                             xmlDocPtr doc, const char *adapter, const char *what)
+{
+    schema_errors errs = {.text = "", .seen = 0};
+    xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
+    if (!vc)
+        return PIDE_ERR_NOMEM;
+    xmlSchemaSetValidStructuredErrors(vc, keep_schema_error, &errs);
+    int v = xmlSchemaValidateDoc(vc, doc);
+    xmlSchemaFreeValidCtxt(vc);
+    if (v == 0)
+        return PIDE_OK;
+    host->log(ex, PIDE_LOG_WARN, "%s: %s is not valid by responseSchema: %s", adapter, what,
+              errs.text[0] ? errs.text : "(no detail)");
+    return v < 0 ? PIDE_ERR_INTERNAL : PIDE_ERR_PROVIDER_BAD_RESPONSE;
 }

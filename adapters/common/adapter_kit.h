@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include <libxml/tree.h>
+#include <libxml/xmlschemas.h>
 
 #include "pide_adapter.h"
 
@@ -106,5 +107,22 @@ bool adapter_xpath_ok(const pide_host_api *host, const char *adapter, const char
  * `namespaces`, in exchange memory; NULL on an error or an empty string. */
 const char *adapter_xpath_string(const pide_host_api *host, pide_exchange *ex, xmlDocPtr doc,
                                  const char *expr, const char *namespaces);
+
+/* A file parameter's path: a relative one against the configuration file's folder when the host
+ * tells it (pide_host_api.config_dir), else as given (the working directory's). Written to buf;
+ * NULL when it does not fit. */
+const char *adapter_file_path(const pide_host_api *host, const char *path, char *buf, size_t cap);
+
+/* At init: the XSD file of parameter `param` (resolved by adapter_file_path), parsed whole: a
+ * warning too refuses it (libxml2 only warns when an xs:import cannot be loaded, and the process
+ * never loads from the network). NULL after logging "<adapter> adapter, service S: P FILE: why". */
+xmlSchemaPtr adapter_load_schema(const pide_host_api *host, const char *adapter,
+                                 const char *service, const char *param, const char *path);
+
+/* doc valid by schema: PIDE_OK; PIDE_ERR_PROVIDER_BAD_RESPONSE after logging "<adapter>: <what>
+ * is not valid by responseSchema: <first error>"; PIDE_ERR_NOMEM or PIDE_ERR_INTERNAL when the
+ * check itself could not run. */
+pide_result adapter_validate(const pide_host_api *host, pide_exchange *ex, xmlSchemaPtr schema,
+                             xmlDocPtr doc, const char *adapter, const char *what);
 
 #endif

@@ -177,48 +177,6 @@ static bool parse_pairs(const pide_host_api *host, const char *svc, const char *
     return why == NULL;
 }
 
-typedef struct schema_errors {
-    char text[300];
-} schema_errors;
-
-static void keep_schema_error(void *ctx, xmlErrorPtr e)
-{
-    schema_errors *s = ctx;
-    if (s->text[0] || !e || !e->message)
-        return;
-    snprintf(s->text, sizeof s->text, "line %d: %s", e->line, e->message);
-    for (char *c = s->text; *c; c++)
-        if (*c == '\n' || *c == '\r')
-            *c = ' ';
-}
-
-static xmlSchemaPtr load_schema(const pide_host_api *host, const char *svc, const char *path)
-{
-    schema_errors errs = {.text = ""};
-    xmlSchemaPtr schema = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        host->log(NULL, PIDE_LOG_ERROR,
-                  ADAPTER " adapter, service %s: responseSchema %s: cannot "
-                          "read it",
-                  svc, path);
-        return NULL;
-    }
-    fclose(f);
-    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
-    if (pc) {
-        xmlSchemaSetParserStructuredErrors(pc, keep_schema_error, &errs);
-        schema = xmlSchemaParse(pc);
-        xmlSchemaFreeParserCtxt(pc);
-    }
-    if (!schema)
-        host->log(NULL, PIDE_LOG_ERROR,
-                  ADAPTER " adapter, service %s: responseSchema %s is not "
-                          "a usable XSD (%s)",
-                  svc, path, errs.text[0] ? errs.text : "out of memory");
-    return schema;
-}
-
 static pide_result proxy_init(const pide_host_api *host, const pide_service_config *cfg,
                               void **instance)
 {
@@ -331,7 +289,8 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
             goto fail;
 
     const char *schema = host->config_param(cfg, "responseSchema");
-    if (schema && *schema && !(in->response_schema = load_schema(host, svc, schema)))
+    if (schema && *schema &&
+        !(in->response_schema = adapter_load_schema(host, ADAPTER, svc, "responseSchema", schema)))
         goto fail;
 
     const char *key = host->config_param(cfg, "wssSigningKey");
@@ -363,7 +322,14 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
                       svc);
             goto fail;
         }
-        if (!(in->signer = host->wss_signer_open(cfg, key, cert)))
+        char key_file[PATH_MAX], cert_file[PATH_MAX];
+        if (!adapter_file_path(host, key, key_file, sizeof key_file) ||
+            !adapter_file_path(host, cert, cert_file, sizeof cert_file)) {
+            host->log(NULL, PIDE_LOG_ERROR,
+                      ADAPTER " adapter, service %s: a WS-Security key path is too long", svc);
+            goto fail;
+        }
+        if (!(in->signer = host->wss_signer_open(cfg, key_file, cert_file)))
             goto fail;
     }
     *instance = in;
@@ -553,22 +519,11 @@ static pide_result validated_payload(const proxy_instance *in, pide_exchange *ex
     }
     xmlDocSetRootElement(doc, copy);
     if (in->response_schema) {
-        schema_errors errs = {.text = ""};
-        xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(in->response_schema);
-        if (!vc) {
+        pide_result rc =
+            adapter_validate(host, ex, in->response_schema, doc, ADAPTER, "the provider's answer");
+        if (rc != PIDE_OK) {
             xmlFreeDoc(doc);
-            return PIDE_ERR_NOMEM;
-        }
-        xmlSchemaSetValidStructuredErrors(vc, keep_schema_error, &errs);
-        int v = xmlSchemaValidateDoc(vc, doc);
-        xmlSchemaFreeValidCtxt(vc);
-        if (v != 0) {
-            host->log(ex, PIDE_LOG_WARN,
-                      ADAPTER ": the provider's answer is not valid by "
-                              "responseSchema: %s",
-                      errs.text[0] ? errs.text : "(no detail)");
-            xmlFreeDoc(doc);
-            return PIDE_ERR_PROVIDER_BAD_RESPONSE;
+            return rc;
         }
     }
     *out = doc;

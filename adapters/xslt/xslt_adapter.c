@@ -356,49 +356,6 @@ static bool xpath_ok(const pide_host_api *host, const char *service, const char 
     return adapter_xpath_ok(host, "xslt", service, param, expr, NULL);
 }
 
-/* ---- responseSchema ------------------------------------------------------------------------- */
-
-typedef struct schema_errors {
-    char text[256];
-} schema_errors;
-
-static void keep_schema_error(void *ctx, xmlErrorPtr e)
-{
-    schema_errors *s = ctx;
-    if (s->text[0] || !e || !e->message)
-        return;
-    snprintf(s->text, sizeof s->text, "line %d: %s", e->line, e->message);
-    trim_newlines(s->text);
-}
-
-/* The contract's XSD the translated answer must satisfy; NULL after logging why. */
-static xmlSchemaPtr load_schema(const pide_host_api *host, const char *svc, const char *path)
-{
-    schema_errors errs = {.text = ""};
-    xmlSchemaPtr schema = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        host->log(NULL, PIDE_LOG_ERROR,
-                  "xslt adapter, service %s: responseSchema %s: cannot "
-                  "read it: %s",
-                  svc, path, strerror(errno));
-        return NULL;
-    }
-    fclose(f);
-    xmlSchemaParserCtxtPtr pc = xmlSchemaNewParserCtxt(path);
-    if (pc) {
-        xmlSchemaSetParserStructuredErrors(pc, keep_schema_error, &errs);
-        schema = xmlSchemaParse(pc);
-        xmlSchemaFreeParserCtxt(pc);
-    }
-    if (!schema)
-        host->log(NULL, PIDE_LOG_ERROR,
-                  "xslt adapter, service %s: responseSchema %s is not a "
-                  "usable XSD (%s)",
-                  svc, path, errs.text[0] ? errs.text : "out of memory");
-    return schema;
-}
-
 static void xslt_fini(void *instance)
 {
     xslt_instance *in = instance;
@@ -431,17 +388,6 @@ static char *opt_param(const pide_host_api *host, const pide_service_config *cfg
     if (!c)
         *ok = false;
     return c;
-}
-
-/* A file parameter's path: relative ones against the configuration file's folder when the host
- * tells it (pide_host_api.config_dir), else as given (the working directory's). Written to buf;
- * NULL when it does not fit. */
-static const char *file_path(const pide_host_api *host, const char *path, char *buf, size_t cap)
-{
-    const char *dir = PIDE_HOST_HAS(host, config_dir) ? host->config_dir(host) : NULL;
-    int n = path[0] == '/' || !dir || !*dir ? snprintf(buf, cap, "%s", path)
-                                            : snprintf(buf, cap, "%s/%s", dir, path);
-    return n >= 0 && (size_t)n < cap ? buf : NULL;
 }
 
 static pide_result xslt_init(const pide_host_api *host, const pide_service_config *cfg,
@@ -485,8 +431,8 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
         goto fail;
     }
     char req_file[PATH_MAX], resp_file[PATH_MAX];
-    if (!file_path(host, req_path, req_file, sizeof req_file) ||
-        !file_path(host, resp_path, resp_file, sizeof resp_file)) {
+    if (!adapter_file_path(host, req_path, req_file, sizeof req_file) ||
+        !adapter_file_path(host, resp_path, resp_file, sizeof resp_file)) {
         host->log(NULL, PIDE_LOG_ERROR,
                   "xslt adapter, service %s: a stylesheet path is too "
                   "long",
@@ -519,10 +465,9 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
          !xpath_ok(host, svc, "resultCodeXPath", in->result_code_xpath)))
         goto fail;
     const char *schema_path = host->config_param(cfg, "responseSchema");
-    char schema_file[PATH_MAX];
     if (schema_path && *schema_path &&
-        (!file_path(host, schema_path, schema_file, sizeof schema_file) ||
-         !(in->response_schema = load_schema(host, svc, schema_file))))
+        !(in->response_schema =
+              adapter_load_schema(host, "xslt", svc, "responseSchema", schema_path)))
         goto fail;
     /* jansson seeds its hash function on first use: here, before any worker thread. */
     json_object_seed(0);
@@ -927,20 +872,8 @@ static pide_result fault_result(const pide_host_api *host, pide_exchange *ex, xm
  * provider answer whose data do not fit the contract never reaches the consumer. */
 static pide_result valid_by_contract(const xslt_instance *in, pide_exchange *ex, xmlDocPtr out)
 {
-    schema_errors errs = {.text = ""};
-    xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(in->response_schema);
-    if (!vc)
-        return PIDE_ERR_NOMEM;
-    xmlSchemaSetValidStructuredErrors(vc, keep_schema_error, &errs);
-    int v = xmlSchemaValidateDoc(vc, out);
-    xmlSchemaFreeValidCtxt(vc);
-    if (v == 0)
-        return PIDE_OK;
-    in->base.host->log(ex, PIDE_LOG_WARN,
-                       "xslt: the translated answer is not valid by "
-                       "responseSchema: %s",
-                       errs.text[0] ? errs.text : "(no detail)");
-    return v < 0 ? PIDE_ERR_INTERNAL : PIDE_ERR_PROVIDER_BAD_RESPONSE;
+    return adapter_validate(in->base.host, ex, in->response_schema, out, "xslt",
+                            "the translated answer");
 }
 
 static pide_result exchange(const xslt_instance *in, pide_exchange *ex, const pide_call *call)
