@@ -395,3 +395,40 @@ pide_result adapter_validate(const pide_host_api *host, pide_exchange *ex, xmlSc
               errs.text[0] ? errs.text : "(no detail)");
     return v < 0 ? PIDE_ERR_INTERNAL : PIDE_ERR_PROVIDER_BAD_RESPONSE;
 }
+
+/* ---- the operations a generic adapter serves --------------------------------------------------- */
+
+char *adapter_operations(const pide_host_api *host, const pide_service_config *cfg,
+                         const char *adapter, const char *service)
+{
+    const char *ops = host->config_param(cfg, "operations");
+    size_t len = ops ? strlen(ops) : 0;
+    char *list = len ? malloc(len + 3) : NULL;
+    if (!list) {
+        host->log(NULL, PIDE_LOG_ERROR,
+                  "%s adapter, service %s: parameter operations (the operation element names, "
+                  "space-separated) is required",
+                  adapter, service);
+        return NULL;
+    }
+    snprintf(list, len + 3, " %s ", ops);
+    for (char *p = list; *p; p++)
+        if (isspace((unsigned char)*p))
+            *p = ' ';
+    return list;
+}
+
+bool adapter_operation_listed(const pide_host_api *host, pide_exchange *ex, const char *list,
+                              const char *adapter, const pide_call *call)
+{
+    size_t op_len = strlen(call->operation);
+    const char *hit = op_len ? strstr(list, call->operation) : NULL;
+    while (hit) {
+        if (hit[-1] == ' ' && hit[op_len] == ' ') /* list starts with ' ': hit > list */
+            return true;
+        hit = strstr(hit + 1, call->operation);
+    }
+    host->log(ex, PIDE_LOG_WARN, "%s: operation %.80s is not configured for service %s", adapter,
+              call->operation, call->service_name);
+    return false;
+}

@@ -125,4 +125,15 @@ xmlSchemaPtr adapter_load_schema(const pide_host_api *host, const char *adapter,
 pide_result adapter_validate(const pide_host_api *host, pide_exchange *ex, xmlSchemaPtr schema,
                              xmlDocPtr doc, const char *adapter, const char *what);
 
+/* At init: parameter `operations` (the operation element names, space-separated) as
+ * " op1 op2 ", malloc'd (the caller frees it); NULL after logging when it is missing or empty. */
+char *adapter_operations(const pide_host_api *host, const pide_service_config *cfg,
+                         const char *adapter, const char *service);
+
+/* Whether the call's operation is one of `list` (from adapter_operations); when it is not, logs
+ * "<adapter>: operation X is not configured for service S" (a schema's other global elements,
+ * e.g. the response element, are not operations). */
+bool adapter_operation_listed(const pide_host_api *host, pide_exchange *ex, const char *list,
+                              const char *adapter, const pide_call *call);
+
 #endif

@@ -198,19 +198,8 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
     }
     in->soap12 = strcmp(version, "1.2") == 0;
 
-    const char *ops = host->config_param(cfg, "operations");
-    size_t ops_len = ops ? strlen(ops) : 0;
-    if (!ops_len || !(in->operations = malloc(ops_len + 3))) {
-        host->log(NULL, PIDE_LOG_ERROR,
-                  ADAPTER " adapter, service %s: parameter operations (the "
-                          "operation element names, space-separated) is required",
-                  svc);
+    if (!(in->operations = adapter_operations(host, cfg, ADAPTER, svc)))
         goto fail;
-    }
-    snprintf(in->operations, ops_len + 3, " %s ", ops);
-    for (char *p = in->operations; *p; p++)
-        if (isspace((unsigned char)*p))
-            *p = ' ';
 
     const char *action = adapter_param(host, cfg, "soapAction", "");
     for (const char *p = action; *p; p++)
@@ -667,20 +656,8 @@ static pide_result proxy_handle(void *instance, pide_exchange *ex, const pide_ca
 {
     const proxy_instance *in = instance;
     /* Only the configured operations (a schema's other global elements are not operations). */
-    size_t op_len = strlen(call->operation);
-    const char *hit = op_len ? strstr(in->operations, call->operation) : NULL;
-    bool listed = false;
-    while (hit && !listed) {
-        listed = hit[-1] == ' ' && hit[op_len] == ' ';
-        hit = strstr(hit + 1, call->operation);
-    }
-    if (!listed) {
-        in->base.host->log(ex, PIDE_LOG_WARN,
-                           ADAPTER ": operation %.80s is not configured for "
-                                   "service %s",
-                           call->operation, call->service_name);
+    if (!adapter_operation_listed(in->base.host, ex, in->operations, ADAPTER, call))
         return PIDE_ERR_BAD_REQUEST;
-    }
     return exchange(in, ex, call);
 }
 

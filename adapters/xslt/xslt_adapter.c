@@ -412,17 +412,8 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
         goto fail;
     }
     in->rest_json = strcmp(style, "rest-json") == 0;
-    const char *ops = host->config_param(cfg, "operations");
-    size_t ops_len = ops ? strlen(ops) : 0;
-    if (!ops_len || !(in->operations = malloc(ops_len + 3))) {
-        host->log(NULL, PIDE_LOG_ERROR, "xslt adapter, service %s: parameter operations (the "
-                  "operation element names, space-separated) is required", svc);
+    if (!(in->operations = adapter_operations(host, cfg, "xslt", svc)))
         goto fail;
-    }
-    snprintf(in->operations, ops_len + 3, " %s ", ops);
-    for (char *p = in->operations; *p; p++)
-        if (*p == '\t' || *p == '\n' || *p == '\r')
-            *p = ' ';
     const char *req_path = host->config_param(cfg, "requestStylesheet");
     const char *resp_path = host->config_param(cfg, "responseStylesheet");
     if (!req_path || !*req_path || !resp_path || !*resp_path) {
@@ -957,18 +948,8 @@ static pide_result xslt_handle(void *instance, pide_exchange *ex, const pide_cal
     const xslt_instance *in = instance;
     /* The service's schema validated the element; only the configured operations are served
      * (a schema's other global elements, e.g. the response element, are not operations). */
-    size_t op_len = strlen(call->operation);
-    const char *hit = op_len ? strstr(in->operations, call->operation) : NULL;
-    bool listed = false;
-    while (hit && !listed) {
-        listed = hit[-1] == ' ' && hit[op_len] == ' ';
-        hit = strstr(hit + 1, call->operation);
-    }
-    if (!listed) {
-        in->base.host->log(ex, PIDE_LOG_WARN, "xslt: operation %.80s is not configured for "
-                           "service %s", call->operation, call->service_name);
+    if (!adapter_operation_listed(in->base.host, ex, in->operations, "xslt", call))
         return PIDE_ERR_BAD_REQUEST;
-    }
     pide_result rc = exchange(in, ex, call);
     if (in->unavailable_code && adapter_is_provider_failure(rc))
         in->base.host->set_result_code(ex, in->unavailable_code);
