@@ -422,7 +422,9 @@ bool adapter_operation_listed(const pide_host_api *host, pide_exchange *ex, cons
                               const char *adapter, const pide_call *call)
 {
     size_t op_len = strlen(call->operation);
-    const char *hit = op_len ? strstr(list, call->operation) : NULL;
+    /* an element's local name has no space: one with a space never matches two listed names */
+    const char *hit =
+        op_len && !strchr(call->operation, ' ') ? strstr(list, call->operation) : NULL;
     while (hit) {
         if (hit[-1] == ' ' && hit[op_len] == ' ') /* list starts with ' ': hit > list */
             return true;
@@ -431,4 +433,17 @@ bool adapter_operation_listed(const pide_host_api *host, pide_exchange *ex, cons
     host->log(ex, PIDE_LOG_WARN, "%s: operation %.80s is not configured for service %s", adapter,
               call->operation, call->service_name);
     return false;
+}
+
+pide_result adapter_deliver(const pide_host_api *host, pide_exchange *ex, const pide_call *call,
+                            xmlNodePtr result, const char *code)
+{
+    xmlNodePtr node = xmlDocCopyNode(result, call->response_body->doc, 1);
+    if (!node || !xmlAddChild(call->response_body, node)) {
+        xmlFreeNode(node);
+        return PIDE_ERR_NOMEM;
+    }
+    if (code)
+        host->set_result_code(ex, code);
+    return PIDE_OK;
 }

@@ -136,4 +136,10 @@ char *adapter_operations(const pide_host_api *host, const pide_service_config *c
 bool adapter_operation_listed(const pide_host_api *host, pide_exchange *ex, const char *list,
                               const char *adapter, const pide_call *call);
 
+/* The answer: a copy of `result` (an element of the adapter's own document) appended to the
+ * call's response body, and `code` (may be NULL) set as the exchange's result code. PIDE_OK or
+ * PIDE_ERR_NOMEM. */
+pide_result adapter_deliver(const pide_host_api *host, pide_exchange *ex, const pide_call *call,
+                            xmlNodePtr result, const char *code);
+
 #endif

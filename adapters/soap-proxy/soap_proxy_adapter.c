@@ -635,14 +635,7 @@ static pide_result exchange(const proxy_instance *in, pide_exchange *ex, const p
         in->result_code_xpath
             ? adapter_xpath_string(host, ex, out, in->result_code_xpath, in->namespaces)
             : NULL;
-    xmlNodePtr node = xmlDocCopyNode(result, call->response_body->doc, 1);
-    if (!node || !xmlAddChild(call->response_body, node)) {
-        xmlFreeNode(node);
-        goto done;
-    }
-    if (code)
-        host->set_result_code(ex, code);
-    rc = PIDE_OK;
+    rc = adapter_deliver(host, ex, call, result, code);
 done:
     xmlFree(wire);
     xmlFreeDoc(out);

@@ -926,15 +926,7 @@ static pide_result exchange(const xslt_instance *in, pide_exchange *ex, const pi
      * business answer, e.g. SUNAT's RucInvalidoException, or a pgx:fault). */
     const char *code = in->result_code_xpath
                            ? xpath_string(host, ex, out, in->result_code_xpath) : NULL;
-    xmlNodePtr node = xmlDocCopyNode(result, call->response_body->doc, 1);
-    if (!node || !xmlAddChild(call->response_body, node)) {
-        xmlFreeNode(node);
-        rc = PIDE_ERR_NOMEM;
-        goto done;
-    }
-    if (code)
-        host->set_result_code(ex, code);
-    rc = PIDE_OK;
+    rc = adapter_deliver(host, ex, call, result, code);
 done:
     xmlFreeDoc(out);
     xmlFreeDoc(answer);

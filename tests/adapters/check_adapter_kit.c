@@ -1,13 +1,16 @@
 /*
  * check_adapter_kit.c — adapters/common/adapter_kit.c: the identifier digit checks, the code
  * tables, the per-service instance, parameters with a fallback, the XML-answer step and the
- * XPath parameters (namespaces, init-time checks, evaluation),
+ * XPath parameters (namespaces, init-time checks, evaluation), the generic adapters' operations
+ * list, file parameters, provider XSDs and the delivered answer,
  * through a host table of real functions (exchange memory from gateway/arena).
  */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 
@@ -40,13 +43,28 @@ static char *kit_strdup(pide_exchange *ex, const char *s)
     return gw_arena_strdup((gw_arena *)ex, s);
 }
 
+static char last_code[64];
+
+static void kit_set_result_code(pide_exchange *ex, const char *code)
+{
+    (void)ex;
+    snprintf(last_code, sizeof last_code, "%s", code);
+}
+
 static const pide_host_api HOST = {
     .abi_version = PIDE_ADAPTER_ABI_VERSION,
     .struct_size = sizeof(pide_host_api),
     .strdup = kit_strdup,
     .log = kit_log,
     .config_param = kit_config_param,
+    .set_result_code = kit_set_result_code,
 };
+
+static const char *kit_config_dir(const struct pide_host_api *host)
+{
+    (void)host;
+    return "/etc/pide-gateway";
+}
 
 START_TEST(identifier_digits)
 {
@@ -242,6 +260,122 @@ START_TEST(xpath_parameters)
 }
 END_TEST
 
+START_TEST(generic_operations)
+{
+    const char *names[] = {"operations"}, *values[] = {"  consultar\tobtener\n getX "};
+    pide_service_config cfg = {
+        .service_name = "S", .param_count = 1, .param_names = names, .param_values = values};
+    char *list = adapter_operations(&HOST, &cfg, "kit", "S");
+    ck_assert_ptr_nonnull(list);
+    pide_call call = {.service_name = "S"};
+    const char *yes[] = {"consultar", "obtener", "getX"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        call.operation = yes[i];
+        ck_assert_msg(adapter_operation_listed(&HOST, NULL, list, "kit", &call), "%s", yes[i]);
+    }
+    const char *no[] = {"consulta", "onsultar", "get", "", "consultar obtener", "X"};
+    for (size_t i = 0; i < sizeof no / sizeof no[0]; i++) {
+        call.operation = no[i];
+        last_log[0] = '\0';
+        ck_assert_msg(!adapter_operation_listed(&HOST, NULL, list, "kit", &call), "'%s'", no[i]);
+        ck_assert_ptr_nonnull(strstr(last_log, "is not configured for service S"));
+    }
+    free(list);
+    values[0] = "";
+    ck_assert_ptr_null(adapter_operations(&HOST, &cfg, "kit", "S"));
+    ck_assert_ptr_nonnull(strstr(last_log, "kit adapter, service S: parameter operations"));
+    cfg.param_count = 0;
+    ck_assert_ptr_null(adapter_operations(&HOST, &cfg, "kit", "S"));
+}
+END_TEST
+
+START_TEST(file_parameters)
+{
+    char buf[64];
+    /* no config_dir in the host: as given */
+    ck_assert_str_eq(adapter_file_path(&HOST, "a/b.xsd", buf, sizeof buf), "a/b.xsd");
+    pide_host_api with_dir = HOST;
+    with_dir.config_dir = kit_config_dir;
+    ck_assert_str_eq(adapter_file_path(&with_dir, "a/b.xsd", buf, sizeof buf),
+                     "/etc/pide-gateway/a/b.xsd");
+    ck_assert_str_eq(adapter_file_path(&with_dir, "/abs/b.xsd", buf, sizeof buf), "/abs/b.xsd");
+    ck_assert_ptr_null(adapter_file_path(
+        &with_dir, "a-name-long-enough-never-to-fit-in-sixty-four-bytes-with-its-folder.xsd", buf,
+        sizeof buf));
+}
+END_TEST
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(provider_schemas)
+{
+    char dir[] = "/tmp/check_adapter_kit.XXXXXX", good[96], net[96], junk[96], missing[96];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(good, sizeof good, "%s/good.xsd", dir);
+    snprintf(net, sizeof net, "%s/net.xsd", dir);
+    snprintf(junk, sizeof junk, "%s/junk.xsd", dir);
+    snprintf(missing, sizeof missing, "%s/missing.xsd", dir);
+    write_text(good, "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>"
+                     "<xs:element name='r'><xs:complexType><xs:sequence>"
+                     "<xs:element name='n' type='xs:int'/></xs:sequence></xs:complexType>"
+                     "</xs:element></xs:schema>");
+    /* an import that cannot load (nothing listens on port 9): libxml2 only warns; refused */
+    write_text(net, "<xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'>"
+                    "<xs:import namespace='urn:x' schemaLocation='http://127.0.0.1:9/x.xsd'/>"
+                    "</xs:schema>");
+    write_text(junk, "not a schema");
+
+    xmlSchemaPtr schema = adapter_load_schema(&HOST, "kit", "S", "responseSchema", good);
+    ck_assert_ptr_nonnull(schema);
+    const struct {
+        const char *path, *why;
+    } bad[] = {{net, "not a usable XSD"}, {junk, "not a usable XSD"}, {missing, "cannot read"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        last_log[0] = '\0';
+        ck_assert_ptr_null(adapter_load_schema(&HOST, "kit", "S", "responseSchema", bad[i].path));
+        ck_assert_msg(strstr(last_log, "kit adapter, service S: responseSchema") &&
+                          strstr(last_log, bad[i].why),
+                      "%s: %s", bad[i].path, last_log);
+    }
+
+    static const char ok[] = "<r><n>7</n></r>", wrong[] = "<r><n>seven</n></r>";
+    xmlDocPtr d1 = xmlReadMemory(ok, sizeof ok - 1, NULL, NULL, XML_PARSE_NONET);
+    xmlDocPtr d2 = xmlReadMemory(wrong, sizeof wrong - 1, NULL, NULL, XML_PARSE_NONET);
+    ck_assert_int_eq(adapter_validate(&HOST, NULL, schema, d1, "kit", "the answer"), PIDE_OK);
+    last_log[0] = '\0';
+    ck_assert_int_eq(adapter_validate(&HOST, NULL, schema, d2, "kit", "the answer"),
+                     PIDE_ERR_PROVIDER_BAD_RESPONSE);
+    ck_assert_ptr_nonnull(strstr(last_log, "kit: the answer is not valid by responseSchema"));
+
+    /* the answer delivered: a copy in the response body, the result code set */
+    xmlDocPtr reply = xmlNewDoc(BAD_CAST "1.0");
+    xmlNodePtr body = xmlNewDocNode(reply, NULL, BAD_CAST "Body", NULL);
+    xmlDocSetRootElement(reply, body);
+    pide_call call = {.response_body = body};
+    last_code[0] = '\0';
+    ck_assert_int_eq(adapter_deliver(&HOST, NULL, &call, xmlDocGetRootElement(d1), "0000"),
+                     PIDE_OK);
+    ck_assert_str_eq(last_code, "0000");
+    ck_assert_ptr_nonnull(body->children);
+    ck_assert_str_eq((const char *)body->children->name, "r");
+    ck_assert_ptr_eq(body->children->doc, reply);
+    xmlFreeDoc(reply);
+    xmlFreeDoc(d1);
+    xmlFreeDoc(d2);
+    xmlSchemaFree(schema);
+    remove(good);
+    remove(net);
+    remove(junk);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *adapter_kit_suite(void)
 {
     Suite *s = suite_create("adapter_kit");
@@ -252,6 +386,9 @@ static Suite *adapter_kit_suite(void)
     tcase_add_test(tc, provider_failures);
     tcase_add_test(tc, xml_answer);
     tcase_add_test(tc, xpath_parameters);
+    tcase_add_test(tc, generic_operations);
+    tcase_add_test(tc, file_parameters);
+    tcase_add_test(tc, provider_schemas);
     suite_add_tcase(s, tc);
     return s;
 }
