@@ -1,9 +1,11 @@
 /* host_api.c — the services the gateway lends adapters (pide_host_api), bound to an exchange. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "adapter_loader.h"
 #include "circuit_breaker.h"
@@ -32,8 +34,10 @@ static void host_log(pide_exchange *ex, pide_log_level level, const char *fmt, .
     va_end(ap);
 }
 
-static pide_result host_http_call(pide_exchange *ex, const pide_http_request *req,
-                                  pide_http_response *resp)
+/* The call itself: the circuit breaker, the four timestamps, the trace headers, then `extra`
+ * header lines ("Name: value" joined by CRLF; may be NULL). */
+static pide_result http_call_with(pide_exchange *ex, const pide_http_request *req,
+                                  const char *extra, pide_http_response *resp)
 {
     const pide_service_config *sc = ex->service->binding->service_config;
     pide_http_request r = *req;
@@ -67,7 +71,10 @@ static pide_result host_http_call(pide_exchange *ex, const pide_http_request *re
                     ? gw_arena_printf(&ex->arena, "traceparent: %s\r\ntracestate: %s",
                                       ex->trace.traceparent, ex->trace.tracestate)
                     : gw_arena_printf(&ex->arena, "traceparent: %s", ex->trace.traceparent);
-    gw_status st = gw_http_call(ex->env->http, &ex->arena, &r, trace, resp, err, sizeof err);
+    const char *headers = trace && extra ? gw_arena_printf(&ex->arena, "%s\r\n%s", trace, extra)
+                          : trace        ? trace
+                                         : extra;
+    gw_status st = gw_http_call(ex->env->http, &ex->arena, &r, headers, resp, err, sizeof err);
     ex->t_provider_in = gw_now_us();
     if (st == GW_OK)
         return PIDE_OK;
@@ -75,6 +82,87 @@ static pide_result host_http_call(pide_exchange *ex, const pide_http_request *re
     ex->fault_detail = gw_arena_strdup(&ex->arena, err);
     return st == GW_ERR_PROVIDER_TIMEOUT ? PIDE_ERR_PROVIDER_TIMEOUT
                                          : PIDE_ERR_PROVIDER_UNAVAILABLE;
+}
+
+static pide_result host_http_call(pide_exchange *ex, const pide_http_request *req,
+                                  pide_http_response *resp)
+{
+    return http_call_with(ex, req, NULL, resp);
+}
+
+#define MAX_EXTRA_HEADERS 16
+#define MAX_HEADER_VALUE 1024
+
+/* Why an adapter may not send header `name` (NULL: it may): an HTTP token of 1-64 characters
+ * that the host does not write itself. */
+static const char *header_name_refusal(const char *name)
+{
+    static const char *const reserved[] = {
+        "host",       "content-length", "content-type", "transfer-encoding",
+        "connection", "keep-alive",     "te",           "trailer",
+        "upgrade",    "expect",         "soapaction",   "traceparent",
+        "tracestate",
+    };
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 64)
+        return "a header name must have 1 to 64 characters";
+    for (const char *p = name; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
+            return "a header name must be an HTTP token";
+    if (strncasecmp(name, "proxy-", 6) == 0)
+        return "the host writes this header itself";
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return "the host writes this header itself";
+    return NULL;
+}
+
+static int header_value_ok(const char *v)
+{
+    size_t n = 0;
+    for (; v && v[n]; n++)
+        if (((unsigned char)v[n] < 0x20 && v[n] != '\t') || v[n] == 0x7f)
+            return 0;
+    return v && n <= MAX_HEADER_VALUE;
+}
+
+static pide_result host_http_call_headers(pide_exchange *ex, const pide_http_request *req,
+                                          const char *const *names, const char *const *values,
+                                          size_t count, pide_http_response *resp)
+{
+    if (count > MAX_EXTRA_HEADERS) {
+        gw_log(PIDE_LOG_WARN, "[%s] adapter asked for %zu provider headers (at most %d)",
+               ex->exchange_id, count, MAX_EXTRA_HEADERS);
+        return PIDE_ERR_INTERNAL;
+    }
+    size_t len = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *why = header_name_refusal(names[i]);
+        if (why) {
+            gw_log(PIDE_LOG_WARN, "[%s] provider header '%.64s' refused: %s", ex->exchange_id,
+                   names[i] ? names[i] : "", why);
+            return PIDE_ERR_INTERNAL;
+        }
+        if (!header_value_ok(values[i])) {
+            /* the value is not logged: it may carry request data or a provider's key */
+            gw_log(PIDE_LOG_WARN,
+                   "[%s] provider header '%s' refused: its value is over %d characters or holds "
+                   "a control character",
+                   ex->exchange_id, names[i], MAX_HEADER_VALUE);
+            return PIDE_ERR_BAD_REQUEST;
+        }
+        len += strlen(names[i]) + strlen(values[i]) + 4;
+    }
+    char *extra = NULL;
+    if (count) {
+        extra = gw_arena_alloc(&ex->arena, len + 1);
+        if (!extra)
+            return PIDE_ERR_NOMEM;
+        char *p = extra;
+        for (size_t i = 0; i < count; i++)
+            p += sprintf(p, "%s%s: %s", i ? "\r\n" : "", names[i], values[i]);
+    }
+    return http_call_with(ex, req, extra, resp);
 }
 
 static void host_set_subject(pide_exchange *ex, const char *id_type, const char *id)
@@ -208,6 +296,7 @@ void gw_host_api_init(pide_host_api *api)
     api->log = host_log;
     api->config_param = gw_pide_config_param;
     api->http_call = host_http_call;
+    api->http_call_headers = host_http_call_headers;
     api->set_subject = host_set_subject;
     api->set_purpose = host_set_purpose;
     api->set_result_code = host_set_result_code;

@@ -193,6 +193,18 @@ typedef struct pide_host_api {
      * the table init() received. NULL when the host has no configuration file (pide-adapter-check:
      * relative paths are then the working directory's). Valid until fini(). */
     const char *(*config_dir)(const struct pide_host_api *host);
+
+    /* Added after version 1 (check with PIDE_HOST_HAS): http_call with `count` extra request
+     * headers (names[i]: values[i]), e.g. an Accept or an API version a provider requires. A
+     * name must be an HTTP token (1-64 characters) and not one the host writes itself (Host,
+     * Content-Length, Content-Type, Transfer-Encoding, Connection, Keep-Alive, TE, Trailer,
+     * Upgrade, Expect, Proxy-*, SOAPAction, traceparent, tracestate): PIDE_ERR_INTERNAL, logged.
+     * A value must be 0-1024 characters of visible text, spaces and tabs (no CR, LF or other
+     * control character, which would let request data forge headers): PIDE_ERR_BAD_REQUEST.
+     * At most 16 headers. Values are never logged. */
+    pide_result (*http_call_headers)(pide_exchange *ex, const pide_http_request *req,
+                                     const char *const *names, const char *const *values,
+                                     size_t count, pide_http_response *resp);
 } pide_host_api;
 
 /* True when `host` (a const pide_host_api *) has member `m` set: members appended after

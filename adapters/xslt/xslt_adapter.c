@@ -773,8 +773,34 @@ static pide_result rest_json_call(const xslt_instance *in, pide_exchange *ex,
     strcpy(url, in->base.endpoint_url);
     strcat(url, path);
 
-    char *body = NULL;
+    /* <pgx:header name="N">value</pgx:header> children first (the host checks names and
+     * values: pide_host_api.http_call_headers), then the optional JSON body. */
+    const char *hnames[16], *hvalues[16];
+    size_t hcount = 0;
     xmlNodePtr body_el = next_element(http->children);
+    for (; body_el && adapter_element_is(body_el, PGX_NS, "header");
+         body_el = next_element(body_el->next)) {
+        if (hcount == sizeof hnames / sizeof hnames[0]) {
+            host->log(ex, PIDE_LOG_WARN, "xslt: more than %zu pgx:header elements", hcount);
+            return PIDE_ERR_INTERNAL;
+        }
+        xmlChar *v = xmlNodeGetContent(body_el);
+        hnames[hcount] = adapter_attr_of(host, ex, body_el, "name");
+        hvalues[hcount] = host->strdup(ex, v ? (const char *)v : "");
+        xmlFree(v);
+        if (!hnames[hcount] || !hvalues[hcount]) {
+            host->log(ex, PIDE_LOG_WARN, "xslt: pgx:header needs a name attribute");
+            return PIDE_ERR_INTERNAL;
+        }
+        hcount++;
+    }
+    if (hcount && !PIDE_HOST_HAS(host, http_call_headers)) {
+        host->log(ex, PIDE_LOG_WARN,
+                  "xslt: this gateway cannot send provider headers "
+                  "(pgx:header)");
+        return PIDE_ERR_INTERNAL;
+    }
+    char *body = NULL;
     if (body_el) {
         const char *why = "out of memory";
         json_t *j = xml_to_json(body_el, &why, 0);
@@ -801,7 +827,8 @@ static pide_result rest_json_call(const xslt_instance *in, pide_exchange *ex,
         .timeout_ms = 0,
     };
     pide_http_response resp = {0};
-    pide_result rc = host->http_call(ex, &hreq, &resp);
+    pide_result rc = hcount ? host->http_call_headers(ex, &hreq, hnames, hvalues, hcount, &resp)
+                            : host->http_call(ex, &hreq, &resp);
     if (rc != PIDE_OK)
         return rc;
     json_error_t err;

@@ -35,7 +35,10 @@
         <pgx:fault code="bad-request">strTipoDocumento <xsl:value-of select="$s/strTipoDocumento"/> is not served (only CE)</pgx:fault>
       </xsl:when>
       <xsl:otherwise>
-        <pgx:http method="GET" path="/{$s/strNumDocumento}?entidad={$entidad}"/>
+        <pgx:http method="GET" path="/{$s/strNumDocumento}?entidad={$entidad}">
+          <!-- request headers the provider needs (the host checks names and values) -->
+          <pgx:header name="Accept">application/json</pgx:header>
+        </pgx:http>
       </xsl:otherwise>
     </xsl:choose>
   </xsl:template>

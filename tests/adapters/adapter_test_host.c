@@ -225,8 +225,9 @@ static char *read_answer(pide_exchange *ex, int fd, long long deadline, size_t *
     return copy;
 }
 
-static pide_result host_http_call(pide_exchange *ex, const pide_http_request *req,
-                                  pide_http_response *resp)
+/* The call, with `extra` header lines ("Name: value\r\n" each; may be ""). */
+static pide_result http_call_raw(pide_exchange *ex, const pide_http_request *req, const char *extra,
+                                 pide_http_response *resp)
 {
     const char *url = req->url ? req->url : ex->cfg->endpoint_url;
     unsigned timeout_ms = req->timeout_ms ? req->timeout_ms : ex->cfg->timeout_ms;
@@ -273,7 +274,7 @@ static pide_result host_http_call(pide_exchange *ex, const pide_http_request *re
     if (req->soap_action)
         n += snprintf(head + n, sizeof head - (size_t)n, "SOAPAction: \"%s\"\r\n",
                       req->soap_action);
-    n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
+    n += snprintf(head + n, sizeof head - (size_t)n, "%s\r\n", extra);
     if (n >= (int)sizeof head || !send_all(fd, head, (size_t)n) ||
         (is_post && !send_all(fd, req->body, req->body_len))) {
         close(fd);
@@ -295,6 +296,29 @@ static pide_result host_http_call(pide_exchange *ex, const pide_http_request *re
     resp->body = head_end + 4;
     resp->body_len = len - (size_t)(resp->body - answer);
     return PIDE_OK;
+}
+
+static pide_result host_http_call(pide_exchange *ex, const pide_http_request *req,
+                                  pide_http_response *resp)
+{
+    ex->sent_headers[0] = '\0';
+    return http_call_raw(ex, req, "", resp);
+}
+
+/* The real host checks names and values (gateway/host_api.c, check_host_api.c); this one
+ * records and sends them as given. */
+static pide_result host_http_call_headers(pide_exchange *ex, const pide_http_request *req,
+                                          const char *const *names, const char *const *values,
+                                          size_t count, pide_http_response *resp)
+{
+    size_t n = 0;
+    ex->sent_headers[0] = '\0';
+    for (size_t i = 0; i < count && n < sizeof ex->sent_headers; i++)
+        n += (size_t)snprintf(ex->sent_headers + n, sizeof ex->sent_headers - n, "%s: %s\r\n",
+                              names[i], values[i]);
+    if (n >= sizeof ex->sent_headers)
+        return PIDE_ERR_INTERNAL;
+    return http_call_raw(ex, req, ex->sent_headers, resp);
 }
 
 /* ---- signing ------------------------------------------------------------------------------ */
@@ -358,6 +382,7 @@ static const pide_host_api HOST = {
     .log = host_log,
     .config_param = host_config_param,
     .http_call = host_http_call,
+    .http_call_headers = host_http_call_headers,
     .set_subject = host_set_subject,
     .set_purpose = host_set_purpose,
     .set_result_code = host_set_result_code,

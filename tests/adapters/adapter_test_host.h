@@ -57,6 +57,7 @@ struct pide_exchange {
     char sent_url[512];
     char sent_action[128];             /* SOAPAction as given (unquoted), "" for none */
     char *sent_body;                   /* in exchange memory; NULL for a GET */
+    char sent_headers[512];            /* http_call_headers(): "Name: value\r\n" lines */
     char log[4096];                    /* host->log() lines with this ex */
     const pide_identity *identity;     /* what host->identity() answers (the service's) */
 };

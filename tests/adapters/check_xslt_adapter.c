@@ -405,6 +405,8 @@ START_TEST(response_schema_and_request_fault)
     ath_run(&s, request, &o);
     ck_assert_msg(o.rc == PIDE_OK, "rc %d, log %s", o.rc, o.ex.log);
     ck_assert_str_eq(o.ex.result_code, "0000");
+    /* the stylesheet's pgx:header went with the call (http_call_headers) */
+    ck_assert_str_eq(o.ex.sent_headers, "Accept: application/json\r\n");
     ath_outcome_free(&o);
 
     snprintf(request, sizeof request, fmt, "777777777", "CE"); /* no fechaVencimiento */

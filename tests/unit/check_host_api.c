@@ -168,6 +168,7 @@ typedef struct provider {
     int port;
     int answer;              /* 0: accept and never answer */
     char request_line[256];  /* what the client asked for */
+    char head[8192];         /* the whole request head */
     pthread_t thread;
 } provider;
 
@@ -189,6 +190,7 @@ static void *provider_serve(void *arg)
             break;
     }
     buf[len] = '\0';
+    snprintf(p->head, sizeof p->head, "%s", buf);
     size_t line = strcspn(buf, "\r\n");
     if (line >= sizeof p->request_line)
         line = sizeof p->request_line - 1;
@@ -260,6 +262,59 @@ START_TEST(http_call_uses_the_service_endpoint_and_records_times)
     ck_assert_int_ge(b.ex->t_provider_out, before);
     ck_assert_int_le(b.ex->t_provider_out, b.ex->t_provider_in);
     ck_assert_int_le(b.ex->t_provider_in, gw_now_us());
+    bound_close(&b);
+}
+END_TEST
+
+START_TEST(http_call_headers_sends_checked_headers)
+{
+    provider p;
+    provider_start(&p, 1);
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d/api", p.port);
+    bound_exchange b;
+    bound_open(&b, endpoint, 3000);
+    ck_assert(PIDE_HOST_HAS(&b.host, http_call_headers));
+    pide_http_request req = {.method = "GET"};
+    pide_http_response resp = {0};
+    const char *names[] = {"Accept", "X-Api-Version"}, *values[] = {"application/json", "2"};
+    ck_assert_int_eq(b.host.http_call_headers(b.ex, &req, names, values, 2, &resp), PIDE_OK);
+    provider_stop(&p);
+    ck_assert_ptr_nonnull(strstr(p.head, "\r\nAccept: application/json\r\n"));
+    ck_assert_ptr_nonnull(strstr(p.head, "\r\nX-Api-Version: 2\r\n"));
+
+    /* refused before any connection: names the host writes, bad tokens, forged lines */
+    const struct {
+        const char *name, *value;
+        pide_result rc;
+    } bad[] = {
+        {"Host", "evil", PIDE_ERR_INTERNAL},
+        {"content-length", "0", PIDE_ERR_INTERNAL},
+        {"Proxy-Authorization", "x", PIDE_ERR_INTERNAL},
+        {"traceparent", "00-x", PIDE_ERR_INTERNAL},
+        {"Bad Name", "x", PIDE_ERR_INTERNAL},
+        {"", "x", PIDE_ERR_INTERNAL},
+        {"X-Id", "1\r\nX-Forged: yes", PIDE_ERR_BAD_REQUEST},
+        {"X-Id", "1\nX-Forged: yes", PIDE_ERR_BAD_REQUEST},
+        {"X-Id", "nul\x01", PIDE_ERR_BAD_REQUEST},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(b.host.http_call_headers(b.ex, &req, &bad[i].name, &bad[i].value, 1, &resp) ==
+                          bad[i].rc,
+                      "%s", bad[i].name);
+    char long_value[1100];
+    memset(long_value, 'a', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    const char *ln = "X-Long", *lv = long_value;
+    ck_assert_int_eq(b.host.http_call_headers(b.ex, &req, &ln, &lv, 1, &resp),
+                     PIDE_ERR_BAD_REQUEST);
+    const char *many_n[17], *many_v[17];
+    for (int i = 0; i < 17; i++) {
+        many_n[i] = "X-Many";
+        many_v[i] = "1";
+    }
+    ck_assert_int_eq(b.host.http_call_headers(b.ex, &req, many_n, many_v, 17, &resp),
+                     PIDE_ERR_INTERNAL);
     bound_close(&b);
 }
 END_TEST
@@ -375,6 +430,7 @@ int main(void)
     tcase_add_test(tc, config_param_finds_the_service_params);
     tcase_add_test(tc, http_call_uses_the_service_endpoint_and_records_times);
     tcase_add_test(tc, http_call_maps_refused_connections_to_unavailable);
+    tcase_add_test(tc, http_call_headers_sends_checked_headers);
     tcase_add_test(tc, http_call_uses_the_service_timeout);
     tcase_add_test(tc, wss_signer_signs_provider_requests);
     suite_add_tcase(suite, tc);
