@@ -1060,6 +1060,17 @@ gw_status gw_checkpointer_open(const gw_checkpoint_options *opt, gw_checkpointer
     if (!load_signing(cp, err, errlen)) goto fail;
     st = GW_ERR_DATABASE;
     cp->conn = connect_db(cp);
+    if (cp->conn && PQstatus(cp->conn) != CONNECTION_OK && opt->start_without_db) {
+        gw_set_error(err, errlen, "%s", PQerrorMessage(cp->conn));
+        one_line(err);
+        gw_log(PIDE_LOG_WARN,
+               "checkpoint: cannot connect to PostgreSQL (%s); starting anyway (the spool is "
+               "on): checkpoints resume with the replayed rows",
+               err);
+        err[0] = '\0';
+        *out = cp;
+        return GW_OK;
+    }
     if (!cp->conn || PQstatus(cp->conn) != CONNECTION_OK) {
         gw_set_error(err, errlen, "checkpoint: cannot connect to PostgreSQL: %s",
                      cp->conn ? PQerrorMessage(cp->conn) : "out of memory");

@@ -162,6 +162,12 @@ struct exchange_log {
      * known_hash. The database's head must never be behind it. */
     int64_t known_seq;
     unsigned char known_hash[HASH_LEN];
+    /* Started with the spool on while PostgreSQL was unreachable (docs/reliability.md,
+     * "Start-up during an outage"): no head known yet (the first one read, under the chain
+     * lock, becomes known_*), and the schema and INSERT checks of gw_exchange_log_open are
+     * still to be made before the first replay. Replayer only, once the database answers. */
+    bool head_unknown;
+    bool db_unchecked;
 
     /* Under lock: set once the chain was found to go backwards; from then on every append is
      * refused (Server.LogUnavailable) and nothing more is written until a restart. */
@@ -723,6 +729,10 @@ static int row_hash_at(PGconn *conn, int64_t seq, unsigned char hash[HASH_LEN])
  * reissue their seq numbers. 1 consistent, 0 went backwards, -1 cannot tell. */
 static int head_is_consistent(exchange_log *log, int64_t seq, const unsigned char hash[HASH_LEN])
 {
+    if (log->head_unknown) { /* first look since a start during an outage: the baseline */
+        log->head_unknown = false;
+        return 1;
+    }
     if (seq < log->known_seq) return 0;
     if (seq == log->known_seq) return memcmp(hash, log->known_hash, HASH_LEN) == 0;
     if (log->known_seq == 0) return 1; /* the log was empty when we first looked */
@@ -1246,6 +1256,30 @@ done:
     pthread_mutex_unlock(&log->mode_lock);
 }
 
+static bool schema_is_current(PGconn *conn, char *err, size_t errlen);
+static bool may_insert_rows(PGconn *conn);
+
+/* The checks gw_exchange_log_open could not make (started during an outage): the session's
+ * search_path, the schema (migrations) and the INSERT grant. Replayer only. */
+static bool start_checks(exchange_log *log, char *err, size_t errlen)
+{
+    if (!pin_search_path(log->conn)) {
+        copy_error(err, errlen, "exchange log: cannot set up the session",
+                   PQerrorMessage(log->conn));
+        return false;
+    }
+    if (!schema_is_current(log->conn, err, errlen))
+        return false;
+    if (!may_insert_rows(log->conn)) {
+        copy_error(err, errlen, "exchange log", "this role may not INSERT into exchange_log");
+        return false;
+    }
+    log->db_unchecked = false;
+    gw_log(PIDE_LOG_WARN, "exchange log: PostgreSQL reachable; schema and grants checked (the "
+                          "gateway started during an outage)");
+    return true;
+}
+
 /* One replay step: the next spooled records, written in one transaction (rows already in the
  * table left out), then the replay position moved past them. 1 progressed, 0 nothing waiting,
  * -1 the database failed (retry later), -2 stop (corrupt record, position not writable, chain
@@ -1283,6 +1317,8 @@ static int replay_once(exchange_log *log)
         copy_error(err, sizeof err, "cannot connect to PostgreSQL", PQerrorMessage(log->conn));
         goto done;
     }
+    if (log->db_unchecked && !start_checks(log, err, sizeof err))
+        goto done; /* not ready for these rows: keep them spooled, say why, retry */
     memcpy(log->replay_keep, log->replay_batch, (size_t)n * sizeof *log->replay_keep);
     commit_attempt attempt = {0};
     int written = 0;
@@ -1547,6 +1583,16 @@ static void free_log(exchange_log *log)
     free(log);
 }
 
+static bool may_insert_rows(PGconn *conn)
+{
+    PGresult *res =
+        PQexec(conn, "SELECT pg_catalog.has_table_privilege('public.exchange_log', 'INSERT')");
+    bool may_insert = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                      strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return may_insert;
+}
+
 gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
                                size_t errlen)
 {
@@ -1596,6 +1642,22 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
     st = GW_ERR_DATABASE;
     log->conn = connect_db(&o);
     if (!log->conn) goto fail;
+    if (PQstatus(log->conn) != CONNECTION_OK && o.spool_dir) {
+        /* With the spool on, an unreachable database does not stop the start: rows go to the
+         * spool; the head is read (under the chain lock) and the schema and grants checked by
+         * the replayer once PostgreSQL answers. A database that answers but is wrong (no
+         * table, old schema, no grant) still refuses the start below. */
+        char why_db[256];
+        copy_error(why_db, sizeof why_db, "cannot connect to PostgreSQL",
+                   PQerrorMessage(log->conn));
+        gw_log(PIDE_LOG_WARN,
+               "exchange log: %s; starting with the local spool: rows go there until "
+               "PostgreSQL answers and the spool is replayed",
+               why_db);
+        log->head_unknown = true;
+        log->db_unchecked = true;
+        goto spool;
+    }
     if (PQstatus(log->conn) != CONNECTION_OK) {
         copy_error(err, errlen, "exchange log: cannot connect to PostgreSQL",
                    PQerrorMessage(log->conn));
@@ -1613,16 +1675,12 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
     if (!schema_is_current(log->conn, err, errlen)) goto fail;
     log->known_seq = seq;
     memcpy(log->known_hash, hash, HASH_LEN);
-    PGresult *res = PQexec(log->conn,
-                           "SELECT pg_catalog.has_table_privilege('public.exchange_log', 'INSERT')");
-    bool may_insert = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-                      strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (!may_insert) {
+    if (!may_insert_rows(log->conn)) {
         copy_error(err, errlen, "exchange log", "this role may not INSERT into exchange_log");
         goto fail;
     }
 
+spool:
     if (o.spool_dir) {
         /* Every statement of a batch, the lock wait included, is bounded by switchAfterMs
          * (server side); a dead peer by tcp_user_timeout (connect_db). */
@@ -1650,8 +1708,9 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
             goto fail;
         gw_spool_stats ss;
         gw_spool_stats_of(log->spool, &ss);
-        /* Rows from before a stop or crash: replayed first, new rows queue behind them. */
-        atomic_store(&log->spooling, ss.records > 0 || ss.corrupt);
+        /* Rows from before a stop or crash: replayed first, new rows queue behind them. So
+         * are the rows of a start during an outage. */
+        atomic_store(&log->spooling, ss.records > 0 || ss.corrupt || log->head_unknown);
         if (ss.records > 0)
             gw_log(PIDE_LOG_WARN,
                    "exchange log: the spool holds %llu row(s) from before; replaying them "
