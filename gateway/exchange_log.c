@@ -165,7 +165,8 @@ struct exchange_log {
     /* Started with the spool on while PostgreSQL was unreachable (docs/reliability.md,
      * "Start-up during an outage"): no head known yet (the first one read, under the chain
      * lock, becomes known_*), and the schema and INSERT checks of gw_exchange_log_open are
-     * still to be made before the first replay. Replayer only, once the database answers. */
+     * still to be made before the database takes a row. Owned like conn and known_* (the
+     * replayer while `spooling`, the writer otherwise). */
     bool head_unknown;
     bool db_unchecked;
 
@@ -1208,6 +1209,8 @@ static void spool_append_batch(exchange_log *log, log_entry **batch, int n)
 
 /* The writer's batch with the spool on: to the database while it answers within
  * switch_after_ms and nothing waits in the spool; else to the spool. */
+static bool start_checks(exchange_log *log, char *err, size_t errlen);
+
 static void commit_batch_spooled(exchange_log *log, log_entry **batch, int n)
 {
     char err[512];
@@ -1222,7 +1225,10 @@ static void commit_batch_spooled(exchange_log *log, log_entry **batch, int n)
     if (!atomic_load(&log->spooling)) {
         if (PQstatus(log->conn) != CONNECTION_OK)
             reset_connection(log->conn);
-        if (PQstatus(log->conn) == CONNECTION_OK) {
+        if (PQstatus(log->conn) == CONNECTION_OK && log->db_unchecked &&
+            !start_checks(log, err, sizeof err)) {
+            /* started during an outage and the database is not fit yet: spool, say why */
+        } else if (PQstatus(log->conn) == CONNECTION_OK) {
             commit_attempt attempt = {0};
             int64_t t0 = gw_monotonic_us();
             if (write_batch(log, batch, n, &attempt, err, sizeof err, false, NULL) == GW_OK) {
@@ -1296,7 +1302,7 @@ static int replay_once(exchange_log *log)
                err);
         return -2;
     }
-    if (sb.n == 0) {
+    if (sb.n == 0 && !log->db_unchecked) {
         gw_spool_batch_free(&sb);
         return 0;
     }
@@ -1319,6 +1325,11 @@ static int replay_once(exchange_log *log)
     }
     if (log->db_unchecked && !start_checks(log, err, sizeof err))
         goto done; /* not ready for these rows: keep them spooled, say why, retry */
+    if (n == 0) {  /* a start during an outage, nothing spooled: the database is usable now */
+        log->failing = false;
+        rc = 0;
+        goto done;
+    }
     memcpy(log->replay_keep, log->replay_batch, (size_t)n * sizeof *log->replay_keep);
     commit_attempt attempt = {0};
     int written = 0;
@@ -1369,7 +1380,9 @@ static void *replayer_main(void *arg)
             break;
         gw_spool_stats ss;
         gw_spool_stats_of(log->spool, &ss);
-        if (ss.records == 0 && !ss.corrupt) {
+        /* After a start during an outage the writer stays on the spool until the database has
+         * answered and passed the start-up checks (replay_once makes them). */
+        if (ss.records == 0 && !ss.corrupt && !log->db_unchecked) {
             char err[256];
             if (gw_spool_compact(log->spool, err, sizeof err) != GW_OK)
                 gw_log(PIDE_LOG_WARN, "exchange log: %s", err);

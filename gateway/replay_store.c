@@ -46,7 +46,7 @@ static const char PROBE_SQL[] =
     "pg_catalog.has_table_privilege('public.replay_seen', 'DELETE')";
 
 struct gw_replay_store {
-    bool connect_failed; /* the last session_open failed to connect (open only) */
+    atomic_bool connect_failed; /* the last session_open failed to connect (read at open) */
     char *conninfo;
     char *password;
     unsigned window_s;
@@ -93,9 +93,9 @@ static PGconn *session_open(gw_replay_store *s, char *err, size_t errlen)
     const char *values[] = {"pide-gateway-replay", connect_s,   "5",    "2",         "3",
                             user_timeout_ms,       s->conninfo, "UTF8", s->password, NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
-    s->connect_failed = false;
+    atomic_store(&s->connect_failed, false);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
-        s->connect_failed = conn != NULL;
+        atomic_store(&s->connect_failed, conn != NULL);
         copy_db_error(conn, "cannot connect", err, errlen);
         goto fail;
     }
@@ -206,7 +206,7 @@ gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_sto
     }
     atomic_init(&s->next_purge_us, 0);
     if (!(conn = session_take(s, err, errlen))) {
-        if (s->connect_failed && opt->start_without_db) {
+        if (atomic_load(&s->connect_failed) && opt->start_without_db) {
             gw_log(PIDE_LOG_WARN,
                    "%s; starting anyway (the spool is on): the shared replay window cannot be "
                    "checked, so every exchange that needs it is refused (Server.LogUnavailable) "
