@@ -640,6 +640,18 @@ static PGconn *connect_db(const exchange_log_options *opt)
 
 /* Reads the last (seq, row_hash) of the chain; an empty log starts after seq 0 and 32 zero
  * bytes. */
+/* Is the server down, starting or stopping (an outage), rather than up and refusing us (a wrong
+ * password, role or database name: a configuration error)? PQpingParams does not log in. */
+static bool server_is_down(const exchange_log_options *opt)
+{
+    char timeout_s[16];
+    snprintf(timeout_s, sizeof timeout_s, "%d", opt->switch_after_ms / 1000 + 1);
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {timeout_s, opt->conninfo, NULL};
+    PGPing p = PQpingParams(keys, values, 1);
+    return p == PQPING_REJECT || p == PQPING_NO_RESPONSE;
+}
+
 static bool read_chain_head(PGconn *conn, int64_t *seq, unsigned char hash[HASH_LEN],
                             const char **why)
 {
@@ -1655,11 +1667,12 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
     st = GW_ERR_DATABASE;
     log->conn = connect_db(&o);
     if (!log->conn) goto fail;
-    if (PQstatus(log->conn) != CONNECTION_OK && o.spool_dir) {
+    if (PQstatus(log->conn) != CONNECTION_OK && o.spool_dir && server_is_down(&o)) {
         /* With the spool on, an unreachable database does not stop the start: rows go to the
          * spool; the head is read (under the chain lock) and the schema and grants checked by
-         * the replayer once PostgreSQL answers. A database that answers but is wrong (no
-         * table, old schema, no grant) still refuses the start below. */
+         * the replayer once PostgreSQL answers. A server that is up but refuses us (password,
+         * role, database) or a database that is wrong (no table, old schema, no grant) still
+         * refuses the start below. */
         char why_db[256];
         copy_error(why_db, sizeof why_db, "cannot connect to PostgreSQL",
                    PQerrorMessage(log->conn));

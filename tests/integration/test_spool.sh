@@ -19,7 +19,8 @@
 #     replayed exactly once, the chain continues, pide-audit verify passes. With
 #     replayScope="cluster" the shared replay check cannot be made: calls carrying a message id
 #     are refused with Server.LogUnavailable (503, no data, never an unchecked answer), the
-#     refusal spooled and replayed; once PostgreSQL is back the same id is answered.
+#     refusal spooled and replayed; once PostgreSQL is back the same id is answered. A server
+#     that is up but refuses the gateway (wrong password) still refuses the start (section 5).
 # ctest-fixtures: pki
 . "$(dirname "$0")/lib.sh"
 
@@ -352,6 +353,11 @@ assert_eq 200 "$status" "cluster: PostgreSQL back: the same id is checked and an
 assert_eq 0 "$(log_sql "SELECT count(*) FROM exchange_log_verify_chain()")" "cluster: the chain verifies"
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; forget_pid "$GW_PID"
 cp "$T/spool-on.xml" "$CONFIG"
+# PostgreSQL up but refusing the gateway (a wrong password): a configuration error, not an
+# outage: the start is refused even with the spool on (expect_refused: section 5).
+printf 'not-the-password\n' >"$T/wrong.password" && chmod 0600 "$T/wrong.password"
+sed "s|passwordFile=\"[^\"]*\"|passwordFile=\"$T/wrong.password\"|" "$T/spool-on.xml" >"$T/wrongpw.xml"
+grep -q "wrong.password" "$T/wrongpw.xml" || { fail "cannot set a wrong passwordFile"; exit 1; }
 
 # ---------------------------------------------------------------- 5. refused configurations
 expect_refused() { # CONFIG WHAT NEEDLE
@@ -367,5 +373,6 @@ sed 's/switchAfterMs="500"/switchAfterMs="5000"/' "$T/spool-on.xml" >"$T/switch.
 expect_refused "$T/switch.xml" "switchAfterMs not below commitTimeoutMs" "must be below"
 sed "s|dir=\"$T/spool\"|dir=\"/proc/no/such\"|" "$T/spool-on.xml" >"$T/nodir.xml"
 expect_refused "$T/nodir.xml" "an uncreatable spool folder" "cannot create"
+expect_refused "$T/wrongpw.xml" "spool on, PostgreSQL up, a wrong password" "password authentication failed"
 
 finish
