@@ -171,6 +171,18 @@ static void session_give(gw_replay_store *s, PGconn *conn)
     session_lost(s);
 }
 
+/* An outage (the server down, starting or stopping), not a server that is up and refuses us
+ * (password, role, database: a configuration error)? PQpingParams does not log in. */
+static bool server_is_down(const gw_replay_store *s)
+{
+    char connect_s[16];
+    snprintf(connect_s, sizeof connect_s, "%d", s->timeout_ms / 1000 + 1);
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {connect_s, s->conninfo, NULL};
+    PGPing p = PQpingParams(keys, values, 1);
+    return p == PQPING_REJECT || p == PQPING_NO_RESPONSE;
+}
+
 gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_store **out, char *err,
                                size_t errlen)
 {
@@ -206,7 +218,7 @@ gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_sto
     }
     atomic_init(&s->next_purge_us, 0);
     if (!(conn = session_take(s, err, errlen))) {
-        if (atomic_load(&s->connect_failed) && opt->start_without_db) {
+        if (atomic_load(&s->connect_failed) && opt->start_without_db && server_is_down(s)) {
             gw_log(PIDE_LOG_WARN,
                    "%s; starting anyway (the spool is on): the shared replay window cannot be "
                    "checked, so every exchange that needs it is refused (Server.LogUnavailable) "
