@@ -638,8 +638,6 @@ static PGconn *connect_db(const exchange_log_options *opt)
     return PQconnectdbParams(keys, values, 1);
 }
 
-/* Reads the last (seq, row_hash) of the chain; an empty log starts after seq 0 and 32 zero
- * bytes. */
 /* Is the server down, starting or stopping (an outage), rather than up and refusing us (a wrong
  * password, role or database name: a configuration error)? PQpingParams does not log in. */
 static bool server_is_down(const exchange_log_options *opt)
@@ -652,6 +650,8 @@ static bool server_is_down(const exchange_log_options *opt)
     return p == PQPING_REJECT || p == PQPING_NO_RESPONSE;
 }
 
+/* Reads the last (seq, row_hash) of the chain; an empty log starts after seq 0 and 32 zero
+ * bytes. */
 static bool read_chain_head(PGconn *conn, int64_t *seq, unsigned char hash[HASH_LEN],
                             const char **why)
 {
@@ -1219,10 +1219,10 @@ static void spool_append_batch(exchange_log *log, log_entry **batch, int n)
     settle_batch(log, batch, n, ENTRY_REFUSED);
 }
 
-/* The writer's batch with the spool on: to the database while it answers within
- * switch_after_ms and nothing waits in the spool; else to the spool. */
 static bool start_checks(exchange_log *log, char *err, size_t errlen);
 
+/* The writer's batch with the spool on: to the database while it answers within
+ * switch_after_ms and nothing waits in the spool; else to the spool. */
 static void commit_batch_spooled(exchange_log *log, log_entry **batch, int n)
 {
     char err[512];
@@ -1278,7 +1278,8 @@ static bool schema_is_current(PGconn *conn, char *err, size_t errlen);
 static bool may_insert_rows(PGconn *conn);
 
 /* The checks gw_exchange_log_open could not make (started during an outage): the session's
- * search_path, the schema (migrations) and the INSERT grant. Replayer only. */
+ * search_path, the schema (migrations) and the INSERT grant. By whoever owns conn (the
+ * replayer while `spooling`, the writer otherwise), before the database takes a row. */
 static bool start_checks(exchange_log *log, char *err, size_t errlen)
 {
     if (!pin_search_path(log->conn)) {
