@@ -665,6 +665,16 @@ static PGconn *connect_db(const gw_checkpointer *cp)
     return conn;
 }
 
+/* An outage (the server down, starting or stopping), not a server that is up and refuses us
+ * (password, role, database: a configuration error)? PQpingParams does not log in. */
+static bool server_is_down(const gw_checkpointer *cp)
+{
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {"2", cp->conninfo, NULL};
+    PGPing p = PQpingParams(keys, values, 1);
+    return p == PQPING_REJECT || p == PQPING_NO_RESPONSE;
+}
+
 static bool ensure_connected(gw_checkpointer *cp)
 {
     if (PQstatus(cp->conn) == CONNECTION_OK) return true;
@@ -1060,6 +1070,18 @@ gw_status gw_checkpointer_open(const gw_checkpoint_options *opt, gw_checkpointer
     if (!load_signing(cp, err, errlen)) goto fail;
     st = GW_ERR_DATABASE;
     cp->conn = connect_db(cp);
+    if (cp->conn && PQstatus(cp->conn) != CONNECTION_OK && opt->start_without_db &&
+        server_is_down(cp)) {
+        gw_set_error(err, errlen, "%s", PQerrorMessage(cp->conn));
+        one_line(err);
+        gw_log(PIDE_LOG_WARN,
+               "checkpoint: cannot connect to PostgreSQL (%s); starting anyway (the spool is "
+               "on): checkpoints resume with the replayed rows",
+               err);
+        err[0] = '\0';
+        *out = cp;
+        return GW_OK;
+    }
     if (!cp->conn || PQstatus(cp->conn) != CONNECTION_OK) {
         gw_set_error(err, errlen, "checkpoint: cannot connect to PostgreSQL: %s",
                      cp->conn ? PQerrorMessage(cp->conn) : "out of memory");

@@ -100,6 +100,9 @@ typedef struct gw_checkpoint_options {
     int stamp_timeout_ms;       /* one TSA request */
     int stamp_grace_s;          /* how long stamps may fail before holding/alerting */
     bool refuse_when_unstamped; /* true: hold the log (Server.LogUnavailable); false: alert */
+    /* true (the log's spool is on): an unreachable database at open is not an error; the
+     * checkpointer connects (and retries) when it has a checkpoint to write. */
+    bool start_without_db;
 } gw_checkpoint_options;
 
 typedef struct gw_checkpointer gw_checkpointer;

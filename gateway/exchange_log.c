@@ -162,6 +162,13 @@ struct exchange_log {
      * known_hash. The database's head must never be behind it. */
     int64_t known_seq;
     unsigned char known_hash[HASH_LEN];
+    /* Started with the spool on while PostgreSQL was unreachable (docs/reliability.md,
+     * "Start-up during an outage"): no head known yet (the first one read, under the chain
+     * lock, becomes known_*), and the schema and INSERT checks of gw_exchange_log_open are
+     * still to be made before the database takes a row. Owned like conn and known_* (the
+     * replayer while `spooling`, the writer otherwise). */
+    bool head_unknown;
+    bool db_unchecked;
 
     /* Under lock: set once the chain was found to go backwards; from then on every append is
      * refused (Server.LogUnavailable) and nothing more is written until a restart. */
@@ -631,6 +638,18 @@ static PGconn *connect_db(const exchange_log_options *opt)
     return PQconnectdbParams(keys, values, 1);
 }
 
+/* Is the server down, starting or stopping (an outage), rather than up and refusing us (a wrong
+ * password, role or database name: a configuration error)? PQpingParams does not log in. */
+static bool server_is_down(const exchange_log_options *opt)
+{
+    char timeout_s[16];
+    snprintf(timeout_s, sizeof timeout_s, "%d", opt->switch_after_ms / 1000 + 1);
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {timeout_s, opt->conninfo, NULL};
+    PGPing p = PQpingParams(keys, values, 1);
+    return p == PQPING_REJECT || p == PQPING_NO_RESPONSE;
+}
+
 /* Reads the last (seq, row_hash) of the chain; an empty log starts after seq 0 and 32 zero
  * bytes. */
 static bool read_chain_head(PGconn *conn, int64_t *seq, unsigned char hash[HASH_LEN],
@@ -723,6 +742,10 @@ static int row_hash_at(PGconn *conn, int64_t seq, unsigned char hash[HASH_LEN])
  * reissue their seq numbers. 1 consistent, 0 went backwards, -1 cannot tell. */
 static int head_is_consistent(exchange_log *log, int64_t seq, const unsigned char hash[HASH_LEN])
 {
+    if (log->head_unknown) { /* first look since a start during an outage: the baseline */
+        log->head_unknown = false;
+        return 1;
+    }
     if (seq < log->known_seq) return 0;
     if (seq == log->known_seq) return memcmp(hash, log->known_hash, HASH_LEN) == 0;
     if (log->known_seq == 0) return 1; /* the log was empty when we first looked */
@@ -1196,6 +1219,8 @@ static void spool_append_batch(exchange_log *log, log_entry **batch, int n)
     settle_batch(log, batch, n, ENTRY_REFUSED);
 }
 
+static bool start_checks(exchange_log *log, char *err, size_t errlen);
+
 /* The writer's batch with the spool on: to the database while it answers within
  * switch_after_ms and nothing waits in the spool; else to the spool. */
 static void commit_batch_spooled(exchange_log *log, log_entry **batch, int n)
@@ -1212,7 +1237,10 @@ static void commit_batch_spooled(exchange_log *log, log_entry **batch, int n)
     if (!atomic_load(&log->spooling)) {
         if (PQstatus(log->conn) != CONNECTION_OK)
             reset_connection(log->conn);
-        if (PQstatus(log->conn) == CONNECTION_OK) {
+        if (PQstatus(log->conn) == CONNECTION_OK && log->db_unchecked &&
+            !start_checks(log, err, sizeof err)) {
+            /* started during an outage and the database is not fit yet: spool, say why */
+        } else if (PQstatus(log->conn) == CONNECTION_OK) {
             commit_attempt attempt = {0};
             int64_t t0 = gw_monotonic_us();
             if (write_batch(log, batch, n, &attempt, err, sizeof err, false, NULL) == GW_OK) {
@@ -1246,6 +1274,31 @@ done:
     pthread_mutex_unlock(&log->mode_lock);
 }
 
+static bool schema_is_current(PGconn *conn, char *err, size_t errlen);
+static bool may_insert_rows(PGconn *conn);
+
+/* The checks gw_exchange_log_open could not make (started during an outage): the session's
+ * search_path, the schema (migrations) and the INSERT grant. By whoever owns conn (the
+ * replayer while `spooling`, the writer otherwise), before the database takes a row. */
+static bool start_checks(exchange_log *log, char *err, size_t errlen)
+{
+    if (!pin_search_path(log->conn)) {
+        copy_error(err, errlen, "exchange log: cannot set up the session",
+                   PQerrorMessage(log->conn));
+        return false;
+    }
+    if (!schema_is_current(log->conn, err, errlen))
+        return false;
+    if (!may_insert_rows(log->conn)) {
+        copy_error(err, errlen, "exchange log", "this role may not INSERT into exchange_log");
+        return false;
+    }
+    log->db_unchecked = false;
+    gw_log(PIDE_LOG_WARN, "exchange log: PostgreSQL reachable; schema and grants checked (the "
+                          "gateway started during an outage)");
+    return true;
+}
+
 /* One replay step: the next spooled records, written in one transaction (rows already in the
  * table left out), then the replay position moved past them. 1 progressed, 0 nothing waiting,
  * -1 the database failed (retry later), -2 stop (corrupt record, position not writable, chain
@@ -1262,7 +1315,7 @@ static int replay_once(exchange_log *log)
                err);
         return -2;
     }
-    if (sb.n == 0) {
+    if (sb.n == 0 && !log->db_unchecked) {
         gw_spool_batch_free(&sb);
         return 0;
     }
@@ -1281,6 +1334,13 @@ static int replay_once(exchange_log *log)
         reset_connection(log->conn);
     if (PQstatus(log->conn) != CONNECTION_OK) {
         copy_error(err, sizeof err, "cannot connect to PostgreSQL", PQerrorMessage(log->conn));
+        goto done;
+    }
+    if (log->db_unchecked && !start_checks(log, err, sizeof err))
+        goto done; /* not ready for these rows: keep them spooled, say why, retry */
+    if (n == 0) {  /* a start during an outage, nothing spooled: the database is usable now */
+        log->failing = false;
+        rc = 0;
         goto done;
     }
     memcpy(log->replay_keep, log->replay_batch, (size_t)n * sizeof *log->replay_keep);
@@ -1333,7 +1393,9 @@ static void *replayer_main(void *arg)
             break;
         gw_spool_stats ss;
         gw_spool_stats_of(log->spool, &ss);
-        if (ss.records == 0 && !ss.corrupt) {
+        /* After a start during an outage the writer stays on the spool until the database has
+         * answered and passed the start-up checks (replay_once makes them). */
+        if (ss.records == 0 && !ss.corrupt && !log->db_unchecked) {
             char err[256];
             if (gw_spool_compact(log->spool, err, sizeof err) != GW_OK)
                 gw_log(PIDE_LOG_WARN, "exchange log: %s", err);
@@ -1547,6 +1609,16 @@ static void free_log(exchange_log *log)
     free(log);
 }
 
+static bool may_insert_rows(PGconn *conn)
+{
+    PGresult *res =
+        PQexec(conn, "SELECT pg_catalog.has_table_privilege('public.exchange_log', 'INSERT')");
+    bool may_insert = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                      strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return may_insert;
+}
+
 gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **out, char *err,
                                size_t errlen)
 {
@@ -1596,6 +1668,23 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
     st = GW_ERR_DATABASE;
     log->conn = connect_db(&o);
     if (!log->conn) goto fail;
+    if (PQstatus(log->conn) != CONNECTION_OK && o.spool_dir && server_is_down(&o)) {
+        /* With the spool on, an unreachable database does not stop the start: rows go to the
+         * spool; the head is read (under the chain lock) and the schema and grants checked by
+         * the replayer once PostgreSQL answers. A server that is up but refuses us (password,
+         * role, database) or a database that is wrong (no table, old schema, no grant) still
+         * refuses the start below. */
+        char why_db[256];
+        copy_error(why_db, sizeof why_db, "cannot connect to PostgreSQL",
+                   PQerrorMessage(log->conn));
+        gw_log(PIDE_LOG_WARN,
+               "exchange log: %s; starting with the local spool: rows go there until "
+               "PostgreSQL answers and the spool is replayed",
+               why_db);
+        log->head_unknown = true;
+        log->db_unchecked = true;
+        goto spool;
+    }
     if (PQstatus(log->conn) != CONNECTION_OK) {
         copy_error(err, errlen, "exchange log: cannot connect to PostgreSQL",
                    PQerrorMessage(log->conn));
@@ -1613,16 +1702,12 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
     if (!schema_is_current(log->conn, err, errlen)) goto fail;
     log->known_seq = seq;
     memcpy(log->known_hash, hash, HASH_LEN);
-    PGresult *res = PQexec(log->conn,
-                           "SELECT pg_catalog.has_table_privilege('public.exchange_log', 'INSERT')");
-    bool may_insert = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-                      strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    PQclear(res);
-    if (!may_insert) {
+    if (!may_insert_rows(log->conn)) {
         copy_error(err, errlen, "exchange log", "this role may not INSERT into exchange_log");
         goto fail;
     }
 
+spool:
     if (o.spool_dir) {
         /* Every statement of a batch, the lock wait included, is bounded by switchAfterMs
          * (server side); a dead peer by tcp_user_timeout (connect_db). */
@@ -1650,8 +1735,9 @@ gw_status gw_exchange_log_open(const exchange_log_options *opt, exchange_log **o
             goto fail;
         gw_spool_stats ss;
         gw_spool_stats_of(log->spool, &ss);
-        /* Rows from before a stop or crash: replayed first, new rows queue behind them. */
-        atomic_store(&log->spooling, ss.records > 0 || ss.corrupt);
+        /* Rows from before a stop or crash: replayed first, new rows queue behind them. So
+         * are the rows of a start during an outage. */
+        atomic_store(&log->spooling, ss.records > 0 || ss.corrupt || log->head_unknown);
         if (ss.records > 0)
             gw_log(PIDE_LOG_WARN,
                    "exchange log: the spool holds %llu row(s) from before; replaying them "

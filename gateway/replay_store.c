@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "exchange_log.h"
+#include "log.h"
 #include "replay_guard.h"
 
 #define DIGEST_LEN 32
@@ -45,6 +46,7 @@ static const char PROBE_SQL[] =
     "pg_catalog.has_table_privilege('public.replay_seen', 'DELETE')";
 
 struct gw_replay_store {
+    atomic_bool connect_failed; /* the last session_open failed to connect (read at open) */
     char *conninfo;
     char *password;
     unsigned window_s;
@@ -91,7 +93,9 @@ static PGconn *session_open(gw_replay_store *s, char *err, size_t errlen)
     const char *values[] = {"pide-gateway-replay", connect_s,   "5",    "2",         "3",
                             user_timeout_ms,       s->conninfo, "UTF8", s->password, NULL};
     PGconn *conn = PQconnectdbParams(keys, values, 1);
+    atomic_store(&s->connect_failed, false);
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        atomic_store(&s->connect_failed, conn != NULL);
         copy_db_error(conn, "cannot connect", err, errlen);
         goto fail;
     }
@@ -167,6 +171,18 @@ static void session_give(gw_replay_store *s, PGconn *conn)
     session_lost(s);
 }
 
+/* An outage (the server down, starting or stopping), not a server that is up and refuses us
+ * (password, role, database: a configuration error)? PQpingParams does not log in. */
+static bool server_is_down(const gw_replay_store *s)
+{
+    char connect_s[16];
+    snprintf(connect_s, sizeof connect_s, "%d", s->timeout_ms / 1000 + 1);
+    const char *keys[] = {"connect_timeout", "dbname", NULL};
+    const char *values[] = {connect_s, s->conninfo, NULL};
+    PGPing p = PQpingParams(keys, values, 1);
+    return p == PQPING_REJECT || p == PQPING_NO_RESPONSE;
+}
+
 gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_store **out, char *err,
                                size_t errlen)
 {
@@ -202,6 +218,16 @@ gw_status gw_replay_store_open(const gw_replay_store_options *opt, gw_replay_sto
     }
     atomic_init(&s->next_purge_us, 0);
     if (!(conn = session_take(s, err, errlen))) {
+        if (atomic_load(&s->connect_failed) && opt->start_without_db && server_is_down(s)) {
+            gw_log(PIDE_LOG_WARN,
+                   "%s; starting anyway (the spool is on): the shared replay window cannot be "
+                   "checked, so every exchange that needs it is refused (Server.LogUnavailable) "
+                   "until PostgreSQL answers",
+                   err);
+            err[0] = '\0';
+            *out = s;
+            return GW_OK;
+        }
         st = GW_ERR_DATABASE;
         goto fail;
     }

@@ -41,6 +41,9 @@ typedef struct gw_replay_store_options {
     unsigned window_s;    /* 1..GW_REPLAY_MAX_WINDOW_S */
     int timeout_ms;       /* connect and statement timeout; 0: 5000 */
     size_t max_sessions;  /* database sessions at most; 0: 8 */
+    /* true (the log's spool is on): an unreachable database at open is not an error; every
+     * check fails closed (GW_ERR_DATABASE) until the database answers. */
+    int start_without_db;
 } gw_replay_store_options;
 
 typedef struct gw_replay_store_stats {

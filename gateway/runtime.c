@@ -241,6 +241,7 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
             .stamp_timeout_ms = cfg->checkpoint_stamp_timeout_ms,
             .stamp_grace_s = cfg->checkpoint_stamp_grace_s,
             .refuse_when_unstamped = cfg->checkpoint_refuse_unstamped != 0,
+            .start_without_db = cfg->spool_dir != NULL,
         };
         st = gw_checkpointer_open(&co, &rt->checkpointer, err, errlen);
         if (st != GW_OK)
@@ -256,6 +257,7 @@ gw_status gw_runtime_open(const gw_config *cfg, gw_runtime *rt, char *err, size_
             .window_s = (unsigned)cfg->replay_window_s,
             .timeout_ms = cfg->log_commit_timeout_ms,
             .max_sessions = cfg->workers > 0 && cfg->workers < 8 ? (size_t)cfg->workers : 8,
+            .start_without_db = cfg->spool_dir != NULL,
         };
         if ((st = gw_replay_store_open(&ro, &rt->replay_store, err, errlen)) != GW_OK)
             goto fail;

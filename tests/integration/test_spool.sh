@@ -13,7 +13,14 @@
 #  3. a tiny spool (maxBytes) fills: Server.LogUnavailable (503, no data), /readyz 503,
 #     pide_spool_full_total counts; PostgreSQL back: answers again, the spooled ones replayed;
 #  4. spool off, PostgreSQL down: fail closed as before (Server.LogUnavailable);
-#  5. a world-writable spool folder, and switchAfterMs >= commitTimeoutMs, are refused at start.
+#  5. a world-writable spool folder, and switchAfterMs >= commitTimeoutMs, are refused at start;
+#  6. start during an outage: PostgreSQL stopped, the gateway (spool on, replayScope="node")
+#     starts, /readyz 200, answers flow from the spool; PostgreSQL started: every answered row
+#     replayed exactly once, the chain continues, pide-audit verify passes. With
+#     replayScope="cluster" the shared replay check cannot be made: calls carrying a message id
+#     are refused with Server.LogUnavailable (503, no data, never an unchecked answer), the
+#     refusal spooled and replayed; once PostgreSQL is back the same id is answered. A server
+#     that is up but refuses the gateway (wrong password) still refuses the start (section 5).
 # ctest-fixtures: pki
 . "$(dirname "$0")/lib.sh"
 
@@ -287,6 +294,71 @@ assert_eq "" "$(metric pide_spool_records)" "spool off: no spool series in /metr
 start_pg
 kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; forget_pid "$GW_PID"
 
+# ---------------------------------------------------------------- 6. start during an outage
+# (pid-of-phase-4 gateway already stopped, PostgreSQL up)
+with_id() { # ID DNI: the RENIEC example with a pgw:id and a DNI
+  sed -e "s|@DNI@|$2|" \
+      -e "s|<soapenv:Header/>|<soapenv:Header><pgw:id xmlns:pgw=\"urn:pide-gateway:header:1\">$1</pgw:id></soapenv:Header>|" \
+      "$T/consultar.xml" >"$T/cold-$1.xml"
+  echo "$T/cold-$1.xml"
+}
+sed -e 's|replayWindowSeconds="600"|replayWindowSeconds="600" replayScope="node"|' "$T/spool-on.xml" >"$CONFIG"
+grep -q 'replayScope="node"' "$CONFIG" || { fail "conf/demo.xml changed: cannot set replayScope"; exit 1; }
+head_before=$(log_sql "SELECT max(seq) FROM exchange_log")
+stop_pg
+: >"$T/gateway.log"
+start_gateway
+pass "cold: the gateway started with PostgreSQL stopped (spool on)"
+assert_contains "$T/gateway.log" "starting with the local spool" "cold: it says it starts with the spool"
+wait_until "cold: /readyz 200 with the spool writable" 10 test "$(http "$ADMIN_URL/readyz")" = 200
+pass "cold: /readyz 200 with the database down and the spool writable"
+: >"$T/cold.tsv"
+for i in $(seq 1 10); do
+  status=$(soap_post ReniecConsultaDni "$(with_id "cold-$i" $((40000000 + i)))" "$T/cold.xml")
+  printf '%s\t1\t-\t%s\t-\t%s\n' "$i" "$status" "$(exchange_id_of "$T/cold.xml")" >>"$T/cold.tsv"
+done
+assert_eq 10 "$(count_200 cold)" "cold: 10 calls answered 200 while PostgreSQL is down"
+[ "$(metric pide_spool_records)" -ge 10 ] && pass "cold: the rows are in the spool ($(metric pide_spool_records))" \
+  || fail "cold: pide_spool_records is '$(metric pide_spool_records)'"
+start_pg
+wait_until "cold: the spool drains once PostgreSQL is back" 60 spool_drained
+pass "cold: the spool drained"
+check_exactly_once cold
+first=$(awk -F'\t' 'NR == 1 { print $6 }' "$T/cold.tsv")
+assert_eq "$((head_before + 1))" "$(log_sql "SELECT seq FROM exchange_log WHERE exchange_id = '$first'")" \
+  "cold: the chain continues right after the head from before the outage"
+status=$(soap_post ReniecConsultaDni "$(with_id cold-after 40000099)" "$T/cold-after.xml")
+assert_eq 200 "$status" "cold: answered from the database afterwards"
+assert_eq 0 "$(metric pide_spool_active)" "cold: rows go to the database again"
+assert_contains "$T/gateway.log" "schema and grants checked" "cold: the start-up checks were made once PostgreSQL answered"
+kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; forget_pid "$GW_PID"
+
+# replayScope="cluster" (the default) with the database down at start: fail closed.
+cp "$T/spool-on.xml" "$CONFIG"
+stop_pg
+start_gateway
+assert_contains "$T/gateway.log" "the shared replay window cannot be checked" "cluster: the start names what cannot be checked"
+status=$(soap_post ReniecConsultaDni "$(with_id cold-cluster 40000100)" "$T/cc.xml")
+assert_eq "503 soap:Server.LogUnavailable" "$status $(xml_value "$T/cc.xml" faultcode)" \
+  "cluster: a call with a message id is refused with Server.LogUnavailable, never answered unchecked"
+assert_not_contains "$T/cc.xml" "prenombres" "cluster: no citizen data in the refusal"
+refused=$(exchange_id_of "$T/cc.xml")
+start_pg
+wait_until "cluster: the spool drains" 60 spool_drained
+assert_eq "fault|Server.LogUnavailable" \
+  "$(log_sql "SELECT outcome, fault_code FROM exchange_log WHERE exchange_id = '$refused'")" \
+  "cluster: the refusal was spooled and replayed into the log"
+status=$(soap_post ReniecConsultaDni "$(with_id cold-cluster 40000100)" "$T/cc2.xml")
+assert_eq 200 "$status" "cluster: PostgreSQL back: the same id is checked and answered"
+assert_eq 0 "$(log_sql "SELECT count(*) FROM exchange_log_verify_chain()")" "cluster: the chain verifies"
+kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true; forget_pid "$GW_PID"
+cp "$T/spool-on.xml" "$CONFIG"
+# PostgreSQL up but refusing the gateway (a wrong password): a configuration error, not an
+# outage: the start is refused even with the spool on (expect_refused: section 5).
+printf 'not-the-password\n' >"$T/wrong.password" && chmod 0600 "$T/wrong.password"
+sed "s|passwordFile=\"[^\"]*\"|passwordFile=\"$T/wrong.password\"|" "$T/spool-on.xml" >"$T/wrongpw.xml"
+grep -q "wrong.password" "$T/wrongpw.xml" || { fail "cannot set a wrong passwordFile"; exit 1; }
+
 # ---------------------------------------------------------------- 5. refused configurations
 expect_refused() { # CONFIG WHAT NEEDLE
   local rc=0
@@ -301,5 +373,6 @@ sed 's/switchAfterMs="500"/switchAfterMs="5000"/' "$T/spool-on.xml" >"$T/switch.
 expect_refused "$T/switch.xml" "switchAfterMs not below commitTimeoutMs" "must be below"
 sed "s|dir=\"$T/spool\"|dir=\"/proc/no/such\"|" "$T/spool-on.xml" >"$T/nodir.xml"
 expect_refused "$T/nodir.xml" "an uncreatable spool folder" "cannot create"
+expect_refused "$T/wrongpw.xml" "spool on, PostgreSQL up, a wrong password" "password authentication failed"
 
 finish

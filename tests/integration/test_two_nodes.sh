@@ -15,6 +15,12 @@
 #   flight on the killed node failed (502), both nodes served and checkpointed (nodeId node1,
 #   node2), `pide-audit verify --trust-signer` passes and no writer reported the chain head
 #   going backwards;
+# - mutual TLS through nginx's stream block (TCP passthrough, each node terminates TLS): 120
+#   calls with the demo client certificate, 4 in parallel, one connection each, run alongside
+#   the 400 above (so node 2's SIGKILL hits them too); nginx's stream log and the client's own
+#   source ports tie every answer to the node that gave it: both nodes answered, every answered
+#   exchange is logged as the certificate's member (20000000001, auth mtls, the certificate's
+#   fingerprint), only connections in flight on node 2 failed (dropped, never a fault);
 # - node 2 restarted on its port: it joins the chain (its rows follow node 1's), nginx uses it
 #   again, and verify still passes.
 # ctest-fixtures: postgres pki
@@ -185,28 +191,45 @@ done
 
 # --- nginx in front -----------------------------------------------------------------------------
 NGINX_PORT=$(free_port)
+NGINX_MTLS_PORT=$(free_port)
 mkdir -p "$T/nginx-tmp"
 # conf/nginx-pide.conf on loopback: its addresses replaced, logs and temporary files in $T, run
-# as the current user in the foreground. The stream (mutual-TLS passthrough) part is checked by
-# nginx -t, then left out: this test balances the plain listener.
+# as the current user in the foreground, http (plain listener) and stream (mutual-TLS
+# passthrough) both. The stream module is a dynamic module on Debian (libnginx-mod-stream,
+# scripts/install-deps), loaded by the file's own load_module line.
+STREAM_SO=$(sed -n 's|^load_module \(.*ngx_stream_module.so\);|\1|p' "$PIDE_SOURCE_DIR/conf/nginx-pide.conf")
+[ -f "$STREAM_SO" ] || { fail "nginx stream module $STREAM_SO missing (libnginx-mod-stream)"; exit 1; }
 sed -e "s|10.0.0.10:8080|127.0.0.1:$NGINX_PORT|" -e "s|10.0.0.11:8080|127.0.0.1:$NODE1_PORT|" \
-    -e "s|10.0.0.12:8080|127.0.0.1:$NODE2_PORT|" -e "s|10.0.0.10:8443|127.0.0.1:$(free_port)|" \
+    -e "s|10.0.0.12:8080|127.0.0.1:$NODE2_PORT|" -e "s|10.0.0.10:8443|127.0.0.1:$NGINX_MTLS_PORT|" \
     -e "s|10.0.0.11:8443|127.0.0.1:$NODE1_TLS_PORT|" -e "s|10.0.0.12:8443|127.0.0.1:$NODE2_TLS_PORT|" \
     -e "s|/var/log/nginx/pide-access.log|$T/nginx-access.log|" \
+    -e "s|/var/log/nginx/pide-mtls.log|$T/nginx-mtls.log|" \
     -e "s|^http {|user $(id -un) $(id -gn);\nhttp {\n    client_body_temp_path $T/nginx-tmp/body;\n    proxy_temp_path $T/nginx-tmp/proxy;\n    fastcgi_temp_path $T/nginx-tmp/fastcgi;\n    uwsgi_temp_path $T/nginx-tmp/uwsgi;\n    scgi_temp_path $T/nginx-tmp/scgi;|" \
     "$PIDE_SOURCE_DIR/conf/nginx-pide.conf" > "$T/nginx.conf"
 NGINX_ARGS=(-p "$T/" -c "$T/nginx.conf" -e "$T/nginx-error.log" -g "daemon off; pid $T/nginx.pid;")
 "$NGINX" "${NGINX_ARGS[@]}" -t >"$T/nginx-test.log" 2>&1 \
   && pass "nginx -t accepts conf/nginx-pide.conf (http and stream)" \
   || { cat "$T/nginx-test.log" >&2; fail "nginx -t refused conf/nginx-pide.conf"; exit 1; }
-sed -i -e '/^load_module/d' -e '/^stream {/,/^}/d' "$T/nginx.conf"
 "$NGINX" "${NGINX_ARGS[@]}" 2>>"$T/nginx-error.log" &
 NGINX_PID=$!
 for i in $(seq 1 100); do
-  curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" 2>/dev/null && break
+  curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/" 2>/dev/null \
+    && python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' \
+         "$NGINX_MTLS_PORT" 2>/dev/null && break
   sleep 0.05
 done
 LB_URL="http://127.0.0.1:$NGINX_PORT"
+LB_TLS_URL="https://127.0.0.1:$NGINX_MTLS_PORT"
+# One mutual-TLS call through the stream proxy before the load: the certificate's member.
+s=$(curl -s -o "$T/lbtls.xml" -D "$T/lbtls.xml.headers" -w '%{http_code}' --cacert "$PKI/ca.pem" --cert "$PKI/demo-client.pem" \
+      --key "$PKI/demo-client.key" -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' \
+      --data-binary @"$(reniec_with_id lbtls-1)" "$LB_TLS_URL/services/ReniecConsultaDni" || true)
+assert_eq 200 "$s" "mutual TLS through nginx's stream proxy: answered"
+id=$(exchange_id_of "$T/lbtls.xml")
+fingerprint=$(openssl x509 -in "$PKI/demo-client.pem" -outform DER | sha256sum | cut -d' ' -f1)
+assert_eq "20000000001|mtls|$fingerprint|ok" \
+  "$(log_sql "select client_member, auth_method, client_cert_sha256, outcome from exchange_log where exchange_id = '$id'")" \
+  "through nginx: logged as the certificate's member, auth mtls, the certificate's fingerprint"
 
 cat > "$T/load.py" <<'EOF'
 # load.py URL TOTAL PARALLEL TEMPLATE OUT PROGRESS: TOTAL RENIEC calls with fresh pgw:ids,
@@ -240,17 +263,66 @@ with concurrent.futures.ThreadPoolExecutor(parallel) as pool, open(out, "w") as 
     for rec in pool.map(call, range(total)):
         f.write(json.dumps(rec) + "\n")
 EOF
+cat > "$T/mtls_load.py" <<'EOF'
+# mtls_load.py HOST PORT TOTAL PARALLEL TEMPLATE CA CERT KEY OUT PROGRESS: TOTAL RENIEC calls
+# over mutual TLS, one connection each (nginx's stream proxy picks a node per connection), with
+# fresh pgw:ids; one JSON line per call: status, exchange id, signed or not, the client's source
+# port (nginx's stream log gives the node that had that connection).
+import concurrent.futures, http.client, json, os, ssl, sys, threading
+host, port, total, parallel, template, ca, cert, key, out, progress = sys.argv[1:11]
+port, total, parallel = int(port), int(total), int(parallel)
+body = open(template, encoding="utf-8").read()
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(cert, key)
+lock = threading.Lock()
+done = 0
+def call(i):
+    global done
+    data = body.replace("<soapenv:Header/>", '<soapenv:Header><pgw:id xmlns:pgw="urn:pide-gateway:header:1">mtls-load-%d</pgw:id></soapenv:Header>' % i).encode()
+    status, text, xid, sport = 0, "", None, None
+    conn = http.client.HTTPSConnection(host, port, context=ctx, timeout=30)
+    try:
+        conn.connect()
+        sport = conn.sock.getsockname()[1]
+        conn.request("POST", "/services/ReniecConsultaDni", body=data,
+                     headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""',
+                              "Connection": "close"})
+        r = conn.getresponse()
+        status, text, xid = r.status, r.read().decode("utf-8", "replace"), r.getheader("X-Pide-Exchange-Id")
+    except Exception as e:
+        text = "%s: %s" % (type(e).__name__, e)
+    finally:
+        conn.close()
+    rec = {"i": i, "status": status, "exchange_id": xid, "port": sport, "signed": "SignatureValue" in text,
+           "fault": text.split("<faultcode>")[1].split("<")[0] if "<faultcode>" in text else None,
+           "error": text if status == 0 else None}
+    with lock:
+        done += 1
+        with open(progress + ".new", "w") as p:
+            p.write(str(done))
+        os.replace(progress + ".new", progress)
+    return rec
+with concurrent.futures.ThreadPoolExecutor(parallel) as pool, open(out, "w") as f:
+    for rec in pool.map(call, range(total)):
+        f.write(json.dumps(rec) + "\n")
+EOF
 echo 0 > "$T/progress"
+echo 0 > "$T/mtls-progress"
 python3 "$T/load.py" "$LB_URL" 400 8 "$EX/reniec-consultar.xml" "$T/load.jsonl" "$T/progress" &
 LOAD_PID=$!
+python3 "$T/mtls_load.py" 127.0.0.1 "$NGINX_MTLS_PORT" 120 4 "$EX/reniec-consultar.xml" "$PKI/ca.pem" \
+  "$PKI/demo-client.pem" "$PKI/demo-client.key" "$T/mtls.jsonl" "$T/mtls-progress" &
+MTLS_PID=$!
 for i in $(seq 1 600); do
-  [ "$(cat "$T/progress" 2>/dev/null || echo 0)" -ge 120 ] && break
+  [ "$(cat "$T/progress" 2>/dev/null || echo 0)" -ge 120 ] \
+    && [ "$(cat "$T/mtls-progress" 2>/dev/null || echo 0)" -ge 30 ] && break
   sleep 0.05
 done
 kill -KILL "$NODE2_PID"
 wait "$NODE2_PID" 2>/dev/null || true
-echo "node 2 SIGKILLed after $(cat "$T/progress") answers"
+echo "node 2 SIGKILLed after $(cat "$T/progress") plain and $(cat "$T/mtls-progress") mutual-TLS answers"
 wait "$LOAD_PID" || fail "the load client failed"
+wait "$MTLS_PID" || fail "the mutual-TLS load client failed"
 
 total=$(wc -l < "$T/load.jsonl")
 ok=$(grep -c '"status": 200' "$T/load.jsonl" || true)
@@ -273,6 +345,50 @@ awk '{print $2}' "$T/nginx-access.log" | sort | uniq -c > "$T/upstreams"
 cat "$T/upstreams"
 grep -q "127.0.0.1:$NODE1_PORT\$" "$T/upstreams" && grep -q "127.0.0.1:$NODE2_PORT\$" "$T/upstreams" \
   && pass "nginx sent calls to both nodes" || fail "nginx did not use both nodes"
+
+# The mutual-TLS calls through the stream proxy.
+mtotal=$(wc -l < "$T/mtls.jsonl")
+mok=$(grep -c '"status": 200' "$T/mtls.jsonl" || true)
+echo "mutual TLS: $mtotal calls, $mok answered (200); statuses: $(python3 -c 'import json,sys,collections; print(dict(collections.Counter(json.loads(l)["status"] for l in open(sys.argv[1]))))' "$T/mtls.jsonl")"
+assert_eq 120 "$mtotal" "120 mutual-TLS calls made through nginx's stream proxy"
+assert_eq "$mok" "$(grep '"status": 200' "$T/mtls.jsonl" | grep -c '"signed": true' || true)" \
+  "every mutual-TLS 200 answer is signed"
+[ $((mtotal - mok)) -le 4 ] && pass "only mutual-TLS connections in flight on the killed node failed ($((mtotal - mok)) of 120, at most 4 in parallel)" \
+  || fail "$((mtotal - mok)) mutual-TLS calls failed, more than the 4 that can be in flight"
+grep -v '"status": 200' "$T/mtls.jsonl" | grep -v '"status": 0' | grep -q . \
+  && fail "a failed mutual-TLS call got an HTTP answer: $(grep -v '"status": 200' "$T/mtls.jsonl" | grep -v '"status": 0' | head -2)" \
+  || pass "the failed mutual-TLS calls were dropped connections (never a fault from a gateway)"
+# Which node answered each call: the client's source port in nginx's stream log (a line is
+# written when its session ends; every session has ended once the client is done).
+sleep 0.3
+python3 - "$T/mtls.jsonl" "$T/nginx-mtls.log" "$NODE1_TLS_PORT" "$NODE2_TLS_PORT" > "$T/mtls-nodes" <<'EOF'
+import json, sys
+calls, log, p1, p2 = sys.argv[1:5]
+node_of = {}
+for line in open(log):
+    # "ADDR PORT UPSTREAM[, UPSTREAM...] STATUS ...": a connection nginx could not make to one
+    # node (node 2 killed) went on to the next; the last upstream is the one that served it.
+    f = line.split()
+    if len(f) < 3:
+        continue
+    k = 2
+    while f[k].endswith(",") and k + 1 < len(f):
+        k += 1
+    node_of[f[1]] = {"127.0.0.1:" + p1: "node1", "127.0.0.1:" + p2: "node2"}.get(f[k], "other:" + f[k])
+for line in open(calls):
+    r = json.loads(line)
+    if r["status"] == 200:
+        print(r["exchange_id"], node_of.get(str(r["port"]), "unknown"))
+EOF
+echo "mutual-TLS answers by node: $(awk '{print $2}' "$T/mtls-nodes" | sort | uniq -c | tr -s ' ' | paste -sd,)"
+assert_eq 0 "$(grep -vc ' node[12]$' "$T/mtls-nodes" || true)" "nginx's stream log names the node of every answered mutual-TLS call"
+grep -q ' node1$' "$T/mtls-nodes" && grep -q ' node2$' "$T/mtls-nodes" \
+  && pass "mutual TLS through nginx: both nodes answered ($(grep -c ' node1$' "$T/mtls-nodes") node 1, $(grep -c ' node2$' "$T/mtls-nodes") node 2)" \
+  || fail "mutual TLS through nginx: not both nodes answered"
+mids=$(awk '{print "'"'"'" $1 "'"'"'"}' "$T/mtls-nodes" | paste -sd,)
+assert_eq "$mok|$mok" \
+  "$(log_sql "select count(*), count(*) filter (where client_member = '20000000001' and auth_method = 'mtls' and client_cert_sha256 = '$fingerprint' and outcome = 'ok') from exchange_log where exchange_id in ($mids)")" \
+  "every answered mutual-TLS exchange ($mok, node 2's included) is logged as the certificate's member, auth mtls"
 
 sleep 1.5 # node 1's next checkpoint
 expect_verify() { # WHAT

@@ -903,6 +903,50 @@ START_TEST(test_open_fails_clearly_without_database)
 }
 END_TEST
 
+/* With the spool on, an unreachable server is an outage: the log opens in spool mode and a row
+ * is durable (spooled) at once. A server that is up but wrong (no schema, wrong password) still
+ * refuses the open. */
+START_TEST(test_open_with_spool_while_database_is_down)
+{
+    char ci[1024], err[512], dir[] = "/tmp/check_exchange_log_spool.XXXXXX", uuid[37];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(ci, sizeof ci, "%s port=%d", conninfo, unused_port());
+    exchange_log_options opt = {.conninfo = ci,
+                                .password = password,
+                                .commit_timeout_ms = 2000,
+                                .spool_dir = dir,
+                                .spool_max_bytes = 1 << 20,
+                                .switch_after_ms = 500};
+    exchange_log *log = NULL;
+    ck_assert_msg(gw_exchange_log_open(&opt, &log, err, sizeof err) == GW_OK, "%s", err);
+    gw_log_spool_state ss;
+    ck_assert(gw_exchange_log_spool_state(log, &ss));
+    ck_assert(ss.spooling);
+    new_uuid(uuid);
+    gw_log_record r = simple_record(uuid, "cold-start");
+    double t0 = monotonic_s();
+    ck_assert_int_eq(gw_exchange_log_append(log, &r), GW_OK);
+    ck_assert_msg(monotonic_s() - t0 < 0.5, "the first row waited for the database");
+    ck_assert(gw_exchange_log_spool_state(log, &ss));
+    ck_assert_uint_eq(ss.records, 1);
+    gw_exchange_log_close(log);
+
+    /* Up but wrong: refused, spool or not. */
+    snprintf(ci, sizeof ci, "%s dbname=postgres", conninfo);
+    log = NULL;
+    ck_assert_int_eq(gw_exchange_log_open(&opt, &log, err, sizeof err), GW_ERR_DATABASE);
+    ck_assert_msg(strstr(err, "exchange_log") != NULL, "%s", err);
+    snprintf(ci, sizeof ci, "%s", conninfo);
+    opt.password = "not-the-password";
+    ck_assert_int_eq(gw_exchange_log_open(&opt, &log, err, sizeof err), GW_ERR_DATABASE);
+    ck_assert_msg(strstr(err, "cannot connect") != NULL, "%s", err);
+    ck_assert_ptr_null(log);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static int backend_pid_of(PGconn *c, const char *app)
 {
     PGresult *res = PQexecParams(c, "SELECT pid FROM pg_stat_activity WHERE application_name = $1",
@@ -1115,6 +1159,7 @@ static Suite *exchange_log_suite(void)
     tcase_add_test(tc, test_tampered_caller_or_identity_field_breaks_the_chain);
     tcase_add_test(tc, test_gateway_role_cannot_change_the_log);
     tcase_add_test(tc, test_open_fails_clearly_without_database);
+    tcase_add_test(tc, test_open_with_spool_while_database_is_down);
     tcase_add_test(tc, test_writer_reconnects_after_backend_is_killed);
     tcase_add_test(tc, test_append_times_out_while_database_unreachable_then_recovers);
     suite_add_tcase(s, tc);

@@ -349,6 +349,38 @@ START_TEST(test_no_database_fails_clearly_without_the_password)
 }
 END_TEST
 
+/* Started without the database (the log's spool is on): open succeeds, every check fails
+ * closed (GW_ERR_DATABASE, never GW_OK) and says why without the password; a database that
+ * answers but lacks the table still refuses the open. */
+START_TEST(test_start_without_database_fails_closed)
+{
+    char ci[2048], err[512];
+    snprintf(ci, sizeof ci, "%s port=%d", conninfo, unused_port());
+    gw_replay_store_options o = {.conninfo = ci,
+                                 .password = password,
+                                 .window_s = 600,
+                                 .timeout_ms = 2000,
+                                 .start_without_db = 1};
+    gw_replay_store *s = NULL;
+    ck_assert_int_eq(gw_replay_store_open(&o, &s, err, sizeof err), GW_OK);
+    ck_assert_ptr_nonnull(s);
+    for (int i = 0; i < 3; i++) {
+        err[0] = '\0';
+        ck_assert_int_eq(gw_replay_store_check(s, "20000000001", "cold-1", err, sizeof err),
+                         GW_ERR_DATABASE);
+        ck_assert_msg(strstr(err, "cannot connect") != NULL, "%s", err);
+        ck_assert_msg(strstr(err, password) == NULL, "the error shows the password");
+    }
+    gw_replay_store_close(s);
+    /* A reachable database with the wrong password is not an outage. */
+    o.conninfo = conninfo;
+    o.password = "not-the-password";
+    s = NULL;
+    ck_assert_int_eq(gw_replay_store_open(&o, &s, err, sizeof err), GW_ERR_DATABASE);
+    ck_assert_ptr_null(s);
+}
+END_TEST
+
 static Suite *replay_store_suite(void)
 {
     Suite *s = suite_create("replay_store");
@@ -364,6 +396,7 @@ static Suite *replay_store_suite(void)
     tcase_add_test(tc, test_expired_rows_are_purged);
     tcase_add_test(tc, test_killed_backend_is_replaced_transparently);
     tcase_add_test(tc, test_no_database_fails_clearly_without_the_password);
+    tcase_add_test(tc, test_start_without_database_fails_closed);
     suite_add_tcase(s, tc);
     return s;
 }
