@@ -525,6 +525,23 @@ static const char RETENTION_SQL[] =
     "SELECT id, after_seq, last_seq, row_count, prev_hash, last_row_hash, month, archive_file, "
     "archive_sha256 FROM public.exchange_retention ORDER BY id LIMIT 10000";
 
+/* A text column anyone who can write the database may have filled, for an answer: at most
+ * outlen - 4 bytes ("..." after a cut, never inside a character), control characters (not XML
+ * 1.0 text) as '?'. */
+static const char *printable(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; *in && n + 4 < outlen; in++, n++)
+        out[n] = (unsigned char)*in < 0x20 || *in == 0x7f ? '?' : *in;
+    /* Not inside a UTF-8 sequence (the database's text is UTF-8). */
+    while (*in && n > 0 && ((unsigned char)*in & 0xc0) == 0x80)
+        in--, n--;
+    if (*in)
+        memcpy(out + n, "...", 3), n += 3;
+    out[n] = '\0';
+    return out;
+}
+
 static void add_problem(xmlNodePtr list_parent, xmlNsPtr ns, long long *problems, int64_t seq,
                         const char *text)
 {
@@ -631,19 +648,20 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
             memcpy(anchor_hash, PQgetvalue(res, i, 5), GW_LOG_HASH_LEN);
             if (count > 0 && after + 1 <= to && rlast >= from) {
                 xmlNodePtr a = xmlNewChild(archived, ns, BAD_CAST "archivado", NULL);
-                char s1[24], s2[24];
+                char s1[24], s2[24], file[160], note[400];
+                printable(PQgetvalue(res, i, 7), file, sizeof file);
                 snprintf(s1, sizeof s1, "%lld", (long long)(after + 1 > from ? after + 1 : from));
                 snprintf(s2, sizeof s2, "%lld", (long long)(rlast < to ? rlast : to));
                 add_text(a, ns, "desdeSeq", s1);
                 add_text(a, ns, "hastaSeq", s2);
                 add_text(a, ns, "mes", PQgetvalue(res, i, 6));
-                add_text(a, ns, "archivo", PQgetvalue(res, i, 7));
+                add_text(a, ns, "archivo", file);
                 add_text(a, ns, "archivoSha256", PQgetvalue(res, i, 8));
-                snprintf(buf, sizeof buf,
+                snprintf(note, sizeof note,
                          "rows %s..%s are no longer in the database: they are in archive %s "
-                         "(month %s); check them with pide-audit verify-archive",
-                         s1, s2, PQgetvalue(res, i, 7), PQgetvalue(res, i, 6));
-                add_text(a, ns, "nota", buf);
+                         "(month %.7s); check them with pide-audit verify-archive",
+                         s1, s2, file, PQgetvalue(res, i, 6));
+                add_text(a, ns, "nota", note);
             }
         }
         PQclear(res);

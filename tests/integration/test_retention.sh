@@ -405,18 +405,34 @@ assert_eq "0|$((TOTAL + 2))" "$(xml_value "$T/vc5.xml" problemas)|$(xml_value "$
   "verificarCadena over a record forged in the chain: anchored on it (what it can check holds)"
 assert_contains "$T/vc5.xml" "not their archive manifests' signatures: pide-audit verify --trust-signer does" \
   "verificarCadena: the answer says the signature is checked by verify --trust-signer"
-# ...but a record that does not continue the chain (a gap before it) is not trusted.
-superuser >/dev/null <<SQL || fail "superuser inserted a record out of the chain"
+# A record in the chain whose archive_file is hostile (control characters, markup, 6000 bytes of
+# two-byte characters):
+# named printably, cut, the answer still XML. Then a record that does not continue the chain (a
+# gap before it) is not trusted.
+superuser >/dev/null <<SQL || fail "superuser inserted two more records"
 INSERT INTO exchange_retention (id, month, partition_name, dropped, after_seq, last_seq, row_count,
   prev_hash, last_row_hash, archive_file, archive_sha256, manifest, manifest_signature, archive_signer)
-SELECT 4, '2000-01', 'x', true, $((TOTAL + 3)), $((TOTAL + 4)), 1, last_row_hash, last_row_hash,
-  'pide-log-gap.tar.gz', repeat('cd', 32), manifest, manifest_signature, 'x'
+SELECT 4, '2000-01', 'x', true, $((TOTAL + 2)), $((TOTAL + 3)), 1, last_row_hash,
+  (SELECT row_hash FROM exchange_log WHERE seq = $((TOTAL + 3))),
+  E'evil\\x01</a:archivo><x>&' || repeat('ñ', 3000), repeat('cd', 32), manifest, manifest_signature, 'x'
 FROM exchange_retention WHERE id = 3;
+INSERT INTO exchange_retention (id, month, partition_name, dropped, after_seq, last_seq, row_count,
+  prev_hash, last_row_hash, archive_file, archive_sha256, manifest, manifest_signature, archive_signer)
+SELECT 5, '2000-02', 'x', true, $((TOTAL + 5)), $((TOTAL + 6)), 1, last_row_hash, last_row_hash,
+  'pide-log-gap.tar.gz', repeat('cd', 32), manifest, manifest_signature, 'x'
+FROM exchange_retention WHERE id = 4;
 SQL
 vc "$T/vc6.xml" >/dev/null
-assert_contains "$T/vc6.xml" "retention record 4: it does not start where the records before it end" \
+xmllint --noout "$T/vc6.xml" 2>/dev/null && pass "verificarCadena: a hostile archive_file leaves the answer XML" \
+  || fail "verificarCadena: the answer is not XML"
+hostile=$(child "$T/vc6.xml" archivado archivo 4)
+assert_eq "evil?</a:archivo><x>&" "$(printf '%s' "$hostile" | head -c 21)" "verificarCadena: the hostile archive_file named printably"
+hlen=$(printf '%s' "$hostile" | wc -c)
+[ "$hlen" -lt 200 ] && pass "verificarCadena: the long archive_file cut ($hlen bytes, whole UTF-8 characters: the answer parsed)" \
+  || fail "archive_file not cut: $hlen bytes"
+assert_contains "$T/vc6.xml" "retention record 5: it does not start where the records before it end" \
   "verificarCadena: a record out of the chain is named, not trusted"
-assert_eq "$((TOTAL + 2))" "$(xml_value "$T/vc6.xml" anclaSeq)" "verificarCadena: anchored on the last sound record only"
+assert_eq "$((TOTAL + 3))" "$(xml_value "$T/vc6.xml" anclaSeq)" "verificarCadena: anchored on the last sound record only"
 
 echo "--- real output (docs) ---"; cat "$T/vc1.out" "$T/resume.out" "$T/damaged.out" "$T/detach1.out" "$T/verify1.out" "$T/verify2.out" "$T/forged.out"; head -5 "$T/citizen.out"
 finish
