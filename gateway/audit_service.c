@@ -515,6 +515,33 @@ static const char CHECKPOINT_SQL[] =
     "SELECT head_seq, head_row_hash, id FROM public.exchange_checkpoint "
     "WHERE head_seq >= $1::bigint AND head_seq <= $2::bigint ORDER BY head_seq, id LIMIT 10000";
 
+/* The retention records (migration 0009), oldest first. The service checks what it can without
+ * the archives: numbered 1, 2, 3..., each continuing the one before from seq 0 and the zero
+ * hash, as many rows as its range. The manifest's signature is checked by `pide-audit verify
+ * --trust-signer` (docs/auditor-guide.md, "Verifying after a detach"), not here. */
+static const char RETENTION_PRESENT_SQL[] =
+    "SELECT pg_catalog.to_regclass('public.exchange_retention') IS NOT NULL";
+static const char RETENTION_SQL[] =
+    "SELECT id, after_seq, last_seq, row_count, prev_hash, last_row_hash, month, archive_file, "
+    "archive_sha256 FROM public.exchange_retention ORDER BY id LIMIT 10000";
+
+/* A text column anyone who can write the database may have filled, for an answer: at most
+ * outlen - 4 bytes ("..." after a cut, never inside a character), control characters (not XML
+ * 1.0 text) as '?'. */
+static const char *printable(const char *in, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (; *in && n + 4 < outlen; in++, n++)
+        out[n] = (unsigned char)*in < 0x20 || *in == 0x7f ? '?' : *in;
+    /* Not inside a UTF-8 sequence (the database's text is UTF-8). */
+    while (*in && n > 0 && ((unsigned char)*in & 0xc0) == 0x80)
+        in--, n--;
+    if (*in)
+        memcpy(out + n, "...", 3), n += 3;
+    out[n] = '\0';
+    return out;
+}
+
 static void add_problem(xmlNodePtr list_parent, xmlNsPtr ns, long long *problems, int64_t seq,
                         const char *text)
 {
@@ -564,6 +591,7 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
     snprintf(p_to, sizeof p_to, "%lld", to);
     snprintf(p_limit, sizeof p_limit, "%d", GW_AUDIT_VERIFY_MAX_ROWS + 2);
     snprintf(c_from, sizeof c_from, "%lld", from);
+    long long from_walk = from;
     const char *params[] = {p_from, p_to, p_limit};
     const char *cp_params[] = {c_from, p_to};
     PGresult *res = NULL, *cps = NULL;
@@ -573,22 +601,109 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
                          &res)) != PIDE_OK)
         return r;
     PQclear(res);
+
+    /* Detached months (0009): the chain continues from the last retention record's end. */
+    xmlNodePtr holder = xmlNewNode(ns, BAD_CAST "holder"),
+               archived = xmlNewNode(ns, BAD_CAST "archived");
+    long long problems = 0;
+    char buf[300];
+    int64_t anchor_seq = 0;
+    unsigned char anchor_hash[GW_LOG_HASH_LEN] = {0};
+    int anchored = 0;
+    if (!holder || !archived) {
+        xmlFreeNode(holder);
+        xmlFreeNode(archived);
+        return PIDE_ERR_NOMEM;
+    }
+    if ((r = audit_query(ex, *conn, RETENTION_PRESENT_SQL, 0, NULL, 0, &res)) != PIDE_OK)
+        goto fail;
+    int present = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (present) {
+        if ((r = audit_query(ex, *conn, RETENTION_SQL, 0, NULL, 1, &res)) != PIDE_OK)
+            goto fail;
+        for (int i = 0; i < PQntuples(res); i++) {
+            int64_t id = be64(PQgetvalue(res, i, 0)), after = be64(PQgetvalue(res, i, 1));
+            int64_t rlast = be64(PQgetvalue(res, i, 2)), count = be64(PQgetvalue(res, i, 3));
+            const char *bad = NULL;
+            if (id != i + 1)
+                bad = "retention records must be numbered 1, 2, 3... without gaps";
+            else if (PQgetlength(res, i, 4) != GW_LOG_HASH_LEN ||
+                     PQgetlength(res, i, 5) != GW_LOG_HASH_LEN)
+                bad = "its prev_hash or last_row_hash is not 32 bytes";
+            else if (after != anchor_seq ||
+                     memcmp(PQgetvalue(res, i, 4), anchor_hash, GW_LOG_HASH_LEN) != 0)
+                bad = "it does not start where the records before it end (seq 0 and the zero "
+                      "hash for the first): rows were removed without an archive, or a record "
+                      "is forged";
+            else if (rlast < after || count != rlast - after)
+                bad = "its row_count is not the size of its seq range";
+            if (bad) {
+                /* Trust stops here: the rows after the last sound record are walked as usual. */
+                snprintf(buf, sizeof buf, "retention record %lld: %s", (long long)id, bad);
+                add_problem(holder, ns, &problems, after + 1, buf);
+                break;
+            }
+            anchor_seq = rlast;
+            memcpy(anchor_hash, PQgetvalue(res, i, 5), GW_LOG_HASH_LEN);
+            if (count > 0 && after + 1 <= to && rlast >= from) {
+                xmlNodePtr a = xmlNewChild(archived, ns, BAD_CAST "archivado", NULL);
+                char s1[24], s2[24], file[160], note[400];
+                printable(PQgetvalue(res, i, 7), file, sizeof file);
+                snprintf(s1, sizeof s1, "%lld", (long long)(after + 1 > from ? after + 1 : from));
+                snprintf(s2, sizeof s2, "%lld", (long long)(rlast < to ? rlast : to));
+                add_text(a, ns, "desdeSeq", s1);
+                add_text(a, ns, "hastaSeq", s2);
+                add_text(a, ns, "mes", PQgetvalue(res, i, 6));
+                add_text(a, ns, "archivo", file);
+                add_text(a, ns, "archivoSha256", PQgetvalue(res, i, 8));
+                snprintf(note, sizeof note,
+                         "rows %s..%s are no longer in the database: they are in archive %s "
+                         "(month %.7s); check them with pide-audit verify-archive",
+                         s1, s2, file, PQgetvalue(res, i, 6));
+                add_text(a, ns, "nota", note);
+            }
+        }
+        PQclear(res);
+        anchored = anchor_seq > 0 && from <= anchor_seq + 1;
+    }
+    /* Anchored: the walk starts after the archives, their last_row_hash is its first prev_hash
+     * (rows at or before the anchor still attached, a month's stragglers, are the archive's). */
+    if (anchored) {
+        from_walk = anchor_seq + 1;
+        snprintf(p_from, sizeof p_from, "%lld", (long long)from_walk);
+        snprintf(c_from, sizeof c_from, "%lld", (long long)anchor_seq);
+    }
     if ((r = audit_query(ex, *conn, CHECKPOINT_SQL, 2, cp_params, 1, &cps)) != PIDE_OK)
-        return r;
+        goto fail;
     if (!PQsendQueryParams(*conn, sql, 3, NULL, params, NULL, NULL, 1) ||
         !PQsetSingleRowMode(*conn)) {
         PQclear(cps);
         ex->fault_detail = "the audit database is unavailable";
-        return PIDE_ERR_PROVIDER_UNAVAILABLE;
+        r = PIDE_ERR_PROVIDER_UNAVAILABLE;
+        goto fail;
     }
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    xmlNodePtr holder = xmlNewNode(ns, BAD_CAST "holder");
-    long long problems = 0, rows = 0, checkpoints = 0;
-    int64_t prev_seq = from - 1, last = from - 1;
+    long long rows = 0, checkpoints = 0;
+    int64_t prev_seq = from_walk - 1, last = from_walk - 1;
     unsigned char prev[GW_LOG_HASH_LEN] = {0};
-    int first = 1, complete = 1, cp = 0, ncp = PQntuples(cps);
-    char buf[300];
-    pide_result failed = md && holder ? PIDE_OK : PIDE_ERR_NOMEM;
+    int first = !anchored, complete = 1, cp = 0, ncp = PQntuples(cps);
+    pide_result failed = md ? PIDE_OK : PIDE_ERR_NOMEM;
+    if (anchored) {
+        memcpy(prev, anchor_hash, GW_LOG_HASH_LEN);
+        /* A checkpoint whose head is the anchor must name the anchor's hash. */
+        for (; cp < ncp && be64(PQgetvalue(cps, cp, 0)) <= anchor_seq; cp++) {
+            checkpoints++;
+            if (memcmp(PQgetvalue(cps, cp, 1), anchor_hash, GW_LOG_HASH_LEN) != 0) {
+                snprintf(buf, sizeof buf,
+                         "checkpoint %lld signed a row_hash for seq %lld other than the last "
+                         "retention record's last_row_hash: the record or the archive is not "
+                         "the one the log had",
+                         (long long)be64(PQgetvalue(cps, cp, 2)), (long long)anchor_seq);
+                add_problem(holder, ns, &problems, anchor_seq, buf);
+            }
+        }
+    }
     while ((res = PQgetResult(*conn)) != NULL) {
         ExecStatusType st = PQresultStatus(res);
         if (st == PGRES_TUPLES_OK) { /* the end of the rows */
@@ -615,7 +730,7 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
         int64_t seq = be64(PQgetvalue(res, 0, 0));
         int rh_len;
         const void *rh_data = row_hash_of(res, &rh_len);
-        if (first && from > 1) {
+        if (first && from_walk > 1) {
             first = 0;
             if (seq == from - 1 && rh_len == GW_LOG_HASH_LEN) {
                 memcpy(prev, rh_data, GW_LOG_HASH_LEN);
@@ -665,9 +780,11 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
     EVP_MD_CTX_free(md);
     PQclear(cps);
     if (failed != PIDE_OK) {
-        xmlFreeNode(holder);
-        return failed;
+        r = failed;
+        goto fail;
     }
+    if (anchored && to < from_walk)
+        last = to; /* the whole range is archived: nothing attached to walk */
 
     char s[24];
     snprintf(s, sizeof s, "%lld", from);
@@ -683,6 +800,23 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
     }
     snprintf(s, sizeof s, "%lld", checkpoints);
     add_text(resp, ns, "checkpoints", s);
+    while (archived->children) {
+        xmlNodePtr c = archived->children;
+        xmlUnlinkNode(c);
+        xmlAddChild(resp, c);
+    }
+    if (anchored) {
+        char hex[2 * GW_LOG_HASH_LEN + 1];
+        for (int i = 0; i < GW_LOG_HASH_LEN; i++)
+            snprintf(hex + 2 * i, 3, "%02x", anchor_hash[i]);
+        snprintf(s, sizeof s, "%lld", (long long)anchor_seq);
+        add_text(resp, ns, "anclaSeq", s);
+        add_text(resp, ns, "anclaHash", hex);
+        add_text(resp, ns, "anclaNota",
+                 "the walk starts at the last retention record's last_row_hash; this service "
+                 "checks that the records chain, not their archive manifests' signatures: "
+                 "pide-audit verify --trust-signer does");
+    }
     snprintf(s, sizeof s, "%lld", problems);
     add_text(resp, ns, "problemas", s);
     while (holder->children) {
@@ -690,8 +824,11 @@ static pide_result op_verify(gw_exchange *ex, const pide_call *call, PGconn **co
         xmlUnlinkNode(c);
         xmlAddChild(resp, c);
     }
+    r = PIDE_OK;
+fail:
     xmlFreeNode(holder);
-    return PIDE_OK;
+    xmlFreeNode(archived);
+    return r;
 }
 
 /* ---- the adapter ------------------------------------------------------------------------------- */

@@ -202,12 +202,22 @@ int main(int argc, char **argv)
     conn = audit_db_connect(PROG, conninfo, "SET TIME ZONE 'America/Lima'");
     if (!conn) goto done;
     t_connected = gw_monotonic_us();
-    bool subsystem_column = false;
-    if (!has_column(conn, "client_subsystem", &subsystem_column))
-        goto done;
+    /* The query as of 0003 first; a log older than 0003 (no client_subsystem column, 42703)
+     * gets the older query. One round trip less than asking the catalog first. */
     const char *params[4] = {type, id, since, until};
-    res = PQexecParams(conn, subsystem_column ? QUERY : QUERY_BEFORE_0003, 4, NULL, params, NULL,
-                       NULL, 0);
+    res = PQexecParams(conn, QUERY, 4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        bool subsystem_column = true;
+        if (state && strcmp(state, "42703") == 0) {
+            if (!has_column(conn, "client_subsystem", &subsystem_column))
+                goto done;
+        }
+        if (!subsystem_column) {
+            PQclear(res);
+            res = PQexecParams(conn, QUERY_BEFORE_0003, 4, NULL, params, NULL, NULL, 0);
+        }
+    }
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
         /* A bad --since is the caller's mistake (22007/22008: invalid datetime). */
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);

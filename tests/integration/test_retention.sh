@@ -31,7 +31,7 @@ PIDE_TEST_PG_DIR="$T/pg"
 PG_LOCAL="$PIDE_SOURCE_DIR/scripts/pg-local"
 bash "$PG_LOCAL" start --dir "$PIDE_TEST_PG_DIR" --port 0 --fresh >"$T/pg-start.log" 2>&1 \
   || { cat "$T/pg-start.log" >&2; echo "FAIL: private cluster did not start" >&2; exit 1; }
-trap 'rc=$?; set +e; bash "$PG_LOCAL" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
+trap 'rc=$?; set +e; stop_all; bash "$PG_LOCAL" stop --purge --dir "$PIDE_TEST_PG_DIR" >/dev/null 2>&1; (exit $rc); on_exit' EXIT
 PG=$PIDE_TEST_PG_DIR
 superuser() { bash "$PG_LOCAL" psql --dir "$PG" -X -q -v ON_ERROR_STOP=1 "$@"; }
 owner() { { echo "SET ROLE pide_owner;"; cat; } | superuser "$@"; }
@@ -314,6 +314,55 @@ assert_contains "$T/out" "rows $((N1 + 1))..$TOTAL are in archive pide-log-$M2.t
 assert_contains "$T/out" "chain intact: 5 rows" "the current month's rows verified from the second archive's end"
 cp "$T/out" "$T/verify2.out"
 
+# --- the audit service (verificarCadena) after the detach: anchored on the retention records -----
+# A gateway on this cluster; its own audit calls are logged after the five rows (the chain goes on).
+start_reniec_sim
+write_config
+start_gateway
+vc() {  # vc OUT [DESDE [HASTA]]: verificarCadena as the demo client (granted in conf/demo.xml)
+  local body="<a:verificarCadena>${2:+<a:desdeSeq>$2</a:desdeSeq>}${3:+<a:hastaSeq>$3</a:hastaSeq>}</a:verificarCadena>"
+  cat >"$1.req" <<EOF
+<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
+                  xmlns:pgw="urn:pide-gateway:header:1" xmlns:a="urn:pide-gateway:audit:1">
+  <soapenv:Header>
+    <pgw:client><pgw:memberCode>20000000001</pgw:memberCode></pgw:client>
+    <pgw:purpose>Auditoria de prueba</pgw:purpose>
+  </soapenv:Header>
+  <soapenv:Body>$body</soapenv:Body>
+</soapenv:Envelope>
+EOF
+  curl -s -o "$1" -w '%{http_code}' --cacert "$PKI/ca.pem" --cert "$PKI/demo-client.pem" \
+       --key "$PKI/demo-client.key" -H 'Content-Type: text/xml; charset=utf-8' -H 'SOAPAction: ""' \
+       --data-binary @"$1.req" "$GW_TLS_URL/services/AuditService"
+}
+nodes() { xmllint --xpath "count(//*[local-name()='$2'])" "$1" 2>/dev/null || echo 0; }
+child() { xmllint --xpath "string(//*[local-name()='$2'][${4:-1}]/*[local-name()='$3'])" "$1" 2>/dev/null || true; }
+assert_eq 200 "$(vc "$T/vc1.xml")" "verificarCadena over the whole log after the detach: HTTP 200"
+assert_eq "0|true|$TOTAL|2" "$(xml_value "$T/vc1.xml" problemas)|$(xml_value "$T/vc1.xml" completo)|$(xml_value "$T/vc1.xml" anclaSeq)|$(nodes "$T/vc1.xml" archivado)" \
+  "verificarCadena from seq 1: no gap, anchored on the last record's end, both archives named"
+assert_eq "1|$N1|pide-log-$M1.tar.gz|$(sha256sum "$F1" | cut -c1-64)" \
+  "$(child "$T/vc1.xml" archivado desdeSeq)|$(child "$T/vc1.xml" archivado hastaSeq)|$(child "$T/vc1.xml" archivado archivo)|$(child "$T/vc1.xml" archivado archivoSha256)" \
+  "verificarCadena: the first archive's rows, file and SHA-256"
+assert_eq "$((N1 + 1))|$TOTAL|pide-log-$M2.tar.gz" \
+  "$(child "$T/vc1.xml" archivado desdeSeq 2)|$(child "$T/vc1.xml" archivado hastaSeq 2)|$(child "$T/vc1.xml" archivado archivo 2)" \
+  "verificarCadena: the second archive's rows and file"
+assert_eq "$(sql1 "SELECT encode(last_row_hash, 'hex') FROM exchange_retention WHERE id = 2")" "$(xml_value "$T/vc1.xml" anclaHash)" \
+  "verificarCadena: the anchor is the last record's last_row_hash"
+[ "$(xml_value "$T/vc1.xml" filas)" -ge 5 ] && pass "verificarCadena: the attached rows walked from the anchor" \
+  || fail "verificarCadena walked $(xml_value "$T/vc1.xml" filas) rows"
+assert_contains "$T/vc1.xml" "pide-audit verify --trust-signer" "verificarCadena says who checks the records' signatures"
+vc "$T/vc2.xml" 2 "$N1" >/dev/null
+assert_eq "0|0|$N1|2|$N1" "$(xml_value "$T/vc2.xml" problemas)|$(xml_value "$T/vc2.xml" filas)|$(xml_value "$T/vc2.xml" ultimoSeq)|$(child "$T/vc2.xml" archivado desdeSeq)|$(child "$T/vc2.xml" archivado hastaSeq)" \
+  "verificarCadena inside a detached range: archived rows named, nothing missing"
+assert_contains "$T/vc2.xml" "rows 2..$N1 are no longer in the database: they are in archive pide-log-$M1.tar.gz" "verificarCadena says where the rows are"
+vc "$T/vc3.xml" "$((TOTAL + 1))" >/dev/null
+assert_eq "0|$TOTAL|0" "$(xml_value "$T/vc3.xml" problemas)|$(xml_value "$T/vc3.xml" anclaSeq)|$(nodes "$T/vc3.xml" archivado)" \
+  "verificarCadena just after the detached range: anchored, no 'row before the range is missing'"
+vc "$T/vc4.xml" "$((TOTAL + 2))" >/dev/null
+assert_eq "0|" "$(xml_value "$T/vc4.xml" problemas)|$(xml_value "$T/vc4.xml" anclaSeq)" \
+  "verificarCadena further on: anchored on the row before, as always"
+cp "$T/vc1.xml" "$T/vc1.out"
+
 # --- the owner deletes rows and forges a retention record ----------------------------------------
 # A well-formed manifest for rows TOTAL+1..TOTAL+2, chained to the real archives, signed with a
 # key of the owner's own (a look-alike certificate), then the rows deleted behind disabled
@@ -349,6 +398,41 @@ expect_status 1 "verify after rows deleted under a forged retention record" audi
 assert_contains "$T/out" "BROKEN retention record 3: its archive's manifest signature refused" "the forged record named: its signature"
 assert_not_contains "$T/out" "BROKEN seq" "the chain itself continues from the forged anchor (only the signature catches it)"
 cp "$T/out" "$T/forged.out"
+# The service cannot check the forged record's signature: it anchors on it (the chain from it is
+# intact) and says that the signature is pide-audit verify --trust-signer's to check...
+vc "$T/vc5.xml" "$((TOTAL + 1))" >/dev/null
+assert_eq "0|$((TOTAL + 2))" "$(xml_value "$T/vc5.xml" problemas)|$(xml_value "$T/vc5.xml" anclaSeq)" \
+  "verificarCadena over a record forged in the chain: anchored on it (what it can check holds)"
+assert_contains "$T/vc5.xml" "not their archive manifests' signatures: pide-audit verify --trust-signer does" \
+  "verificarCadena: the answer says the signature is checked by verify --trust-signer"
+# A record in the chain whose archive_file is hostile (control characters, markup, 6000 bytes of
+# two-byte characters):
+# named printably, cut, the answer still XML. Then a record that does not continue the chain (a
+# gap before it) is not trusted.
+superuser >/dev/null <<SQL || fail "superuser inserted two more records"
+INSERT INTO exchange_retention (id, month, partition_name, dropped, after_seq, last_seq, row_count,
+  prev_hash, last_row_hash, archive_file, archive_sha256, manifest, manifest_signature, archive_signer)
+SELECT 4, '2000-01', 'x', true, $((TOTAL + 2)), $((TOTAL + 3)), 1, last_row_hash,
+  (SELECT row_hash FROM exchange_log WHERE seq = $((TOTAL + 3))),
+  E'evil\\x01</a:archivo><x>&' || repeat('ñ', 3000), repeat('cd', 32), manifest, manifest_signature, 'x'
+FROM exchange_retention WHERE id = 3;
+INSERT INTO exchange_retention (id, month, partition_name, dropped, after_seq, last_seq, row_count,
+  prev_hash, last_row_hash, archive_file, archive_sha256, manifest, manifest_signature, archive_signer)
+SELECT 5, '2000-02', 'x', true, $((TOTAL + 5)), $((TOTAL + 6)), 1, last_row_hash, last_row_hash,
+  'pide-log-gap.tar.gz', repeat('cd', 32), manifest, manifest_signature, 'x'
+FROM exchange_retention WHERE id = 4;
+SQL
+vc "$T/vc6.xml" >/dev/null
+xmllint --noout "$T/vc6.xml" 2>/dev/null && pass "verificarCadena: a hostile archive_file leaves the answer XML" \
+  || fail "verificarCadena: the answer is not XML"
+hostile=$(child "$T/vc6.xml" archivado archivo 4)
+assert_eq "evil?</a:archivo><x>&" "$(printf '%s' "$hostile" | head -c 21)" "verificarCadena: the hostile archive_file named printably"
+hlen=$(printf '%s' "$hostile" | wc -c)
+[ "$hlen" -lt 200 ] && pass "verificarCadena: the long archive_file cut ($hlen bytes, whole UTF-8 characters: the answer parsed)" \
+  || fail "archive_file not cut: $hlen bytes"
+assert_contains "$T/vc6.xml" "retention record 5: it does not start where the records before it end" \
+  "verificarCadena: a record out of the chain is named, not trusted"
+assert_eq "$((TOTAL + 3))" "$(xml_value "$T/vc6.xml" anclaSeq)" "verificarCadena: anchored on the last sound record only"
 
-echo "--- real output (docs) ---"; cat "$T/resume.out" "$T/damaged.out" "$T/detach1.out" "$T/verify1.out" "$T/verify2.out" "$T/forged.out"; head -5 "$T/citizen.out"
+echo "--- real output (docs) ---"; cat "$T/vc1.out" "$T/resume.out" "$T/damaged.out" "$T/detach1.out" "$T/verify1.out" "$T/verify2.out" "$T/forged.out"; head -5 "$T/citizen.out"
 finish
