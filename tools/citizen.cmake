@@ -7,6 +7,9 @@ include_guard(GLOBAL)
 add_executable(pide-audit-citizen ${CMAKE_SOURCE_DIR}/tools/pide_audit_citizen.c
                                   ${CMAKE_SOURCE_DIR}/tools/citizen_report.c
                                   ${CMAKE_SOURCE_DIR}/tools/audit_db.c)
+# --format pdf: the hand-written PDF writer (no library).
+target_sources(pide-audit-citizen PRIVATE ${CMAKE_SOURCE_DIR}/tools/citizen_pdf.c
+                                          ${CMAKE_SOURCE_DIR}/tools/pdf_text.c)
 target_include_directories(pide-audit-citizen PRIVATE ${CMAKE_SOURCE_DIR}/gateway
                                                       ${CMAKE_SOURCE_DIR}/tools)
 # lib/ only (peru_id, clock): not the daemon's library, whose gSOAP and TLS libraries would

@@ -44,6 +44,8 @@ bool citizen_parse_format(const char *name, citizen_format *out)
     if (strcmp(name, "text") == 0) *out = CITIZEN_TEXT;
     else if (strcmp(name, "json") == 0) *out = CITIZEN_JSON;
     else if (strcmp(name, "html") == 0) *out = CITIZEN_HTML;
+    else if (strcmp(name, "pdf") == 0)
+        *out = CITIZEN_PDF;
     else return false;
     return true;
 }
@@ -251,42 +253,79 @@ static const char *or_none(const char *s) { return s && *s ? s : "(no declarado)
 
 /* ---- text ----------------------------------------------------------------------------------- */
 
-static void render_text(FILE *o, const citizen_report *r, const char *generated_at)
+/* The text report's content once, for the text renderer below and the PDF. */
+void citizen_report_lines(const citizen_report *r, const char *generated_at, citizen_line_fn fn,
+                          void *ctx)
 {
-    char when[96], what[512], result[256];
-    fprintf(o, "Informe de consultas a los datos de %s %s\n", r->type, r->id);
-    fprintf(o, "Generado: %s (UTC). Horas en hora de Lima (UTC-5).\n", generated_at);
-    if (r->since || r->until)
-        fprintf(o, "Periodo: desde %s hasta %s\n", r->since ? r->since : "el inicio del registro",
-                r->until ? r->until : "hoy");
-    if (r->archived_before)
-        fprintf(o,
-                "Las consultas anteriores al %s (UTC) están archivadas fuera de la base de datos "
-                "y no se muestran en este informe.\n",
-                r->archived_before);
+    char line[1024], when[96], what[512], result[256];
+    snprintf(line, sizeof line, "Informe de consultas a los datos de %s %s", r->type, r->id);
+    fn(ctx, CITIZEN_LINE_TITLE, NULL, line);
+    snprintf(line, sizeof line, "Generado: %s (UTC). Horas en hora de Lima (UTC-5).", generated_at);
+    fn(ctx, CITIZEN_LINE_PARA, NULL, line);
+    if (r->since || r->until) {
+        snprintf(line, sizeof line, "Periodo: desde %s hasta %s",
+                 r->since ? r->since : "el inicio del registro", r->until ? r->until : "hoy");
+        fn(ctx, CITIZEN_LINE_PARA, NULL, line);
+    }
+    if (r->archived_before) {
+        snprintf(line, sizeof line,
+                 "Las consultas anteriores al %s (UTC) están archivadas fuera de la base de datos "
+                 "y no se muestran en este informe.",
+                 r->archived_before);
+        fn(ctx, CITIZEN_LINE_PARA, NULL, line);
+    }
     if (r->n_entries == 0) {
-        fprintf(o, "\nNo se registra ninguna consulta a los datos de %s %s%s.\n", r->type, r->id,
-                r->since || r->until ? " en este periodo" : "");
+        snprintf(line, sizeof line, "No se registra ninguna consulta a los datos de %s %s%s.",
+                 r->type, r->id, r->since || r->until ? " en este periodo" : "");
+        fn(ctx, CITIZEN_LINE_NOTE, NULL, line);
         return;
     }
-    fprintf(o, "%zu consulta(s):\n", r->n_entries);
+    snprintf(line, sizeof line, "%zu consulta(s):", r->n_entries);
+    fn(ctx, CITIZEN_LINE_PARA, NULL, line);
     for (size_t i = 0; i < r->n_entries; i++) {
         const entry *e = &r->entries[i];
         const char *name = member_name_of(r, e->f[E_MEMBER]);
         readable_time(e->f[E_LIMA], when, sizeof when);
         service_words(e, what, sizeof what);
         outcome_words(e, result, sizeof result);
-        fprintf(o, "\n%zu. %s (hora de Lima)\n", i + 1, when);
-        fprintf(o, "   Entidad:         %s (RUC %s)\n",
-                name ? name : "nombre no disponible",
-                e->f[E_MEMBER] ? e->f[E_MEMBER] : "no identificado");
-        fprintf(o, "   Servicio:        %s\n", what);
-        fprintf(o, "   Funcionario:     DNI %s\n", or_none(e->f[E_OFFICIAL]));
-        fprintf(o, "   Finalidad:       %s\n", or_none(e->f[E_PURPOSE]));
-        fprintf(o, "   Procedimiento:   %s\n", or_none(e->f[E_PROCEDURE]));
-        fprintf(o, "   Resultado:       %s\n", result);
-        fprintf(o, "   Código de la consulta: %s\n", e->f[E_ID] ? e->f[E_ID] : "");
+        snprintf(line, sizeof line, "%zu. %s (hora de Lima)", i + 1, when);
+        fn(ctx, CITIZEN_LINE_HEADING, NULL, line);
+        /* Names and purposes are the callers' words and may be long: not truncated here. */
+        const char *ruc = e->f[E_MEMBER] ? e->f[E_MEMBER] : "no identificado";
+        const char *nm = name ? name : "nombre no disponible";
+        size_t need = strlen(nm) + strlen(ruc) + 16;
+        char *agency = malloc(need);
+        if (agency)
+            snprintf(agency, need, "%s (RUC %s)", nm, ruc);
+        fn(ctx, CITIZEN_LINE_FIELD, "Entidad", agency ? agency : "(sin memoria)");
+        free(agency);
+        fn(ctx, CITIZEN_LINE_FIELD, "Servicio", what);
+        snprintf(line, sizeof line, "DNI %s", or_none(e->f[E_OFFICIAL]));
+        fn(ctx, CITIZEN_LINE_FIELD, "Funcionario", line);
+        fn(ctx, CITIZEN_LINE_FIELD, "Finalidad", or_none(e->f[E_PURPOSE]));
+        fn(ctx, CITIZEN_LINE_FIELD, "Procedimiento", or_none(e->f[E_PROCEDURE]));
+        fn(ctx, CITIZEN_LINE_FIELD, "Resultado", result);
+        fn(ctx, CITIZEN_LINE_FIELD, "Código de la consulta", e->f[E_ID] ? e->f[E_ID] : "");
     }
+}
+
+static void text_line(void *ctx, citizen_line_kind kind, const char *label, const char *text)
+{
+    FILE *o = ctx;
+    if (kind == CITIZEN_LINE_HEADING || kind == CITIZEN_LINE_NOTE)
+        fputc('\n', o);
+    if (kind == CITIZEN_LINE_FIELD) {
+        /* "   Entidad:         value": labels padded to one column, longer ones one space. */
+        int used = (int)strlen(label) + 1;
+        fprintf(o, "   %s:%*s%s\n", label, used < 17 ? 17 - used : 1, "", text);
+    } else {
+        fprintf(o, "%s\n", text);
+    }
+}
+
+static void render_text(FILE *o, const citizen_report *r, const char *generated_at)
+{
+    citizen_report_lines(r, generated_at, text_line, o);
 }
 
 /* ---- JSON ----------------------------------------------------------------------------------- */
@@ -498,6 +537,8 @@ static void render_html(FILE *o, const citizen_report *r, const char *generated_
 
 char *citizen_report_render(const citizen_report *r, citizen_format fmt, const char *generated_at)
 {
+    if (fmt == CITIZEN_PDF)
+        return citizen_report_render_pdf(r, generated_at);
     if (fmt == CITIZEN_JSON) {
         json_t *doc = build_json(r, generated_at);
         if (!doc) return NULL;

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { CITIZEN_TEXT, CITIZEN_JSON, CITIZEN_HTML } citizen_format;
+typedef enum { CITIZEN_TEXT, CITIZEN_JSON, CITIZEN_HTML, CITIZEN_PDF } citizen_format;
 
 /* One consultation, as the log has it; NULL means the column is NULL. Strings are copied. */
 typedef struct citizen_entry {
@@ -42,5 +42,22 @@ size_t citizen_report_count(const citizen_report *r);
 /* The whole report, NUL-terminated, malloc'd; NULL when out of memory. generated_at is an ISO
  * UTC time ("2026-12-03T04:05:17Z"). */
 char *citizen_report_render(const citizen_report *r, citizen_format fmt, const char *generated_at);
+
+/* The text report's lines, in order, for renderers that lay them out themselves (the PDF,
+ * tools/citizen_pdf.c): a TITLE, PARAgraphs, and per consultation a HEADING then FIELDs (label
+ * without its colon, value). A blank line goes before each HEADING and NOTE. */
+typedef enum {
+    CITIZEN_LINE_TITLE,
+    CITIZEN_LINE_PARA,
+    CITIZEN_LINE_NOTE,
+    CITIZEN_LINE_HEADING,
+    CITIZEN_LINE_FIELD
+} citizen_line_kind;
+typedef void (*citizen_line_fn)(void *ctx, citizen_line_kind kind, const char *label,
+                                const char *text);
+void citizen_report_lines(const citizen_report *r, const char *generated_at, citizen_line_fn fn,
+                          void *ctx);
+/* The PDF (tools/citizen_pdf.c): NUL-terminated (a PDF with no NUL byte), malloc'd. */
+char *citizen_report_render_pdf(const citizen_report *r, const char *generated_at);
 
 #endif

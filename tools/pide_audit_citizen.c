@@ -6,7 +6,7 @@
  * docs/auditor-guide.md) or a printable HTML page in Spanish for the person concerned.
  *
  *   pide-audit-citizen --conninfo CONNINFO --subject TYPE ID [--since T] [--until T]
- *                      [--format text|json|html] [--out FILE] [--members GATEWAY_CONFIG.xml]
+ *                      [--format text|json|html|pdf] [--out FILE] [--members GATEWAY_CONFIG.xml]
  *                      [--timing]
  *
  * The query goes through PQexecParams (no user input in SQL text), after the session pinned
@@ -131,10 +131,10 @@ static const char *value_or_null(PGresult *res, int row, int col)
 
 static int usage(void)
 {
-    fprintf(stderr,
-            "usage: pide-audit citizen --subject TYPE ID [--since TIME] [--until TIME]\n"
-            "                          [--format text|json|html] [--out FILE] [--members CONFIG]\n"
-            "(run through pide-audit, which supplies --conninfo)\n");
+    fprintf(stderr, "usage: pide-audit citizen --subject TYPE ID [--since TIME] [--until TIME]\n"
+                    "                          [--format text|json|html|pdf] [--out FILE]\n"
+                    "                          [--members CONFIG]\n"
+                    "(run through pide-audit, which supplies --conninfo)\n");
     return EXIT_USAGE;
 }
 
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
     }
     citizen_format fmt;
     if (!citizen_parse_format(format, &fmt)) {
-        fprintf(stderr, PROG ": --format must be text, json or html (not '%s')\n", format);
+        fprintf(stderr, PROG ": --format must be text, json, html or pdf (not '%s')\n", format);
         return EXIT_USAGE;
     }
     char why[256];

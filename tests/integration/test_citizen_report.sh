@@ -94,6 +94,37 @@ if xmllint --html --noout "$T/report.html" 2>"$T/lint"; then pass "html: parses 
 assert_eq "0 0" "$(xmllint --html --xpath 'concat(count(//script), " ", count(//img))' "$T/report.html" 2>/dev/null)" "html: the parser sees no script or img element"
 assert_eq 2 "$(grep -c '<article>' "$T/report.html")" "html: one section per consultation, not a table dump"
 
+# --- PDF (tools/pdf_text.c; read back with poppler's pdfinfo and pdftotext) --------------------
+expect_status 0 "citizen (pdf) --out" audit citizen --subject DNI "$dni" --format pdf --members "$CONFIG" --out "$T/report.pdf"
+assert_eq 600 "$(stat -c %a "$T/report.pdf")" "pdf --out: personal data, mode 0600"
+if pdfinfo "$T/report.pdf" >"$T/pdfinfo" 2>&1 && ! grep -qi "error\|warning" "$T/pdfinfo"; then
+  pass "pdf: pdfinfo accepts it without complaint"; else fail "pdf: pdfinfo: $(head -3 "$T/pdfinfo")"; fi
+assert_contains "$T/pdfinfo" "Page size:       595 x 842 pts (A4)" "pdf: A4"
+assert_contains "$T/pdfinfo" "PDF version:     1.4" "pdf: PDF 1.4"
+assert_contains "$T/pdfinfo" "Title:           Informe de consultas a sus datos (PIDE)" "pdf: a title"
+pdftotext -layout "$T/report.pdf" "$T/report.txt" 2>"$T/pdferr" && [ ! -s "$T/pdferr" ] \
+  && pass "pdf: pdftotext reads it silently" || fail "pdf: pdftotext: $(head -3 "$T/pdferr")"
+assert_contains "$T/report.txt" "Informe de consultas a los datos de DNI $dni" "pdf: names the person's document"
+assert_contains "$T/report.txt" "2 consulta(s):" "pdf: both consultations"
+assert_contains "$T/report.txt" "Agencia de demostración (RUC 20000000001)" "pdf: the agency, accents intact"
+assert_contains "$T/report.txt" "Verificación de identidad en trámite" "pdf: the purpose, accents intact"
+assert_contains "$T/report.txt" "Página 1 de 1" "pdf: page numbers"
+squeeze() { tr -s ' \n\f' '   ' <"$1"; } # the words, whatever the columns and the wrapping
+squeeze "$T/report.txt" >"$T/report.sq"
+assert_contains "$T/report.sq" "Código de la consulta: $id1" "pdf: the first exchange id"
+assert_contains "$T/report.sq" "Código de la consulta: $id2" "pdf: the second exchange id"
+# The hostile purpose (parentheses, quotes, markup) comes out as text, perhaps wrapped.
+case "$(squeeze "$T/report.txt")" in
+  *"$(printf '%s' "$ATTACK" | tr -s ' ' ' ')"*) pass "pdf: the hostile purpose printed as text" ;;
+  *) fail "pdf: the hostile purpose is not shown as sent" ;;
+esac
+# The PDF's text is the text report's, word for word (same data, same wording), page number aside.
+audit citizen --subject DNI "$dni" --members "$CONFIG" >"$T/same.txt"
+text_words=$(squeeze "$T/same.txt" | sed 's/^ //; s/ $//')
+pdf_words=$(squeeze "$T/report.txt" | sed 's/^ //; s/ *Página 1 de 1 *$//')
+if [ "$text_words" = "$pdf_words" ]; then pass "pdf: the same words as the text report"
+else fail "pdf: differs from the text report: $(diff <(tr ' ' '\n' <<<"$text_words") <(tr ' ' '\n' <<<"$pdf_words") | head -5)"; fi
+
 # --- period, empty, malformed ---------------------------------------------------------------
 expect_status 0 "citizen --since tomorrow" audit citizen --subject DNI "$dni" --since "$(date -u -d tomorrow +%F)"
 assert_contains "$T/out" "No se registra ninguna consulta a los datos de DNI $dni en este periodo." "since tomorrow: a clear 'no consultations' statement"
@@ -112,8 +143,8 @@ expect_status 2 "unknown subject type" audit citizen --subject PASSPORT X123
 assert_contains "$T/err" "unknown subject type 'PASSPORT' (DNI, CE or RUC)" "unknown subject type: names the known ones"
 expect_status 2 "malformed CE" audit citizen --subject CE 12345
 assert_contains "$T/err" "is not a carné de extranjería number" "malformed CE: says why"
-expect_status 2 "bad format" audit citizen --subject DNI "$dni" --format pdf
-assert_contains "$T/err" "--format must be text, json or html" "bad format: says which exist"
+expect_status 2 "bad format" audit citizen --subject DNI "$dni" --format docx
+assert_contains "$T/err" "--format must be text, json, html or pdf" "bad format: says which exist"
 expect_status 2 "bad --since" audit citizen --subject DNI "$dni" --since "yesterday'; DROP TABLE exchange_log; --"
 assert_contains "$T/err" "is not a time PostgreSQL understands" "bad --since: the database's parse error, exit 2"
 expect_status 2 "citizen without --subject" audit citizen

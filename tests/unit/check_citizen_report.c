@@ -148,7 +148,42 @@ START_TEST(unknown_service_and_nulls)
     ck_assert_ptr_null(citizen_service_description("ReniecConsultaDni", "otra"));
     citizen_format f;
     ck_assert(citizen_parse_format("html", &f) && f == CITIZEN_HTML);
-    ck_assert(!citizen_parse_format("pdf", &f));
+    ck_assert(citizen_parse_format("pdf", &f) && f == CITIZEN_PDF);
+    ck_assert(!citizen_parse_format("docx", &f));
+    citizen_report_free(r);
+}
+END_TEST
+
+/* The PDF says what the text says: same lines, hostile PDF syntax in a member's name and a
+ * purpose escaped, a very long purpose wrapped and not lost, accents in Windows-1252. */
+START_TEST(pdf_matches_text)
+{
+    citizen_report *r = citizen_report_new("DNI", "45678912", NULL, NULL);
+    ck_assert(
+        citizen_report_add_member(r, "20000000001", "Agencia de demostración (sede) \\ ) Tj"));
+    char purpose[5001];
+    for (int i = 0; i < 5000; i++)
+        purpose[i] = i % 7 == 6 ? ' ' : (char)('a' + i % 7);
+    purpose[5000] = '\0';
+    citizen_entry e = sample();
+    e.purpose = purpose;
+    ck_assert(citizen_report_add(r, &e));
+    e.purpose = ") Tj ET BT (x";
+    ck_assert(citizen_report_add(r, &e));
+    char *pdf = citizen_report_render(r, CITIZEN_PDF, "2026-03-05T14:08:00Z");
+    ck_assert_ptr_nonnull(pdf);
+    ck_assert(strncmp(pdf, "%PDF-1.4\n", 9) == 0);
+    ck_assert_ptr_nonnull(strstr(
+        pdf, "(Agencia de demostraci\\363n \\(sede\\) \\\\ \\) Tj \\(RUC 20000000001\\)) Tj ET"));
+    ck_assert_ptr_nonnull(strstr(pdf, "(\\) Tj ET BT \\(x) Tj ET"));
+    ck_assert_ptr_nonnull(strstr(pdf, "(C\\363digo de la consulta:) Tj ET"));
+    ck_assert_ptr_nonnull(strstr(pdf, "P\\341gina 1 de "));
+    /* the long purpose: every 'abcdef' word shown, on many lines */
+    size_t words = 0;
+    for (const char *s = strstr(pdf, "abcdef"); s; s = strstr(s + 1, "abcdef"))
+        words++;
+    ck_assert_uint_eq(words, 5000 / 7); /* and the trailing "ab" */
+    free(pdf);
     citizen_report_free(r);
 }
 END_TEST
@@ -163,6 +198,7 @@ int main(void)
     tcase_add_test(tc, empty_report_says_so);
     tcase_add_test(tc, unknown_service_and_nulls);
     tcase_add_test(tc, archived_months_are_named);
+    tcase_add_test(tc, pdf_matches_text);
     suite_add_tcase(s, tc);
     return check_run_suite(s);
 }
