@@ -413,7 +413,8 @@ gw_status gw_spool_open(const char *dir, uint64_t max_bytes, gw_spool **out, cha
     closedir(d);
     d = NULL;
     unlinkat(sp->dir_fd, OFFSET_TMP, 0);
-    qsort(sp->segs, sp->nsegs, sizeof *sp->segs, seg_cmp);
+    if (sp->nsegs) /* qsort wants a non-NULL array even for none */
+        qsort(sp->segs, sp->nsegs, sizeof *sp->segs, seg_cmp);
 
     uint64_t rseg = 0, roff = 0;
     int have = read_offset(sp, &rseg, &roff);
@@ -434,7 +435,8 @@ gw_status gw_spool_open(const char *dir, uint64_t max_bytes, gw_spool **out, cha
         unlinkat(sp->dir_fd, name, 0);
         first++;
     }
-    memmove(sp->segs, sp->segs + first, (sp->nsegs - first) * sizeof *sp->segs);
+    if (first) /* none gone: segs may be NULL, which memmove does not take */
+        memmove(sp->segs, sp->segs + first, (sp->nsegs - first) * sizeof *sp->segs);
     sp->nsegs -= first;
     if (sp->nsegs && sp->segs[0].no != rseg)
         roff = 0; /* its segment was empty and deleted */
@@ -686,7 +688,8 @@ gw_status gw_spool_consume(gw_spool *sp, const gw_spool_batch *b, char *err, siz
         sp->total_bytes -= sp->segs[k].size;
         k++;
     }
-    memmove(sp->segs, sp->segs + k, (sp->nsegs - k) * sizeof *sp->segs);
+    if (k) /* none gone: segs may be NULL, which memmove does not take */
+        memmove(sp->segs, sp->segs + k, (sp->nsegs - k) * sizeof *sp->segs);
     sp->nsegs -= k;
     if (k)
         sp->full_now = false;
@@ -727,7 +730,8 @@ gw_status gw_spool_compact(gw_spool *sp, char *err, size_t errlen)
         gone[ngone++] = sp->segs[i].no;
         sp->total_bytes -= sp->segs[i].size;
     }
-    memmove(sp->segs, sp->segs + ngone, (sp->nsegs - ngone) * sizeof *sp->segs);
+    if (ngone) /* none gone: segs may be NULL, which memmove does not take */
+        memmove(sp->segs, sp->segs + ngone, (sp->nsegs - ngone) * sizeof *sp->segs);
     sp->nsegs -= ngone;
     sp->full_now = false;
     pthread_mutex_unlock(&sp->lock);

@@ -14,6 +14,9 @@
 # - `pide-audit archive --signing-key pkcs11:...` signs a manifest with the token key.
 # ctest-fixtures: postgres pki
 . "$(dirname "$0")/lib.sh"
+# Sanitizer builds: the pkcs11 engine's own allocations on a refused start are not ours
+# (tests/lsan-pkcs11.supp); full unwinding so the suppression sees the engine's frames.
+export LSAN_OPTIONS="suppressions=$PIDE_SOURCE_DIR/tests/lsan-pkcs11.supp:print_suppressions=0:fast_unwind_on_malloc=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 EX="$PIDE_SOURCE_DIR/docs/examples"
 AUDIT="$PIDE_BUILD_DIR/tools/pide-audit"
 PKI=$PIDE_TEST_PKI_DIR

@@ -58,7 +58,8 @@ static unsigned char *decrypt_with(const char *name, const unsigned char *der, s
         char *mem;
         long n = BIO_get_mem_data(out, &mem);
         plain = malloc((size_t)n + 1);
-        memcpy(plain, mem, (size_t)n);
+        if (n > 0) /* an empty body: no memory behind mem */
+            memcpy(plain, mem, (size_t)n);
         plain[n] = 0;
         *out_len = (size_t)n;
     }
