@@ -447,3 +447,15 @@ pide_result adapter_deliver(const pide_host_api *host, pide_exchange *ex, const 
         host->set_result_code(ex, code);
     return PIDE_OK;
 }
+
+char *adapter_param_dup(const pide_host_api *host, const pide_service_config *cfg, const char *name,
+                        bool *ok)
+{
+    const char *v = host->config_param(cfg, name);
+    if (!v || !*v)
+        return NULL;
+    char *c = strdup(v);
+    if (!c)
+        *ok = false;
+    return c;
+}

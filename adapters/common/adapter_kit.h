@@ -142,4 +142,9 @@ bool adapter_operation_listed(const pide_host_api *host, pide_exchange *ex, cons
 pide_result adapter_deliver(const pide_host_api *host, pide_exchange *ex, const pide_call *call,
                             xmlNodePtr result, const char *code);
 
+/* At init: a copy (malloc'd; the caller frees it) of parameter `name`, or NULL when it is absent
+ * or empty; *ok becomes false when the copy could not be made. */
+char *adapter_param_dup(const pide_host_api *host, const pide_service_config *cfg, const char *name,
+                        bool *ok);
+
 #endif

@@ -112,19 +112,6 @@ static void proxy_fini(void *instance)
     adapter_instance_free(in);
 }
 
-/* A copy of the parameter, NULL when unset or empty. *ok turns false when memory runs out. */
-static char *opt_param(const pide_host_api *host, const pide_service_config *cfg, const char *name,
-                       bool *ok)
-{
-    const char *v = host->config_param(cfg, name);
-    if (!v || !*v)
-        return NULL;
-    char *c = strdup(v);
-    if (!c)
-        *ok = false;
-    return c;
-}
-
 /* "a=b c=d" -> pairs; names checked by `valid` (NCNames for elements, non-empty URIs for
  * namespaces). Logs and returns false on a malformed list, a name renamed twice either way. */
 static bool parse_pairs(const pide_host_api *host, const char *svc, const char *param,
@@ -232,14 +219,14 @@ static pide_result proxy_init(const pide_host_api *host, const pide_service_conf
         goto fail;
 
     bool ok = true;
-    in->member_element = opt_param(host, cfg, "memberElement", &ok);
-    in->official_element = opt_param(host, cfg, "officialElement", &ok);
-    in->namespaces = opt_param(host, cfg, "xpathNamespaces", &ok);
-    in->subject_xpath = opt_param(host, cfg, "subjectXPath", &ok);
-    in->subject_type = opt_param(host, cfg, "subjectType", &ok);
-    in->subject_type_xpath = opt_param(host, cfg, "subjectTypeXPath", &ok);
-    in->purpose_xpath = opt_param(host, cfg, "purposeXPath", &ok);
-    in->result_code_xpath = opt_param(host, cfg, "resultCodeXPath", &ok);
+    in->member_element = adapter_param_dup(host, cfg, "memberElement", &ok);
+    in->official_element = adapter_param_dup(host, cfg, "officialElement", &ok);
+    in->namespaces = adapter_param_dup(host, cfg, "xpathNamespaces", &ok);
+    in->subject_xpath = adapter_param_dup(host, cfg, "subjectXPath", &ok);
+    in->subject_type = adapter_param_dup(host, cfg, "subjectType", &ok);
+    in->subject_type_xpath = adapter_param_dup(host, cfg, "subjectTypeXPath", &ok);
+    in->purpose_xpath = adapter_param_dup(host, cfg, "purposeXPath", &ok);
+    in->result_code_xpath = adapter_param_dup(host, cfg, "resultCodeXPath", &ok);
     if (!ok) {
         rc = PIDE_ERR_NOMEM;
         goto fail;

@@ -377,19 +377,6 @@ static void xslt_fini(void *instance)
     adapter_instance_free(in);
 }
 
-/* A copy of the parameter, NULL when unset or empty. *ok turns false when memory runs out. */
-static char *opt_param(const pide_host_api *host, const pide_service_config *cfg,
-                       const char *name, bool *ok)
-{
-    const char *v = host->config_param(cfg, name);
-    if (!v || !*v)
-        return NULL;
-    char *c = strdup(v);
-    if (!c)
-        *ok = false;
-    return c;
-}
-
 static pide_result xslt_init(const pide_host_api *host, const pide_service_config *cfg,
                              void **instance)
 {
@@ -435,12 +422,12 @@ static pide_result xslt_init(const pide_host_api *host, const pide_service_confi
         goto fail;
 
     bool ok = true;
-    in->soap_action = opt_param(host, cfg, "soapAction", &ok);
-    in->subject_xpath = opt_param(host, cfg, "subjectXPath", &ok);
-    in->subject_type = opt_param(host, cfg, "subjectType", &ok);
-    in->purpose_xpath = opt_param(host, cfg, "purposeXPath", &ok);
-    in->result_code_xpath = opt_param(host, cfg, "resultCodeXPath", &ok);
-    in->unavailable_code = opt_param(host, cfg, "unavailableResultCode", &ok);
+    in->soap_action = adapter_param_dup(host, cfg, "soapAction", &ok);
+    in->subject_xpath = adapter_param_dup(host, cfg, "subjectXPath", &ok);
+    in->subject_type = adapter_param_dup(host, cfg, "subjectType", &ok);
+    in->purpose_xpath = adapter_param_dup(host, cfg, "purposeXPath", &ok);
+    in->result_code_xpath = adapter_param_dup(host, cfg, "resultCodeXPath", &ok);
+    in->unavailable_code = adapter_param_dup(host, cfg, "unavailableResultCode", &ok);
     if (!ok) {
         rc = PIDE_ERR_NOMEM;
         goto fail;

@@ -281,7 +281,16 @@ START_TEST(generic_operations)
         ck_assert_ptr_nonnull(strstr(last_log, "is not configured for service S"));
     }
     free(list);
+    bool ok = true;
+    char *copy = adapter_param_dup(&HOST, &cfg, "operations", &ok);
+    ck_assert(ok);
+    ck_assert_str_eq(copy, values[0]);
+    ck_assert_ptr_ne(copy, values[0]);
+    free(copy);
+    ck_assert_ptr_null(adapter_param_dup(&HOST, &cfg, "absent", &ok));
     values[0] = "";
+    ck_assert_ptr_null(adapter_param_dup(&HOST, &cfg, "operations", &ok)); /* empty: unset */
+    ck_assert(ok);
     ck_assert_ptr_null(adapter_operations(&HOST, &cfg, "kit", "S"));
     ck_assert_ptr_nonnull(strstr(last_log, "kit adapter, service S: parameter operations"));
     cfg.param_count = 0;
